@@ -1,0 +1,58 @@
+"""Root ``fdpose`` group: version, verbosity, and one-line errors instead of tracebacks."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from fdpose import __version__
+from fdpose.errors import FdposeError
+
+
+class FdposeGroup(click.Group):
+    """Click group that turns any :class:`FdposeError` into one line on stderr and an exit code."""
+
+    def invoke(self, ctx: click.Context):  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except FdposeError as err:
+            click.echo(f"error: {err}", err=True)
+            ctx.exit(err.exit_code)
+        except MemoryError:
+            click.echo("error: out of memory", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=FdposeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="fdpose")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr.")
+def cli(verbose: int, quiet: bool) -> None:
+    """fdpose: FineDiving-Pose annotation, pose pipeline and action-quality assessment."""
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s", force=True)
+    # Third-party libraries are chatty at INFO; keep them at WARNING unless -vv.
+    for noisy in ("matplotlib", "PIL", "numexpr", "mmengine"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
+
+
+def _register() -> None:
+    from fdpose.cli.annotate import annotate
+    from fdpose.cli.synth import synth
+
+    cli.add_command(annotate)
+    cli.add_command(synth)
+
+
+_register()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="fdpose")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""File helpers every stage uses: atomic writes (temp file + rename) and strict JSON reading.
+
+A killed process never leaves a half-written output: data goes to a temporary file in the
+destination folder, is flushed and fsynced, then renamed over the target in one step.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+
+import numpy as np
+
+from fdpose.errors import InputError
+
+#: Files larger than this are refused by :func:`read_json` (annotation JSONs are kilobytes;
+#: a 1 GB "JSON" is a mistake, not something to parse into memory).
+MAX_JSON_BYTES = 256 * 1024 * 1024
+
+
+def _atomic_write(path: str | os.PathLike[str], writer: Callable[[io.BufferedWriter], None]) -> Path:
+    dst = Path(path)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            writer(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, dst)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return dst
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically; parent folders are created."""
+    return _atomic_write(path, lambda fh: fh.write(data))
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
+    """Write UTF-8 ``text`` to ``path`` atomically."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Convert numpy scalars/arrays, paths, tuples and dataclass-like dicts to plain JSON types."""
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return to_jsonable(obj.item())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None  # JSON has no NaN/Inf; readers treat null as "missing"
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    return obj
+
+
+def dumps_json(obj: Any, indent: Optional[int] = 2) -> str:
+    """Serialise ``obj`` (numpy allowed) to strict JSON text (NaN/Inf become null)."""
+    return json.dumps(to_jsonable(obj), indent=indent, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write_json(path: str | os.PathLike[str], obj: Any, indent: Optional[int] = 2) -> Path:
+    """Atomically write ``obj`` as JSON."""
+    return atomic_write_text(path, dumps_json(obj, indent=indent))
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"non-standard JSON number {name}")
+
+
+def read_json(path: str | os.PathLike[str], max_bytes: int = MAX_JSON_BYTES) -> Any:
+    """Read a JSON file strictly; any failure becomes one :class:`InputError` naming the file.
+
+    NaN/Infinity literals are rejected (they are not JSON and would poison coordinates).
+    """
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except OSError as exc:
+        raise InputError(f"cannot read file ({exc.strerror or exc})", p) from None
+    if size > max_bytes:
+        raise InputError(f"file too large for a JSON annotation ({size} bytes > {max_bytes})", p)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read file ({exc.strerror or exc})", p) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})", p) from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", p) from None
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"invalid JSON: {exc}", p) from None
+
+
+def write_npz(path: str | os.PathLike[str], **arrays: np.ndarray) -> Path:
+    """Atomically write an uncompressed ``.npz`` with the given named arrays."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def write_pickle(path: str | os.PathLike[str], obj: Any) -> Path:
+    """Atomically pickle ``obj`` (used for FineDiving-format annotation files)."""
+    return atomic_write_bytes(path, pickle.dumps(obj, protocol=4))
+
+
+def read_pickle(path: str | os.PathLike[str]) -> Any:
+    """Load a pickle (FineDiving annotations hold numpy objects, so numpy must be importable)."""
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            return pickle.load(fh)
+    except FileNotFoundError:
+        raise InputError("file not found", p) from None
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, ValueError) as exc:
+        raise InputError(f"not a readable pickle ({type(exc).__name__}: {exc})", p) from None
+
+
+def iter_files(roots: list[str | os.PathLike[str]] | tuple, suffix: str) -> Iterator[Path]:
+    """Yield files ending in ``suffix`` under each root (a file root is yielded as is), sorted."""
+    for root in roots:
+        r = Path(root)
+        if r.is_file():
+            yield r
+        elif r.is_dir():
+            yield from sorted(p for p in r.rglob(f"*{suffix}") if p.is_file() and not p.name.startswith("."))
+        else:
+            raise InputError("no such file or directory", r)

@@ -1,0 +1,1 @@
+"""Evaluation helpers shared by several stages (pose accuracy)."""
