@@ -1,0 +1,28 @@
+# The one install path: `make install` creates .venv (see install.sh); every target below uses it.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+OUT ?= out/quickstart
+# Re-run install.sh only when what it installs changed (a second `make test` starts at once).
+STAMP := $(VENV)/.fdpose-installed
+
+.PHONY: install test run wheel-check clean
+
+$(STAMP): install.sh requirements/constraints.txt requirements/base.txt requirements/dev.txt setup.cfg
+	bash install.sh
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The main job on the embedded default (no downloads): a synthetic diving world, then its labels validated.
+run: $(STAMP)
+	$(VENV)/bin/fdpose synth $(OUT) --videos 4 --seed 0 --overwrite
+	$(VENV)/bin/fdpose annotate validate $(OUT)/labelme
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+wheel-check: $(STAMP)
+	bash .ci/check_wheel.sh
+
+clean:
+	rm -rf build dist *.egg-info out

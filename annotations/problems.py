@@ -1,0 +1,86 @@
+"""The findings of ``fdpose annotate validate``: one :class:`Problem` per rule broken, and the report.
+
+A problem prints as one line, ``path: shape[i] label: severity: message`` (file-level
+problems: ``path: severity: message``), and serialises to a flat JSON object for ``--json``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, Optional
+
+
+class Severity(str, enum.Enum):
+    """Errors break the protocol (exit status 1); warnings are hints for the reviewer."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding. ``shape_index``/``label`` are None for file-level problems."""
+
+    path: str
+    severity: Severity
+    code: str
+    message: str
+    shape_index: Optional[int] = None
+    label: Optional[str] = None
+
+    def location(self) -> str:
+        parts = []
+        if self.shape_index is not None:
+            parts.append(f"shape[{self.shape_index}]")
+        if self.label is not None:
+            parts.append(self.label)
+        return " ".join(parts)
+
+    def line(self) -> str:
+        """``path: shape[i] label: severity: message`` (``path: severity: message`` at file level)."""
+        loc = self.location()
+        msg = " ".join(self.message.split())
+        return ": ".join(p for p in (self.path, loc, self.severity.value, msg) if p)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "shape_index": self.shape_index,
+            "label": self.label,
+            "severity": self.severity.value,
+            "code": self.code,
+            "message": self.message,
+        }
+
+
+@dataclass
+class ValidationReport:
+    """All problems found under the validated paths and how many files were checked."""
+
+    problems: list[Problem]
+    files_checked: int
+
+    @property
+    def errors(self) -> int:
+        return sum(p.severity is Severity.ERROR for p in self.problems)
+
+    @property
+    def warnings(self) -> int:
+        return sum(p.severity is Severity.WARNING for p in self.problems)
+
+    @property
+    def ok(self) -> bool:
+        return self.errors == 0
+
+    def summary(self) -> str:
+        return f"{self.files_checked} files checked, {self.errors} errors, {self.warnings} warnings"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "problems": [p.to_dict() for p in self.problems],
+            "files_checked": self.files_checked,
+            "errors": self.errors,
+            "warnings": self.warnings,
+            "ok": self.ok,
+        }

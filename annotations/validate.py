@@ -1,0 +1,590 @@
+"""Check LabelMe folders against the labelling protocol and report every problem found.
+
+Unlike :func:`fdpose.annotations.labelme.parse_labelme`, which raises on the first malformed
+shape, the checks here walk the raw JSON and collect *all* problems of a file (a reviewer
+wants the whole list in one pass). Nothing here raises on bad input: unreadable, truncated,
+binary or ill-typed files each become a :class:`Problem`.
+
+Errors break the protocol (the file cannot be used for training as is); warnings are
+plausibility hints (absent joints, points on top of each other, left/right sides that look
+swapped) that a reviewer should look at.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import difflib
+import io
+import json
+import logging
+import math
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path, PureWindowsPath
+from typing import Any, Iterable, Iterator, Optional
+
+import numpy as np
+
+from fdpose.skeleton import BOX_LABEL, JOINT_INDEX, JOINT_NAMES, NUM_JOINTS
+
+from fdpose.annotations.problems import Problem, Severity, ValidationReport
+from fdpose.annotations.plausibility import near_duplicates, shoulder_hip_angle, side_swaps
+from fdpose.annotations.protocol import OCCLUDED_FLAG
+
+log = logging.getLogger(__name__)
+
+#: Default size limit for one annotation JSON (embedded imageData of a large photo stays below).
+DEFAULT_MAX_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
+class ValidateConfig:
+    """Thresholds of :func:`validate_paths` (pixels unless stated)."""
+
+    tolerance_px: float = 1.0  #: how far outside the image a point may lie
+    box_margin: float = 0.1  #: the diver box is enlarged by this fraction of its size before the containment check
+    duplicate_px: float = 1.5  #: two different joints closer than this are reported
+    require_all_joints: bool = False  #: absent joints are errors (final reviewed data), else warnings
+    max_bytes: int = DEFAULT_MAX_BYTES
+    swap_ratio: float = 0.5  #: a pair counts as switched when swapped cost < ratio * same-label cost ...
+    swap_min_px: float = 4.0  #: ... and the costs differ by more than this
+    swap_min_sep: float = 0.5  #: pairs closer than this x their typical separation are not judged
+    cross_angle_deg: float = 120.0  #: shoulder vs hip direction angle above this is reported
+    check_sequences: bool = True
+
+
+@dataclass
+class FrameCheck:
+    """Result of checking one file.
+
+    joints: (16, 2) float64 coordinates of the joints that could be read (NaN otherwise).
+    joint_shapes: (16,) int64 shape index of each joint's first point shape (-1 when absent).
+    """
+
+    path: Path
+    display: str
+    problems: list[Problem] = field(default_factory=list)
+    joints: np.ndarray = field(default_factory=lambda: np.full((NUM_JOINTS, 2), np.nan))
+    joint_shapes: np.ndarray = field(default_factory=lambda: np.full(NUM_JOINTS, -1, dtype=np.int64))
+    image_size: Optional[tuple[int, int]] = None  #: (width, height)
+    box: Optional[np.ndarray] = None  #: (4,) xyxy
+
+    @property
+    def readable(self) -> bool:
+        """True when the shapes could be read (so the frame can take part in sequence checks)."""
+        return not any(p.code in _FATAL_CODES for p in self.problems)
+
+    def add(self, severity: Severity, code: str, message: str, index: Optional[int] = None, label: Optional[str] = None) -> None:
+        self.problems.append(Problem(self.display, severity, code, message, index, label))
+
+    def error(self, code: str, message: str, index: Optional[int] = None, label: Optional[str] = None) -> None:
+        self.add(Severity.ERROR, code, message, index, label)
+
+    def warn(self, code: str, message: str, index: Optional[int] = None, label: Optional[str] = None) -> None:
+        self.add(Severity.WARNING, code, message, index, label)
+
+
+_FATAL_CODES = frozenset(
+    {"not-a-file", "unreadable", "empty", "too-large", "not-utf8", "bad-json", "non-standard-number",
+     "not-object", "shapes-missing", "shapes-type"}
+)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class _NonStandardNumber(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> float:
+    raise _NonStandardNumber(name)
+
+
+def _looks_truncated(text: str) -> bool:
+    """True when the text ends inside a string or with brackets still open (a cut-off write)."""
+    depth, in_string, escaped = 0, False, False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+        elif ch in "]}":
+            depth -= 1
+    return in_string or depth > 0
+
+
+def _load_json(fc: FrameCheck, max_bytes: int) -> Any:
+    """The parsed JSON of ``fc.path`` or None after recording why it could not be read."""
+    p = fc.path
+    try:
+        st = p.stat()
+    except OSError as exc:
+        fc.error("unreadable", f"cannot read file ({exc.strerror or exc})")
+        return None
+    if stat.S_ISDIR(st.st_mode):
+        fc.error("not-a-file", "is a directory, not a LabelMe JSON file")
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        fc.error("not-a-file", "not a regular file")
+        return None
+    if st.st_size == 0:
+        fc.error("empty", "empty file")
+        return None
+    if st.st_size > max_bytes:
+        fc.error("too-large", f"file too large for a LabelMe annotation ({st.st_size} bytes > limit {max_bytes})")
+        return None
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        fc.error("unreadable", f"cannot read file ({exc.strerror or exc})")
+        return None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        fc.error("not-utf8", f"not UTF-8 text (binary data at byte {exc.start})")
+        return None
+    if not text.strip():
+        fc.error("empty", "file holds only whitespace")
+        return None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except _NonStandardNumber as exc:
+        fc.error("non-standard-number", f"{exc} is not valid JSON (use null or a finite number)")
+    except json.JSONDecodeError as exc:
+        hint = " (file truncated?)" if _looks_truncated(text) else ""
+        fc.error("bad-json", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}{hint}")
+    except RecursionError:
+        fc.error("bad-json", "invalid JSON: nested too deeply")
+    except ValueError as exc:
+        fc.error("bad-json", f"invalid JSON: {exc}")
+    return None
+
+
+def _type_name(v: Any) -> str:
+    return "null" if v is None else {"str": "string", "int": "integer", "float": "number", "bool": "boolean",
+                                     "list": "list", "dict": "object"}.get(type(v).__name__, type(v).__name__)
+
+
+def _show(v: Any, width: int = 40) -> str:
+    try:
+        text = json.dumps(v)
+    except (RecursionError, ValueError, TypeError):  # absurdly nested values: the type says enough
+        text = _type_name(v)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+# --------------------------------------------------------------------------- image
+
+
+def _oriented_size(im: Any) -> tuple[int, int]:
+    """(width, height) as labelme shows the image: EXIF orientations 5-8 swap the axes."""
+    w, h = im.size
+    try:
+        orientation = im.getexif().get(0x0112)
+    except Exception:  # a broken EXIF block must not hide the size we already have
+        orientation = None
+    return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+
+
+def _image_header_size(source: Any) -> tuple[int, int]:
+    """(width, height) from the image header only (PIL opens lazily, pixels are not decoded)."""
+    from PIL import Image
+
+    with Image.open(source) as im:
+        return _oriented_size(im)
+
+
+def _image_file(obj_path: str, json_path: Path) -> Path:
+    rel = Path(PureWindowsPath(obj_path).as_posix()) if "\\" in obj_path else Path(obj_path)
+    return rel if rel.is_absolute() else json_path.parent / rel
+
+
+def _path_kind(path: Path) -> str:
+    """"file", "other" (directory, device ...), "missing" or "invalid" (NUL byte, name too long)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return "missing"
+    except (OSError, ValueError):
+        return "invalid"
+    return "file" if stat.S_ISREG(st.st_mode) else "other"
+
+
+def _check_image(fc: FrameCheck, obj: dict[str, Any]) -> None:
+    """Find the image (embedded or on disk), read its size, compare with the declared size."""
+    declared: dict[str, Optional[int]] = {}
+    for key in ("imageWidth", "imageHeight"):
+        v = obj.get(key)
+        if v is None:
+            declared[key] = None
+        elif isinstance(v, int) and not isinstance(v, bool) and v > 0:
+            declared[key] = v
+        else:
+            fc.error("image-size-type", f"{key} must be a positive integer, got {_type_name(v)} {_show(v)}")
+            declared[key] = None
+    if "imageWidth" not in obj or "imageHeight" not in obj:
+        fc.warn("image-size-missing", "imageWidth/imageHeight missing (labelme writes both)")
+
+    image_path = obj.get("imagePath")
+    image_data = obj.get("imageData")
+    if not isinstance(image_path, str) or not image_path.strip():
+        what = "missing" if image_path is None else f"{_type_name(image_path)} {_show(image_path)}"
+        fc.error("image-path", f"imagePath must be a non-empty string, got {what}")
+        image_path = None
+    if image_data is not None and not isinstance(image_data, str):
+        fc.error("image-data-type", f"imageData must be a base64 string or null, got {_type_name(image_data)}")
+        image_data = None
+
+    actual: Optional[tuple[int, int]] = None
+    file = _image_file(image_path, fc.path) if image_path else None
+    if image_data is not None:
+        try:
+            blob = base64.b64decode("".join(image_data.split()), validate=True)
+        except (binascii.Error, ValueError):
+            fc.error("image-data-base64", "imageData is not valid base64")
+            blob = None
+        if blob is not None:
+            try:
+                actual = _image_header_size(io.BytesIO(blob))
+            except Exception as exc:  # PIL raises many types on garbage; each is "not an image"
+                fc.error("image-data-corrupt", f"imageData is not a readable image ({type(exc).__name__})")
+        if file is not None and _path_kind(file) != "file":
+            fc.warn("image-file-missing", f"image file {image_path} not found (the embedded imageData is used)")
+    elif file is not None:
+        kind = _path_kind(file)
+        if kind == "missing":
+            fc.error("image-missing", f"image file {image_path} not found (looked for {file})")
+        elif kind == "invalid":
+            fc.error("image-missing", f"image path {_show(image_path)} is not a valid path")
+        elif kind != "file":
+            fc.error("image-missing", f"image path {image_path} is not a file")
+        else:
+            try:
+                actual = _image_header_size(file)
+            except PermissionError as exc:
+                fc.error("image-unreadable", f"cannot read image file {image_path} ({exc.strerror})")
+            except Exception as exc:  # corrupt/unknown formats raise OSError, SyntaxError, ValueError ...
+                fc.error("image-corrupt", f"image file {image_path} is not a readable image ({type(exc).__name__})")
+
+    dw, dh = declared["imageWidth"], declared["imageHeight"]
+    if actual is not None:
+        aw, ah = actual
+        if (dw is not None and dw != aw) or (dh is not None and dh != ah):
+            fc.error("size-mismatch", f"declared size {dw}x{dh} (imageWidth x imageHeight) but the image is {aw}x{ah}")
+        fc.image_size = actual
+    elif dw is not None and dh is not None:
+        fc.image_size = (dw, dh)  # image unusable, but the declared size still bounds the points
+
+
+# --------------------------------------------------------------------------- shapes
+
+
+@dataclass
+class _Shape:
+    index: int
+    label: str
+    points: np.ndarray  # (n, 2)
+    shape_type: str
+    flags: dict[str, bool]
+
+
+def _check_shape(fc: FrameCheck, i: int, s: Any) -> Optional[_Shape]:
+    """Type checks of one raw shape; returns it when it is usable for the protocol checks."""
+    if not isinstance(s, dict):
+        fc.error("shape-type", f"shape must be a JSON object, got {_type_name(s)}", i)
+        return None
+    usable = True
+    label = s.get("label")
+    shown: Optional[str] = label if isinstance(label, str) else None
+    if "label" not in s:
+        fc.error("label-missing", "shape has no label", i)
+        usable = False
+    elif not isinstance(label, str):
+        fc.error("label-type", f"label must be a string, got {_type_name(label)} {_show(label)}", i)
+        usable = False
+
+    pts = s.get("points")
+    points: list[list[float]] = []
+    if "points" not in s:
+        fc.error("points-missing", "shape has no points", i, shown)
+        usable = False
+    elif not isinstance(pts, list):
+        fc.error("points-type", f"points must be a list of [x, y], got {_type_name(pts)} {_show(pts)}", i, shown)
+        usable = False
+    elif not pts:
+        fc.error("points-empty", "points is empty", i, shown)
+        usable = False
+    else:
+        for k, p in enumerate(pts):
+            if not (isinstance(p, list) and len(p) == 2 and all(_is_number(v) for v in p)):
+                fc.error("point-format", f"point {k} is not [x, y] numbers: {_show(p)}", i, shown)
+                usable = False
+            elif not all(math.isfinite(float(v)) for v in p):
+                fc.error("point-nonfinite", f"point {k} has non-finite coordinates {_show(p)}", i, shown)
+                usable = False
+            else:
+                points.append([float(p[0]), float(p[1])])
+
+    shape_type = s.get("shape_type")
+    if shape_type is None:
+        # labelme 5.x files may lack shape_type; a single point then is a point shape.
+        shape_type = "point" if len(points) == 1 else "polygon"
+    elif not isinstance(shape_type, str):
+        fc.error("shape-type-field", f"shape_type must be a string, got {_type_name(shape_type)} {_show(shape_type)}", i, shown)
+        usable = False
+
+    flags = s.get("flags")
+    if flags is None:
+        flags = {}
+    elif not isinstance(flags, dict) or not all(isinstance(v, bool) for v in flags.values()):
+        fc.error("flags-type", f"flags must map names to true/false, got {_show(flags)}", i, shown)
+        flags = {}
+    for key, kind in (("group_id", int), ("description", str), ("mask", str)):
+        v = s.get(key)
+        if v is not None and (not isinstance(v, kind) or isinstance(v, bool)):
+            fc.error(f"{key.replace('_', '-')}-type", f"{key} must be {'an integer' if kind is int else 'a string'} or null, "
+                     f"got {_type_name(v)} {_show(v)}", i, shown)
+    if not usable or not isinstance(label, str) or not isinstance(shape_type, str):
+        return None
+    return _Shape(i, label, np.asarray(points, dtype=np.float64).reshape(-1, 2), shape_type, dict(flags))
+
+
+def _suggest(label: str) -> str:
+    norm = label.strip().lower().replace("-", "_").replace(" ", "_")
+    known = (BOX_LABEL, *JOINT_NAMES)
+    if norm in known:
+        return f" (did you mean '{norm}'?)"
+    close = difflib.get_close_matches(norm, known, n=1, cutoff=0.75)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _inside(xy: np.ndarray, size: tuple[int, int], tol: float) -> bool:
+    w, h = size
+    return bool(-tol <= xy[0] <= w + tol and -tol <= xy[1] <= h + tol)
+
+
+def _fmt_xy(xy: np.ndarray) -> str:
+    return f"({xy[0]:.1f}, {xy[1]:.1f})"
+
+
+def _check_protocol(fc: FrameCheck, shapes: list[_Shape], cfg: ValidateConfig) -> None:
+    """Box and joint rules on the shapes that passed the type checks."""
+    boxes: list[_Shape] = []
+    first_joint: dict[int, _Shape] = {}
+    size = fc.image_size
+    for s in shapes:
+        if s.label == BOX_LABEL:
+            if s.shape_type != "rectangle" or len(s.points) != 2:
+                fc.error("box-shape", f"diver box must be a rectangle with 2 points, got {s.shape_type} with {len(s.points)} points",
+                         s.index, s.label)
+                continue
+            if boxes:
+                fc.error("box-multiple", f"more than one diver box (the first is shape[{boxes[0].index}])", s.index, s.label)
+                continue
+            boxes.append(s)
+            xyxy = np.concatenate([s.points.min(axis=0), s.points.max(axis=0)])
+            if xyxy[2] - xyxy[0] < 1 or xyxy[3] - xyxy[1] < 1:
+                fc.error("box-empty", f"diver box has no area ({xyxy[2] - xyxy[0]:.1f} x {xyxy[3] - xyxy[1]:.1f} px)", s.index, s.label)
+            else:
+                fc.box = xyxy
+            if size is not None and not all(_inside(p, size, cfg.tolerance_px) for p in s.points):
+                fc.error("box-outside", f"diver box [{', '.join(f'{v:.1f}' for v in xyxy)}] extends outside the "
+                         f"{size[0]}x{size[1]} image", s.index, s.label)
+        elif s.label in JOINT_INDEX:
+            j = JOINT_INDEX[s.label]
+            if s.shape_type != "point" or len(s.points) != 1:
+                fc.error("joint-shape", f"joint must be a point shape with 1 point, got {s.shape_type} with {len(s.points)} points",
+                         s.index, s.label)
+                continue
+            unknown = sorted(k for k in s.flags if k != OCCLUDED_FLAG)
+            if unknown:
+                fc.warn("flag-unknown", f"unknown shape flag(s) {', '.join(unknown)} (only '{OCCLUDED_FLAG}' is used)", s.index, s.label)
+            if j in first_joint:
+                fc.error("joint-duplicate", f"joint labelled more than once (first at shape[{first_joint[j].index}])", s.index, s.label)
+                continue
+            first_joint[j] = s
+            fc.joints[j] = s.points[0]
+            fc.joint_shapes[j] = s.index
+        else:
+            fc.error("label-unknown", f"unknown label '{s.label}'{_suggest(s.label)}", s.index, s.label)
+
+    if not any(s.label == BOX_LABEL for s in shapes):  # a malformed box was reported above
+        fc.error("box-missing", f"no diver box (one rectangle labelled '{BOX_LABEL}' is required)")
+    absent = [JOINT_NAMES[j] for j in range(NUM_JOINTS) if j not in first_joint]
+    if absent:
+        msg = f"{len(absent)} joint(s) absent (no point): {', '.join(absent)}"
+        if cfg.require_all_joints:
+            fc.error("joints-missing", msg)
+        else:
+            fc.warn("joints-missing", msg + " (fine only when really out of view)")
+
+    enlarged = None
+    if fc.box is not None:
+        half = (fc.box[2:] - fc.box[:2]) * (1 + cfg.box_margin) / 2
+        centre = (fc.box[:2] + fc.box[2:]) / 2
+        enlarged = np.concatenate([centre - half - cfg.tolerance_px, centre + half + cfg.tolerance_px])
+    for j, s in sorted(first_joint.items()):
+        xy = s.points[0]
+        if size is not None and not _inside(xy, size, cfg.tolerance_px):
+            fc.error("joint-outside-image", f"point {_fmt_xy(xy)} is outside the {size[0]}x{size[1]} image", s.index, s.label)
+        elif enlarged is not None and not (enlarged[0] <= xy[0] <= enlarged[2] and enlarged[1] <= xy[1] <= enlarged[3]):
+            msg = f"point {_fmt_xy(xy)} is outside the diver box (enlarged by {cfg.box_margin:.0%})"
+            if s.flags.get(OCCLUDED_FLAG, False):
+                # An occluded joint is placed where it must be (under water, behind an occluder), while
+                # the box frames the visible diver: worth a look, not a labelling error.
+                fc.warn("occluded-joint-outside-box", msg + " (occluded joint)", s.index, s.label)
+            else:
+                fc.error("joint-outside-box", msg, s.index, s.label)
+    _check_plausibility(fc, cfg)
+
+
+def _check_plausibility(fc: FrameCheck, cfg: ValidateConfig) -> None:
+    """Warnings on one frame: joints on one spot, shoulders crossing the hips."""
+    order = np.where(fc.joint_shapes >= 0, fc.joint_shapes, NUM_JOINTS * 1000)
+    for a, b, d in near_duplicates(fc.joints, order, cfg.duplicate_px):
+        what = "same position as" if d == 0 else f"{d:.1f} px from"
+        fc.warn("duplicate-point", f"{what} shape[{fc.joint_shapes[a]}] {JOINT_NAMES[a]} (two joints on one spot?)",
+                int(fc.joint_shapes[b]), JOINT_NAMES[b])
+    angle = shoulder_hip_angle(fc.joints)
+    if angle is not None and angle > cfg.cross_angle_deg:
+        rs = JOINT_INDEX["r_shoulder"]
+        fc.warn("lr-cross", f"r_shoulder->l_shoulder points {angle:.0f} deg away from r_hip->l_hip: "
+                "one left/right pair is probably swapped", int(fc.joint_shapes[rs]), JOINT_NAMES[rs])
+
+
+def validate_file(path: str | os.PathLike[str], config: Optional[ValidateConfig] = None, display: Optional[str] = None) -> FrameCheck:
+    """Check one LabelMe JSON file; never raises on bad content (problems are in the result)."""
+    cfg = config or ValidateConfig()
+    p = Path(path)
+    fc = FrameCheck(p, display if display is not None else str(path))
+    obj = _load_json(fc, cfg.max_bytes)
+    if obj is None:
+        return fc
+    if not isinstance(obj, dict):
+        fc.error("not-object", f"top level must be a JSON object, got {_type_name(obj)}")
+        return fc
+    flags = obj.get("flags")
+    if flags is not None and not isinstance(flags, dict):
+        fc.error("file-flags-type", f"flags must be an object, got {_type_name(flags)}")
+    _check_image(fc, obj)
+    if "shapes" not in obj:
+        fc.error("shapes-missing", "no 'shapes' list")
+        return fc
+    raw_shapes = obj["shapes"]
+    if not isinstance(raw_shapes, list):
+        fc.error("shapes-type", f"'shapes' must be a list, got {_type_name(raw_shapes)}")
+        return fc
+    shapes = [s for s in (_check_shape(fc, i, raw) for i, raw in enumerate(raw_shapes)) if s is not None]
+    _check_protocol(fc, shapes, cfg)
+    return fc
+
+
+# --------------------------------------------------------------------------- sequences
+
+
+def _natural_key(path: Path) -> list[Any]:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
+
+
+def check_sequence(frames: list[FrameCheck], config: Optional[ValidateConfig] = None) -> list[Problem]:
+    """Left/right swap warnings for the frames of one sequence (one folder), given in frame order
+    (see :func:`fdpose.annotations.plausibility.side_swaps`)."""
+    cfg = config or ValidateConfig()
+    usable = [f for f in frames if f.readable]
+    if len(usable) < 2:
+        return []
+    joints = np.stack([f.joints for f in usable])
+    problems: list[Problem] = []
+    for fd in side_swaps(joints, cfg.swap_ratio, cfg.swap_min_px, cfg.swap_min_sep):
+        r, l = fd.pair
+        f = usable[fd.frame]
+        prev, cur = usable[fd.switch.frame - 1].path.name, usable[fd.switch.frame].path.name
+        problems.append(Problem(
+            f.display, Severity.WARNING, "lr-swap",
+            f"{JOINT_NAMES[r]}/{JOINT_NAMES[l]} look swapped relative to most frames of this sequence "
+            f"(sides switch between {prev} and {cur}: keeping labels moves {fd.switch.same:.1f} px, "
+            f"swapping {fd.switch.swapped:.1f} px)",
+            int(f.joint_shapes[r]), JOINT_NAMES[r]))
+    return problems
+
+
+# --------------------------------------------------------------------------- folders
+
+
+def iter_label_files(root: Path) -> Iterator[Path]:
+    """``*.json`` entries under ``root`` (hidden entries skipped), sorted; a directory that is
+    itself named ``*.json`` is descended into, not reported."""
+    for dirpath, dirnames, filenames in os.walk(root, onerror=lambda e: log.warning("cannot list %s: %s", e.filename, e.strerror)):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.startswith(".") and name.lower().endswith(".json"):
+                yield Path(dirpath) / name
+
+
+def collect_files(roots: Iterable[str | os.PathLike[str]]) -> tuple[list[Path], list[Problem]]:
+    """Label files named by ``roots`` (files as given, folders scanned) and problems with the roots."""
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for root in roots:
+        r = Path(root)
+        if r.is_dir():
+            found = list(iter_label_files(r))
+            if not found:
+                problems.append(Problem(str(r), Severity.ERROR, "no-files", "no LabelMe JSON files found"))
+            files.extend(found)
+        elif r.exists() or r.is_symlink():
+            files.append(r)
+        else:
+            problems.append(Problem(str(r), Severity.ERROR, "no-such-path", "no such file or directory"))
+    return files, problems
+
+
+def validate_paths(
+    roots: Iterable[str | os.PathLike[str]],
+    config: Optional[ValidateConfig] = None,
+    progress: Any = None,
+) -> ValidationReport:
+    """Validate every LabelMe file under ``roots`` and run the sequence checks per folder.
+
+    progress: optional wrapper for the file iterable (e.g. ``tqdm``), called as ``progress(files)``.
+    Problems are ordered by file (then shape); root-level problems come first.
+    """
+    cfg = config or ValidateConfig()
+    files, problems = collect_files(roots)
+    seen: set[str] = set()
+    unique: list[Path] = []
+    for f in files:
+        real = os.path.realpath(f)  # unlike Path.resolve, never raises on symlink loops
+        if real not in seen:
+            seen.add(real)
+            unique.append(f)
+    checks: list[FrameCheck] = []
+    for f in progress(unique) if progress is not None else unique:
+        checks.append(validate_file(f, cfg))
+    per_file: dict[str, list[Problem]] = {fc.display: list(fc.problems) for fc in checks}
+    if cfg.check_sequences:
+        by_folder: dict[Path, list[FrameCheck]] = {}
+        for fc in checks:
+            by_folder.setdefault(fc.path.parent, []).append(fc)
+        for group in by_folder.values():
+            group.sort(key=lambda fc: _natural_key(fc.path))
+            for pr in check_sequence(group, cfg):
+                per_file[pr.path].append(pr)
+    for fc in checks:
+        problems.extend(sorted(per_file[fc.display], key=lambda p: (-1 if p.shape_index is None else p.shape_index)))
+    return ValidationReport(problems, len(unique))

@@ -1,0 +1,234 @@
+"""Model configuration: one dataclass, every ablation of the papers a switch (method.md 3, 4).
+
+Presets:
+
+* ``full``: HP-MCoRe at the paper's sizes (I3D + ResNet-50 + five-ring skeletal encoder,
+  3 stages, BiGRU segmentation, weighted pose-guided fusion, stage-wise contrastive loss).
+* ``tiny``: the same code with small widths, 32 frames of 32x32 and 8-frame clips, so that a
+  forward+backward step runs on CPU in well under a second (tests, smoke runs).
+* ``mcore``: MCoRe (method.md 4): per-frame 2D backbone with temporal shift (RegNetY-002
+  widths, 368-d features), no pose, no static branch, no fusion.
+
+A config FILE (JSON or YAML) may name a ``preset`` and override any field; fields it does not
+name keep the preset's values (:func:`load_config`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from fdpose.errors import ConfigError, DependencyError, InputError
+from fdpose.io import atomic_write_text, read_json
+
+Backbone = Literal["i3d", "frame2d"]
+SegmentationHead = Literal["bigru", "fc", "tcn"]
+FusionMode = Literal["weighted", "addition", "dot", "none"]
+ContrastiveMode = Literal["stagewise", "infonce", "triplet", "none"]
+SkeletalHierarchy = Literal["rings", "semantic"]
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "backbone": ("i3d", "frame2d"),
+    "segmentation_head": ("bigru", "fc", "tcn"),
+    "fusion": ("weighted", "addition", "dot", "none"),
+    "contrastive": ("stagewise", "infonce", "triplet", "none"),
+    "skeletal_hierarchy": ("rings", "semantic"),
+}
+
+
+@dataclass
+class AQAConfig:
+    """All model hyper-parameters. Shapes: videos (B, T=num_frames, 3, S, S), poses (B, T, 16, C)."""
+
+    name: str = "full"
+    # --- input ---
+    num_frames: int = 96  # method.md 2.2 step 6: 96 sampled frames per dive
+    frame_size: int = 112  # square crop side (public code: resize 200x112, crop 112)
+    pose_channels: int = 3  # x, y, confidence (pred_comp_*.npz 'pred' (96, 16, 3))
+    # --- which encoders (ablations: DVE / SVE / HSE on-off) ---
+    backbone: Backbone = "i3d"  # motion visual encoder: I3D (HP-MCoRe DVE) or frame-level 2D (MCoRe)
+    use_dve: bool = True  # motion visual encoder on/off (I3D, or the 2D backbone when backbone=frame2d)
+    use_sve: bool = True  # static visual encoder (ResNet + multi-branch downsampling)
+    use_hse: bool = True  # hierarchical skeletal encoder
+    # --- dynamic visual encoder (I3D, method.md 3.1) ---
+    i3d_width: float = 1.0  # channel multiplier of Inception-I3D (1.0 = Kinetics model)
+    clip_len: int = 16
+    clip_stride: int = 10  # clips start at 0, 10, ..., 80 of 96 (9 clips)
+    mixed_conv_layers: int = 3
+    # --- static visual encoder ---
+    resnet_layers: tuple[int, ...] = (3, 4, 6, 3)  # ResNet-50
+    resnet_width: int = 64
+    static_dim: int = 512  # output of the multi-branch downsampling module
+    # --- frame-level 2D backbone (MCoRe) ---
+    frame2d_widths: tuple[int, ...] = (24, 56, 152, 368)  # RegNetY-002
+    frame2d_depths: tuple[int, ...] = (1, 1, 4, 7)
+    frame2d_group_width: int = 8
+    frame2d_stem: int = 32
+    temporal_shift_div: int = 8  # 1/8 of channels shifted each way (TSM)
+    # --- hierarchical skeletal encoder ---
+    skeletal_hierarchy: SkeletalHierarchy = "rings"  # public five-ring (4,3,16,16) or 3 semantic levels
+    skeletal_levels: tuple[int, ...] = ()  # indices of the graph branches used; () = all
+    skeletal_channels: tuple[int, ...] = (64, 64, 64, 64, 128)  # one entry per block (HD-GCN sizes)
+    skeletal_temporal_kernel: int = 5
+    edgeconv: bool = True
+    edgeconv_k: int = 5
+    # --- procedure segmentation (method.md 3.2) ---
+    num_stages: int = 3  # K; K-1 transitions
+    segmentation_head: SegmentationHead = "bigru"
+    segmentation_hidden: int = 256
+    stage_len: int = 10  # every stage is resampled to this many steps (public code fix_size)
+    # --- fusion / decoder / regression (method.md 3.3, 3.4) ---
+    d_model: int = 256
+    fusion: FusionMode = "weighted"
+    fusion_heads: int = 2
+    fusion_lambda_init: float = 0.5
+    decoder_heads: int = 4
+    decoder_layers: int = 4
+    mlp_hidden: int = 256
+    # --- losses ---
+    contrastive: ContrastiveMode = "stagewise"
+    temperature: float = 0.5  # paper; the public code uses 0.1
+    lambda_contrastive: float = 10.0
+    triplet_margin: float = 0.2
+    projection_dim: int = 128  # contrastive projection head g
+    # --- pretrained weights (local paths only; never downloaded) ---
+    i3d_weights: str | None = None
+    resnet_weights: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # free-form notes carried into checkpoints
+
+    # ------------------------------------------------------------------ checks
+    def validate(self) -> "AQAConfig":
+        """Raise :class:`ConfigError` for inconsistent settings; return self."""
+        for key, allowed in _CHOICES.items():
+            if getattr(self, key) not in allowed:
+                raise ConfigError(f"{key} must be one of {', '.join(allowed)}, got {getattr(self, key)!r}")
+        if not (self.use_dve or self.use_sve or self.use_hse):
+            raise ConfigError("at least one of use_dve, use_sve, use_hse must be on")
+        if self.fusion == "none" and self.use_hse and self.use_dve:
+            raise ConfigError("fusion 'none' would drop the pose stream: set use_hse false or pick a fusion")
+        if not 1 <= self.num_stages <= 3:
+            raise ConfigError(f"num_stages must be 1-3, got {self.num_stages}")
+        if self.num_frames < 2 * self.num_stages:
+            raise ConfigError(f"num_frames {self.num_frames} too small for {self.num_stages} stages")
+        if self.use_dve and self.backbone == "i3d":
+            if self.clip_len > self.num_frames:
+                raise ConfigError(f"clip_len {self.clip_len} > num_frames {self.num_frames}")
+            if self.clip_stride < 1:
+                raise ConfigError("clip_stride must be >= 1")
+        if self.frame_size < 16:
+            raise ConfigError(f"frame_size must be >= 16, got {self.frame_size}")
+        if self.d_model % self.fusion_heads or self.d_model % self.decoder_heads:
+            raise ConfigError(f"d_model {self.d_model} must divide by fusion_heads and decoder_heads")
+        if self.temperature <= 0:
+            raise ConfigError(f"temperature must be > 0, got {self.temperature}")
+        if self.stage_len < 1 or not self.skeletal_channels:
+            raise ConfigError("stage_len must be >= 1 and skeletal_channels non-empty")
+        if len(self.frame2d_widths) != len(self.frame2d_depths):
+            raise ConfigError("frame2d_widths and frame2d_depths differ in length")
+        if self.pose_channels not in (2, 3):
+            raise ConfigError(f"pose_channels must be 2 or 3, got {self.pose_channels}")
+        return self
+
+    @property
+    def num_transitions(self) -> int:
+        return self.num_stages - 1
+
+    def clip_starts(self) -> list[int]:
+        """First frame of every I3D clip: 0, stride, ... while the clip fits (96/16/10 -> 0..80)."""
+        return list(range(0, self.num_frames - self.clip_len + 1, self.clip_stride))
+
+    # ------------------------------------------------------------------ (de)serialisation
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        for k, v in out.items():
+            if isinstance(v, tuple):
+                out[k] = list(v)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], base: "AQAConfig | None" = None, source: str | None = None) -> "AQAConfig":
+        """Build from a dict, overriding ``base`` (default: the dataclass defaults)."""
+        names = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - set(names))
+        if unknown:
+            raise ConfigError(f"unknown config keys: {', '.join(unknown)}", source)
+        values = dataclasses.asdict(base) if base is not None else {}
+        for key, value in data.items():
+            default = getattr(base if base is not None else cls(), key)
+            if isinstance(default, tuple) and isinstance(value, list):
+                value = tuple(value)
+            values[key] = value
+        cfg = cls(**values)
+        try:
+            return cfg.validate()
+        except ConfigError as exc:
+            raise ConfigError(exc.message, source) from None
+
+
+def preset(name: str) -> AQAConfig:
+    """The named preset: ``full``, ``tiny`` or ``mcore``."""
+    if name == "full":
+        return AQAConfig(name="full").validate()
+    if name == "tiny":
+        return AQAConfig(
+            name="tiny", num_frames=32, frame_size=32,
+            i3d_width=0.0625, clip_len=8, clip_stride=4,
+            resnet_layers=(1, 1, 1, 1), resnet_width=8, static_dim=32,
+            frame2d_widths=(8, 16, 24, 32), frame2d_depths=(1, 1, 1, 1), frame2d_group_width=4, frame2d_stem=8,
+            skeletal_channels=(8, 16), edgeconv_k=3,
+            segmentation_hidden=16, stage_len=4,
+            d_model=32, decoder_layers=1, mlp_hidden=32, projection_dim=16,
+        ).validate()
+    if name == "mcore":
+        return AQAConfig(
+            name="mcore", backbone="frame2d", use_dve=True, use_sve=False, use_hse=False,
+            fusion="none", decoder_layers=2,
+        ).validate()
+    raise ConfigError(f"unknown preset {name!r} (full, tiny, mcore or a .json/.yaml file)")
+
+
+PRESETS: tuple[str, ...] = ("full", "tiny", "mcore")
+
+
+def load_config(spec: str | os.PathLike[str]) -> AQAConfig:
+    """A preset name or a JSON/YAML file; a file may say ``preset: tiny`` and override fields."""
+    if isinstance(spec, str) and spec in PRESETS:
+        return preset(spec)
+    path = Path(spec)
+    if not path.is_file():
+        raise InputError(f"not a preset ({', '.join(PRESETS)}) and no such config file", path)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ImportError:
+            raise DependencyError("PyYAML is needed to read YAML configs (use JSON instead)", path) from None
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise InputError(f"cannot parse YAML: {' '.join(str(exc).split())}", path) from None
+    else:
+        data = read_json(path)
+    if not isinstance(data, dict):
+        raise InputError("config file must hold a mapping of field names to values", path)
+    data = dict(data)
+    base_name = data.pop("preset", "full")
+    if base_name not in PRESETS:
+        raise ConfigError(f"unknown preset {base_name!r}", path)
+    return AQAConfig.from_dict(data, base=preset(base_name), source=str(path))
+
+
+def save_config(config: AQAConfig, path: str | os.PathLike[str]) -> Path:
+    """Write the full config atomically as JSON or YAML (by suffix)."""
+    path = Path(path)
+    data = config.to_dict()
+    if path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ImportError:
+            raise DependencyError("PyYAML is needed to write YAML configs", path) from None
+        return atomic_write_text(path, yaml.safe_dump(data, sort_keys=False))
+    return atomic_write_text(path, json.dumps(data, indent=2) + "\n")

@@ -1,0 +1,262 @@
+"""HP-MCoRe / MCoRe wired from an :class:`AQAConfig` (method.md 3, 4).
+
+The model is split at the point method.md 3.5's cost note names: everything up to the stage
+features depends on ONE video, everything after is pairwise.
+
+* :meth:`HPMCoRe.encode` (per video): encoders (DVE / SVE / HSE, or MCoRe's 2D backbone) ->
+  procedure segmentation -> cutting into K stages (ground-truth transitions when given, as the
+  public code does in training; predicted ones otherwise) -> per-stage reducers -> per-stage
+  pose-guided fusion. Returns a :class:`VideoEncoding`, which can be cached and reused for
+  every query an exemplar is compared with (eval mode: BatchNorm uses running statistics,
+  so a video's encoding does not depend on what else is in the batch).
+* :meth:`HPMCoRe.compare` (per pair): per-stage decoders + MLPs -> S_q = S_e + delta.
+* :meth:`HPMCoRe.losses`: MSE (both directions, as the public code) + segmentation CE +
+  lambda * contrastive, with a dict of the parts.
+
+Branches: ``"motion"`` = the motion visual stream (I3D features, or the 2D backbone's for
+MCoRe), fused with the pose stream when HSE is on; with DVE off but HSE on it is the pose
+stream alone ("HSE alone" ablation). ``"static"`` = the static visual stream (SVE on).
+Segmentation runs on the motion visual stream if present, else static, else pose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from fdpose.aqa_model.config import AQAConfig
+from fdpose.aqa_model.contrastive import StageContrast
+from fdpose.aqa_model.encoders.frame2d import Frame2DBackbone
+from fdpose.aqa_model.encoders.i3d import DynamicVisualEncoder
+from fdpose.aqa_model.encoders.skeletal import HierarchicalSkeletalEncoder
+from fdpose.aqa_model.encoders.static import StaticVisualEncoder
+from fdpose.aqa_model.fusion import PoseGuidedFusion
+from fdpose.aqa_model.regression import ContrastiveRegressor
+from fdpose.aqa_model.segmentation import ProcedureSegmenter, cut_stages, segmentation_loss
+from fdpose.errors import ValidationError
+from fdpose.skeleton import NUM_JOINTS
+
+
+@dataclass
+class VideoEncoding:
+    """Everything the pairwise part needs about a batch of B videos.
+
+    stages: branch -> (B, K, L, d) stage features; pose_stages is folded in already.
+    seg_logits: (B, T, K-1) segmentation logits (None when K = 1).
+    pred_transitions: (B, K-1) decoded transitions (long); cut_transitions: (B, K-1) the
+    transitions the stages were cut at (ground truth in training, else = pred_transitions).
+    """
+
+    stages: dict[str, torch.Tensor]
+    seg_logits: torch.Tensor | None
+    pred_transitions: torch.Tensor
+    cut_transitions: torch.Tensor
+
+    @property
+    def batch_size(self) -> int:
+        return next(iter(self.stages.values())).shape[0]
+
+    def _map(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> "VideoEncoding":
+        return VideoEncoding(
+            {k: fn(v) for k, v in self.stages.items()},
+            None if self.seg_logits is None else fn(self.seg_logits),
+            fn(self.pred_transitions), fn(self.cut_transitions),
+        )
+
+    def select(self, index: int | slice | Sequence[int] | torch.Tensor) -> "VideoEncoding":
+        """Rows of the batch (an int keeps a batch dimension of 1)."""
+        if isinstance(index, int):
+            index = slice(index, index + 1)
+        elif not isinstance(index, slice):
+            index = torch.as_tensor(index, dtype=torch.long)
+        return self._map(lambda t: t[index.to(t.device) if isinstance(index, torch.Tensor) else index])
+
+    def detach(self) -> "VideoEncoding":
+        return self._map(torch.Tensor.detach)
+
+    def to(self, device: torch.device | str) -> "VideoEncoding":
+        return self._map(lambda t: t.to(device))
+
+    @staticmethod
+    def cat(encodings: Sequence["VideoEncoding"]) -> "VideoEncoding":
+        first = encodings[0]
+        return VideoEncoding(
+            {k: torch.cat([e.stages[k] for e in encodings]) for k in first.stages},
+            None if first.seg_logits is None else torch.cat([e.seg_logits for e in encodings]),  # type: ignore[misc]
+            torch.cat([e.pred_transitions for e in encodings]),
+            torch.cat([e.cut_transitions for e in encodings]),
+        )
+
+
+@dataclass
+class CompareOutput:
+    """score (B,) = exemplar_score + delta; delta (B,); stage_deltas (B, K); stage_weights (K,)."""
+
+    score: torch.Tensor
+    delta: torch.Tensor
+    stage_deltas: torch.Tensor
+    stage_weights: torch.Tensor
+    branch_deltas: dict[str, torch.Tensor]
+
+
+def _reducer(in_dim: int, dim: int) -> nn.Module:
+    """Per-stage dimension reducer (the public code's C_channel: two ReLU linear layers)."""
+    return nn.Sequential(nn.Linear(in_dim, 2 * dim), nn.ReLU(), nn.Linear(2 * dim, dim), nn.ReLU())
+
+
+class HPMCoRe(nn.Module):
+    """The configurable HP-MCoRe / MCoRe model (see module docstring)."""
+
+    def __init__(self, config: AQAConfig) -> None:
+        super().__init__()
+        self.config = cfg = config.validate()
+        k, d = cfg.num_stages, cfg.d_model
+        self.motion_encoder: nn.Module | None = None
+        motion_dim = 0
+        if cfg.use_dve:
+            if cfg.backbone == "i3d":
+                self.motion_encoder = DynamicVisualEncoder(cfg.num_frames, cfg.clip_len, cfg.clip_stride,
+                                                           cfg.i3d_width, cfg.mixed_conv_layers, cfg.i3d_weights)
+            else:
+                self.motion_encoder = Frame2DBackbone(cfg.frame2d_widths, cfg.frame2d_depths, cfg.frame2d_group_width,
+                                                      cfg.frame2d_stem, cfg.temporal_shift_div)
+            motion_dim = self.motion_encoder.out_dim
+        self.static_encoder = (StaticVisualEncoder(cfg.resnet_layers, cfg.resnet_width, cfg.static_dim,
+                                                   cfg.resnet_weights) if cfg.use_sve else None)
+        self.pose_encoder = (HierarchicalSkeletalEncoder(cfg.pose_channels, cfg.skeletal_channels,
+                                                         cfg.skeletal_hierarchy, cfg.skeletal_levels, cfg.edgeconv,
+                                                         cfg.edgeconv_k, cfg.skeletal_temporal_kernel)
+                             if cfg.use_hse else None)
+        pose_dim = self.pose_encoder.out_dim if self.pose_encoder is not None else 0
+
+        seg_dim = motion_dim or (cfg.static_dim if cfg.use_sve else pose_dim)
+        self.segmenter = (ProcedureSegmenter(cfg.segmentation_head, seg_dim, k, cfg.segmentation_hidden)
+                          if k >= 2 else None)
+
+        self.branches: tuple[str, ...] = tuple(
+            b for b, on in (("motion", cfg.use_dve or cfg.use_hse), ("static", cfg.use_sve)) if on)
+        in_dims = {"motion": motion_dim or pose_dim, "static": cfg.static_dim}
+        self.reducers = nn.ModuleDict({
+            b: nn.ModuleList(_reducer(in_dims[b], d) for _ in range(k)) for b in self.branches})
+        self.fusion: nn.ModuleList | None = None
+        if "motion" in self.branches and cfg.fusion != "none":
+            guide = pose_dim if (cfg.use_dve and cfg.use_hse) else None
+            self.fusion = nn.ModuleList(
+                PoseGuidedFusion(d, guide, cfg.fusion_heads, cfg.fusion, cfg.fusion_lambda_init) for _ in range(k))
+        self.contrast = (nn.ModuleDict({
+            b: StageContrast(d, cfg.projection_dim, cfg.contrastive, cfg.temperature, cfg.triplet_margin)
+            for b in self.branches}) if cfg.contrastive != "none" else None)
+        self.regressor = ContrastiveRegressor(self.branches, k, d, cfg.decoder_heads, cfg.decoder_layers,
+                                              cfg.mlp_hidden)
+
+    # ------------------------------------------------------------------ per video
+    def _check_inputs(self, video: torch.Tensor | None, pose: torch.Tensor | None) -> None:
+        cfg = self.config
+        if (cfg.use_dve or cfg.use_sve):
+            size = (cfg.num_frames, 3, cfg.frame_size, cfg.frame_size)
+            if video is None or video.dim() != 5 or tuple(video.shape[1:]) != size:
+                got = None if video is None else tuple(video.shape)
+                raise ValidationError(f"video must be (B, {', '.join(map(str, size))}), got {got}")
+        if cfg.use_hse:
+            size = (cfg.num_frames, NUM_JOINTS, cfg.pose_channels)
+            if pose is None or pose.dim() != 4 or tuple(pose.shape[1:]) != size:
+                got = None if pose is None else tuple(pose.shape)
+                raise ValidationError(f"pose must be (B, {', '.join(map(str, size))}), got {got}")
+
+    def encode(self, video: torch.Tensor | None = None, pose: torch.Tensor | None = None,
+               transitions: torch.Tensor | None = None) -> VideoEncoding:
+        """video (B, T, 3, S, S), pose (B, T, 16, C) -> :class:`VideoEncoding`.
+
+        transitions: optional (B, K-1) ground-truth frames to cut at (training); default the
+        predicted transitions. Inputs of switched-off encoders may be None.
+        """
+        self._check_inputs(video, pose)
+        cfg = self.config
+        motion = self.motion_encoder(video) if self.motion_encoder is not None else None
+        static = self.static_encoder(video) if self.static_encoder is not None else None
+        skel = self.pose_encoder(pose) if self.pose_encoder is not None else None
+        seg_input = next(f for f in (motion, static, skel) if f is not None)
+        b = seg_input.shape[0]
+        if self.segmenter is not None:
+            logits, pred = self.segmenter(seg_input)
+        else:
+            logits, pred = None, torch.zeros(b, 0, dtype=torch.long, device=seg_input.device)
+        cut = pred if transitions is None else transitions.to(seg_input.device).long()
+        if cut.shape != (b, cfg.num_transitions):
+            raise ValidationError(f"transitions must be (B, {cfg.num_transitions}), got {tuple(cut.shape)}")
+
+        def staged(features: torch.Tensor | None) -> list[torch.Tensor] | None:
+            return None if features is None else cut_stages(features, cut, cfg.stage_len)
+
+        motion_st, static_st, pose_st = staged(motion), staged(static), staged(skel)
+        stages: dict[str, torch.Tensor] = {}
+        if "motion" in self.branches:
+            base = motion_st if motion_st is not None else pose_st
+            assert base is not None
+            per_stage = []
+            for kk, reducer in enumerate(self.reducers["motion"]):
+                x = reducer(base[kk])
+                if self.fusion is not None:
+                    guide = pose_st[kk] if (pose_st is not None and motion_st is not None) else None
+                    x = self.fusion[kk](x, guide)
+                per_stage.append(x)
+            stages["motion"] = torch.stack(per_stage, dim=1)
+        if "static" in self.branches:
+            assert static_st is not None
+            stages["static"] = torch.stack([r(static_st[kk]) for kk, r in enumerate(self.reducers["static"])], dim=1)
+        return VideoEncoding(stages, logits, pred, cut)
+
+    # ------------------------------------------------------------------ per pair
+    def compare(self, query: VideoEncoding, exemplar: VideoEncoding, exemplar_score: torch.Tensor) -> CompareOutput:
+        """Predict S_q = S_e + delta for B aligned (query, exemplar) pairs; exemplar_score (B,)."""
+        out = self.regressor(query.stages, exemplar.stages)
+        score = exemplar_score.to(out.delta.dtype).reshape(-1) + out.delta
+        return CompareOutput(score, out.delta, out.stage_deltas, out.stage_weights, out.branch_deltas)
+
+    def vote(self, query: VideoEncoding, exemplars: Sequence[VideoEncoding],
+             exemplar_scores: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Multi-exemplar voting (method.md 3.5): mean of the N predicted scores -> (B,)."""
+        preds = [self.compare(query, e, s).score for e, s in zip(exemplars, exemplar_scores)]
+        return torch.stack(preds).mean(dim=0)
+
+    def forward(self, query_video: torch.Tensor | None, query_pose: torch.Tensor | None,
+                exemplar_video: torch.Tensor | None, exemplar_pose: torch.Tensor | None,
+                exemplar_score: torch.Tensor) -> CompareOutput:
+        """Encode both videos and compare (the un-cached path)."""
+        return self.compare(self.encode(query_video, query_pose), self.encode(exemplar_video, exemplar_pose),
+                            exemplar_score)
+
+    # ------------------------------------------------------------------ training objective
+    def losses(self, query: VideoEncoding, exemplar: VideoEncoding, query_score: torch.Tensor,
+               exemplar_score: torch.Tensor, query_transitions: torch.Tensor | None = None,
+               exemplar_transitions: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+        """MSE(both directions) + CE(segmentation) + lambda * contrastive -> (total, parts).
+
+        Transitions default to the ones each encoding was cut at (pass ground truth to
+        :meth:`encode` in training). parts: total, mse, ce, contrastive (python floats).
+        """
+        cfg = self.config
+        sq, se = query_score.reshape(-1).float(), exemplar_score.reshape(-1).float()
+        fwd = self.compare(query, exemplar, se)
+        bwd = self.compare(exemplar, query, sq)
+        mse = F.mse_loss(fwd.delta, sq - se) + F.mse_loss(bwd.delta, se - sq)
+        zero = mse.new_zeros(())
+        ce = zero
+        if query.seg_logits is not None and exemplar.seg_logits is not None:
+            qt = query.cut_transitions if query_transitions is None else query_transitions
+            et = exemplar.cut_transitions if exemplar_transitions is None else exemplar_transitions
+            ce = 0.5 * (segmentation_loss(query.seg_logits, qt.to(mse.device))
+                        + segmentation_loss(exemplar.seg_logits, et.to(mse.device)))
+        contrast = zero
+        if self.contrast is not None:
+            contrast = torch.stack([self.contrast[b](query.stages[b], exemplar.stages[b])
+                                    for b in self.branches]).mean()
+        total = mse + ce + cfg.lambda_contrastive * contrast
+        parts = {"total": float(total.detach()), "mse": float(mse.detach()), "ce": float(ce.detach()),
+                 "contrastive": float(contrast.detach())}
+        return total, parts
+

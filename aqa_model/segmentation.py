@@ -1,0 +1,156 @@
+"""Procedure segmentation (method.md 3.2, paper Eq. 6-7) and stage cutting.
+
+A head maps per-frame features (B, T, C) to logits (B, T, K-1): one column per transition.
+Each column is a softmax over *time* (Eq. 7): "which frame is transition i". Decoding follows
+the public code: transition i is the argmax of column i restricted to the i-th part of the
+clip, frames ``[i * P, (i + 1) * P)`` with ``P = round(T / (K-1))`` (the last part runs to T).
+Training uses cross-entropy of each column against the ground-truth transition frame,
+averaged over transitions. (The public code feeds a target whose second transition has
+weight 2, which doubles that term; we weight the transitions equally.)
+
+Heads (ablation "BiGRU > FC > TCN"): ``bigru`` (bidirectional GRU + FC, the paper's),
+``fc`` (per-frame linear layer, no temporal context), ``tcn`` (a single-stage MS-TCN-like
+stack of dilated residual temporal convolutions).
+
+Stage cutting: K stages from K-1 transitions ``t_1 <= ... <= t_{K-1}``; stage k covers frames
+``[b_k, b_{k+1}]`` (both ends included) with ``b_0 = 0``, ``b_K = T - 1``, ``b_k = t_k``.
+Every stage is resampled to ``stage_len`` steps by linear interpolation with aligned corners
+(the public code's ``F.interpolate(..., mode='linear', align_corners=True)``), so stages of
+any length become fixed-size tensors and a one-frame stage becomes that frame repeated.
+Gradients flow to the features; transitions are indices and carry none.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from fdpose.errors import ConfigError
+
+
+class BiGRUHead(nn.Module):
+    """Bi-GRU + FC: (B, T, C) -> logits (B, T, K-1) (Eq. 6)."""
+
+    def __init__(self, in_dim: int, num_transitions: int, hidden: int) -> None:
+        super().__init__()
+        self.gru = nn.GRU(in_dim, hidden, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(2 * hidden, num_transitions)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.gru(x)[0])
+
+
+class FCHead(nn.Module):
+    """Per-frame linear classifier (no temporal context): (B, T, C) -> (B, T, K-1)."""
+
+    def __init__(self, in_dim: int, num_transitions: int, hidden: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(), nn.Linear(hidden, num_transitions))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class TCNHead(nn.Module):
+    """Single-stage TCN: 1x1 in, dilated residual temporal convs (1, 2, 4, 8), 1x1 out."""
+
+    def __init__(self, in_dim: int, num_transitions: int, hidden: int, dilations: Sequence[int] = (1, 2, 4, 8)) -> None:
+        super().__init__()
+        self.inp = nn.Conv1d(in_dim, hidden, 1)
+        self.layers = nn.ModuleList(nn.Conv1d(hidden, hidden, 3, padding=d, dilation=d) for d in dilations)
+        self.out = nn.Conv1d(hidden, num_transitions, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.inp(x.transpose(1, 2))
+        for layer in self.layers:
+            y = y + F.relu(layer(y))
+        return self.out(y).transpose(1, 2)
+
+
+def build_head(kind: Literal["bigru", "fc", "tcn"], in_dim: int, num_transitions: int, hidden: int) -> nn.Module:
+    heads = {"bigru": BiGRUHead, "fc": FCHead, "tcn": TCNHead}
+    if kind not in heads:
+        raise ConfigError(f"unknown segmentation head {kind!r}")
+    return heads[kind](in_dim, num_transitions, hidden)
+
+
+def decode_transitions(logits: torch.Tensor) -> torch.Tensor:
+    """Argmax of transition i inside part i of the clip. logits (B, T, K-1) -> (B, K-1) long."""
+    b, t, m = logits.shape
+    part = max(int(round(t / m)), 1)
+    out = torch.empty(b, m, dtype=torch.long, device=logits.device)
+    for i in range(m):
+        lo = min(i * part, t - 1)
+        hi = t if i == m - 1 else max(min((i + 1) * part, t), lo + 1)
+        out[:, i] = logits[:, lo:hi, i].argmax(dim=1) + lo
+    return out
+
+
+def segmentation_loss(logits: torch.Tensor, transitions: torch.Tensor) -> torch.Tensor:
+    """Mean over transitions of CE(softmax over time of column i, true frame t_i).
+
+    logits (B, T, K-1); transitions (B, K-1) integer frames in [0, T).
+    """
+    b, t, m = logits.shape
+    target = transitions.long().clamp(0, t - 1)
+    return F.cross_entropy(logits.permute(0, 2, 1).reshape(b * m, t), target.reshape(b * m))
+
+
+def map_transitions_to_samples(transit_frames: Sequence[int] | np.ndarray,
+                               sample_indices: Sequence[int] | np.ndarray) -> np.ndarray:
+    """GT transitions (frames of the trimmed clip) -> positions in the sampled frame list.
+
+    Each transition maps to the first sampled frame at or after it (the last sample if it
+    lies beyond). sample_indices: (T,) ascending frame numbers, e.g. linspace(first, last, 96).
+    Returns (K-1,) int64 positions in [0, T).
+    """
+    samples = np.asarray(sample_indices)
+    pos = np.searchsorted(samples, np.asarray(transit_frames), side="left")
+    return np.minimum(pos, len(samples) - 1).astype(np.int64)
+
+
+def stage_bounds(transitions: torch.Tensor, num_frames: int) -> torch.Tensor:
+    """(B, K-1) transitions -> (B, K+1) sorted, clamped boundaries b_0 = 0 ... b_K = T-1."""
+    b = transitions.shape[0]
+    t = transitions.to(torch.float32).clamp(0, num_frames - 1).sort(dim=1).values
+    zeros = torch.zeros(b, 1, device=transitions.device)
+    return torch.cat([zeros, t, zeros + (num_frames - 1)], dim=1)
+
+
+def cut_stages(features: torch.Tensor, transitions: torch.Tensor, stage_len: int) -> list[torch.Tensor]:
+    """Cut (B, T, C) features into K stages of fixed length (linear, aligned corners).
+
+    transitions: (B, K-1) frame indices (any numeric dtype). Returns K tensors (B, stage_len, C).
+    """
+    b, t, c = features.shape
+    bounds = stage_bounds(transitions.to(features.device), t)  # (B, K+1)
+    frac = torch.linspace(0.0, 1.0, stage_len, device=features.device)
+    stages = []
+    for k in range(bounds.shape[1] - 1):
+        start, end = bounds[:, k:k + 1], bounds[:, k + 1:k + 2]
+        pos = start + (end - start) * frac  # (B, L) fractional frame positions
+        lo = pos.floor().long().clamp(0, t - 1)
+        hi = (lo + 1).clamp(max=t - 1)
+        w = (pos - lo.to(pos.dtype)).unsqueeze(-1)
+        f_lo = torch.gather(features, 1, lo.unsqueeze(-1).expand(-1, -1, c))
+        f_hi = torch.gather(features, 1, hi.unsqueeze(-1).expand(-1, -1, c))
+        stages.append(f_lo * (1 - w) + f_hi * w)
+    return stages
+
+
+class ProcedureSegmenter(nn.Module):
+    """Head + decoding: features (B, T, C) -> (logits (B, T, K-1), transitions (B, K-1))."""
+
+    def __init__(self, kind: Literal["bigru", "fc", "tcn"], in_dim: int, num_stages: int, hidden: int) -> None:
+        super().__init__()
+        if num_stages < 2:
+            raise ConfigError("segmentation needs at least 2 stages")
+        self.head = build_head(kind, in_dim, num_stages - 1, hidden)
+
+    def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = self.head(features)
+        return logits, decode_transitions(logits.detach())

@@ -1,0 +1,511 @@
+"""The FineDiving annotation format (Xu et al., CVPR 2022): typed records, exact load/save, checks.
+
+Four pickles make one annotation set (``shared/data/finediving/README.md``):
+
+* ``FineDiving_fine-grained_annotation.pkl``: dict ``(match: str, idx: int)`` ->
+  ``{'action_type': str ('407c'), 'dive_score': float, 'difficulty': float,
+  'steps_transit_frames': int64 array (2, 3 or 4 entries), 'frames_labels': int64 array
+  (one step label per trimmed frame), 'sub-action_types': {np.int64 label: name}}``.
+* ``FineDiving_coarse_annotation.pkl``: same keys -> ``{'action_type', 'start_frame': int,
+  'end_frame': int, 'dive_score': float, 'difficulty': float, 'judge_scores': list of
+  3/5/7 floats (np.float64 or float)}``; the trimmed clip is frames ``start_frame..end_frame``
+  of the untrimmed video, inclusive: ``end_frame - start_frame + 1`` frames (all 3000 real records).
+* ``train_split.pkl`` / ``test_split.pkl``: lists of keys.
+
+Rules measured on the real files (3000 dives) and enforced by :func:`validate`:
+
+* Transit convention: ``steps_transit_frames[k]`` is the LAST frame of stage k, i.e. the index
+  ``i`` with ``frames_labels[i] != frames_labels[i + 1]`` (2990 of 3000 real records; the other
+  10 have a ``-1`` or an out-of-order entry and are reported as issues, not fixed).
+  Stage k therefore spans frames ``transit[k-1] + 1 .. transit[k]``. 2 transits = 3 stages
+  (take-off group, flight, entry); twisting dives often have 3 (somersault and twist phases
+  are separate stages), a few 4.
+* Score: with 7 judges the official ``dive_score`` = sum of the middle three judge scores x
+  difficulty; with 3 judges it is the sum of all three x difficulty; the 5-judge records are
+  synchronised dives and use sum of the five x difficulty x 0.6 (a reduced synchro panel).
+  120 of 3000 real records (4%) break this by more than 0.05 (annotation noise); :func:`official_score`
+  gives the rule.
+* Real statistics (``summary_statistics`` on the real set): score 0-114.8, mean 66.4, std 15.2;
+  difficulty 1.5-4.1; clip length 63-273 frames (mean 104); stage lengths ~31 / 36 / 37.
+
+The real pickles and the synthetic world's pickles (``fdpose synth``) load through the same
+:func:`load_annotations`; :func:`save_annotations` writes the exact same structure (numpy key
+and value types included), atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+import numpy as np
+
+from fdpose.errors import InputError, ValidationError
+from fdpose.io import read_pickle, write_pickle
+
+log = logging.getLogger(__name__)
+
+FINE_GRAINED_FILE = "FineDiving_fine-grained_annotation.pkl"
+COARSE_FILE = "FineDiving_coarse_annotation.pkl"
+TRAIN_SPLIT_FILE = "train_split.pkl"
+TEST_SPLIT_FILE = "test_split.pkl"
+
+#: A FineDiving key: (match name, clip index within the match).
+Key = tuple[str, int]
+
+#: The label of the entry stage in the real ``sub-action_types`` tables.
+ENTRY_LABEL = 36
+
+
+def _canon(text: str) -> str:
+    """The interned copy of ``text``: pickle memoises strings by identity, so equal strings must
+    be the same object for the file bytes to depend on content only (not on where records were
+    built, e.g. in worker processes)."""
+    return sys.intern(str(text))
+
+
+def _raw_key(key: Key) -> tuple[str, int]:
+    return (_canon(key[0]), int(key[1]))
+
+
+@dataclass
+class FineGrainedRecord:
+    """One fine-grained entry.
+
+    steps_transit_frames: (K-1,) int64, the last frame of each stage but the last.
+    frames_labels: (T,) int64, one step label per trimmed frame.
+    sub_action_types: label -> name (e.g. 25 -> '3.5 Soms.Tuck').
+    """
+
+    action_type: str
+    dive_score: float
+    difficulty: float
+    steps_transit_frames: np.ndarray
+    frames_labels: np.ndarray
+    sub_action_types: dict[int, str]
+
+    @property
+    def num_frames(self) -> int:
+        return int(len(self.frames_labels))
+
+    def stage_bounds(self) -> list[tuple[int, int]]:
+        """Inclusive (first, last) frame of every stage, from the transits (len = transits + 1)."""
+        return stage_bounds(self.steps_transit_frames, self.num_frames)
+
+    def to_raw(self) -> dict[str, Any]:
+        """The exact real pickle value (numpy int64 arrays and label keys, python floats)."""
+        return {
+            "action_type": _canon(self.action_type),
+            "dive_score": float(self.dive_score),
+            "difficulty": float(self.difficulty),
+            "steps_transit_frames": np.asarray(self.steps_transit_frames, dtype=np.int64),
+            "frames_labels": np.asarray(self.frames_labels, dtype=np.int64),
+            "sub-action_types": {np.int64(k): _canon(v) for k, v in self.sub_action_types.items()},
+        }
+
+
+@dataclass
+class CoarseRecord:
+    """One coarse entry: the clip's place in the untrimmed video and the judges' scores."""
+
+    action_type: str
+    start_frame: int
+    end_frame: int
+    dive_score: float
+    difficulty: float
+    judge_scores: list[float]
+
+    def to_raw(self) -> dict[str, Any]:
+        """The exact real pickle value (judge scores as np.float64, frames as int)."""
+        return {
+            "action_type": _canon(self.action_type),
+            "start_frame": int(self.start_frame),
+            "end_frame": int(self.end_frame),
+            "dive_score": float(self.dive_score),
+            "difficulty": float(self.difficulty),
+            "judge_scores": [np.float64(s) for s in self.judge_scores],
+        }
+
+
+@dataclass
+class FineDivingAnnotations:
+    """A whole annotation set; any part may be empty when its file was not there."""
+
+    fine: dict[Key, FineGrainedRecord] = field(default_factory=dict)
+    coarse: dict[Key, CoarseRecord] = field(default_factory=dict)
+    train: list[Key] = field(default_factory=list)
+    test: list[Key] = field(default_factory=list)
+    source: Optional[Path] = None
+
+    def keys(self) -> list[Key]:
+        """All keys in the fine-grained file (else the coarse one), in file order."""
+        return list(self.fine) if self.fine else list(self.coarse)
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One validation finding: ``file: key: message``."""
+
+    file: str
+    key: Optional[Key]
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.key!r}: {self.message}" if self.key is not None else f"{self.file}: {self.message}"
+
+
+# ----------------------------------------------------------------------------- rules
+
+
+def stage_bounds(transits: Iterable[int], num_frames: int) -> list[tuple[int, int]]:
+    """Inclusive (first, last) frames of the stages delimited by ``transits`` (last-frame convention)."""
+    out: list[tuple[int, int]] = []
+    first = 0
+    for t in [int(x) for x in transits]:
+        out.append((first, t))
+        first = t + 1
+    out.append((first, num_frames - 1))
+    return out
+
+
+def transits_from_labels(frames_labels: np.ndarray) -> np.ndarray:
+    """(K-1,) int64: the frames i where ``frames_labels[i] != frames_labels[i + 1]``."""
+    labels = np.asarray(frames_labels)
+    return np.nonzero(labels[1:] != labels[:-1])[0].astype(np.int64)
+
+
+def labels_from_transits(transits: Iterable[int], stage_labels: Iterable[int], num_frames: int) -> np.ndarray:
+    """(T,) int64 per-frame labels: stage k's label from ``transit[k-1] + 1`` to ``transit[k]``."""
+    labels = list(stage_labels)
+    bounds = stage_bounds(transits, num_frames)
+    if len(labels) != len(bounds):
+        raise ValidationError(f"{len(labels)} stage labels for {len(bounds)} stages")
+    out = np.empty(num_frames, dtype=np.int64)
+    for (a, b), lab in zip(bounds, labels):
+        out[a : b + 1] = lab
+    return out
+
+
+def official_score(judge_scores: Iterable[float], difficulty: float) -> float:
+    """The dive score from the judges' scores (rule in the module docstring), rounded to 2 decimals."""
+    js = sorted(float(s) for s in judge_scores)
+    n = len(js)
+    if n == 7:
+        total = sum(js[2:5])
+    elif n == 3:
+        total = sum(js)
+    elif n == 5:
+        total = sum(js) * 0.6
+    else:
+        raise ValidationError(f"expected 3, 5 or 7 judge scores, got {n}")
+    return round(total * float(difficulty), 2)
+
+
+# ----------------------------------------------------------------------------- parsing
+
+
+def _parse_key(key: Any, path: Path) -> Key:
+    if not (isinstance(key, tuple) and len(key) == 2 and isinstance(key[0], str) and isinstance(key[1], (int, np.integer))):
+        raise InputError(f"key {key!r:.80} is not (match_name: str, idx: int)", path)
+    return (key[0], int(key[1]))
+
+
+def _need(d: Any, names: tuple[str, ...], path: Path, key: Any) -> None:
+    if not isinstance(d, dict):
+        raise InputError(f"value is {type(d).__name__}, expected a dict", path, repr(key))
+    missing = [n for n in names if n not in d]
+    if missing:
+        raise InputError(f"missing field(s) {', '.join(missing)}", path, repr(key))
+
+
+def _int_array(v: Any, name: str, path: Path, key: Any) -> np.ndarray:
+    arr = np.asarray(v)
+    if arr.ndim != 1 or arr.dtype.kind not in "iu":
+        raise InputError(f"{name} must be a 1-D integer array, got dtype {arr.dtype} shape {arr.shape}", path, repr(key))
+    return arr.astype(np.int64)
+
+
+def parse_fine_grained(obj: Any, path: Path) -> dict[Key, FineGrainedRecord]:
+    """Typed records from the loaded fine-grained pickle (errors name the file and key)."""
+    if not isinstance(obj, dict):
+        raise InputError(f"fine-grained annotation must be a dict, got {type(obj).__name__}", path)
+    out: dict[Key, FineGrainedRecord] = {}
+    names = ("action_type", "dive_score", "difficulty", "steps_transit_frames", "frames_labels", "sub-action_types")
+    for raw_key, v in obj.items():
+        key = _parse_key(raw_key, path)
+        _need(v, names, path, raw_key)
+        subs = v["sub-action_types"]
+        if not isinstance(subs, dict):
+            raise InputError("sub-action_types must be a dict", path, repr(raw_key))
+        out[key] = FineGrainedRecord(
+            str(v["action_type"]),
+            float(v["dive_score"]),
+            float(v["difficulty"]),
+            _int_array(v["steps_transit_frames"], "steps_transit_frames", path, raw_key),
+            _int_array(v["frames_labels"], "frames_labels", path, raw_key),
+            {int(k): str(n) for k, n in subs.items()},
+        )
+    return out
+
+
+def parse_coarse(obj: Any, path: Path) -> dict[Key, CoarseRecord]:
+    """Typed records from the loaded coarse pickle."""
+    if not isinstance(obj, dict):
+        raise InputError(f"coarse annotation must be a dict, got {type(obj).__name__}", path)
+    out: dict[Key, CoarseRecord] = {}
+    names = ("action_type", "start_frame", "end_frame", "dive_score", "difficulty", "judge_scores")
+    for raw_key, v in obj.items():
+        key = _parse_key(raw_key, path)
+        _need(v, names, path, raw_key)
+        js = v["judge_scores"]
+        if not isinstance(js, (list, tuple, np.ndarray)):
+            raise InputError("judge_scores must be a list", path, repr(raw_key))
+        out[key] = CoarseRecord(
+            str(v["action_type"]), int(v["start_frame"]), int(v["end_frame"]),
+            float(v["dive_score"]), float(v["difficulty"]), [float(s) for s in js],
+        )
+    return out
+
+
+def parse_split(obj: Any, path: Path) -> list[Key]:
+    if not isinstance(obj, (list, tuple)):
+        raise InputError(f"split must be a list of keys, got {type(obj).__name__}", path)
+    return [_parse_key(k, path) for k in obj]
+
+
+def load_split(path: str | os.PathLike[str]) -> list[Key]:
+    """Keys of a ``train_split.pkl`` / ``test_split.pkl`` file."""
+    p = Path(path)
+    return parse_split(read_pickle(p), p)
+
+
+def _kind_of(obj: Any) -> str:
+    if isinstance(obj, (list, tuple)):
+        return "split"
+    if isinstance(obj, dict) and obj:
+        first = next(iter(obj.values()))
+        if isinstance(first, dict) and "frames_labels" in first:
+            return "fine"
+        if isinstance(first, dict) and "judge_scores" in first:
+            return "coarse"
+    return "unknown"
+
+
+def load_annotations(path: str | os.PathLike[str]) -> FineDivingAnnotations:
+    """Load a FineDiving annotation folder (any of the four standard files) or one pickle.
+
+    A single file is recognised by content (fine-grained, coarse or split; a single split file
+    goes to ``train`` when its name contains 'train', else ``test``).
+    """
+    p = Path(path)
+    ann = FineDivingAnnotations(source=p)
+    if p.is_dir():
+        files = {name: p / name for name in (FINE_GRAINED_FILE, COARSE_FILE, TRAIN_SPLIT_FILE, TEST_SPLIT_FILE)}
+        if not any(f.is_file() for f in files.values()):
+            raise InputError(f"no FineDiving annotation files ({FINE_GRAINED_FILE}, {COARSE_FILE}, splits)", p)
+        if files[FINE_GRAINED_FILE].is_file():
+            ann.fine = parse_fine_grained(read_pickle(files[FINE_GRAINED_FILE]), files[FINE_GRAINED_FILE])
+        if files[COARSE_FILE].is_file():
+            ann.coarse = parse_coarse(read_pickle(files[COARSE_FILE]), files[COARSE_FILE])
+        if files[TRAIN_SPLIT_FILE].is_file():
+            ann.train = load_split(files[TRAIN_SPLIT_FILE])
+        if files[TEST_SPLIT_FILE].is_file():
+            ann.test = load_split(files[TEST_SPLIT_FILE])
+        return ann
+    obj = read_pickle(p)
+    kind = _kind_of(obj)
+    if kind == "fine":
+        ann.fine = parse_fine_grained(obj, p)
+    elif kind == "coarse":
+        ann.coarse = parse_coarse(obj, p)
+    elif kind == "split":
+        keys = parse_split(obj, p)
+        if "train" in p.name:
+            ann.train = keys
+        else:
+            ann.test = keys
+    else:
+        raise InputError("not a FineDiving annotation pickle (expected fine-grained, coarse or split)", p)
+    return ann
+
+
+# ----------------------------------------------------------------------------- saving
+
+
+def save_fine_grained(path: str | os.PathLike[str], records: dict[Key, FineGrainedRecord]) -> Path:
+    """Atomically write a fine-grained pickle in the real structure."""
+    return write_pickle(path, {_raw_key(k): r.to_raw() for k, r in records.items()})
+
+
+def save_coarse(path: str | os.PathLike[str], records: dict[Key, CoarseRecord]) -> Path:
+    """Atomically write a coarse pickle in the real structure."""
+    return write_pickle(path, {_raw_key(k): r.to_raw() for k, r in records.items()})
+
+
+def save_split(path: str | os.PathLike[str], keys: Iterable[Key]) -> Path:
+    """Atomically write a split pickle (list of (str, int) tuples)."""
+    return write_pickle(path, [_raw_key(k) for k in keys])
+
+
+def save_annotations(folder: str | os.PathLike[str], ann: FineDivingAnnotations) -> list[Path]:
+    """Write the four standard files into ``folder``; returns the paths written."""
+    d = Path(folder)
+    return [
+        save_fine_grained(d / FINE_GRAINED_FILE, ann.fine),
+        save_coarse(d / COARSE_FILE, ann.coarse),
+        save_split(d / TRAIN_SPLIT_FILE, ann.train),
+        save_split(d / TEST_SPLIT_FILE, ann.test),
+    ]
+
+
+# ----------------------------------------------------------------------------- checks
+
+
+def validate_fine_record(key: Key, r: FineGrainedRecord, file: str = FINE_GRAINED_FILE) -> list[Issue]:
+    """Structure and transit/label consistency of one fine-grained record."""
+    issues: list[Issue] = []
+    n = r.num_frames
+    t = r.steps_transit_frames
+    if n < 2:
+        issues.append(Issue(file, key, f"only {n} frame labels"))
+        return issues
+    if not 2 <= len(t) <= 4:
+        issues.append(Issue(file, key, f"{len(t)} transit frames, expected 2 to 4"))
+    if np.any(t < 0) or np.any(t >= n - 1):
+        issues.append(Issue(file, key, f"transit frames {t.tolist()} outside 0..{n - 2}"))
+    elif np.any(np.diff(t) <= 0):
+        issues.append(Issue(file, key, f"transit frames {t.tolist()} not strictly increasing"))
+    else:
+        expected = transits_from_labels(r.frames_labels)
+        if not np.array_equal(expected, t):
+            issues.append(Issue(file, key, f"transit frames {t.tolist()} but labels change after frames {expected.tolist()}"))
+    unknown = sorted(set(int(x) for x in np.unique(r.frames_labels)) - set(r.sub_action_types))
+    if unknown:
+        issues.append(Issue(file, key, f"frame labels {unknown} missing from sub-action_types"))
+    if not 0.0 <= r.dive_score <= 150.0:
+        issues.append(Issue(file, key, f"dive_score {r.dive_score} outside 0..150"))
+    if not 1.0 <= r.difficulty <= 5.0:
+        issues.append(Issue(file, key, f"difficulty {r.difficulty} outside 1..5"))
+    return issues
+
+
+def validate_coarse_record(key: Key, r: CoarseRecord, file: str = COARSE_FILE, score_tolerance: float = 0.051) -> list[Issue]:
+    """Structure of one coarse record and the official score rule."""
+    issues: list[Issue] = []
+    if r.end_frame <= r.start_frame:
+        issues.append(Issue(file, key, f"end_frame {r.end_frame} <= start_frame {r.start_frame}"))
+    if len(r.judge_scores) not in (3, 5, 7):
+        issues.append(Issue(file, key, f"{len(r.judge_scores)} judge scores, expected 3, 5 or 7"))
+        return issues
+    if any(not 0.0 <= s <= 10.0 for s in r.judge_scores):
+        issues.append(Issue(file, key, f"judge scores {r.judge_scores} outside 0..10"))
+    expected = official_score(r.judge_scores, r.difficulty)
+    if abs(expected - r.dive_score) > score_tolerance:
+        issues.append(Issue(file, key, f"dive_score {r.dive_score} but judges x difficulty give {expected}"))
+    return issues
+
+
+def validate(ann: FineDivingAnnotations, strict: bool = False) -> list[Issue]:
+    """All findings for an annotation set (per record, cross-file and split checks).
+
+    strict: raise :class:`ValidationError` on the first finding instead of returning the list.
+    """
+    issues: list[Issue] = []
+    for key, r in ann.fine.items():
+        issues += validate_fine_record(key, r)
+    for key, c in ann.coarse.items():
+        issues += validate_coarse_record(key, c)
+        f = ann.fine.get(key)
+        if f is None:
+            continue
+        if f.action_type != c.action_type:
+            issues.append(Issue(COARSE_FILE, key, f"action_type {c.action_type} != fine-grained {f.action_type}"))
+        if abs(f.dive_score - c.dive_score) > 1e-6 or abs(f.difficulty - c.difficulty) > 1e-6:
+            issues.append(Issue(COARSE_FILE, key, "dive_score/difficulty differ from the fine-grained file"))
+        if c.end_frame - c.start_frame + 1 != f.num_frames:
+            issues.append(Issue(COARSE_FILE, key, f"end-start+1 = {c.end_frame - c.start_frame + 1} but {f.num_frames} frame labels"))
+    if ann.fine and ann.coarse and set(ann.fine) != set(ann.coarse):
+        issues.append(Issue(COARSE_FILE, None, f"key sets differ from the fine-grained file ({len(set(ann.fine) ^ set(ann.coarse))} keys)"))
+    known = set(ann.keys())
+    overlap = set(ann.train) & set(ann.test)
+    if overlap:
+        issues.append(Issue(TEST_SPLIT_FILE, None, f"{len(overlap)} keys in both train and test"))
+    for name, split in ((TRAIN_SPLIT_FILE, ann.train), (TEST_SPLIT_FILE, ann.test)):
+        unknown = [k for k in split if known and k not in known]
+        if unknown:
+            issues.append(Issue(name, unknown[0], f"{len(unknown)} split keys not in the annotations"))
+        if len(set(split)) != len(split):
+            issues.append(Issue(name, None, "duplicated keys"))
+    if strict and issues:
+        first = issues[0]
+        raise ValidationError(first.message, (ann.source / first.file) if ann.source and ann.source.is_dir() else ann.source,
+                              repr(first.key) if first.key is not None else None)
+    return issues
+
+
+# ----------------------------------------------------------------------------- statistics
+
+
+def _stats(values: Iterable[float]) -> dict[str, float]:
+    a = np.asarray(list(values), dtype=np.float64)
+    if a.size == 0:
+        return {"count": 0}
+    return {
+        "count": int(a.size),
+        "mean": round(float(a.mean()), 4),
+        "std": round(float(a.std()), 4),
+        "min": round(float(a.min()), 4),
+        "p05": round(float(np.percentile(a, 5)), 4),
+        "median": round(float(np.median(a)), 4),
+        "p95": round(float(np.percentile(a, 95)), 4),
+        "max": round(float(a.max()), 4),
+    }
+
+
+def summary_statistics(ann: FineDivingAnnotations) -> dict[str, Any]:
+    """Distributions used to shape and check synthetic worlds.
+
+    Keys: ``num_dives``, ``dive_score``, ``difficulty``, ``clip_length`` (stats dicts),
+    ``stage_length`` {take_off, flight, entry} (stats; flight = everything between the first and
+    last transit), ``mean_judge_score`` (mean of the middle three of 7 judges), ``num_transits``
+    and ``num_judges`` (counts), ``action_types`` (count per dive number), ``score_difficulty_corr``.
+    """
+    fine = list(ann.fine.values())
+    coarse = list(ann.coarse.values())
+    recs: list[Any] = fine or coarse
+    take_off, flight, entry = [], [], []
+    for r in fine:
+        t = r.steps_transit_frames
+        if len(t) >= 2 and t[0] >= 0 and t[-1] > t[0]:
+            take_off.append(int(t[0]) + 1)
+            flight.append(int(t[-1] - t[0]))
+            entry.append(r.num_frames - 1 - int(t[-1]))
+    mid = [float(np.mean(sorted(c.judge_scores)[2:5])) for c in coarse if len(c.judge_scores) == 7]
+    scores = np.array([r.dive_score for r in recs])
+    dds = np.array([r.difficulty for r in recs])
+    corr = float(np.corrcoef(scores, dds)[0, 1]) if len(recs) > 2 and scores.std() > 0 and dds.std() > 0 else float("nan")
+    action: dict[str, int] = {}
+    for r in recs:
+        action[r.action_type] = action.get(r.action_type, 0) + 1
+    ntrans: dict[str, int] = {}
+    for r in fine:
+        ntrans[str(len(r.steps_transit_frames))] = ntrans.get(str(len(r.steps_transit_frames)), 0) + 1
+    njudges: dict[str, int] = {}
+    for c in coarse:
+        njudges[str(len(c.judge_scores))] = njudges.get(str(len(c.judge_scores)), 0) + 1
+    return {
+        "num_dives": len(recs),
+        "dive_score": _stats(scores),
+        "difficulty": _stats(dds),
+        "clip_length": _stats(r.num_frames for r in fine),
+        "stage_length": {"take_off": _stats(take_off), "flight": _stats(flight), "entry": _stats(entry)},
+        "mean_judge_score": _stats(mid),
+        "num_transits": dict(sorted(ntrans.items())),
+        "num_judges": dict(sorted(njudges.items())),
+        "action_types": dict(sorted(action.items())),
+        "score_difficulty_corr": round(corr, 4) if np.isfinite(corr) else None,
+    }

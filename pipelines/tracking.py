@@ -1,0 +1,335 @@
+"""Nearest-neighbour diver tracking (method.md 2.2 step 3, Eq. 25), offline in two passes.
+
+Input: per frame t the detector's candidate boxes ``(K_t, 5)`` ``[x1, y1, x2, y2, conf]``.
+Output (:class:`TrackResult`): per frame the chosen diver box or none, and a decision
+``init | matched | re-acquired | lost``.
+
+**Pass 1** (:mod:`fdpose.pipelines.tracklets`) links candidates into short tracklets,
+estimates the camera's motion from them (broadcast cameras follow the diver, so spectators
+move in the image) and gives every candidate a *local motion* (camera-compensated spread of
+its tracklet over ``static_window`` frames, in box diagonals) and a *static* flag. Spectators
+and judges stand still and upright; the diver travels and rotates.
+
+**Seed.** With ``init_box`` the seed is that box at ``init_frame`` (replaced by the best
+overlapping candidate when one has IoU >= ``init_iou``). Otherwise the seed tracklet is the one
+with the largest ``mobility + aspect_weight * aspect_change`` (mobility: 90th percentile of
+its local motion; aspect change: std of log aspect ratio; optionally minus ``board_weight *
+distance to board_xy`` in diagonals) among tracklets at least ``init_min_frames`` long; within
+it the seed frame is one where no other candidate lies within ``seed_isolation`` diagonals and
+the tracklet moves (local motion >= ``static_motion``), the most confident such frame.
+Detector confidence plays no part in choosing the tracklet, so a confident spectator cannot.
+
+**Pass 2 - nearest neighbour (Eq. 25).** From the seed frame the tracker runs forward to the
+end and backward to the start. With ``prev`` the last diver box, ``gap`` the frames since it,
+``diag`` its diagonal and ``pred`` its centre moved by the smoothed image velocity (for at
+most ``velocity_horizon`` frames), a candidate c is scored
+
+    D      = min(|centre(c) - pred|, |centre(c) - centre(prev)|) / diag
+    r      = diag(c) / diag
+    score  = conf_weight * conf - D - size_weight * |log r| - static_penalty * static(c)
+             + continuity_bonus * same_tracklet(c)
+
+(``same_tracklet``: c continues the pass-1 tracklet of the last diver box)
+
+and it is admissible only if
+
+- ``conf >= min_conf``;
+- ``D <= min(max_jump + jump_growth * (gap - 1), max_jump_cap)`` (the gate grows while the
+  diver is missed); except for the very next frame within the base gate ``max_jump``, the
+  candidate must be confirmed by a tracklet of at least ``confirm_frames`` detections (a
+  flickering false positive never re-acquires the track);
+- ``max(r, 1/r) <= max_size_ratio * (1 + size_ratio_growth * (gap - 1))``;
+- for static candidates of another tracklet: ``D <= static_gate`` and a track speed relative
+  to the scene (camera motion removed) of at most ``static_speed`` diagonals per frame, decayed
+  by ``lost_speed_decay ** (gap - 1)`` while the diver is missed. The diver standing on the
+  board is static too, but sits where a still track already is (usually on the same
+  tracklet); a diver in flight never turns into a seated judge, and a spectator standing
+  beside the diver on the board is not taken when the diver is missed for a frame.
+
+The best admissible candidate is the diver; when none is admissible the frame is ``lost``,
+the state is held and the gate grows until a candidate returns (``re-acquired``). Frames
+before the seed are tracked by the same rule backwards in time.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from fdpose.errors import ConfigError, ValidationError
+from fdpose.pipelines.detectors.base import as_box_array
+from fdpose.pipelines.tracklets import Pass1, Tracklet, analyse, centres, diags
+
+log = logging.getLogger(__name__)
+
+__all__ = ["TrackDecision", "TrackerConfig", "TrackResult", "track_diver", "iou"]
+
+
+class TrackDecision(str, enum.Enum):
+    """What the tracker did in a frame (stored in the per-clip JSON as ``track``)."""
+
+    INIT = "init"
+    MATCHED = "matched"
+    REACQUIRED = "re-acquired"
+    LOST = "lost"
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Parameters of the two-pass nearest-neighbour tracker (see the module docstring).
+
+    Distances are in diagonals of the previous diver box, so the rule is resolution-free.
+    """
+
+    conf_weight: float = 1.0  #: weight of detector confidence against distance in the score
+    size_weight: float = 0.5  #: penalty per unit of |log diagonal ratio|
+    min_conf: float = 0.05  #: candidates below this confidence are ignored
+    max_jump: float = 1.0  #: largest centre move per frame, in previous-box diagonals
+    jump_growth: float = 0.35  #: gate growth per additional frame since the last match
+    max_jump_cap: float = 3.0  #: the jump gate never exceeds this
+    confirm_frames: int = 3  #: tracklet length needed to re-acquire or to match beyond ``max_jump``
+    max_size_ratio: float = 1.6  #: largest diagonal change per frame (ratio)
+    size_ratio_growth: float = 0.1  #: relative growth of the size gate per additional frame
+    use_velocity: bool = True  #: also measure D to a constant-velocity prediction
+    velocity_smoothing: float = 0.5  #: EMA weight of the old velocity
+    velocity_horizon: int = 8  #: frames the prediction may extrapolate through a miss
+    static_window: int = 9  #: frames over which local motion is measured
+    static_motion: float = 0.35  #: local motion (diagonals) below which a candidate is static
+    static_min_frames: int = 8  #: candidates on shorter tracklets are never static
+    static_gate: float = 0.3  #: static candidates of another tracklet must lie this close to the track
+    static_speed: float = 0.1  #: track speed (diagonals/frame) above which static candidates are refused
+    lost_speed_decay: float = 0.8  #: per missed frame, the track speed of the static check decays
+    static_penalty: float = 0.5  #: score penalty of static candidates
+    continuity_bonus: float = 0.2  #: score bonus of the candidate continuing the last box's tracklet
+    link_dist: float = 0.75  #: tracklet link gate (diagonals per frame of gap)
+    link_max_gap: int = 3  #: frames a tracklet may skip
+    link_shape_weight: float = 0.5  #: weight of box-shape change in the link cost
+    init_min_frames: int = 5  #: shortest tracklet eligible as seed (relaxed if none is that long)
+    aspect_weight: float = 1.0  #: weight of aspect change in the seed score
+    board_weight: float = 0.25  #: weight of distance to ``board_xy`` in the seed score
+    seed_isolation: float = 1.5  #: seed frames prefer no other candidate within this many diagonals
+    init_iou: float = 0.3  #: IoU for snapping ``init_box`` to a detection
+
+    def __post_init__(self) -> None:
+        for name in ("max_jump", "max_jump_cap", "max_size_ratio", "link_dist", "static_gate"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"tracker {name} must be > 0, got {getattr(self, name)}")
+        if self.max_size_ratio < 1:
+            raise ConfigError(f"tracker max_size_ratio must be >= 1, got {self.max_size_ratio}")
+        if not 0 <= self.velocity_smoothing < 1:
+            raise ConfigError(f"tracker velocity_smoothing must be in [0, 1), got {self.velocity_smoothing}")
+        counts = (self.static_min_frames, self.init_min_frames, self.confirm_frames, self.static_window)
+        if self.link_max_gap < 0 or min(counts) < 1:
+            raise ConfigError("tracker link_max_gap must be >= 0 and frame counts >= 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TrackResult:
+    """Per-frame outcome of :func:`track_diver`.
+
+    boxes: (T, 5) float64 ``[x1, y1, x2, y2, score]``, NaN rows where no diver box was chosen.
+    decisions: T :class:`TrackDecision` values.
+    candidate_index: (T,) int, row of the chosen candidate in that frame's array (-1: none or
+    the user's ``init_box`` itself).
+    seed_frame: where tracking started (None: no candidate in the whole clip).
+    static: per frame a (K_t,) bool array, the candidates judged static by pass 1.
+    """
+
+    boxes: np.ndarray
+    decisions: list[TrackDecision]
+    candidate_index: np.ndarray
+    seed_frame: Optional[int]
+    static: list[np.ndarray] = field(default_factory=list)
+
+    @property
+    def found(self) -> bool:
+        """True when a diver was found in at least one frame."""
+        return self.seed_frame is not None
+
+    def box(self, t: int) -> Optional[np.ndarray]:
+        """(5,) box of frame t, or None."""
+        row = self.boxes[t]
+        return None if np.isnan(row[0]) else row.copy()
+
+    def summary(self) -> dict[str, int]:
+        """Counts per decision plus frames with a box."""
+        out = {d.value: 0 for d in TrackDecision}
+        for d in self.decisions:
+            out[d.value] += 1
+        out["tracked_frames"] = int(np.sum(~np.isnan(self.boxes[:, 0])))
+        return out
+
+
+def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """IoU of one (>=4,) xyxy box with (K, >=4) boxes -> (K,)."""
+    ix = np.clip(np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]), 0, None)
+    iy = np.clip(np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]), 0, None)
+    inter = ix * iy
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    return inter / np.maximum(area + areas - inter, 1e-9)
+
+
+# ---- seed -------------------------------------------------------------------------------
+
+def _choose_seed(cands: Sequence[np.ndarray], p1: Pass1, cfg: TrackerConfig,
+                 board_xy: Optional[np.ndarray]) -> Optional[tuple[int, int]]:
+    """(frame, row) of the seed candidate (see the module docstring)."""
+    if not p1.tracklets:
+        return None
+    need = min(cfg.init_min_frames, max(len(tr.members) for tr in p1.tracklets))
+    best: Optional[tuple[tuple[float, int], Tracklet]] = None
+    for tr in p1.tracklets:
+        if len(tr.members) < need:
+            continue
+        value = tr.mobility + cfg.aspect_weight * tr.aspect_change
+        if board_xy is not None:
+            b = np.stack([cands[t][j] for t, j in tr.members])
+            value -= cfg.board_weight * float(np.min(np.linalg.norm(centres(b) - board_xy, axis=1) / diags(b)))
+        key = (value, len(tr.members))
+        if best is None or key > best[0]:
+            best = (key, tr)
+    assert best is not None  # the longest tracklet always qualifies
+    keys = []
+    for t, j in best[1].members:
+        # Prefer a frame where the diver is alone and moving: a seed overlapping a spectator
+        # (or a tracklet end that drifted onto one) could hand the track over.
+        box = cands[t][j:j + 1]
+        others = np.delete(cands[t], j, axis=0)
+        iso = (float(np.min(np.linalg.norm(centres(others) - centres(box), axis=1))) / diags(box)[0]
+               if len(others) else np.inf)
+        keys.append((min(iso, cfg.seed_isolation), min(float(p1.motion[t][j]), cfg.static_motion), float(box[0, 4])))
+    return best[1].members[max(range(len(keys)), key=lambda k: keys[k])]
+
+
+# ---- pass 2: nearest neighbour ------------------------------------------------------------
+
+class _State:
+    """The diver's last box and frame, its smoothed image velocity and its velocity in the scene."""
+
+    def __init__(self, box: np.ndarray, t: int) -> None:
+        self.box = box
+        self.t = t
+        self.vel = np.zeros(2)  # px/frame in the image, for the prediction
+        self.scene_vel = np.zeros(2)  # px/frame with camera motion removed, for the static check
+        self.n_obs = 0
+        self.tracklet = -1  # pass-1 tracklet of the last box (-1: a user box without detection)
+
+
+def _step(state: _State, t: int, boxes: np.ndarray, static: np.ndarray, support: np.ndarray,
+          owner: np.ndarray, cfg: TrackerConfig) -> int:
+    """Row of the admissible candidate with the best Eq. 25 score in frame t, or -1."""
+    if not len(boxes):
+        return -1
+    gap = abs(t - state.t)
+    prev = state.box[None, :]
+    diag = diags(prev)[0]
+    c_prev = centres(prev)[0]
+    c = centres(boxes)
+    d = np.linalg.norm(c - c_prev, axis=1)
+    if cfg.use_velocity and state.n_obs:
+        pred = c_prev + state.vel * min(gap, cfg.velocity_horizon)
+        d = np.minimum(d, np.linalg.norm(c - pred, axis=1))
+    d = d / diag
+    ratio = diags(boxes) / diag
+    jump_gate = min(cfg.max_jump + cfg.jump_growth * (gap - 1), cfg.max_jump_cap)
+    size_gate = cfg.max_size_ratio * (1 + cfg.size_ratio_growth * (gap - 1))
+    conf = boxes[:, 4]
+    ok = (conf >= cfg.min_conf) & (d <= jump_gate) & (np.maximum(ratio, 1 / ratio) <= size_gate)
+    # Only the next frame's candidates within the base gate may be unconfirmed: a re-acquisition
+    # or a long jump needs a tracklet of confirm_frames detections.
+    ok &= ((gap == 1) & (d <= cfg.max_jump)) | (support >= cfg.confirm_frames)
+    # A static candidate continues the track only where the track itself is (nearly) still in
+    # the scene: the diver standing on the board, never a diver flying past a seated judge.
+    speed = float(np.linalg.norm(state.scene_vel)) / diag * cfg.lost_speed_decay ** (gap - 1) if state.n_obs else 0.0
+    same = (owner == state.tracklet) & (state.tracklet >= 0)
+    ok &= ~static | same | ((d <= cfg.static_gate) & (speed <= cfg.static_speed))
+    if not ok.any():
+        return -1
+    score = (cfg.conf_weight * conf - d - cfg.size_weight * np.abs(np.log(ratio)) - cfg.static_penalty * static
+             + cfg.continuity_bonus * same)
+    score[~ok] = -np.inf
+    return int(np.argmax(score))
+
+
+def _update(state: _State, t: int, box: np.ndarray, tracklet: int, camera_cum: np.ndarray,
+            cfg: TrackerConfig) -> None:
+    gap = max(abs(t - state.t), 1)
+    v = (centres(box[None])[0] - centres(state.box[None])[0]) / gap
+    cam = (camera_cum[t] - camera_cum[state.t]) / gap  # sign-correct backwards in time too
+    # A velocity beyond the jump gate is a mismatch artefact, not motion: clip it.
+    vmax = cfg.max_jump * diags(box[None])[0]
+    a = cfg.velocity_smoothing if state.n_obs else 0.0
+    for name, obs in (("vel", v), ("scene_vel", v - cam)):
+        speed = float(np.linalg.norm(obs))
+        if speed > vmax:
+            obs = obs * (vmax / speed)
+        setattr(state, name, a * getattr(state, name) + (1 - a) * obs)
+    state.n_obs += 1
+    state.box, state.t, state.tracklet = box, t, tracklet
+
+
+def track_diver(candidates: Sequence[np.ndarray], config: Optional[TrackerConfig] = None, *,
+                init_box: Optional[Sequence[float]] = None, init_frame: int = 0,
+                board_xy: Optional[Sequence[float]] = None,
+                image_size: Optional[tuple[int, int]] = None) -> TrackResult:
+    """Choose the diver's box in every frame of a clip (see the module docstring for the rule).
+
+    candidates: T arrays ``(K_t, 5)`` of ``[x1, y1, x2, y2, conf]``.
+    init_box: optional ``[x1, y1, x2, y2]`` of the diver at ``init_frame`` (the ``--init-box``).
+    board_xy: optional ``(x, y)`` pixel near the board/platform, a hint for the seed choice.
+    image_size: optional ``(width, height)``; boxes cut by the border are then left out of
+    pass 1's motion and shape measurements.
+    """
+    cfg = config or TrackerConfig()
+    cands = [as_box_array(b, f"candidates of frame {t}") for t, b in enumerate(candidates)]
+    n = len(cands)
+    boxes = np.full((n, 5), np.nan)
+    rows = np.full(n, -1, dtype=np.int64)
+    decisions = [TrackDecision.LOST] * n
+    p1 = analyse(cands, cfg, image_size)
+    camera_cum = np.cumsum(p1.camera, axis=0) if n else np.zeros((0, 2))
+    board = None if board_xy is None else np.asarray(board_xy, dtype=np.float64).reshape(2)
+
+    if init_box is not None:
+        if not 0 <= init_frame < n:
+            raise ValidationError(f"init frame {init_frame} outside the clip (0..{n - 1})")
+        user = as_box_array(list(init_box)[:4], "init box")[0]
+        user[4] = 1.0  # a user-given box is certain
+        seed_t, seed_row = init_frame, -1
+        if len(cands[seed_t]):
+            overlap = iou(user, cands[seed_t])
+            if overlap.max() >= cfg.init_iou:
+                seed_row = int(np.argmax(overlap))
+        seed_box = cands[seed_t][seed_row] if seed_row >= 0 else user
+    else:
+        seed = _choose_seed(cands, p1, cfg, board)
+        if seed is None:
+            log.info("no candidate boxes in any of %d frames: no diver", n)
+            return TrackResult(boxes, decisions, rows, None, p1.static)
+        seed_t, seed_row = seed
+        seed_box = cands[seed_t][seed_row]
+
+    boxes[seed_t], rows[seed_t], decisions[seed_t] = seed_box, seed_row, TrackDecision.INIT
+    for order in (range(seed_t + 1, n), range(seed_t - 1, -1, -1)):
+        state = _State(seed_box.copy(), seed_t)
+        state.tracklet = int(p1.owner[seed_t][seed_row]) if seed_row >= 0 else -1
+        lost = False
+        for t in order:
+            j = _step(state, t, cands[t], p1.static[t], p1.support[t], p1.owner[t], cfg)
+            if j < 0:
+                lost = True
+                continue
+            boxes[t], rows[t] = cands[t][j], j
+            decisions[t] = TrackDecision.REACQUIRED if lost else TrackDecision.MATCHED
+            lost = False
+            _update(state, t, cands[t][j], int(p1.owner[t][j]), camera_cum, cfg)
+    log.debug("tracked %d/%d frames from seed frame %d", int(np.sum(rows >= 0)), n, seed_t)
+    return TrackResult(boxes, decisions, rows, seed_t, p1.static)

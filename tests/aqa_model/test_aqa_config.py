@@ -1,0 +1,60 @@
+"""Model config: presets, JSON/YAML round trips, file overrides, clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fdpose.aqa_model.config import AQAConfig, load_config, preset, save_config
+from fdpose.errors import ConfigError, InputError
+
+
+def test_presets() -> None:
+    full, tiny, mcore = preset("full"), preset("tiny"), preset("mcore")
+    assert full.clip_starts() == [0, 10, 20, 30, 40, 50, 60, 70, 80]
+    assert (full.num_stages, full.lambda_contrastive, full.temperature) == (3, 10.0, 0.5)
+    assert full.resnet_layers == (3, 4, 6, 3) and full.backbone == "i3d"
+    assert tiny.frame_size == 32 and tiny.d_model < full.d_model
+    assert (mcore.backbone, mcore.use_sve, mcore.use_hse, mcore.fusion) == ("frame2d", False, False, "none")
+    assert mcore.frame2d_widths[-1] == 368
+
+
+@pytest.mark.parametrize("suffix", [".json", ".yaml"])
+def test_round_trip(tmp_path: Path, suffix: str) -> None:
+    cfg = preset("tiny")
+    path = save_config(cfg, tmp_path / f"cfg{suffix}")
+    assert load_config(path) == cfg  # every field, tuples restored
+
+
+def test_file_overrides_preset(tmp_path: Path) -> None:
+    path = tmp_path / "ablation.json"
+    path.write_text(json.dumps({"preset": "tiny", "num_stages": 2, "fusion": "dot", "edgeconv": False}))
+    cfg = load_config(path)
+    assert (cfg.num_stages, cfg.fusion, cfg.edgeconv) == (2, "dot", False)
+    assert cfg.d_model == preset("tiny").d_model  # untouched fields keep the preset's values
+    yaml_path = tmp_path / "a.yaml"
+    yaml_path.write_text("preset: mcore\ntemperature: 0.1\nskeletal_channels: [8, 8]\n")
+    cfg = load_config(yaml_path)
+    assert cfg.backbone == "frame2d" and cfg.temperature == 0.1 and cfg.skeletal_channels == (8, 8)
+
+
+def test_config_errors_name_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"preset": "tiny", "nm_stages": 2}))
+    with pytest.raises(ConfigError) as err:
+        load_config(bad)
+    assert str(bad) in str(err.value) and "nm_stages" in str(err.value)
+    bad.write_text(json.dumps({"num_stages": 5}))
+    with pytest.raises(ConfigError, match="num_stages must be 1-3"):
+        load_config(bad)
+    bad.write_text(json.dumps({"segmentation_head": "lstm"}))
+    with pytest.raises(ConfigError, match="segmentation_head must be one of bigru, fc, tcn"):
+        load_config(bad)
+    with pytest.raises(InputError, match="no such config file"):
+        load_config(tmp_path / "missing.json")
+    with pytest.raises(ConfigError, match="drop the pose stream"):
+        AQAConfig(fusion="none").validate()
+    with pytest.raises(ConfigError, match="at least one"):
+        AQAConfig(use_dve=False, use_sve=False, use_hse=False).validate()

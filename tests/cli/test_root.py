@@ -1,0 +1,45 @@
+"""The root command: version, help on every (sub)command, and that only landed commands exist."""
+
+from __future__ import annotations
+
+import click
+from click.testing import CliRunner
+
+from fdpose import __version__
+from fdpose.cli.main import cli
+
+
+def _all_commands(group: click.Group, prefix: tuple[str, ...] = ()):
+    for name, cmd in group.commands.items():
+        path = (*prefix, name)
+        yield path, cmd
+        if isinstance(cmd, click.Group):
+            yield from _all_commands(cmd, path)
+
+
+def test_version():
+    res = CliRunner().invoke(cli, ["--version"])
+    assert res.exit_code == 0 and __version__ in res.output
+
+
+def test_help_on_every_command():
+    runner = CliRunner()
+    paths = list(_all_commands(cli))
+    assert paths, "no commands registered"
+    for path, cmd in paths:
+        res = runner.invoke(cli, [*path, "--help"])
+        assert res.exit_code == 0, (path, res.output)
+        assert "Usage:" in res.output and (cmd.help or cmd.short_help or "").split("\n")[0][:20] in res.output
+
+
+def test_registered_commands_are_the_landed_ones():
+    # Commands of issues that have not landed must not exist (no placeholders).
+    assert {"annotate", "synth"} <= set(cli.commands)
+    annotate = cli.commands["annotate"]
+    assert isinstance(annotate, click.Group)
+    assert {"init", "open", "validate", "review", "convert", "stats"} <= set(annotate.commands)
+
+
+def test_unknown_command_is_a_usage_error():
+    res = CliRunner().invoke(cli, ["no-such-command"])
+    assert res.exit_code == 2 and "No such command" in res.output

@@ -1,0 +1,34 @@
+"""Shared pytest fixtures: seeded RNG and the real data in ../shared (skipped when absent)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_root() -> Path | None:
+    """The shared/ folder beside the repository (or $FDPOSE_SHARED), None when absent."""
+    env = os.environ.get("FDPOSE_SHARED")
+    for cand in ([Path(env)] if env else []) + [REPO.parent / "shared"]:
+        if (cand / "data").is_dir():
+            return cand
+    return None
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """Path of shared/data; the test is skipped when ../shared is not beside the repo."""
+    root = shared_root()
+    if root is None:
+        pytest.skip("../shared/data not available")
+    return root / "data"
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
