@@ -16,7 +16,9 @@ features depends on ONE video, everything after is pairwise.
 Branches: ``"motion"`` = the motion visual stream (I3D features, or the 2D backbone's for
 MCoRe), fused with the pose stream when HSE is on; with DVE off but HSE on it is the pose
 stream alone ("HSE alone" ablation). ``"static"`` = the static visual stream (SVE on).
-Segmentation runs on the motion visual stream if present, else static, else pose.
+Segmentation runs on the motion visual stream if present, else static, else pose (method.md
+3.2: "a bidirectional GRU over the dynamic features"; the public HP-MCoRe code feeds its
+frame-level 2D features instead, which is what the ``mcore`` preset's motion stream is).
 """
 
 from __future__ import annotations
@@ -214,7 +216,7 @@ class HPMCoRe(nn.Module):
     def compare(self, query: VideoEncoding, exemplar: VideoEncoding, exemplar_score: torch.Tensor) -> CompareOutput:
         """Predict S_q = S_e + delta for B aligned (query, exemplar) pairs; exemplar_score (B,)."""
         out = self.regressor(query.stages, exemplar.stages)
-        score = exemplar_score.to(out.delta.dtype).reshape(-1) + out.delta
+        score = exemplar_score.to(device=out.delta.device, dtype=out.delta.dtype).reshape(-1) + out.delta
         return CompareOutput(score, out.delta, out.stage_deltas, out.stage_weights, out.branch_deltas)
 
     def vote(self, query: VideoEncoding, exemplars: Sequence[VideoEncoding],
@@ -240,7 +242,9 @@ class HPMCoRe(nn.Module):
         :meth:`encode` in training). parts: total, mse, ce, contrastive (python floats).
         """
         cfg = self.config
-        sq, se = query_score.reshape(-1).float(), exemplar_score.reshape(-1).float()
+        device = next(iter(query.stages.values())).device
+        sq = query_score.reshape(-1).to(device=device, dtype=torch.float32)
+        se = exemplar_score.reshape(-1).to(device=device, dtype=torch.float32)
         fwd = self.compare(query, exemplar, se)
         bwd = self.compare(exemplar, query, sq)
         mse = F.mse_loss(fwd.delta, sq - se) + F.mse_loss(bwd.delta, se - sq)

@@ -7,8 +7,9 @@ Output (:class:`TrackResult`): per frame the chosen diver box or none, and a dec
 **Pass 1** (:mod:`fdpose.pipelines.tracklets`) links candidates into short tracklets,
 estimates the camera's motion from them (broadcast cameras follow the diver, so spectators
 move in the image) and gives every candidate a *local motion* (camera-compensated spread of
-its tracklet over ``static_window`` frames, in box diagonals) and a *static* flag. Spectators
-and judges stand still and upright; the diver travels and rotates.
+its tracklet over ``static_window`` frames, in box diagonals) and a *static* flag (its whole
+tracklet is nearly always still). Spectators and judges stand still and upright; the diver
+travels and rotates.
 
 **Seed.** With ``init_box`` the seed is that box at ``init_frame`` (replaced by the best
 overlapping candidate when one has IoU >= ``init_iou``). Otherwise the seed tracklet is the one

@@ -10,17 +10,19 @@ Helpers for :mod:`fdpose.pipelines.tracking` (parameters come from its ``Tracker
 2. **Camera motion.** Broadcast cameras follow the diver, so in the image the spectators move
    and the diver may not. Each tracklet's displacement between consecutive frames is taken
    relative to the median displacement of the *other* tracklets linked across the same frame
-   pair (the scene); with no other tracklet the camera is taken as still. The median of all
+   pair (the scene); with fewer than two others the camera is taken as still. The median of all
    links (at least three) is kept as the frame's camera shift, for pass 2.
 3. **Local motion.** Each candidate's accumulated scene-relative positions are examined in a
    window of ``static_window`` frames around it: their spread in box diagonals is the
    candidate's *local motion*. Accumulated estimates drift, but over a few frames they are
    accurate, so a spectator's local motion is detector jitter while a flying diver's is large.
-   A candidate is *static* when its tracklet is at least ``static_min_frames`` long and its
-   local motion, or the 80th percentile of its whole tracklet's local motion, is below
-   ``static_motion``: the diver standing on the board is static there and mobile in flight,
-   and a spectator stays static in the frames where the diver flies over it. Boxes cut by the image border (when the image size is known) are
-   left out of motion and shape measurements: a person entering the view changes box, not place.
+   A candidate is *static* when its tracklet is at least ``static_min_frames`` long and the
+   80th percentile of the tracklet's local motion is below ``static_motion``: spectators and
+   judges are still nearly all the time, even in the frames where the diver flies over them
+   and the boxes mix. A diver tracklet that includes the flight is not static; a tracklet of
+   the diver only standing on the board is, and pass 2 treats it accordingly. Boxes cut by
+   the image border (when the image size is known) are left out of motion and shape
+   measurements: a person entering the view changes box, not place.
 """
 
 from __future__ import annotations
@@ -160,13 +162,14 @@ def analyse(cands: Sequence[np.ndarray], cfg: "TrackerConfig",
         b = np.stack([cands[t][j] for t, j in tr.members])
         cut = _touches_border(b, image_size)
         # Displacement relative to the scene: minus the median move of the OTHER tracklets in
-        # that frame (camera motion); with no other tracklet the camera is taken as still.
+        # that frame (camera motion); with fewer than two others the camera is taken as still
+        # (one other person is no scene: it may be the diver).
         rel = np.zeros((len(times), 2))
         for i in range(1, len(times)):
             if times[i] != times[i - 1] + 1 or cut[i] or cut[i - 1]:
                 continue
             others = [v for kk, v in links[times[i]].items() if kk != k]
-            ref = np.median(np.stack(others), axis=0) if others else np.zeros(2)
+            ref = np.median(np.stack(others), axis=0) if len(others) >= 2 else np.zeros(2)
             rel[i] = links[times[i]][k] - ref
         pos = np.cumsum(rel, axis=0)
         d = diags(b)

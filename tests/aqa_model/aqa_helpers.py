@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
-from pathlib import Path
-
 from fdpose.aqa_model.config import AQAConfig, preset
 
 
@@ -15,10 +12,3 @@ def micro_config(**overrides: object) -> AQAConfig:
                                name="micro")
     return dataclasses.replace(base, **overrides).validate()
 
-
-def shared_data_dir() -> Path | None:
-    """``../shared/data`` next to the repository (or $FDPOSE_SHARED/data), None when absent."""
-    env = os.environ.get("FDPOSE_SHARED")
-    root = Path(env) if env else Path(__file__).resolve().parents[3] / "shared"
-    data = root / "data"
-    return data if data.is_dir() else None

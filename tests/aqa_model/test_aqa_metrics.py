@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
-from aqa_helpers import shared_data_dir
 
 from fdpose.aqa_model.metrics import (aiou, interval_iou, l2, query_iou, relative_l2, score_metrics, srcc,
                                       stage_segments)
 from fdpose.errors import ValidationError
 
 
-def test_reproduces_published_mcore_figures() -> None:
-    data = shared_data_dir()
-    folder = None if data is None else data / "mcore_predictions"
-    if folder is None or not (folder / "pred.npy").is_file():
+def test_reproduces_published_mcore_figures(shared_data: Path) -> None:
+    folder = shared_data / "mcore_predictions"
+    if not (folder / "pred.npy").is_file():
         pytest.skip("shared MCoRe predictions not available")
     pred, true = np.load(folder / "pred.npy"), np.load(folder / "true.npy")
     m = score_metrics(pred, true)

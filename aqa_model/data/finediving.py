@@ -1,0 +1,223 @@
+"""FineDiving clips for the AQA model: sampled frames, poses, GT transitions, scores (issue 5 "Data").
+
+Layout read (method.md 2.3):
+
+* annotations: the FineDiving pickles through :mod:`fdpose.finediving` (fine-grained record:
+  ``action_type``, ``dive_score``, ``difficulty``, ``steps_transit_frames`` = last frame of
+  every stage but the last, in the trimmed clip's own frame positions);
+* frames: ``{frames_root}/{match}/{idx}/{frame:05d}.jpg``; the 96 (``num_frames``) frames are
+  picked exactly as the public loader does (``fdpose.pipelines.sampling.aligned_indices``);
+* poses: ``{poses_root}/{match}/pred_comp_{idx}.npz``, key ``pred`` (96, 16, 2|3) for the same
+  sampled frames; 2-channel files get confidence 1, 3-channel files lose it for a 2-channel
+  model.
+
+GT transitions for K stages (:func:`select_transitions`): the model predicts K-1 transitions;
+FineDiving records have 2-4 transits (twisting dives split the flight into somersault and
+twist). K = 3 uses the first and the last transit (take-off ends / entry starts: the middle
+groups merge into one flight stage, as the public loader does); K = 2 uses the first; K = 1
+none. Each is then mapped onto the sampled frames as the first sample of the next stage
+(:func:`fdpose.aqa_model.segmentation.map_transitions_to_samples`).
+
+Frames are resized so the short side is ``frame_size`` and centre-cropped to a square
+(training: random crop and horizontal flip, seeded per item), then normalised with the
+ImageNet mean / std the pretrained backbones expect.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+import torch
+
+from fdpose.aqa_model.config import AQAConfig
+from fdpose.aqa_model.segmentation import map_transitions_to_samples
+from fdpose.errors import InputError
+from fdpose.finediving import FineDivingAnnotations, FineGrainedRecord, Key
+from fdpose.pipelines.sampling import aligned_indices, pred_comp_path, read_pred_comp
+from fdpose.skeleton import flip_keypoints
+
+log = logging.getLogger(__name__)
+
+IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
+
+
+def key_name(key: Key) -> str:
+    """Human-readable key for messages: ``match/idx``."""
+    return f"{key[0]}/{key[1]}"
+
+
+def select_transitions(transits: Sequence[int] | np.ndarray, num_stages: int) -> np.ndarray:
+    """The K-1 FineDiving transits the model learns (rule in the module docstring)."""
+    t = [int(x) for x in np.asarray(transits).reshape(-1)]
+    if num_stages == 1:
+        return np.zeros(0, np.int64)
+    if not t:
+        raise ValueError("record has no transits")
+    chosen = [t[0]] if num_stages == 2 else [t[0], t[-1]]
+    return np.asarray(chosen, np.int64)
+
+
+def frame_files(frames_root: str | os.PathLike[str], key: Key) -> list[Path]:
+    """Sorted ``*.jpg`` of one clip folder (empty when the folder is missing)."""
+    folder = Path(frames_root) / str(key[0]) / str(key[1])
+    return sorted(folder.glob("*.jpg")) if folder.is_dir() else []
+
+
+def _frame_number(path: Path) -> int | None:
+    return int(path.stem) if path.stem.isdigit() else None
+
+
+def sampled_positions(files: Sequence[Path], num_frames: int) -> np.ndarray:
+    """(num_frames,) positions into ``files`` chosen by the public loader's linspace rule."""
+    numbers = [_frame_number(f) for f in files]
+    known = None if any(n is None for n in numbers) else [int(n) for n in numbers if n is not None]
+    return aligned_indices(len(files), known, num_frames)
+
+
+def _resize_short_side(img: np.ndarray, size: int) -> np.ndarray:
+    h, w = img.shape[:2]
+    scale = size / min(h, w)
+    return cv2.resize(img, (max(size, round(w * scale)), max(size, round(h * scale))), interpolation=cv2.INTER_AREA)
+
+
+def load_video(files: Sequence[Path], positions: np.ndarray, size: int,
+               rng: np.random.Generator | None = None, flip: bool = False) -> tuple[np.ndarray, int]:
+    """Read the sampled frames -> ((T, 3, size, size) float32 ImageNet-normalised RGB, raw width).
+
+    rng: random crop offsets (training), else centre crop; one crop for the whole clip.
+    """
+    out = np.empty((len(positions), 3, size, size), np.float32)
+    offsets: tuple[int, int] | None = None
+    raw_width = 0
+    for i, pos in enumerate(positions):
+        path = files[int(pos)]
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if img is None:
+            raise InputError("cannot read frame image", path)
+        raw_width = img.shape[1]
+        img = _resize_short_side(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), size)
+        h, w = img.shape[:2]
+        if offsets is None:
+            offsets = ((h - size) // 2, (w - size) // 2) if rng is None else (
+                int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1)))
+        top, left = min(offsets[0], h - size), min(offsets[1], w - size)
+        img = img[top:top + size, left:left + size]
+        if flip:
+            img = img[:, ::-1]
+        out[i] = ((img.astype(np.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1)
+    return out, raw_width
+
+
+def load_pose(poses_root: str | os.PathLike[str], key: Key, num_frames: int, channels: int,
+              flip_width: float | None = None) -> np.ndarray:
+    """``pred_comp_{idx}.npz`` -> (T, 16, channels) float32."""
+    pred = read_pred_comp(pred_comp_path(poses_root, key[0], key[1]), n=num_frames)
+    if pred.shape[2] == 2 and channels == 3:
+        pred = np.concatenate([pred, np.ones_like(pred[..., :1])], axis=-1)
+    pred = pred[..., :channels]
+    if flip_width is not None:
+        pred = flip_keypoints(pred, flip_width).astype(np.float32)
+    return pred
+
+
+class FineDivingAQADataset(torch.utils.data.Dataset):
+    """One item per clip: ``{"index", "video"?, "pose"?, "transitions", "score", "difficulty"}``.
+
+    video (T, 3, S, S) float32 when the config uses a visual encoder; pose (T, 16, C) float32
+    when it uses the skeletal encoder; transitions (K-1,) int64 sampled-frame positions;
+    score / difficulty float32. ``keys[index]`` names the clip.
+    Missing frames / poses / annotations: :class:`InputError` naming the key, or with
+    ``skip_missing`` the key is dropped and counted in ``skipped``.
+    """
+
+    def __init__(self, annotations: FineDivingAnnotations, keys: Sequence[Key], config: AQAConfig,
+                 frames_root: str | os.PathLike[str] | None = None,
+                 poses_root: str | os.PathLike[str] | None = None,
+                 skip_missing: bool = False, augment: bool = False, seed: int = 0) -> None:
+        self.config, self.augment, self.seed, self.epoch = config, augment, seed, 0
+        self.frames_root = Path(frames_root) if frames_root is not None else None
+        self.poses_root = Path(poses_root) if poses_root is not None else None
+        self.needs_video = config.use_dve or config.use_sve
+        self.needs_pose = config.use_hse
+        self.records: dict[Key, FineGrainedRecord] = {}
+        self.files: dict[Key, list[Path]] = {}
+        self.keys: list[Key] = []
+        self.skipped: dict[Key, str] = {}
+        for key in keys:
+            problem = self._check(annotations, key)
+            if problem is None:
+                self.keys.append(key)
+            elif skip_missing:
+                self.skipped[key] = problem
+            else:
+                raise InputError(problem, annotations.source, f"clip {key_name(key)}")
+        if self.skipped:
+            log.warning("skipped %d of %d clips with missing data", len(self.skipped), len(keys))
+
+    def _check(self, annotations: FineDivingAnnotations, key: Key) -> str | None:
+        record = annotations.fine.get(key)
+        if record is None:
+            return "no fine-grained annotation for this clip"
+        try:
+            select_transitions(record.steps_transit_frames, self.config.num_stages)
+        except ValueError as exc:
+            return str(exc)
+        self.records[key] = record
+        if self.needs_video:
+            if self.frames_root is None:
+                return "the config needs video frames but no frames root was given"
+            files = frame_files(self.frames_root, key)
+            if not files:
+                return f"no frames in {self.frames_root / str(key[0]) / str(key[1])}"
+            self.files[key] = files
+        if self.needs_pose:
+            if self.poses_root is None:
+                return "the config needs poses but no pose root was given"
+            if not pred_comp_path(self.poses_root, key[0], key[1]).is_file():
+                return f"no pose file {pred_comp_path(self.poses_root, key[0], key[1])}"
+        return None
+
+    def set_epoch(self, epoch: int) -> None:
+        """Augmentation draws depend on (seed, epoch, index) only: resuming reproduces them."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def positions(self, key: Key) -> np.ndarray:
+        """Sampled positions of ``key`` in its trimmed clip (frame files, else the annotation length)."""
+        if key in self.files:
+            return sampled_positions(self.files[key], self.config.num_frames)
+        return aligned_indices(self.records[key].num_frames, None, self.config.num_frames)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        cfg = self.config
+        key = self.keys[index]
+        record = self.records[key]
+        positions = self.positions(key)
+        transits = select_transitions(record.steps_transit_frames, cfg.num_stages)
+        item: dict[str, torch.Tensor] = {
+            "index": torch.tensor(index),
+            "transitions": torch.from_numpy(map_transitions_to_samples(transits, positions)),
+            "score": torch.tensor(float(record.dive_score), dtype=torch.float32),
+            "difficulty": torch.tensor(float(record.difficulty), dtype=torch.float32),
+        }
+        rng = np.random.default_rng([self.seed, self.epoch, index]) if self.augment else None
+        # a horizontal flip needs the raw frame width to mirror the pose too: video configs only
+        flip = bool(rng.integers(0, 2)) if (rng is not None and self.needs_video) else False
+        flip_width: float | None = None
+        if self.needs_video:
+            video, raw_width = load_video(self.files[key], positions, cfg.frame_size, rng, flip)
+            item["video"] = torch.from_numpy(video)
+            flip_width = float(raw_width) if flip else None
+        if self.needs_pose:
+            assert self.poses_root is not None
+            item["pose"] = torch.from_numpy(load_pose(self.poses_root, key, cfg.num_frames, cfg.pose_channels,
+                                                      flip_width))
+        return item

@@ -1,0 +1,137 @@
+"""FineDiving clips for the AQA model: sampling, GT transitions, poses, missing data, exemplars."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from aqa_helpers import micro_config
+
+from fdpose.aqa_model.data import ExemplarPicker, FineDivingAQADataset, select_transitions, split_train_val
+from fdpose.aqa_model.model import HPMCoRe
+from fdpose.errors import InputError, ValidationError
+from fdpose.finediving import FineDivingAnnotations, FineGrainedRecord, load_annotations
+from fdpose.pipelines.sampling import write_pred_comp
+
+FRAMES_PER_CLIP = 31  # trimmed clip length; the micro config samples 16 of them
+
+
+def _world(tmp_path: Path, keys: list[tuple[str, int]], dives: list[str]) -> FineDivingAnnotations:
+    ann = FineDivingAnnotations()
+    for n, (key, dive) in enumerate(zip(keys, dives)):
+        labels = np.array([1] * 10 + [2] * 12 + [3] * 9, np.int64)  # transits 9 and 21
+        ann.fine[key] = FineGrainedRecord(dive, 50.0 + n, 2.0, np.array([9, 21]), labels, {1: "a", 2: "b", 3: "c"})
+        folder = tmp_path / "frames" / key[0] / str(key[1])
+        folder.mkdir(parents=True)
+        for f in range(FRAMES_PER_CLIP):
+            img = np.full((48, 64, 3), (f * 8) % 256, np.uint8)
+            img[:, :8] = 255  # a bright left edge shows whether a frame was flipped
+            cv2.imwrite(str(folder / f"{100 + f:05d}.jpg"), img)
+        pose = np.zeros((16, 16, 3), np.float32)
+        pose[..., 0] = np.arange(16, dtype=np.float32)[None, :] + 10  # x = joint + 10
+        pose[..., 2] = 1.0
+        write_pred_comp(tmp_path / "poses" / key[0] / f"pred_comp_{key[1]}.npz", pose, n=16)
+    return ann
+
+
+KEYS = [("m1", 1), ("m1", 2), ("m2", 1), ("m2", 7)]
+DIVES = ["107b", "107b", "405c", "107b"]
+
+
+def test_items_have_sampled_frames_poses_and_mapped_transitions(tmp_path: Path) -> None:
+    cfg = micro_config()
+    ann = _world(tmp_path, KEYS, DIVES)
+    ds = FineDivingAQADataset(ann, KEYS, cfg, tmp_path / "frames", tmp_path / "poses")
+    assert len(ds) == 4
+    item = ds[1]
+    assert item["video"].shape == (16, 3, 16, 16) and item["video"].dtype == torch.float32
+    assert item["pose"].shape == (16, 16, 3)
+    positions = np.linspace(100, 130, 16).astype(int) - 100  # the public loader's rule
+    assert ds.positions(KEYS[1]).tolist() == positions.tolist()
+    # first sampled frame after each transit (last frames 9 and 21 of stages 0 and 1)
+    expected = [int(np.argmax(positions > 9)), int(np.argmax(positions > 21))]
+    assert item["transitions"].tolist() == expected
+    assert item["score"].item() == 51.0 and item["index"].item() == 1
+    batch = torch.utils.data.default_collate([ds[0], ds[1]])
+    model = HPMCoRe(cfg)
+    enc = model.encode(batch["video"], batch["pose"], batch["transitions"])
+    total, _ = model.losses(enc, enc.select([1, 0]), batch["score"], batch["score"].flip(0))
+    assert torch.isfinite(total)
+
+
+def test_augmentation_is_seeded_and_flips_pose_with_video(tmp_path: Path) -> None:
+    cfg = micro_config()
+    ann = _world(tmp_path, KEYS, DIVES)
+    ds = FineDivingAQADataset(ann, KEYS, cfg, tmp_path / "frames", tmp_path / "poses", augment=True, seed=3)
+    a, b = ds[2], ds[2]
+    assert torch.equal(a["video"], b["video"]) and torch.equal(a["pose"], b["pose"])
+    flips = []
+    for epoch in range(6):
+        ds.set_epoch(epoch)
+        item = ds[2]
+        flipped = bool(item["pose"][0, 0, 0] != 10.0)
+        flips.append(flipped)
+        if flipped:  # x' = W - 1 - x with W = 64, joints swapped left/right
+            assert item["pose"][0, 5, 0].item() == pytest.approx(63 - 10.0)
+    assert any(flips) and not all(flips)
+
+
+def test_missing_data_errors_or_skips(tmp_path: Path) -> None:
+    cfg = micro_config()
+    ann = _world(tmp_path, KEYS, DIVES)
+    (tmp_path / "poses" / "m2" / "pred_comp_7.npz").unlink()
+    with pytest.raises(InputError) as err:
+        FineDivingAQADataset(ann, KEYS, cfg, tmp_path / "frames", tmp_path / "poses")
+    assert "clip m2/7" in str(err.value) and "pred_comp_7.npz" in str(err.value)
+    ds = FineDivingAQADataset(ann, KEYS + [("m3", 1)], cfg, tmp_path / "frames", tmp_path / "poses",
+                              skip_missing=True)
+    assert len(ds) == 3 and set(ds.skipped) == {("m2", 7), ("m3", 1)}
+    pose_free = micro_config(use_hse=False)  # a video-only config does not need the pose file
+    assert len(FineDivingAQADataset(ann, KEYS, pose_free, tmp_path / "frames")) == 4
+
+
+def test_select_transitions_rule() -> None:
+    assert select_transitions([30, 50, 70], 3).tolist() == [30, 70]  # twist groups merge into flight
+    assert select_transitions([30, 70], 2).tolist() == [30]
+    assert select_transitions([30, 70], 1).tolist() == []
+
+
+def test_exemplar_picker_rules() -> None:
+    ann = FineDivingAnnotations()
+    for key, dive in zip(KEYS + [("t", 1)], DIVES + ["107b"]):
+        ann.fine[key] = FineGrainedRecord(dive, 60.0, 2.0, np.array([9, 21]), np.zeros(31, np.int64), {})
+    picker = ExemplarPicker(ann, KEYS, seed=1)
+    assert picker.candidates(("m1", 1)) == [("m1", 2), ("m2", 7)]  # same dive number, not itself
+    assert picker.candidates(("m2", 1)) == [("m2", 1)]  # the only 405c clip
+    assert picker.train_exemplar(("m1", 1), epoch=0) in {("m1", 2), ("m2", 7)}
+    ex = picker.test_exemplars(("t", 1))
+    assert len(ex) == 10 and set(ex) == {("m1", 1), ("m1", 2), ("m2", 7)}
+    assert ex == ExemplarPicker(ann, list(reversed(KEYS)), seed=1).test_exemplars(("t", 1))  # stable
+    anywhere = ExemplarPicker(ann, KEYS, use_dive_number=False)
+    assert ("m2", 1) in anywhere.candidates(("m1", 1))
+    ann.fine[("u", 1)] = FineGrainedRecord("5253b", 60.0, 2.0, np.array([9]), np.zeros(31, np.int64), {})
+    with pytest.raises(ValidationError, match="no training clip with dive number '5253b'"):
+        ExemplarPicker(ann, KEYS).candidates(("u", 1))
+    with pytest.raises(ValidationError, match="dive number unknown"):
+        picker.candidates(("nowhere", 1))
+
+
+def test_validation_split_is_seeded_and_disjoint() -> None:
+    keys = [("m", i) for i in range(50)]
+    train, val = split_train_val(keys, 0.2, seed=0)
+    assert len(val) == 10 and len(train) == 40 and not set(train) & set(val)
+    assert (train, val) == split_train_val(list(reversed(keys)), 0.2, seed=0)
+    assert split_train_val(keys, 0.2, seed=1)[1] != val
+
+
+def test_real_annotations_exemplars_exist_for_every_test_clip(shared_data: Path) -> None:
+    if not (shared_data / "finediving" / "train_split.pkl").is_file():
+        pytest.skip("shared FineDiving annotations not available")
+    ann = load_annotations(shared_data / "finediving")
+    picker = ExemplarPicker(ann, ann.train)
+    for key in ann.test:
+        ex = picker.test_exemplars(key)
+        assert len(ex) == 10 and all(ann.fine[e].action_type == ann.fine[key].action_type for e in ex)
