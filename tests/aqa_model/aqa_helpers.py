@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+
 from fdpose.aqa_model.config import AQAConfig, preset
 
 
