@@ -35,7 +35,7 @@ param_scheduler = [
 ]
 
 # the metric key DiverPCKhMetric reports and the best checkpoint is selected on (val split)
-best_metric = 'PCKh@0.5'
+best_metric = 'pose/PCKh@0.5'
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
