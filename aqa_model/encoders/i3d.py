@@ -30,7 +30,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from fdpose.errors import InputError
+
+from fdpose.aqa_model.encoders.weights import load_matching, read_state_dict
 
 log = logging.getLogger(__name__)
 
@@ -150,30 +151,13 @@ def load_kinetics_i3d(model: InceptionI3D, path: str | os.PathLike[str]) -> None
     tolerates missing ``num_batches_tracked`` buffers (the file predates them). Any other
     mismatch is an :class:`InputError` naming the file.
     """
-    try:
-        obj = torch.load(os.fspath(path), map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is an input error (pickle, zip, IO)
-        raise InputError(f"cannot load I3D weights: {' '.join(str(exc).split())[:200]}", path) from None
-    if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
-        obj = obj["state_dict"]
-    if not isinstance(obj, dict):
-        raise InputError("not a state dict", path)
+    obj = read_state_dict(path, "I3D", containers=("state_dict",))
     state = {}
     for k, v in obj.items():
         k = k.removeprefix("module.").removeprefix("backbone.")
         if not k.startswith("conv3d_0c_1x1."):
             state[k] = v
-    own = model.state_dict()
-    missing = sorted(k for k in set(own) - set(state) if not k.endswith("num_batches_tracked"))
-    unexpected = sorted(set(state) - set(own))
-    if missing or unexpected:
-        raise InputError(f"I3D weights do not match the model: missing {missing[:3]} unexpected {unexpected[:3]}"
-                         f" ({len(missing)} missing, {len(unexpected)} unexpected)", path)
-    for k, v in state.items():
-        if tuple(v.shape) != tuple(own[k].shape):
-            raise InputError(f"I3D weight {k} has shape {tuple(v.shape)}, model expects {tuple(own[k].shape)}", path)
-    model.load_state_dict(state, strict=False)
-    log.info("loaded Kinetics I3D weights from %s (%d tensors)", path, len(state))
+    load_matching(model, state, path, "I3D", ignore_missing=lambda k: k.endswith("num_batches_tracked"))
 
 
 class MixedTemporalConv(nn.Module):

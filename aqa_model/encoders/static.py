@@ -23,7 +23,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from fdpose.errors import InputError
+
+from fdpose.aqa_model.encoders.weights import load_matching, read_state_dict
 
 log = logging.getLogger(__name__)
 
@@ -96,29 +97,9 @@ def load_torchvision_resnet(model: ResNet, path: str | os.PathLike[str]) -> None
     strips a ``module.`` prefix and ignores the classifier (``fc.*``). Any other missing or
     unexpected key, or a shape mismatch, is an :class:`InputError` naming the file.
     """
-    try:
-        obj = torch.load(os.fspath(path), map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is an input error (pickle, zip, IO)
-        raise InputError(f"cannot load ResNet weights: {' '.join(str(exc).split())[:200]}", path) from None
-    if isinstance(obj, dict):
-        for key in ("state_dict", "model"):
-            if key in obj and isinstance(obj[key], dict):
-                obj = obj[key]
-                break
-    if not isinstance(obj, dict):
-        raise InputError("not a state dict", path)
+    obj = read_state_dict(path, "ResNet")
     state = {k.removeprefix("module."): v for k, v in obj.items() if not k.removeprefix("module.").startswith("fc.")}
-    own = model.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    if missing or unexpected:
-        raise InputError(f"ResNet weights do not match the model: missing {missing[:3]} unexpected {unexpected[:3]}"
-                         f" ({len(missing)} missing, {len(unexpected)} unexpected)", path)
-    for k, v in state.items():
-        if tuple(v.shape) != tuple(own[k].shape):
-            raise InputError(f"ResNet weight {k} has shape {tuple(v.shape)}, model expects {tuple(own[k].shape)}", path)
-    model.load_state_dict(state)
-    log.info("loaded ResNet weights from %s (%d tensors)", path, len(state))
+    load_matching(model, state, path, "ResNet")
 
 
 class MultiBranchDownsample(nn.Module):
