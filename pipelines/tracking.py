@@ -13,17 +13,20 @@ travels and rotates.
 
 **Seed.** With ``init_box`` the seed is that box at ``init_frame`` (replaced by the best
 overlapping candidate when one has IoU >= ``init_iou``). Otherwise the seed tracklet is the one
-with the largest ``mobility + aspect_weight * aspect_change`` (mobility: 90th percentile of
-its local motion; aspect change: std of log aspect ratio; optionally minus ``board_weight *
-distance to board_xy`` in diagonals) among tracklets at least ``init_min_frames`` long; within
-it the seed frame is one where no other candidate lies within ``seed_isolation`` diagonals and
-the tracklet moves (local motion >= ``static_motion``), the most confident such frame.
-Detector confidence plays no part in choosing the tracklet, so a confident spectator cannot.
+with the largest ``(mobility + aspect_weight * aspect_change) * presence`` (mobility: 90th
+percentile of its scene-relative local motion; aspect change: std of log aspect ratio, the
+diver rotates; presence: ``min(1, length / (init_presence * T))``, the diver is in view for
+most of the clip; optionally minus ``board_weight * distance to board_xy``) among tracklets at
+least ``init_min_frames`` long, preferring tracklets mostly uncut by the border
+(``cut_share <= 0.5``) and not static. Within it the seed frame is one where no other
+candidate lies within ``seed_isolation`` diagonals and the tracklet moves, the most confident
+such frame. Detector confidence plays no part in choosing the tracklet.
 
-**Pass 2 - nearest neighbour (Eq. 25).** From the seed frame the tracker runs forward to the
-end and backward to the start. With ``prev`` the last diver box, ``gap`` the frames since it,
-``diag`` its diagonal and ``pred`` its centre moved by the smoothed image velocity (for at
-most ``velocity_horizon`` frames), a candidate c is scored
+**Pass 2 - nearest neighbour (Eq. 25)**, in scene coordinates (camera shift removed). From the
+seed frame the tracker runs forward to the end and backward to the start. With ``prev`` the
+last diver box, ``gap`` the frames since it, ``diag`` its diagonal and ``pred`` its scene
+centre moved by the smoothed scene velocity (for at most ``velocity_horizon`` frames), a
+candidate c is scored
 
     D      = min(|centre(c) - pred|, |centre(c) - centre(prev)|) / diag
     r      = diag(c) / diag
@@ -35,17 +38,17 @@ most ``velocity_horizon`` frames), a candidate c is scored
 and it is admissible only if
 
 - ``conf >= min_conf``;
-- ``D <= min(max_jump + jump_growth * (gap - 1), max_jump_cap)`` (the gate grows while the
-  diver is missed); except for the very next frame within the base gate ``max_jump``, the
-  candidate must be confirmed by a tracklet of at least ``confirm_frames`` detections (a
-  flickering false positive never re-acquires the track);
+- ``D <= min(max_jump + jump_growth * (gap - 1), max_jump_cap)``; except for the very next
+  frame within ``max_jump``, c must be on a tracklet of at least ``confirm_frames``;
 - ``max(r, 1/r) <= max_size_ratio * (1 + size_ratio_growth * (gap - 1))``;
-- for static candidates of another tracklet: ``D <= static_gate`` and a track speed relative
-  to the scene (camera motion removed) of at most ``static_speed`` diagonals per frame, decayed
-  by ``lost_speed_decay ** (gap - 1)`` while the diver is missed. The diver standing on the
-  board is static too, but sits where a still track already is (usually on the same
-  tracklet); a diver in flight never turns into a seated judge, and a spectator standing
-  beside the diver on the board is not taken when the diver is missed for a frame.
+- c's tracklet is not *excluded*: a tracklet seen beside the diver's (another candidate in a
+  frame where the track steadily continued its own tracklet) in at least ``exclude_after``
+  frames is another person and never continues the track (same tracklet excepted);
+- for static candidates of another tracklet: ``D <= static_gate`` with a scene speed of the
+  track of at most ``static_speed`` diagonals per frame (x ``lost_speed_decay ** (gap - 1)``
+  while missed), or c lies within ``static_gate / 2`` of the velocity prediction (the
+  diver's still phase linked as a separate tracklet). A diver in flight never turns into a
+  seated judge.
 
 The best admissible candidate is the diver; when none is admissible the frame is ``lost``,
 the state is held and the gate grows until a candidate returns (``re-acquired``). Frames
@@ -67,7 +70,7 @@ from fdpose.pipelines.tracklets import Pass1, Tracklet, analyse, centres, diags
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TrackDecision", "TrackerConfig", "TrackResult", "track_diver", "iou"]
+__all__ = ["TrackDecision", "TrackerConfig", "TrackResult", "track_diver", "iou", "synchronised_partner"]
 
 
 class TrackDecision(str, enum.Enum):
@@ -103,10 +106,11 @@ class TrackerConfig:
     static_min_frames: int = 8  #: candidates on shorter tracklets are never static
     static_gate: float = 0.3  #: static candidates of another tracklet must lie this close to the track
     static_speed: float = 0.1  #: track speed (diagonals/frame) above which static candidates are refused
-    lost_speed_decay: float = 0.8  #: per missed frame, the track speed of the static check decays
+    lost_speed_decay: float = 1.0  #: per missed frame, the track speed of the static check decays
     static_penalty: float = 0.5  #: score penalty of static candidates
     continuity_bonus: float = 0.2  #: score bonus of the candidate continuing the last box's tracklet
     link_dist: float = 0.75  #: tracklet link gate (diagonals per frame of gap)
+    link_dist_still: float = 0.3  #: link gate of a still tracklet; it grows with the tracklet's speed
     link_max_gap: int = 3  #: frames a tracklet may skip
     link_shape_weight: float = 0.5  #: weight of box-shape change in the link cost
     init_min_frames: int = 5  #: shortest tracklet eligible as seed (relaxed if none is that long)
@@ -114,6 +118,14 @@ class TrackerConfig:
     board_weight: float = 0.25  #: weight of distance to ``board_xy`` in the seed score
     seed_isolation: float = 1.5  #: seed frames prefer no other candidate within this many diagonals
     init_iou: float = 0.3  #: IoU for snapping ``init_box`` to a detection
+    init_presence: float = 0.4  #: seed tracklets shorter than this share of the clip are scaled down
+    cam_tol: float = 0.15  #: camera vote inlier distance, in diagonals of the box
+    cam_min_inliers: int = 2  #: candidates that must agree on a camera shift
+    cam_size_ratio: float = 1.35  #: largest diagonal ratio of a voting pair
+    exclude_after: int = 2  #: frames a tracklet must be seen beside the diver to be excluded
+    sync_share: float = 0.5  #: share of tracked frames a second diver must accompany the first
+    sync_distance: float = 3.0  #: largest centre distance of the two divers, in diagonals
+    sync_size_ratio: float = 1.5  #: largest diagonal ratio of the two divers
 
     def __post_init__(self) -> None:
         for name in ("max_jump", "max_jump_cap", "max_size_ratio", "link_dist", "static_gate"):
@@ -148,6 +160,7 @@ class TrackResult:
     candidate_index: np.ndarray
     seed_frame: Optional[int]
     static: list[np.ndarray] = field(default_factory=list)
+    pass1: Optional[Pass1] = None
 
     @property
     def found(self) -> bool:
@@ -186,11 +199,14 @@ def _choose_seed(cands: Sequence[np.ndarray], p1: Pass1, cfg: TrackerConfig,
     if not p1.tracklets:
         return None
     need = min(cfg.init_min_frames, max(len(tr.members) for tr in p1.tracklets))
+    eligible = [tr for tr in p1.tracklets if len(tr.members) >= need]
+    whole = [tr for tr in eligible if tr.cut_share <= 0.5] or eligible
+    pool = [tr for tr in whole if not tr.static] or whole
+    n = len(cands)
     best: Optional[tuple[tuple[float, int], Tracklet]] = None
-    for tr in p1.tracklets:
-        if len(tr.members) < need:
-            continue
-        value = tr.mobility + cfg.aspect_weight * tr.aspect_change
+    for tr in pool:
+        presence = min(1.0, len(tr.members) / max(cfg.init_presence * n, 1.0))
+        value = (tr.mobility + cfg.aspect_weight * tr.aspect_change) * presence
         if board_xy is not None:
             b = np.stack([cands[t][j] for t, j in tr.members])
             value -= cfg.board_weight * float(np.min(np.linalg.norm(centres(b) - board_xy, axis=1) / diags(b)))
@@ -213,32 +229,33 @@ def _choose_seed(cands: Sequence[np.ndarray], p1: Pass1, cfg: TrackerConfig,
 # ---- pass 2: nearest neighbour ------------------------------------------------------------
 
 class _State:
-    """The diver's last box and frame, its smoothed image velocity and its velocity in the scene."""
+    """The diver's last box, frame and scene centre, and its smoothed velocity in the scene."""
 
-    def __init__(self, box: np.ndarray, t: int) -> None:
+    def __init__(self, box: np.ndarray, t: int, camera_cum: np.ndarray) -> None:
         self.box = box
         self.t = t
-        self.vel = np.zeros(2)  # px/frame in the image, for the prediction
-        self.scene_vel = np.zeros(2)  # px/frame with camera motion removed, for the static check
+        self.centre = centres(box[None])[0] - camera_cum[t]  # scene centre, px
+        self.vel = np.zeros(2)  # scene px/frame (camera motion removed)
         self.n_obs = 0
         self.tracklet = -1  # pass-1 tracklet of the last box (-1: a user box without detection)
 
 
-def _step(state: _State, t: int, boxes: np.ndarray, static: np.ndarray, support: np.ndarray,
-          owner: np.ndarray, cfg: TrackerConfig) -> int:
+def _step(state: _State, t: int, boxes: np.ndarray, scene: np.ndarray, static: np.ndarray,
+          support: np.ndarray, owner: np.ndarray, excluded: np.ndarray, cfg: TrackerConfig) -> int:
     """Row of the admissible candidate with the best Eq. 25 score in frame t, or -1."""
     if not len(boxes):
         return -1
     gap = abs(t - state.t)
     prev = state.box[None, :]
     diag = diags(prev)[0]
-    c_prev = centres(prev)[0]
-    c = centres(boxes)
-    d = np.linalg.norm(c - c_prev, axis=1)
+    c_prev = state.centre
+    c = scene
+    d = np.linalg.norm(c - c_prev, axis=1) / diag
+    d_pred = np.full(len(boxes), np.inf)
     if cfg.use_velocity and state.n_obs:
         pred = c_prev + state.vel * min(gap, cfg.velocity_horizon)
-        d = np.minimum(d, np.linalg.norm(c - pred, axis=1))
-    d = d / diag
+        d_pred = np.linalg.norm(c - pred, axis=1) / diag
+        d = np.minimum(d, d_pred)
     ratio = diags(boxes) / diag
     jump_gate = min(cfg.max_jump + cfg.jump_growth * (gap - 1), cfg.max_jump_cap)
     size_gate = cfg.max_size_ratio * (1 + cfg.size_ratio_growth * (gap - 1))
@@ -249,9 +266,13 @@ def _step(state: _State, t: int, boxes: np.ndarray, static: np.ndarray, support:
     ok &= ((gap == 1) & (d <= cfg.max_jump)) | (support >= cfg.confirm_frames)
     # A static candidate continues the track only where the track itself is (nearly) still in
     # the scene: the diver standing on the board, never a diver flying past a seated judge.
-    speed = float(np.linalg.norm(state.scene_vel)) / diag * cfg.lost_speed_decay ** (gap - 1) if state.n_obs else 0.0
+    speed = float(np.linalg.norm(state.vel)) / diag * cfg.lost_speed_decay ** (gap - 1) if state.n_obs else 0.0
     same = (owner == state.tracklet) & (state.tracklet >= 0)
-    ok &= ~static | same | ((d <= cfg.static_gate) & (speed <= cfg.static_speed))
+    # A tracklet seen beside the diver's is another person: it never continues the track.
+    ok &= ~excluded | same
+    # (a static tracklet exactly where a moving track is predicted is the same person whose
+    # still phase - standing on the board - was linked separately)
+    ok &= ~static | same | ((d <= cfg.static_gate) & (speed <= cfg.static_speed)) | (d_pred <= cfg.static_gate / 2)
     if not ok.any():
         return -1
     score = (cfg.conf_weight * conf - d - cfg.size_weight * np.abs(np.log(ratio)) - cfg.static_penalty * static
@@ -263,18 +284,17 @@ def _step(state: _State, t: int, boxes: np.ndarray, static: np.ndarray, support:
 def _update(state: _State, t: int, box: np.ndarray, tracklet: int, camera_cum: np.ndarray,
             cfg: TrackerConfig) -> None:
     gap = max(abs(t - state.t), 1)
-    v = (centres(box[None])[0] - centres(state.box[None])[0]) / gap
-    cam = (camera_cum[t] - camera_cum[state.t]) / gap  # sign-correct backwards in time too
+    centre = centres(box[None])[0] - camera_cum[t]
+    v = (centre - state.centre) / gap  # sign-correct backwards in time too
     # A velocity beyond the jump gate is a mismatch artefact, not motion: clip it.
     vmax = cfg.max_jump * diags(box[None])[0]
+    speed = float(np.linalg.norm(v))
+    if speed > vmax:
+        v = v * (vmax / speed)
     a = cfg.velocity_smoothing if state.n_obs else 0.0
-    for name, obs in (("vel", v), ("scene_vel", v - cam)):
-        speed = float(np.linalg.norm(obs))
-        if speed > vmax:
-            obs = obs * (vmax / speed)
-        setattr(state, name, a * getattr(state, name) + (1 - a) * obs)
+    state.vel = a * state.vel + (1 - a) * v
     state.n_obs += 1
-    state.box, state.t, state.tracklet = box, t, tracklet
+    state.box, state.t, state.tracklet, state.centre = box, t, tracklet, centre
 
 
 def track_diver(candidates: Sequence[np.ndarray], config: Optional[TrackerConfig] = None, *,
@@ -297,6 +317,11 @@ def track_diver(candidates: Sequence[np.ndarray], config: Optional[TrackerConfig
     decisions = [TrackDecision.LOST] * n
     p1 = analyse(cands, cfg, image_size)
     camera_cum = np.cumsum(p1.camera, axis=0) if n else np.zeros((0, 2))
+    beside = np.zeros(len(p1.tracklets), dtype=np.int64)  # frames each tracklet was seen beside the diver
+
+    def note_others(t: int, row: int) -> None:
+        others = np.delete(p1.owner[t], row) if row >= 0 else p1.owner[t]
+        beside[others[others != (p1.owner[t][row] if row >= 0 else -2)]] += 1
     board = None if board_xy is None else np.asarray(board_xy, dtype=np.float64).reshape(2)
 
     if init_box is not None:
@@ -314,23 +339,66 @@ def track_diver(candidates: Sequence[np.ndarray], config: Optional[TrackerConfig
         seed = _choose_seed(cands, p1, cfg, board)
         if seed is None:
             log.info("no candidate boxes in any of %d frames: no diver", n)
-            return TrackResult(boxes, decisions, rows, None, p1.static)
+            return TrackResult(boxes, decisions, rows, None, p1.static, p1)
         seed_t, seed_row = seed
         seed_box = cands[seed_t][seed_row]
 
     boxes[seed_t], rows[seed_t], decisions[seed_t] = seed_box, seed_row, TrackDecision.INIT
+    if seed_row >= 0:
+        note_others(seed_t, seed_row)
     for order in (range(seed_t + 1, n), range(seed_t - 1, -1, -1)):
-        state = _State(seed_box.copy(), seed_t)
+        state = _State(seed_box.copy(), seed_t, camera_cum)
         state.tracklet = int(p1.owner[seed_t][seed_row]) if seed_row >= 0 else -1
         lost = False
         for t in order:
-            j = _step(state, t, cands[t], p1.static[t], p1.support[t], p1.owner[t], cfg)
+            excluded = beside[p1.owner[t]] >= cfg.exclude_after
+            j = _step(state, t, cands[t], p1.scene[t], p1.static[t], p1.support[t], p1.owner[t], excluded, cfg)
             if j < 0:
                 lost = True
                 continue
+            if p1.owner[t][j] == state.tracklet:  # a steady track: its neighbours are other people
+                note_others(t, j)
             boxes[t], rows[t] = cands[t][j], j
             decisions[t] = TrackDecision.REACQUIRED if lost else TrackDecision.MATCHED
             lost = False
             _update(state, t, cands[t][j], int(p1.owner[t][j]), camera_cum, cfg)
     log.debug("tracked %d/%d frames from seed frame %d", int(np.sum(rows >= 0)), n, seed_t)
-    return TrackResult(boxes, decisions, rows, seed_t, p1.static)
+    return TrackResult(boxes, decisions, rows, seed_t, p1.static, p1)
+
+
+def synchronised_partner(candidates: Sequence[np.ndarray], result: TrackResult,
+                         config: Optional[TrackerConfig] = None) -> Optional[int]:
+    """Frames with a second diver beside the tracked one, when the clip is a synchronised dive.
+
+    A synchronised clip shows two divers doing the same dive side by side. A frame counts when
+    a candidate of another pass-1 tracklet that is not static (``mobility >= static_motion``:
+    it moves in the scene, as spectators and judges do not) lies within ``sync_distance``
+    diagonals of the diver's box with a diagonal ratio below ``sync_size_ratio``. The clip is
+    synchronised when such frames make at least ``sync_share`` of the tracked frames (and at
+    least ``confirm_frames``); returns their count then, else None.
+    """
+    cfg = config or TrackerConfig()
+    p1 = result.pass1
+    if p1 is None or not result.found:
+        return None
+    mobile = np.array([(not tr.static) and tr.mobility >= cfg.static_motion for tr in p1.tracklets], dtype=bool)
+    tracked = 0
+    paired = 0
+    for t, cands in enumerate(candidates):
+        row = int(result.candidate_index[t])
+        if row < 0:
+            continue
+        tracked += 1
+        box = np.asarray(cands)[row:row + 1]
+        others = np.delete(np.arange(len(cands)), row)
+        if not len(others):
+            continue
+        owner = p1.owner[t][others]
+        ok = mobile[owner] & (owner != p1.owner[t][row])
+        dist = np.linalg.norm(centres(np.asarray(cands)[others]) - centres(box), axis=1) / diags(box)[0]
+        ratio = diags(np.asarray(cands)[others]) / diags(box)[0]
+        ok &= (dist <= cfg.sync_distance) & (np.maximum(ratio, 1 / ratio) <= cfg.sync_size_ratio)
+        paired += int(ok.any())
+    if tracked and paired >= max(cfg.sync_share * tracked, cfg.confirm_frames):
+        return paired
+    return None

@@ -1,28 +1,31 @@
-"""Pass 1 of the diver tracker: short tracklets, camera motion and who is standing still.
+"""Pass 1 of the diver tracker: camera motion, scene-coordinate tracklets, who stands still.
 
 Helpers for :mod:`fdpose.pipelines.tracking` (parameters come from its ``TrackerConfig``).
 
-1. **Linking.** Candidates are linked frame to frame, greedily on the distance between a
-   candidate and the tracklet's constant-velocity prediction (in box diagonals per frame of
-   gap) plus ``link_shape_weight`` times the change of box shape, bridging up to
-   ``link_max_gap`` missed frames. Shape matters when a diver flies over a seated spectator:
-   the centres nearly coincide, the shapes do not.
-2. **Camera motion.** Broadcast cameras follow the diver, so in the image the spectators move
-   and the diver may not. Each tracklet's displacement between consecutive frames is taken
-   relative to the median displacement of the *other* tracklets linked across the same frame
-   pair (the scene); with fewer than two others the camera is taken as still. The median of all
-   links (at least three) is kept as the frame's camera shift, for pass 2.
-3. **Local motion.** Each candidate's accumulated scene-relative positions are examined in a
-   window of ``static_window`` frames around it: their spread in box diagonals is the
-   candidate's *local motion*. Accumulated estimates drift, but over a few frames they are
-   accurate, so a spectator's local motion is detector jitter while a flying diver's is large.
-   A candidate is *static* when its tracklet is at least ``static_min_frames`` long and the
-   80th percentile of the tracklet's local motion is below ``static_motion``: spectators and
-   judges are still nearly all the time, even in the frames where the diver flies over them
-   and the boxes mix. A diver tracklet that includes the flight is not static; a tracklet of
-   the diver only standing on the board is, and pass 2 treats it accordingly. Boxes cut by
-   the image border (when the image size is known) are left out of motion and shape
-   measurements: a person entering the view changes box, not place.
+1. **Camera motion by voting.** Broadcast cameras pan and tilt (no zoom within a clip), so
+   between frames t-1 and t every still person moves by the same image shift. Each pair of
+   similar-sized candidates (diagonal ratio <= ``cam_size_ratio``) proposes its displacement
+   as the shift; the proposal that brings the most candidates of frame t-1 within
+   ``cam_tol`` of their own diagonal onto a candidate of frame t wins (ties: smaller mean
+   residual), and the median displacement of its inliers is the shift. At least
+   ``cam_min_inliers`` inliers are needed, else the shift is unknown and taken as zero (the
+   diver alone in the view gives no scene reference: it may be the one moving). Boxes cut by
+   the image border change box, not place, and do not vote.
+2. **Scene coordinates.** With ``cum[t]`` the accumulated shift, a candidate's scene centre is
+   ``centre - cum[t]``: constant for a spectator or judge, moving for a diver even when the
+   camera keeps the diver still in the image.
+3. **Linking.** Candidates are linked frame to frame, greedily on the distance between a
+   candidate and the tracklet's constant-velocity prediction in scene coordinates (in box
+   diagonals per frame of gap) plus ``link_shape_weight`` times the change of box shape,
+   bridging up to ``link_max_gap`` missed frames. Shape matters when a diver flies over a
+   seated spectator: the centres nearly coincide, the shapes do not.
+4. **Local motion.** The spread of a candidate's scene centres over a window of
+   ``static_window`` frames of its tracklet, in its box diagonals: detector jitter for a
+   spectator, large for a flying diver. A tracklet is *static* when it is at least
+   ``static_min_frames`` long and the 80th percentile of its local motion is below
+   ``static_motion`` (where a diver flies over a spectator the boxes mix for a frame or two
+   and spoil the local measure, so a still tracklet is still throughout). A tracklet of the
+   diver standing on the board is static too; pass 2 treats that case.
 """
 
 from __future__ import annotations
@@ -53,17 +56,68 @@ def shape_change(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.abs(np.log(wb[None, :] / wa[:, None])) + np.abs(np.log(hb[None, :] / ha[:, None]))
 
 
+def touches_border(b: np.ndarray, image_size: Optional[tuple[int, int]]) -> np.ndarray:
+    """(K,) True for boxes cut by the image border (their centre and shape are unreliable)."""
+    if image_size is None:
+        return np.zeros(len(b), dtype=bool)
+    w, h = image_size
+    return (b[:, 0] <= 1) | (b[:, 1] <= 1) | (b[:, 2] >= w - 2) | (b[:, 3] >= h - 2)
+
+
+def cut_sides(b: np.ndarray, image_size: Optional[tuple[int, int]]) -> np.ndarray:
+    """(K, 4) bool: box cut by the left, top, right, bottom image border."""
+    if image_size is None:
+        return np.zeros((len(b), 4), dtype=bool)
+    w, h = image_size
+    return np.stack([b[:, 0] <= 1, b[:, 1] <= 1, b[:, 2] >= w - 2, b[:, 3] >= h - 2], axis=1)
+
+
+def anchored_displacement(a: np.ndarray, b: np.ndarray, image_size: Optional[tuple[int, int]]
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """Displacement of every box of ``a`` (Ka, >=4) to every box of ``b`` (Kb, >=4).
+
+    Returns (Ka, Kb, 2) displacements and a (Ka, Kb) validity mask. Per axis the pair is
+    measured on the box centre, or, when either box is cut by the border on that axis, on the
+    uncut edge (a judge cut by the bottom border still shows where its head is); a pair cut
+    on both sides of an axis is invalid.
+    """
+    ca, cb = cut_sides(a, image_size), cut_sides(b, image_size)
+    disp = np.zeros((len(a), len(b), 2))
+    valid = np.ones((len(a), len(b)), dtype=bool)
+    for axis, (lo, hi) in enumerate(((0, 2), (1, 3))):
+        cut_lo = ca[:, None, lo] | cb[None, :, lo]
+        cut_hi = ca[:, None, hi] | cb[None, :, hi]
+        mid = (b[None, :, lo] + b[None, :, hi]) / 2 - (a[:, None, lo] + a[:, None, hi]) / 2
+        d = np.where(cut_hi, b[None, :, lo] - a[:, None, lo], mid)  # cut at the far side: near edge
+        d = np.where(cut_lo, b[None, :, hi] - a[:, None, hi], d)
+        disp[..., axis] = d
+        valid &= ~(cut_lo & cut_hi)
+    return disp, valid
+
+
 @dataclass
 class Tracklet:
     """Candidates linked over frames: ``members`` are (frame, row) pairs in frame order.
 
     mobility: 90th percentile of its members' local motion (diagonals), the seed cue.
     aspect_change: std of log(height / width) over its members.
+    travel: largest distance between two of its scene centres, in its median diagonal.
+    static: the tracklet stands still (see the module docstring, step 4).
+    cut_share: share of its boxes cut by the image border.
+    measured: members whose motion window holds a step with a known camera (motion evidence).
     """
 
     members: list[tuple[int, int]] = field(default_factory=list)
     mobility: float = 0.0
     aspect_change: float = 0.0
+    travel: float = 0.0
+    static: bool = False
+    cut_share: float = 0.0
+    measured: int = 0
+
+    @property
+    def frames(self) -> list[int]:
+        return [t for t, _ in self.members]
 
 
 @dataclass
@@ -71,36 +125,81 @@ class Pass1:
     """Everything pass 2 needs from pass 1.
 
     tracklets: all tracklets (singletons included).
-    camera: (T, 2) estimated camera shift between frame t-1 and t, px (row 0 is zero).
+    camera: (T, 2) estimated image shift of the scene between frame t-1 and t, px (row 0 zero).
+    camera_known: (T,) bool, False where too few candidates voted (shift taken as zero).
     static / support / motion / owner: per frame, (K_t,) arrays over that frame's candidates:
     static flag, length of the candidate's tracklet, local motion in diagonals, index of the
     candidate's tracklet in ``tracklets``.
+    scene: per frame (K_t, 2) scene centres (image centre minus the accumulated shift).
     """
 
     tracklets: list[Tracklet]
     camera: np.ndarray
+    camera_known: np.ndarray
     static: list[np.ndarray]
     support: list[np.ndarray]
     motion: list[np.ndarray]
     owner: list[np.ndarray]
+    scene: list[np.ndarray]
 
 
-def link(cands: Sequence[np.ndarray], cfg: "TrackerConfig") -> list[Tracklet]:
-    """Greedy frame-to-frame linking (see the module docstring, step 1)."""
+def estimate_camera(cands: Sequence[np.ndarray], cfg: "TrackerConfig",
+                    image_size: Optional[tuple[int, int]] = None) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 2) image shift of the scene from frame t-1 to t and (T,) known flags (step 1)."""
+    n = len(cands)
+    shift = np.zeros((n, 2))
+    known = np.zeros(n, dtype=bool)
+    for t in range(1, n):
+        a, b = cands[t - 1], cands[t]
+        if len(a) < cfg.cam_min_inliers or len(b) < cfg.cam_min_inliers:
+            continue
+        disp, pair_ok = anchored_displacement(a, b, image_size)  # (Ka, Kb, 2), (Ka, Kb)
+        da = diags(a)
+        ratio = diags(b)[None, :] / da[:, None]
+        # size only compared between uncut boxes (a cut box is smaller than its person)
+        whole = ~touches_border(a, image_size)[:, None] & ~touches_border(b, image_size)[None, :]
+        pair_ok &= (np.maximum(ratio, 1 / ratio) <= cfg.cam_size_ratio) | ~whole
+        hyps = disp[pair_ok]  # (H, 2)
+        if not len(hyps):
+            continue
+        # residual of every pair under every hypothesis, in diagonals of the frame t-1 box
+        res = np.linalg.norm(disp[None] - hyps[:, None, None, :], axis=3) / da[None, :, None]
+        res = np.where(pair_ok[None], res, np.inf).min(axis=2)  # (H, Ka): best partner per box
+        inlier = res <= cfg.cam_tol
+        count = inlier.sum(axis=1)
+        # Ties (a regular row of spectators offers several) go to the smoothest camera.
+        ref = shift[t - 1] if known[t - 1] else np.zeros(2)
+        best = int(np.lexsort((np.linalg.norm(hyps - ref, axis=1), -count))[0])
+        if count[best] < cfg.cam_min_inliers:
+            continue
+        rows = np.nonzero(inlier[best])[0]
+        d = disp[rows] - hyps[best][None, None, :]
+        cols = np.where(pair_ok[rows], np.linalg.norm(d, axis=2), np.inf).argmin(axis=1)
+        shift[t] = np.median(disp[rows, cols], axis=0)
+        known[t] = True
+    return shift, known
+
+
+def link(cands: Sequence[np.ndarray], scene: Sequence[np.ndarray], cfg: "TrackerConfig") -> list[Tracklet]:
+    """Greedy frame-to-frame linking in scene coordinates (see the module docstring, step 3)."""
     tracklets: list[Tracklet] = []
-    last: list[tuple[int, np.ndarray, np.ndarray]] = []  # per tracklet: frame, box, velocity (px/frame)
+    last: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []  # frame, box, scene centre, velocity
     for t, boxes in enumerate(cands):
-        live = [k for k, (ft, _, _) in enumerate(last) if t - ft <= cfg.link_max_gap + 1]
+        live = [k for k, (ft, _, _, _) in enumerate(last) if t - ft <= cfg.link_max_gap + 1]
         used_tr: set[int] = set()
         used_c: set[int] = set()
         if live and len(boxes):
             prev = np.stack([last[k][1] for k in live])
             gaps = np.array([t - last[k][0] for k in live], dtype=float)
-            pred = centres(prev) + np.stack([last[k][2] for k in live]) * gaps[:, None]
-            cost = np.linalg.norm(pred[:, None, :] - centres(boxes)[None, :, :], axis=2)
+            pred = np.stack([last[k][2] + last[k][3] * (t - last[k][0]) for k in live])
+            cost = np.linalg.norm(pred[:, None, :] - scene[t][None, :, :], axis=2)
             cost /= diags(prev)[:, None] * gaps[:, None]
+            # A still person is linked within a tight gate, a moving one (the diver, who
+            # accelerates) within a wider one: a miss beside a neighbour must not merge them.
+            speed = np.array([np.linalg.norm(last[k][3]) for k in live]) / diags(prev)
+            gate = np.minimum(cfg.link_dist_still + speed, cfg.link_dist)
             ratio = diags(boxes)[None, :] / diags(prev)[:, None]
-            cost[(cost > cfg.link_dist) | (np.maximum(ratio, 1 / ratio) > cfg.max_size_ratio)] = np.inf
+            cost[(cost > gate[:, None]) | (np.maximum(ratio, 1 / ratio) > cfg.max_size_ratio)] = np.inf
             cost += cfg.link_shape_weight * shape_change(prev, boxes)
             for flat in np.argsort(cost, axis=None):
                 i, j = (int(v) for v in np.unravel_index(flat, cost.shape))
@@ -112,82 +211,69 @@ def link(cands: Sequence[np.ndarray], cfg: "TrackerConfig") -> list[Tracklet]:
                 used_c.add(j)
                 k = live[i]
                 tracklets[k].members.append((t, j))
-                vel = (centres(boxes[j:j + 1])[0] - centres(prev[i:i + 1])[0]) / gaps[i]
-                last[k] = (t, boxes[j], vel)
+                vel = (scene[t][j] - last[k][2]) / gaps[i]
+                last[k] = (t, boxes[j], scene[t][j], vel)
         for j in range(len(boxes)):
             if j not in used_c:
                 tracklets.append(Tracklet(members=[(t, j)]))
-                last.append((t, boxes[j], np.zeros(2)))
+                last.append((t, boxes[j], scene[t][j], np.zeros(2)))
     return tracklets
-
-
-def _links_per_frame(cands: Sequence[np.ndarray], tracklets: list[Tracklet]) -> list[dict[int, np.ndarray]]:
-    """Per frame t: {tracklet index: centre displacement from t-1 to t} over consecutive links."""
-    per_frame: list[dict[int, np.ndarray]] = [{} for _ in range(len(cands))]
-    for k, tr in enumerate(tracklets):
-        for (t0, j0), (t1, j1) in zip(tr.members, tr.members[1:]):
-            if t1 == t0 + 1:
-                per_frame[t1][k] = centres(cands[t1][j1:j1 + 1])[0] - centres(cands[t0][j0:j0 + 1])[0]
-    return per_frame
-
-
-def _touches_border(b: np.ndarray, image_size: Optional[tuple[int, int]]) -> np.ndarray:
-    """(K,) True for boxes cut by the image border (their centre and shape are unreliable)."""
-    if image_size is None:
-        return np.zeros(len(b), dtype=bool)
-    w, h = image_size
-    return (b[:, 0] <= 1) | (b[:, 1] <= 1) | (b[:, 2] >= w - 2) | (b[:, 3] >= h - 2)
 
 
 def analyse(cands: Sequence[np.ndarray], cfg: "TrackerConfig",
             image_size: Optional[tuple[int, int]] = None) -> Pass1:
-    """Run pass 1: link, estimate camera motion, measure local motion and static flags.
+    """Run pass 1: camera shift, scene centres, tracklets, local motion and static flags.
 
     image_size: optional (width, height); boxes cut by the border are then left out of the
-    motion and shape measurements (a person entering the view changes box, not place).
+    camera vote and of the motion and shape measurements.
     """
-    tracklets = link(cands, cfg)
-    links = _links_per_frame(cands, tracklets)
-    camera = np.zeros((len(cands), 2))
-    for t, disp in enumerate(links):
-        if len(disp) >= 3:
-            camera[t] = np.median(np.stack(list(disp.values())), axis=0)
+    camera, known = estimate_camera(cands, cfg, image_size)
+    cum = np.cumsum(camera, axis=0) if len(cands) else np.zeros((0, 2))
+    scene = [centres(b) - cum[t][None, :] if len(b) else np.zeros((0, 2)) for t, b in enumerate(cands)]
+    tracklets = link(cands, scene, cfg)
     static = [np.zeros(len(b), dtype=bool) for b in cands]
     support = [np.zeros(len(b), dtype=np.int64) for b in cands]
     motion = [np.zeros(len(b)) for b in cands]
     owner = [np.full(len(b), -1, dtype=np.int64) for b in cands]
     half = cfg.static_window // 2
     for k, tr in enumerate(tracklets):
-        times = np.array([t for t, _ in tr.members])
+        times = np.array(tr.frames)
         b = np.stack([cands[t][j] for t, j in tr.members])
-        cut = _touches_border(b, image_size)
-        # Displacement relative to the scene: minus the median move of the OTHER tracklets in
-        # that frame (camera motion); with fewer than two others the camera is taken as still
-        # (one other person is no scene: it may be the diver).
-        rel = np.zeros((len(times), 2))
+        cut = touches_border(b, image_size)
+        # Scene-relative path over links with a known camera only: where nobody else is in
+        # view (or the boxes are cut) a move is no evidence of motion in the scene.
+        step = np.zeros((len(times), 2))
+        valid = np.zeros(len(times), dtype=bool)  # step i (from member i-1 to i) is measured
         for i in range(1, len(times)):
-            if times[i] != times[i - 1] + 1 or cut[i] or cut[i - 1]:
+            t0, t1 = times[i - 1], times[i]
+            if not known[t0 + 1:t1 + 1].all():
                 continue
-            others = [v for kk, v in links[times[i]].items() if kk != k]
-            ref = np.median(np.stack(others), axis=0) if len(others) >= 2 else np.zeros(2)
-            rel[i] = links[times[i]][k] - ref
-        pos = np.cumsum(rel, axis=0)
+            disp, ok = anchored_displacement(b[i - 1:i], b[i:i + 1], image_size)
+            if ok[0, 0]:
+                step[i] = disp[0, 0] - (cum[t1] - cum[t0])
+                valid[i] = True
+        pos = np.cumsum(step, axis=0)
         d = diags(b)
         local = np.zeros(len(times))
+        evidence = np.zeros(len(times), dtype=bool)  # its window holds a measured step
         for i in range(len(times)):
-            w = slice(np.searchsorted(times, times[i] - half), np.searchsorted(times, times[i] + half, side="right"))
-            local[i] = float(np.hypot(*np.ptp(pos[w], axis=0))) / d[i]
-        keep = ~cut if (~cut).any() else np.ones(len(cut), dtype=bool)
-        aspect = np.log(np.maximum(b[keep, 3] - b[keep, 1], 1.0) / np.maximum(b[keep, 2] - b[keep, 0], 1.0))
-        tr.mobility = float(np.percentile(local, 90))
-        tr.aspect_change = float(np.std(aspect))
-        long_enough = len(times) >= cfg.static_min_frames
-        # A tracklet that is still most of the time is still throughout: where a diver flies
-        # over a spectator their boxes mix for a frame or two and the local measure is spoiled.
-        still_tracklet = long_enough and float(np.percentile(local, 80)) < cfg.static_motion
+            lo, hi = np.searchsorted(times, times[i] - half), np.searchsorted(times, times[i] + half, side="right")
+            if valid[lo + 1:hi].any():
+                evidence[i] = True
+                local[i] = float(np.hypot(*np.ptp(pos[lo:hi], axis=0))) / d[i]
+        tr.cut_share = float(np.mean(cut))
+        tr.measured = int(evidence.sum())
+        if (~cut).any():
+            aspect = np.log(np.maximum(b[~cut, 3] - b[~cut, 1], 1.0) / np.maximum(b[~cut, 2] - b[~cut, 0], 1.0))
+            tr.aspect_change = float(np.std(aspect))
+        if evidence.any():
+            tr.mobility = float(np.percentile(local[evidence], 90))
+            tr.travel = float(np.hypot(*np.ptp(pos, axis=0))) / float(np.median(d))
+        tr.static = (tr.measured >= cfg.static_min_frames
+                     and float(np.percentile(local[evidence], 80)) < cfg.static_motion)
         for i, (t, j) in enumerate(tr.members):
             support[t][j] = len(times)
             owner[t][j] = k
             motion[t][j] = local[i]
-            static[t][j] = still_tracklet
-    return Pass1(tracklets, camera, static, support, motion, owner)
+            static[t][j] = tr.static
+    return Pass1(tracklets, camera, known, static, support, motion, owner, scene)

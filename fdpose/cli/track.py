@@ -1,0 +1,112 @@
+"""``fdpose track-and-estimate``: detect, track the diver, estimate poses, write per-clip files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import click
+
+from fdpose.cli.common import emit_json, json_option
+from fdpose.errors import ConfigError
+
+
+def _parse_box(text: Optional[str]) -> Optional[tuple[float, float, float, float]]:
+    if text is None:
+        return None
+    parts = text.split(",")
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 4 or values[2] <= values[0] or values[3] <= values[1]:
+        raise ConfigError(f"--init-box must be x1,y1,x2,y2 with x2 > x1 and y2 > y1, got {text!r}")
+    return values  # type: ignore[return-value]
+
+
+def _table(summary: dict[str, Any]) -> str:
+    c = summary["clips"]
+    lines = [f"clips: {c['done']} done, {c['skipped']} skipped, {c['failed']} failed (of {c['total']})"
+             + (f"  [rank {summary['rank']} of {summary['world_size']}]" if summary["world_size"] > 1 else ""),
+             f"frames: {summary['frames']}   wall: {summary['wall_seconds']:.1f} s",
+             f"{'stage':<12}{'seconds':>10}{'frames/s':>12}"]
+    for stage, v in summary["stages"].items():
+        fps = "-" if v["frames_per_s"] is None else f"{v['frames_per_s']:.1f}"
+        lines.append(f"{stage:<12}{v['seconds']:>10.2f}{fps:>12}")
+    total = summary["pipeline_frames_per_s"]
+    lines.append(f"{'pipeline':<12}{'':>10}{'-' if total is None else f'{total:.1f}':>12}")
+    lines.append(f"interpolated joints: {100 * summary['interpolated_share']:.2f}%   "
+                 f"tracker losses: {summary['tracker_losses']} frames")
+    for o in summary["clips_detail"]:
+        if o["status"] != "done":
+            lines.append(f"  {o['status']}: {o['clip_id']}: {o['reason']}")
+    return "\n".join(lines)
+
+
+@click.command("track-and-estimate")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder: {clip_id}.json and pose/{match}/pred_comp_{idx}.npz.")
+@click.option("--detector", type=click.Choice(["file", "mediapipe", "mmdet"]), default="file", show_default=True,
+              help="Person detector backend.")
+@click.option("--detections", type=click.Path(file_okay=False, path_type=Path),
+              help="--detector file: folder of per-clip MOT/JSON detections ({match}/{idx}.txt or {clip_id}.txt).")
+@click.option("--det-config", type=click.Path(dir_okay=False, path_type=Path), help="--detector mmdet: config.")
+@click.option("--det-checkpoint", type=click.Path(dir_okay=False, path_type=Path), help="--detector mmdet: weights.")
+@click.option("--pose", "pose", type=click.Choice(["hrnet", "mediapipe"]), default="hrnet", show_default=True,
+              help="Pose backend.")
+@click.option("--pose-config", type=click.Path(dir_okay=False, path_type=Path),
+              help="--pose hrnet: mmpose config (default: the one embedded in the checkpoint).")
+@click.option("--pose-checkpoint", type=click.Path(dir_okay=False, path_type=Path), help="--pose hrnet: weights.")
+@click.option("--frames", default=96, show_default=True, type=int, help="Sampled frames per clip (pred_comp).")
+@click.option("--init-box", help="x1,y1,x2,y2 of the diver in the first frame (all clips).")
+@click.option("--resume", is_flag=True, help="Skip clips whose outputs are complete and valid.")
+@click.option("--workers", default=1, show_default=True, type=int, help="Clips processed in parallel.")
+@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu", show_default=True)
+@click.option("--batch-size", default=16, show_default=True, type=int, help="Frames per detector/pose batch.")
+@click.option("--flip-test", is_flag=True, help="--pose hrnet: average with the flipped crop.")
+@click.option("--save-overlay", is_flag=True, help="Write an overlay video and contact sheet per clip.")
+@click.option("--no-progress", is_flag=True, help="No progress bar on stderr.")
+@json_option
+def track_and_estimate(inputs: tuple[Path, ...], out: Path, detector: str, detections: Optional[Path],
+                       det_config: Optional[Path], det_checkpoint: Optional[Path], pose: str,
+                       pose_config: Optional[Path], pose_checkpoint: Optional[Path], frames: int,
+                       init_box: Optional[str], resume: bool, workers: int, device: str, batch_size: int,
+                       flip_test: bool, save_overlay: bool, no_progress: bool, as_json: bool) -> None:
+    """Track the diver and estimate 16 joints in every clip of INPUT (videos, folders of videos,
+    or FineDiving frame trees {root}/{match}/{idx}/*.jpg).
+
+    Writes OUT/{clip_id}.json per clip and OUT/pose/{match}/pred_comp_{idx}.npz (96, 16, 3)
+    for HP-MCoRe. Under torchrun each rank takes clips i with i % WORLD_SIZE == RANK.
+    Exit code 1 when a clip failed (the others are still processed).
+    """
+    from fdpose.pipelines.runner import RunConfig, run_batch
+
+    cfg = RunConfig(out=out, detector=detector, detections=detections, det_config=det_config,
+                    det_checkpoint=det_checkpoint, pose=pose, pose_config=pose_config,
+                    pose_checkpoint=pose_checkpoint, frames=frames, init_box=_parse_box(init_box), resume=resume,
+                    workers=workers, device=device, save_overlay=save_overlay, batch_size=batch_size,
+                    flip_test=flip_test)
+    summary = run_batch(list(inputs), cfg, progress=not no_progress).to_dict()
+    if as_json:
+        emit_json(summary)
+    else:
+        click.echo(_table(summary))
+    if summary["clips"]["failed"]:
+        raise SystemExit(1)
+
+
+def main() -> None:
+    """``python -m fdpose.cli.track ...`` (also under torchrun): the command inside the root group,
+    so errors print as one line, before the command is registered in ``fdpose.cli.main``."""
+    import sys
+
+    from fdpose.cli.main import cli
+
+    if "track-and-estimate" not in cli.commands:
+        cli.add_command(track_and_estimate)
+    cli(["track-and-estimate", *sys.argv[1:]], prog_name="fdpose")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,441 @@
+"""Batch runner of ``fdpose track-and-estimate``: clips -> per-clip JSON + ``pred_comp`` npz.
+
+One clip goes through the stages of method.md 2.2 (:func:`process_clip`):
+
+1. *detect*: frames are decoded one batch at a time and handed to the detector (the ``file``
+   backend needs no pixels: its frames are not decoded at all);
+2. *track*: the two-pass nearest-neighbour tracker (:mod:`fdpose.pipelines.tracking`) picks
+   the diver's box per frame; a clip without any candidate ("no person") or with two divers
+   side by side (:func:`fdpose.pipelines.tracking.synchronised_partner`) is skipped;
+3. *pose*: frames are decoded again (streaming: a long video is never held in memory) and the
+   pose backend estimates 16 joints on the tracked boxes, batched across frames;
+4. *interpolate* (Eq. 27) and *sample* the 96 indices with the clip's frame numbers;
+5. *write*: ``OUT/pose/{match}/pred_comp_{idx}.npz`` first, then ``OUT/{clip_id}.json``; both
+   atomically, and the JSON (validated on resume) is the completion marker, so a run killed
+   at any moment loses at most the clip in flight.
+
+The batch (:func:`run_batch`) takes its share of the clips under ``torchrun`` (clip i goes to
+rank ``i % WORLD_SIZE``), skips complete clips with ``resume``, runs clips in ``workers``
+spawned processes, and turns every per-clip failure into a reported ``failed`` outcome: one
+bad clip never stops the batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional, Protocol, Sequence
+
+import numpy as np
+
+from fdpose.errors import ConfigError, DependencyError, FdposeError, InputError
+from fdpose.pipelines.detectors.base import BackendInfo
+from fdpose.pipelines.clip_json import ClipPoses, is_complete, write_clip_json
+from fdpose.pipelines.frames import ClipSource, FrameTreeClip, discover_clips
+from fdpose.pipelines.interpolate import InterpolationConfig, interpolate_joints
+from fdpose.pipelines.sampling import (NUM_SAMPLED_FRAMES, aligned_indices, fill_nonfinite, pred_comp_path,
+                                       split_clip_id, write_pred_comp)
+from fdpose.pipelines.tracking import TrackerConfig, TrackResult, synchronised_partner, track_diver
+from fdpose.records import JointSource
+from fdpose.skeleton import NUM_JOINTS
+
+log = logging.getLogger(__name__)
+
+__all__ = ["RunConfig", "ClipOutcome", "RunSummary", "ClipSkipped", "process_clip", "run_batch", "shard",
+           "output_paths", "STAGES"]
+
+#: Timed stages, in order (frames/s of each is reported).
+STAGES: tuple[str, ...] = ("decode", "detect", "track", "pose", "interpolate", "write")
+
+
+class ClipSkipped(FdposeError):
+    """A clip that is readable but not usable (no person, two divers): reported, not failed."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a run needs; picklable, so spawned workers rebuild their backends from it."""
+
+    out: Path
+    detector: str = "file"
+    detections: Optional[Path] = None
+    det_config: Optional[Path] = None
+    det_checkpoint: Optional[Path] = None
+    pose: str = "hrnet"
+    pose_config: Optional[Path] = None
+    pose_checkpoint: Optional[Path] = None
+    frames: int = NUM_SAMPLED_FRAMES
+    init_box: Optional[tuple[float, float, float, float]] = None
+    resume: bool = False
+    workers: int = 1
+    device: str = "cpu"
+    save_overlay: bool = False
+    batch_size: int = 16
+    flip_test: bool = False
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    interpolation: InterpolationConfig = field(default_factory=InterpolationConfig)
+
+    def __post_init__(self) -> None:
+        if self.frames < 1:
+            raise ConfigError(f"--frames must be >= 1, got {self.frames}")
+        if self.workers < 1:
+            raise ConfigError(f"--workers must be >= 1, got {self.workers}")
+        if self.batch_size < 1:
+            raise ConfigError(f"batch size must be >= 1, got {self.batch_size}")
+
+    def settings(self) -> dict[str, Any]:
+        """The ``settings`` object of the per-clip JSON (what shaped the result)."""
+        return {"frames": self.frames, "init_box": list(self.init_box) if self.init_box else None,
+                "flip_test": self.flip_test, "tracker": self.tracker.to_dict(),
+                "interpolation": asdict(self.interpolation)}
+
+
+@dataclass
+class ClipOutcome:
+    """What happened to one clip. status: done | skipped | failed; seconds and frames per stage."""
+
+    clip_id: str
+    status: str
+    reason: Optional[str] = None
+    frames: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+    interpolated_joints: int = 0
+    total_joints: int = 0
+    tracker_losses: int = 0
+    tracked_frames: int = 0
+    pose_model_seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class RunSummary:
+    """Totals of a run (printed as a table, or JSON with ``--json``)."""
+
+    outcomes: list[ClipOutcome]
+    wall_seconds: float
+    rank: int = 0
+    world_size: int = 1
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    def to_dict(self) -> dict[str, Any]:
+        done = [o for o in self.outcomes if o.status == "done"]
+        frames = sum(o.frames for o in done)
+        per_stage = {}
+        for stage in STAGES:
+            secs = sum(o.seconds.get(stage, 0.0) for o in done)
+            per_stage[stage] = {"seconds": round(secs, 4), "frames_per_s": round(frames / secs, 2) if secs > 0 else None}
+        total_secs = sum(sum(o.seconds.values()) for o in done)
+        joints = sum(o.total_joints for o in done)
+        return {
+            "clips": {"done": self.count("done"), "skipped": self.count("skipped"), "failed": self.count("failed"),
+                      "total": len(self.outcomes)},
+            "rank": self.rank, "world_size": self.world_size,
+            "frames": frames,
+            "stages": per_stage,
+            "pipeline_frames_per_s": round(frames / total_secs, 2) if total_secs > 0 else None,
+            "pose_model_seconds": round(sum(o.pose_model_seconds for o in done), 4),
+            "interpolated_share": round(sum(o.interpolated_joints for o in done) / joints, 6) if joints else 0.0,
+            "tracker_losses": sum(o.tracker_losses for o in done),
+            "wall_seconds": round(self.wall_seconds, 3),
+            "clips_detail": [o.to_dict() for o in self.outcomes],
+        }
+
+
+def output_paths(out: Path, clip_id: str) -> tuple[Path, Optional[Path]]:
+    """(clip JSON, pred_comp npz) of a clip; the npz is None for ids without ``{match}__{idx}``."""
+    json_path = Path(out) / f"{clip_id}.json"
+    try:
+        match, idx = split_clip_id(clip_id)
+    except FdposeError:
+        return json_path, Path(out) / "pose" / clip_id / f"pred_comp_{clip_id}.npz"
+    return json_path, pred_comp_path(Path(out) / "pose", match, idx)
+
+
+def _complete(out: Path, clip_id: str) -> bool:
+    json_path, npz_path = output_paths(out, clip_id)
+    return is_complete(json_path, clip_id) and (npz_path is None or npz_path.is_file())
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {s: 0.0 for s in STAGES}
+
+    def add(self, stage: str, start: float) -> float:
+        now = time.perf_counter()
+        self.seconds[stage] += now - start
+        return now
+
+
+def _timed_batches(source: ClipSource, batch: int, timer: _Timer) -> Iterator[list[Any]]:
+    it = source.iter_batches(batch)
+    while True:
+        start = time.perf_counter()
+        try:
+            frames = next(it)
+        except StopIteration:
+            return
+        timer.add("decode", start)
+        yield frames
+
+
+def _detect(source: ClipSource, cfg: RunConfig, detector: Any, timer: _Timer) -> tuple[list[np.ndarray], int, int, int]:
+    """Candidates of every frame and the clip's (frame count, width, height)."""
+    info = source.probe()
+    if cfg.detector == "file" and (info.frame_count_exact or isinstance(source, FrameTreeClip)):
+        start = time.perf_counter()
+        cands = detector.detect([], list(range(info.frame_count)))
+        timer.add("detect", start)
+        return cands, info.frame_count, info.width, info.height
+    cands: list[np.ndarray] = []
+    n = 0
+    for frames in _timed_batches(source, cfg.batch_size, timer):
+        start = time.perf_counter()
+        cands.extend(detector.detect([f.image for f in frames], [f.frame_index for f in frames]))
+        timer.add("detect", start)
+        n += len(frames)
+    if n == 0:
+        raise FdposeError("video decodes to no frames", source.path)
+    return cands, n, info.width, info.height
+
+
+def _estimate_poses(source: ClipSource, cfg: RunConfig, pose: PoseBackend, track: TrackResult, n: int,
+                    timer: _Timer) -> tuple[np.ndarray, float]:
+    """(T, 16, 3) keypoints (NaN where no box) and the seconds spent inside the pose model."""
+    kps = np.full((n, NUM_JOINTS, 3), np.nan)
+    kps[..., 2] = 0.0
+    model_seconds = 0.0
+    if not np.isfinite(track.boxes[:, 0]).any():
+        return kps, model_seconds
+    for frames in _timed_batches(source, cfg.batch_size, timer):
+        start = time.perf_counter()
+        items = [(f.frame_index, f.image, track.boxes[f.frame_index, :4]) for f in frames
+                 if f.frame_index < n and np.isfinite(track.boxes[f.frame_index, 0])]
+        if items:
+            m0 = time.perf_counter()
+            out = pose.estimate_many([(img, box) for _, img, box in items])
+            model_seconds += time.perf_counter() - m0
+            for (t, _, _), joints in zip(items, out):
+                kps[t] = joints
+        timer.add("pose", start)
+    return kps, model_seconds
+
+
+def process_clip(source: ClipSource, cfg: RunConfig, detector_factory: Callable[[str], Any],
+                 pose: PoseBackend) -> ClipOutcome:
+    """Run every stage on one clip and write its outputs (raises on failure; see run_batch)."""
+    timer = _Timer()
+    detector = detector_factory(source.clip_id)
+    cands, n, width, height = _detect(source, cfg, detector, timer)
+    start = time.perf_counter()
+    track = track_diver(cands, cfg.tracker, init_box=cfg.init_box, image_size=(width, height))
+    timer.add("track", start)
+    if not track.found:
+        raise ClipSkipped(f"no person detected in {n} frames", source.path)
+    partner = synchronised_partner(cands, track, cfg.tracker)
+    if partner is not None:
+        raise ClipSkipped(f"synchronised dive: a second diver beside the tracked one in {partner} frames", source.path)
+    kps, model_seconds = _estimate_poses(source, cfg, pose, track, n, timer)
+    start = time.perf_counter()
+    src = np.full((n, NUM_JOINTS), JointSource.ESTIMATED.value, dtype=object)
+    src[~np.isfinite(kps[..., 0])] = JointSource.MISSING.value
+    filled = interpolate_joints(kps, src, cfg.interpolation)
+    numbers = source.frame_numbers()
+    sampled = aligned_indices(n, numbers if numbers is not None and None not in numbers else None, cfg.frames)
+    timer.add("interpolate", start)
+    start = time.perf_counter()
+    json_path, npz_path = output_paths(cfg.out, source.clip_id)
+    info = source.probe()
+    names = None
+    if isinstance(source, FrameTreeClip):
+        names = [p.name for p in source.files()][:n]
+    clip = ClipPoses(clip_id=source.clip_id, source=source.describe(), fps=info.fps, width=width, height=height,
+                     detector=detector.info, pose=pose.info, boxes=track.boxes, keypoints=filled.keypoints,
+                     joint_source=filled.joint_source, track=[d.value for d in track.decisions],
+                     sampled_indices=sampled, file_names=names, settings=cfg.settings())
+    if npz_path is not None:
+        write_pred_comp(npz_path, fill_nonfinite(clip.sampled_keypoints()), cfg.frames)
+    write_clip_json(json_path, clip)  # last: its presence marks the clip complete
+    timer.add("write", start)
+    if cfg.save_overlay:
+        _save_overlay(source, clip, cfg.out)
+    srcs = filled.joint_source.astype(str)
+    summary = track.summary()
+    return ClipOutcome(source.clip_id, "done", None, n, {k: round(v, 6) for k, v in timer.seconds.items()},
+                       int(np.sum(srcs == JointSource.INTERPOLATED.value)), int(srcs.size),
+                       summary["lost"], summary["tracked_frames"], round(model_seconds, 6))
+
+
+def _save_overlay(source: ClipSource, clip: ClipPoses, out: Path) -> None:
+    try:
+        from fdpose.pipelines import overlay
+    except ImportError as exc:
+        raise ConfigError(f"--save-overlay needs fdpose.pipelines.overlay, which is not available: {exc}") from None
+    overlay.write_overlay(source, clip, Path(out) / "overlay")
+
+
+# ---- backends ---------------------------------------------------------------------------
+
+class PoseBackend(Protocol):
+    """A pose stage: ``estimate_many([(image_bgr (H, W, 3) uint8, box (4,) xyxy), ...])`` ->
+    (N, 16, 3) ``[x, y, confidence]`` in image pixels, MPII order."""
+
+    @property
+    def info(self) -> BackendInfo: ...
+
+    def estimate_many(self, crops: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray: ...
+
+
+class HrnetPose:
+    """The ``hrnet`` backend: an mmpose top-down model from :mod:`fdpose.hrnet_finetune.inference`."""
+
+    def __init__(self, config: Optional[Path], checkpoint: Path, device: str, flip_test: bool, batch: int) -> None:
+        from fdpose.hrnet_finetune.inference import load_pose_model
+
+        self.model = load_pose_model(config, checkpoint, device)
+        self.flip_test = flip_test
+        self.batch = batch
+        try:
+            from importlib.metadata import version
+
+            ver: Optional[str] = f"mmpose {version('mmpose')}"
+        except Exception:  # metadata is informative only
+            ver = None
+        self._info = BackendInfo("hrnet", ver, str(checkpoint))
+
+    @property
+    def info(self) -> BackendInfo:
+        return self._info
+
+    def estimate_many(self, crops: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        from fdpose.hrnet_finetune.inference import estimate_many
+
+        return estimate_many(self.model, crops, self.flip_test, self.batch).astype(np.float64)
+
+
+def make_pose(cfg: RunConfig) -> PoseBackend:
+    """Build the pose backend named by ``cfg.pose`` (hrnet | mediapipe)."""
+    if cfg.pose == "hrnet":
+        if cfg.pose_checkpoint is None:
+            raise ConfigError("--pose hrnet needs --pose-checkpoint (and --pose-config unless embedded)")
+        if not Path(cfg.pose_checkpoint).is_file():
+            raise InputError("pose checkpoint not found", cfg.pose_checkpoint)
+        return HrnetPose(cfg.pose_config, Path(cfg.pose_checkpoint), cfg.device, cfg.flip_test, cfg.batch_size)
+    if cfg.pose == "mediapipe":
+        try:
+            from fdpose.pipelines.pose import mediapipe as mp_pose
+        except ImportError as exc:
+            raise DependencyError(f"--pose mediapipe is not available: {exc}") from None
+        return mp_pose.make_backend(cfg)  # type: ignore[attr-defined, no-any-return]
+    raise ConfigError(f"unknown pose backend {cfg.pose!r} (hrnet | mediapipe)")
+
+
+def make_detector(cfg: RunConfig) -> Callable[[str], Any]:
+    """A factory clip_id -> PersonDetector for ``cfg.detector`` (file | mediapipe | mmdet)."""
+    if cfg.detector == "file":
+        from fdpose.pipelines.detectors.file import FileDetector
+
+        if cfg.detections is None:
+            raise ConfigError("--detector file needs --detections DIR")
+        files = FileDetector(cfg.detections)
+        return files.for_clip
+    if cfg.detector in ("mediapipe", "mmdet"):
+        import importlib
+
+        try:
+            module = importlib.import_module(f"fdpose.pipelines.detectors.{cfg.detector}")
+        except ImportError as exc:
+            raise DependencyError(f"--detector {cfg.detector} is not available: {exc}") from None
+        shared = module.make_detector(cfg)
+        return lambda _clip_id: shared
+    raise ConfigError(f"unknown detector {cfg.detector!r} (file | mediapipe | mmdet)")
+
+
+# ---- batch ------------------------------------------------------------------------------
+
+def shard(items: Sequence[Any], rank: int, world_size: int) -> list[Any]:
+    """Items i with ``i % world_size == rank`` (torchrun sharding: every item done exactly once)."""
+    if world_size < 1 or not 0 <= rank < world_size:
+        raise ConfigError(f"bad torchrun rank {rank} of world size {world_size}")
+    return [x for i, x in enumerate(items) if i % world_size == rank]
+
+
+def dist_rank() -> tuple[int, int]:
+    """(RANK, WORLD_SIZE) from the environment torchrun sets; (0, 1) outside torchrun."""
+    try:
+        return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    except ValueError:
+        raise ConfigError("RANK / WORLD_SIZE must be integers") from None
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_state(cfg: RunConfig) -> tuple[Callable[[str], Any], PoseBackend]:
+    """Backends of this process, built once (models are loaded once per worker, not per clip)."""
+    if _WORKER.get("cfg") != cfg:
+        _WORKER.clear()
+        _WORKER.update(cfg=cfg, detector=make_detector(cfg), pose=make_pose(cfg))
+    return _WORKER["detector"], _WORKER["pose"]
+
+
+def _run_one(args: tuple[ClipSource, RunConfig]) -> ClipOutcome:
+    source, cfg = args
+    try:
+        detector_factory, pose = _worker_state(cfg)
+        return process_clip(source, cfg, detector_factory, pose)
+    except ClipSkipped as exc:
+        log.warning("skipped %s: %s", source.clip_id, exc)
+        return ClipOutcome(source.clip_id, "skipped", str(exc))
+    except FdposeError as exc:
+        log.error("failed %s: %s", source.clip_id, exc)
+        return ClipOutcome(source.clip_id, "failed", str(exc))
+    except Exception as exc:  # one broken clip (decoder crash, model error) must not end the batch
+        log.exception("failed %s", source.clip_id)
+        return ClipOutcome(source.clip_id, "failed", f"{type(exc).__name__}: {' '.join(str(exc).split())}")
+
+
+def run_batch(inputs: Sequence[str | Path], cfg: RunConfig, progress: bool = True,
+              rank: Optional[int] = None, world_size: Optional[int] = None) -> RunSummary:
+    """Process every clip of ``inputs`` (this rank's share); see the module docstring."""
+    t0 = time.perf_counter()
+    if rank is None or world_size is None:
+        rank, world_size = dist_rank()
+    clips = shard(discover_clips(inputs), rank, world_size)
+    Path(cfg.out).mkdir(parents=True, exist_ok=True)
+    outcomes: list[ClipOutcome] = []
+    todo: list[ClipSource] = []
+    for clip in clips:
+        if cfg.resume and _complete(cfg.out, clip.clip_id):
+            outcomes.append(ClipOutcome(clip.clip_id, "skipped", "complete (resume)"))
+        else:
+            todo.append(clip)
+    if todo:
+        # Check the backends once up front: a wrong checkpoint path is one error, not N failures.
+        make_detector(cfg)
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), desc=f"clips (rank {rank})" if world_size > 1 else "clips", unit="clip",
+                   disable=not progress, file=None)
+        jobs = [(c, cfg) for c in todo]
+        if cfg.workers > 1 and len(todo) > 1:
+            ctx = mp.get_context("spawn")  # fork is unsafe with torch / mediapipe threads
+            with ctx.Pool(min(cfg.workers, len(todo))) as pool:
+                for outcome in pool.imap(_run_one, jobs):
+                    outcomes.append(outcome)
+                    bar.update(1)
+        else:
+            for job in jobs:
+                outcomes.append(_run_one(job))
+                bar.update(1)
+        bar.close()
+    order = {c.clip_id: i for i, c in enumerate(clips)}
+    outcomes.sort(key=lambda o: order.get(o.clip_id, len(order)))
+    return RunSummary(outcomes, time.perf_counter() - t0, rank, world_size)
