@@ -19,6 +19,9 @@ Modules (one concept each):
   :mod:`~fdpose.hrnet_finetune.bench`: the three commands' library functions.
 * :mod:`~fdpose.hrnet_finetune.inference`: ``load_pose_model`` and ``estimate`` for the pipeline.
 
+Demos and pipeline tests that need a real checkpoint train one in about half a minute with
+:func:`fdpose.hrnet_finetune.train.train_small_synth` (no weights are shipped).
+
 Nothing here imports ``mmpose.apis`` or mmpose's visualizers (they need torchvision, which this
 stack deliberately does not install); models are built through the registries. Importing this
 package is cheap: torch and mmpose load only when a function needs them.

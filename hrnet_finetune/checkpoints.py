@@ -107,8 +107,11 @@ def torch_load(path: str | os.PathLike[str], map_location: Any = "cpu") -> Any:
         with safe_loading():
             return torch.load(p, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
-        m = _UNSUPPORTED.search(str(err))
-        what = f"an object of type {m.group(1)}" if m else "a non-tensor object"
+        text = str(err)
+        m = _UNSUPPORTED.search(text)
+        if m is None and "is not allowed" not in text:
+            raise InputError("cannot read checkpoint: not a torch checkpoint or damaged", p) from None
+        what = f"an object of type {m.group(1)}" if m else "a disallowed attribute lookup (getattr)"
         raise InputError(
             f"checkpoint holds {what} that fdpose does not unpickle (torch weights_only loading with a numpy/mmengine "
             "allow-list); re-save it with only its state_dict", p) from None

@@ -12,6 +12,7 @@ back to image pixels.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 from dataclasses import dataclass
@@ -82,7 +83,7 @@ def load_pose_model(config: Optional[str | os.PathLike[str] | Any], checkpoint: 
     cfg = _config_of(config, obj, ckpt_path)
     dev = resolve_device(device)
     init_default_scope(cfg.get("default_scope", "mmpose"))
-    model_cfg = cfg.model.copy()
+    model_cfg = copy.deepcopy(cfg.model)
     model_cfg.get("backbone", {}).pop("init_cfg", None)  # never fetch pretrained weights at run time
     model = MODELS.build(model_cfg)
     if int(model.head.out_channels) != NUM_JOINTS:

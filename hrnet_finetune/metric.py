@@ -60,6 +60,9 @@ def pose_scores(pred_xy: np.ndarray, gt_xy: np.ndarray, present: np.ndarray, box
     gt = np.asarray(gt_xy, dtype=np.float64).reshape(-1, NUM_JOINTS, 2)
     vis = np.asarray(present, dtype=bool).reshape(-1, NUM_JOINTS)
     boxes = np.asarray(boxes_xyxy, dtype=np.float64).reshape(-1, 4)
+    # Absent joints carry placeholder coordinates in mmpose data (0, 0): make them NaN so a pose
+    # without head_top or upper_neck has no head size (skipped) instead of a huge one.
+    gt = np.where(vis[..., None], gt, np.nan)
     return PoseScores(
         frames=len(pred),
         pckh_05=pckh(pred, gt, vis, 0.5),

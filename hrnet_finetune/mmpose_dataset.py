@@ -32,12 +32,14 @@ from fdpose.skeleton import JOINT_NAMES, NUM_JOINTS, flip_permutation
 from fdpose.annotations import mpii as mpii_fmt
 from fdpose.annotations.protocol import VIS_ABSENT
 
-#: mmpose's MPII keypoint names are spelled out (right_ankle); ours are short (r_ankle).
+#: mmpose's MPII keypoint names spell the side out (right_ankle); ours are short (r_ankle).
 _LONG_SIDE = {"r_": "right_", "l_": "left_"}
 
 
 def _long_name(name: str) -> str:
-    return _LONG_SIDE.get(name[:2], "") + name[2:] if name[:2] in _LONG_SIDE else name
+    """``r_ankle`` -> ``right_ankle``; central joints keep their name."""
+    prefix = name[:2]
+    return _LONG_SIDE[prefix] + name[2:] if prefix in _LONG_SIDE else name
 
 
 def _mpii_metainfo_file() -> str:

@@ -11,14 +11,17 @@
   directly: mmpose's registries for them import ``mmpose.visualization``, which needs torchvision.
   fdpose writes its own history instead of visualizer scalars.
 * mmengine's console log goes to stderr, keeping stdout for ``--json``.
+* The config formats its text once (:class:`_TextCachedConfig`) instead of at every checkpoint.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from typing import Any, Optional
 
+from mmengine.config import Config
 from mmengine.runner import LogProcessor, Runner
 from mmengine.visualization import Visualizer
 
@@ -27,11 +30,32 @@ from fdpose.hrnet_finetune.checkpoints import InitReport, init_from_checkpoint, 
 log = logging.getLogger(__name__)
 
 
+class _TextCachedConfig(Config):
+    """A Config that formats its text once.
+
+    mmengine embeds ``cfg.pretty_text`` (a yapf pass, 0.2-0.8 s of CPU) in every checkpoint it
+    saves, i.e. twice per epoch; the config of a run does not change once the runner is built.
+    """
+
+    @property
+    def pretty_text(self) -> str:
+        cached = self.__dict__.get("_fdpose_pretty_text")
+        if cached is None:
+            cached = Config.pretty_text.fget(self)  # type: ignore[attr-defined]
+            object.__setattr__(self, "_fdpose_pretty_text", cached)
+        return cached
+
+
 class FdposeRunner(Runner):
     """See the module docstring. Build with ``FdposeRunner.from_cfg(cfg)``."""
 
     init_report: Optional[InitReport] = None
     resumed_from: Optional[str] = None
+
+    @classmethod
+    def from_cfg(cls, cfg: Config) -> "FdposeRunner":  # type: ignore[override]
+        frozen = _TextCachedConfig(cfg.to_dict(), cfg_text=cfg.text, filename=cfg.filename)
+        return super().from_cfg(frozen)  # type: ignore[return-value]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -65,7 +89,8 @@ class FdposeRunner(Runner):
 
     def load_checkpoint(self, filename: str, map_location: Any = "cpu", strict: bool = False,
                         revise_keys: list = [(r"^module.", "")]) -> Any:  # noqa: B006 - mmengine's signature
-        with safe_loading():
+        # mmengine print()s "Loads checkpoint by ..." to stdout here (logger=None): keep stdout for --json.
+        with safe_loading(), contextlib.redirect_stdout(sys.stderr):
             return super().load_checkpoint(filename, map_location=map_location, strict=strict, revise_keys=revise_keys)
 
     def resume(self, filename: str, resume_optimizer: bool = True, resume_param_scheduler: bool = True,

@@ -17,8 +17,6 @@ mmengine's epoch checkpoints (``epoch_N.pth``, last two kept) stay for ``--resum
 from __future__ import annotations
 
 import logging
-import math
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,7 +156,7 @@ def finalize(runner: Any, settings: TrainSettings, split: Any, split_dict: dict[
     best_ckpt = work_dir / BEST_NAME
     save_slim_checkpoint(best_ckpt, state_dict_of(torch_load(best_src), best_src), {
         "epoch": best_epoch,
-        "cfg": runner.cfg.pretty_text,
+        "cfg": (work_dir / CONFIG_NAME).read_text(encoding="utf-8"),
         "dataset_meta": jsonable_metainfo(),
         "source_checkpoint": best_src.name,
         "fdpose_settings": settings.to_dict(),
@@ -190,3 +188,16 @@ def finalize(runner: Any, settings: TrainSettings, split: Any, split_dict: dict[
         curve=curve, hint=hint, best_epoch=best_epoch, epochs=len(history), history=history, metrics=metrics,
         init=metrics["init"], resumed_from=runner.resumed_from, split=split_dict,
     )
+
+
+def train_small_synth(labelme_dir: Path, work_dir: Path, epochs: int = 8, input_size: tuple[int, int] = (64, 64),
+                      batch_size: int = 16, seed: int = 0, device: str = "cpu") -> TrainResult:
+    """A quick CPU run of the small architecture (about half a minute on a 4-clip synth world).
+
+    For demos and pipeline tests that need a real checkpoint without shipping weights. The same
+    as ``fdpose finetune-hrnet LABELME_DIR -o WORK_DIR --arch hrnet-small --epochs 8
+    --input-size 64x64 --batch-size 16 --workers 0 --device cpu --val-split 0.25``.
+    """
+    return train(TrainSettings([Path(labelme_dir)], Path(work_dir), arch="hrnet-small", epochs=epochs,
+                               batch_size=batch_size, input_size=input_size, val_share=0.25, workers=0, device=device,
+                               seed=seed))

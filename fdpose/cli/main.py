@@ -40,9 +40,11 @@ def cli(verbose: int, quiet: bool) -> None:
 
 def _register() -> None:
     from fdpose.cli.annotate import annotate
+    from fdpose.cli.finetune import finetune_hrnet
     from fdpose.cli.synth import synth
 
     cli.add_command(annotate)
+    cli.add_command(finetune_hrnet)
     cli.add_command(synth)
 
 
