@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterator, Optional, Protocol, Sequence
 
 import numpy as np
 
-from fdpose.errors import ConfigError, DependencyError, FdposeError, InputError
+from fdpose.errors import ConfigError, FdposeError, InputError
 from fdpose.pipelines.detectors.base import BackendInfo
 from fdpose.pipelines.clip_json import ClipPoses, is_complete, write_clip_json
 from fdpose.pipelines.frames import ClipSource, FrameTreeClip, discover_clips
@@ -232,6 +232,8 @@ def process_clip(source: ClipSource, cfg: RunConfig, detector_factory: Callable[
                  pose: PoseBackend) -> ClipOutcome:
     """Run every stage on one clip and write its outputs (raises on failure; see run_batch)."""
     timer = _Timer()
+    if hasattr(pose, "reset"):
+        pose.reset()  # per-clip state (e.g. mediapipe's previous body axis) must not leak across clips
     detector = detector_factory(source.clip_id)
     cands, n, width, height = _detect(source, cfg, detector, timer)
     start = time.perf_counter()
@@ -274,10 +276,8 @@ def process_clip(source: ClipSource, cfg: RunConfig, detector_factory: Callable[
 
 
 def _save_overlay(source: ClipSource, clip: ClipPoses, out: Path) -> None:
-    try:
-        from fdpose.pipelines import overlay
-    except ImportError as exc:
-        raise ConfigError(f"--save-overlay needs fdpose.pipelines.overlay, which is not available: {exc}") from None
+    from fdpose.pipelines import overlay
+
     overlay.write_overlay(source, clip, Path(out) / "overlay")
 
 
@@ -293,47 +293,18 @@ class PoseBackend(Protocol):
     def estimate_many(self, crops: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray: ...
 
 
-class HrnetPose:
-    """The ``hrnet`` backend: an mmpose top-down model from :mod:`fdpose.hrnet_finetune.inference`."""
-
-    def __init__(self, config: Optional[Path], checkpoint: Path, device: str, flip_test: bool, batch: int) -> None:
-        from fdpose.hrnet_finetune.inference import load_pose_model
-
-        self.model = load_pose_model(config, checkpoint, device)
-        self.flip_test = flip_test
-        self.batch = batch
-        try:
-            from importlib.metadata import version
-
-            ver: Optional[str] = f"mmpose {version('mmpose')}"
-        except Exception:  # metadata is informative only
-            ver = None
-        self._info = BackendInfo("hrnet", ver, str(checkpoint))
-
-    @property
-    def info(self) -> BackendInfo:
-        return self._info
-
-    def estimate_many(self, crops: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-        from fdpose.hrnet_finetune.inference import estimate_many
-
-        return estimate_many(self.model, crops, self.flip_test, self.batch).astype(np.float64)
-
-
 def make_pose(cfg: RunConfig) -> PoseBackend:
     """Build the pose backend named by ``cfg.pose`` (hrnet | mediapipe)."""
     if cfg.pose == "hrnet":
-        if cfg.pose_checkpoint is None:
-            raise ConfigError("--pose hrnet needs --pose-checkpoint (and --pose-config unless embedded)")
-        if not Path(cfg.pose_checkpoint).is_file():
+        if cfg.pose_checkpoint is not None and not Path(cfg.pose_checkpoint).is_file():
             raise InputError("pose checkpoint not found", cfg.pose_checkpoint)
-        return HrnetPose(cfg.pose_config, Path(cfg.pose_checkpoint), cfg.device, cfg.flip_test, cfg.batch_size)
+        from fdpose.pipelines.pose import hrnet
+
+        return hrnet.make_backend(cfg)
     if cfg.pose == "mediapipe":
-        try:
-            from fdpose.pipelines.pose import mediapipe as mp_pose
-        except ImportError as exc:
-            raise DependencyError(f"--pose mediapipe is not available: {exc}") from None
-        return mp_pose.make_backend(cfg)  # type: ignore[attr-defined, no-any-return]
+        from fdpose.pipelines.pose import mediapipe as mp_pose
+
+        return mp_pose.make_backend(cfg)
     raise ConfigError(f"unknown pose backend {cfg.pose!r} (hrnet | mediapipe)")
 
 
@@ -349,10 +320,7 @@ def make_detector(cfg: RunConfig) -> Callable[[str], Any]:
     if cfg.detector in ("mediapipe", "mmdet"):
         import importlib
 
-        try:
-            module = importlib.import_module(f"fdpose.pipelines.detectors.{cfg.detector}")
-        except ImportError as exc:
-            raise DependencyError(f"--detector {cfg.detector} is not available: {exc}") from None
+        module = importlib.import_module(f"fdpose.pipelines.detectors.{cfg.detector}")
         shared = module.make_detector(cfg)
         return lambda _clip_id: shared
     raise ConfigError(f"unknown detector {cfg.detector!r} (file | mediapipe | mmdet)")
