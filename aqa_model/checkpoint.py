@@ -96,19 +96,27 @@ def config_from_checkpoint(state: dict[str, Any], source: str | os.PathLike[str]
         raise InputError(f"checkpoint config is malformed ({exc})", source) from None
 
 
+def build_model(config: AQAConfig, weights_follow: bool = False) -> HPMCoRe:
+    """``HPMCoRe(config)``; with ``weights_follow`` the encoders' "random initialisation" warnings
+    are silenced (the caller loads trained weights right after)."""
+    if not weights_follow:
+        return HPMCoRe(config)
+    quiet = logging.getLogger("fdpose.aqa_model.encoders")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        return HPMCoRe(config)
+    finally:
+        quiet.setLevel(level)
+
+
 def model_from_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "cpu"
                           ) -> tuple[HPMCoRe, dict[str, Any], Path]:
     """Build the model of a checkpoint (or run dir) in eval mode -> (model, state, checkpoint path)."""
     ckpt = resolve_checkpoint(path)
     state = load_checkpoint(ckpt)
     cfg = config_from_checkpoint(state, ckpt)
-    quiet = logging.getLogger("fdpose.aqa_model.encoders")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)  # the weights come from the checkpoint: no random-init warning
-    try:
-        model = HPMCoRe(cfg)
-    finally:
-        quiet.setLevel(level)
+    model = build_model(cfg, weights_follow=True)
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as exc:

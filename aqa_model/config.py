@@ -5,7 +5,9 @@ Presets:
 * ``full``: HP-MCoRe at the paper's sizes (I3D + ResNet-50 + five-ring skeletal encoder,
   3 stages, BiGRU segmentation, weighted pose-guided fusion, stage-wise contrastive loss).
 * ``tiny``: the same code with small widths, 32 frames of 32x32 and 8-frame clips, so that a
-  forward+backward step runs on CPU in well under a second (tests, smoke runs).
+  forward+backward step runs on CPU in well under a second (tests, smoke runs); score
+  differences are regressed in units of 10 points (``score_scale``) so that a few hundred
+  steps can reach the scale of the targets.
 * ``mcore``: MCoRe (method.md 4): per-frame 2D backbone with temporal shift (RegNetY-002
   widths, 368-d features), no pose, no static branch, no fusion.
 
@@ -89,6 +91,10 @@ class AQAConfig:
     decoder_heads: int = 4
     decoder_layers: int = 4
     mlp_hidden: int = 256
+    # The regressor predicts delta / score_scale: targets of a few units instead of tens of points
+    # (raw FineDiving differences span +-30; an MLP initialised near 0 needs thousands of Adam steps
+    # just to reach that scale). 1.0 = the papers' raw differences.
+    score_scale: float = 1.0
     # --- losses ---
     contrastive: ContrastiveMode = "stagewise"
     temperature: float = 0.5  # paper; the public code uses 0.1
@@ -123,6 +129,8 @@ class AQAConfig:
             raise ConfigError(f"frame_size must be >= 16, got {self.frame_size}")
         if self.d_model % self.fusion_heads or self.d_model % self.decoder_heads:
             raise ConfigError(f"d_model {self.d_model} must divide by fusion_heads and decoder_heads")
+        if not self.score_scale > 0:
+            raise ConfigError(f"score_scale must be > 0, got {self.score_scale}")
         if self.temperature <= 0:
             raise ConfigError(f"temperature must be > 0, got {self.temperature}")
         if self.stage_len < 1 or not self.skeletal_channels:
@@ -181,7 +189,7 @@ def preset(name: str) -> AQAConfig:
             frame2d_widths=(8, 16, 24, 32), frame2d_depths=(1, 1, 1, 1), frame2d_group_width=4, frame2d_stem=8,
             skeletal_channels=(8, 16), edgeconv_k=3,
             segmentation_hidden=16, stage_len=4,
-            d_model=32, decoder_layers=1, mlp_hidden=32, projection_dim=16,
+            d_model=32, decoder_layers=1, mlp_hidden=32, projection_dim=16, score_scale=10.0,
         ).validate()
     if name == "mcore":
         return AQAConfig(

@@ -11,7 +11,9 @@ features depends on ONE video, everything after is pairwise.
   so a video's encoding does not depend on what else is in the batch).
 * :meth:`HPMCoRe.compare` (per pair): per-stage decoders + MLPs -> S_q = S_e + delta.
 * :meth:`HPMCoRe.losses`: MSE (both directions, as the public code) + segmentation CE +
-  lambda * contrastive, with a dict of the parts.
+  lambda * contrastive, with a dict of the parts. The regressor's output is in units of
+  ``config.score_scale`` points (1.0 = raw points as the papers); :meth:`compare` returns
+  points, the MSE is taken in those units.
 
 Branches: ``"motion"`` = the motion visual stream (I3D features, or the 2D backbone's for
 MCoRe), fused with the pose stream when HSE is on; with DVE off but HSE on it is the pose
@@ -216,8 +218,11 @@ class HPMCoRe(nn.Module):
     def compare(self, query: VideoEncoding, exemplar: VideoEncoding, exemplar_score: torch.Tensor) -> CompareOutput:
         """Predict S_q = S_e + delta for B aligned (query, exemplar) pairs; exemplar_score (B,)."""
         out = self.regressor(query.stages, exemplar.stages)
-        score = exemplar_score.to(device=out.delta.device, dtype=out.delta.dtype).reshape(-1) + out.delta
-        return CompareOutput(score, out.delta, out.stage_deltas, out.stage_weights, out.branch_deltas)
+        scale = self.config.score_scale  # the regressor works in units of score_scale points
+        delta = out.delta * scale
+        score = exemplar_score.to(device=delta.device, dtype=delta.dtype).reshape(-1) + delta
+        return CompareOutput(score, delta, out.stage_deltas * scale, out.stage_weights,
+                             {b: d * scale for b, d in out.branch_deltas.items()})
 
     def vote(self, query: VideoEncoding, exemplars: Sequence[VideoEncoding],
              exemplar_scores: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -247,7 +252,8 @@ class HPMCoRe(nn.Module):
         se = exemplar_score.reshape(-1).to(device=device, dtype=torch.float32)
         fwd = self.compare(query, exemplar, se)
         bwd = self.compare(exemplar, query, sq)
-        mse = F.mse_loss(fwd.delta, sq - se) + F.mse_loss(bwd.delta, se - sq)
+        scale = cfg.score_scale  # MSE in units of score_scale points (1.0: raw points, the papers)
+        mse = F.mse_loss(fwd.delta / scale, (sq - se) / scale) + F.mse_loss(bwd.delta / scale, (se - sq) / scale)
         zero = mse.new_zeros(())
         ce = zero
         if query.seg_logits is not None and exemplar.seg_logits is not None:

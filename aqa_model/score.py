@@ -1,0 +1,259 @@
+"""Scoring one new dive end to end (``fdpose score``).
+
+Input: a video file or a folder of frames, its dive number, a trained checkpoint, and an
+exemplar dataset (FineDiving layout: frames, annotation pickles, poses). The clip is sampled
+exactly like the AQA loader (``aligned_indices``: frame-file numbers for folders, 0..T-1 for
+videos), preprocessed like the evaluation data (centre crop, ImageNet normalisation), encoded
+once, and compared with ``num_exemplars`` (10) seeded training clips of the same dive number
+(any dive number with ``use_dive_number=False``); the score is the mean of the votes.
+
+Pose: configs with the skeletal encoder need the clip's pose: a ``pred_comp_*.npz`` (already
+sampled, n rows), a pipeline clip JSON (``fdpose.pipelines.clip_json``: per-frame keypoints,
+sampled here, missing joints filled by :func:`fill_nonfinite`) or a synth ground-truth JSON
+(oracle pose). Running the tracking + pose pipeline automatically is not wired into this
+command yet, so such configs require ``--pose``; the ``mcore`` config needs no pose.
+
+Per-stage contributions: every vote is S_e + sum_k w_k delta_k, so the voted score is
+``exemplar_mean + sum_k contribution_k`` with ``contribution_k = mean over votes of
+w_k delta_k``. Stage boundaries are the predicted transitions (first sampled frame of the next
+stage) mapped back to 0-based frame positions of the clip.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from fdpose.aqa_model.checkpoint import model_from_checkpoint
+from fdpose.aqa_model.config import AQAConfig
+from fdpose.aqa_model.data import FineDivingAQADataset
+from fdpose.aqa_model.data.finediving import key_name, load_video
+from fdpose.aqa_model.distributed import pick_device
+from fdpose.aqa_model.evaluate import encode_clips
+from fdpose.aqa_model.model import HPMCoRe, VideoEncoding
+from fdpose.aqa_model.oracle import gt_keypoints, is_gt_doc, sample_keypoints, write_oracle_poses
+from fdpose.errors import ConfigError, InputError, ValidationError
+from fdpose.finediving import FineDivingAnnotations, Key, load_annotations
+from fdpose.io import read_json
+from fdpose.pipelines.frames import IMAGE_SUFFIXES, VIDEO_SUFFIXES, FrameTreeClip, VideoClip
+from fdpose.pipelines.sampling import aligned_indices, fill_nonfinite, read_pred_comp
+
+log = logging.getLogger(__name__)
+
+STAGE_NAMES: dict[int, tuple[str, ...]] = {1: ("dive",), 2: ("take-off", "flight+entry"),
+                                           3: ("take-off", "flight", "entry")}
+
+
+@dataclass
+class ScoreRequest:
+    """Inputs of :func:`score_clip` (paths as given on the command line)."""
+
+    clip: Path
+    checkpoint: Path
+    annotations: Path
+    dive_number: str | None = None
+    use_dive_number: bool = True
+    exemplar_root: Path | None = None
+    poses_root: Path | None = None
+    poses_from_gt: Path | None = None
+    pose_file: Path | None = None
+    num_exemplars: int = 10
+    seed: int = 0
+    device: str = "auto"
+
+
+@dataclass
+class ClipFrames:
+    """The sampled, preprocessed frames of the clip: video (n, 3, S, S); positions (n,) into the clip."""
+
+    video: np.ndarray | None
+    positions: np.ndarray
+    frame_count: int
+    frame_numbers: list[int] | None
+    fps: float | None
+
+
+def read_clip(path: Path, cfg: AQAConfig, need_video: bool) -> ClipFrames:
+    """Sample ``cfg.num_frames`` frames of a frame folder or a video file (see module docstring)."""
+    path = Path(path)
+    if path.is_dir():
+        source = FrameTreeClip(path)
+        files = source.files()
+        if not files:
+            raise InputError(f"folder holds no images ({', '.join(IMAGE_SUFFIXES)})", path)
+        numbers = source.frame_numbers()
+        positions = aligned_indices(len(files), numbers, cfg.num_frames)
+        video = load_video(files, positions, cfg.frame_size)[0] if need_video else None
+        return ClipFrames(video, positions, len(files), numbers, None)
+    if path.suffix.lower() not in VIDEO_SUFFIXES:
+        raise InputError(f"not a frame folder or a video ({', '.join(VIDEO_SUFFIXES)})", path)
+    clip = VideoClip(path)
+    fps = clip.probe().fps
+    frames = [f.image for f in clip.iter_frames()]
+    if not frames:
+        raise InputError("video has no decodable frames", path)
+    positions = aligned_indices(len(frames), None, cfg.num_frames)
+    video = None
+    if need_video:
+        # Lossless PNGs of the sampled frames: the dataset's own reader does the preprocessing.
+        with tempfile.TemporaryDirectory(prefix="fdpose_score_") as tmp:
+            files = []
+            for pos in sorted(set(int(p) for p in positions)):
+                f = Path(tmp) / f"{pos:06d}.png"
+                cv2.imwrite(str(f), frames[pos])
+                files.append(f)
+            by_pos = {int(f.stem): i for i, f in enumerate(files)}
+            video = load_video(files, np.array([by_pos[int(p)] for p in positions]), cfg.frame_size)[0]
+    return ClipFrames(video, positions, len(frames), None, fps)
+
+
+def read_query_pose(path: Path, cfg: AQAConfig, frame_count: int | None, frame_numbers: list[int] | None
+                    ) -> np.ndarray:
+    """The clip's pose at the sampled frames: (n, 16, pose_channels) float32."""
+    path = Path(path)
+    if path.suffix.lower() == ".npz":
+        pred = read_pred_comp(path, n=cfg.num_frames)
+    elif path.suffix.lower() == ".json":
+        doc = read_json(path)
+        if is_gt_doc(doc):
+            keypoints, numbers = gt_keypoints(doc, path)
+        else:
+            from fdpose.pipelines.clip_json import validate_clip_doc
+
+            clip = validate_clip_doc(doc, path)
+            keypoints = clip.keypoints
+            numbers = None if clip.file_names is None else _numbers(clip.file_names)
+        if frame_count is not None and keypoints.shape[0] != frame_count:
+            raise ValidationError(f"pose covers {keypoints.shape[0]} frames but the clip has {frame_count}", path)
+        pred = fill_nonfinite(sample_keypoints(keypoints, frame_numbers or numbers, cfg.num_frames))
+    else:
+        raise InputError("pose must be a pred_comp .npz, a pipeline clip JSON or a synth gt JSON", path)
+    pred = np.asarray(pred, np.float32)
+    if pred.shape[2] == 2 and cfg.pose_channels == 3:
+        pred = np.concatenate([pred, np.ones_like(pred[..., :1])], axis=-1)
+    return pred[..., :cfg.pose_channels]
+
+
+def _numbers(names: list[str]) -> list[int] | None:
+    stems = [Path(n).stem for n in names]
+    return [int(s) for s in stems] if all(s.isdigit() for s in stems) else None
+
+
+def pick_exemplars(ann: FineDivingAnnotations, dive_number: str | None, count: int, seed: int = 0) -> list[Key]:
+    """``count`` seeded training clips of ``dive_number`` (any clip when None), repeated cyclically."""
+    pool = sorted(k for k in ann.train if k in ann.fine)
+    if not pool:
+        raise InputError("the exemplar annotations have no training clips with fine-grained records", ann.source)
+    wanted = None if dive_number is None else dive_number.strip().lower()  # '407C' and '407c' are one dive
+    if wanted is not None:
+        pool = [k for k in pool if ann.fine[k].action_type.lower() == wanted]
+        if not pool:
+            known = sorted({ann.fine[k].action_type for k in ann.train if k in ann.fine})
+            shown = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")
+            raise ConfigError(f"no training clip with dive number {dive_number!r} (known: {shown}); "
+                              "use --no-dive-number to compare with any dive")
+    chosen = random.Random(f"{seed}|score|{wanted or '*'}").sample(pool, min(count, len(pool)))
+    return [chosen[i % len(chosen)] for i in range(count)]
+
+
+def _stages(transitions: list[int], positions: np.ndarray, frame_count: int, contributions: list[float],
+            weights: list[float], deltas: list[float], fps: float | None) -> list[dict[str, Any]]:
+    k = len(contributions)
+    names = STAGE_NAMES.get(k, tuple(f"stage {i + 1}" for i in range(k)))
+    n = len(positions)
+    t = sorted(int(x) for x in transitions)
+    first_samples = [0, *t]
+    first_frames = [0, *(int(positions[min(x, n - 1)]) for x in t)]
+    out = []
+    for i in range(k):
+        last_sample = (first_samples[i + 1] - 1) if i + 1 < k else n - 1
+        last_frame = (first_frames[i + 1] - 1) if i + 1 < k else frame_count - 1
+        entry: dict[str, Any] = {
+            "index": i, "name": names[i], "first_sample": first_samples[i],
+            "last_sample": max(last_sample, first_samples[i]), "first_frame": first_frames[i],
+            "last_frame": max(last_frame, first_frames[i]), "contribution": contributions[i],
+            "weight": weights[i], "mean_delta": deltas[i]}
+        if fps:
+            entry["start_seconds"] = round(first_frames[i] / fps, 3)
+        out.append(entry)
+    return out
+
+
+@torch.no_grad()
+def score_encoded(model: HPMCoRe, query: VideoEncoding, exemplars: list[VideoEncoding],
+                  exemplar_scores: list[float]) -> dict[str, Any]:
+    """Votes of one encoded query against encoded exemplars -> score, votes, stage parts."""
+    device = next(iter(query.stages.values())).device
+    e = VideoEncoding.cat(exemplars).to(device)
+    q = VideoEncoding.cat([query] * len(exemplars)).to(device)
+    out = model.compare(q, e, torch.tensor(exemplar_scores, dtype=torch.float32, device=device))
+    weighted = (out.stage_deltas * out.stage_weights).mean(dim=0)
+    return {"score": float(out.score.mean()), "votes": out.score.tolist(),
+            "contributions": weighted.tolist(), "weights": out.stage_weights.tolist(),
+            "mean_deltas": out.stage_deltas.mean(dim=0).tolist()}
+
+
+def score_clip(req: ScoreRequest) -> dict[str, Any]:
+    """Score one clip (module docstring) -> a JSON-ready dict."""
+    if req.use_dive_number and not req.dive_number:
+        raise ConfigError("--dive-number is needed to pick exemplars (or pass --no-dive-number)")
+    if req.num_exemplars < 1:
+        raise ConfigError(f"--num-exemplars must be >= 1, got {req.num_exemplars}")
+    device = pick_device(req.device)
+    model, state, ckpt = model_from_checkpoint(req.checkpoint, device)
+    cfg = model.config
+    need_video = cfg.use_dve or cfg.use_sve
+    if cfg.use_hse and req.pose_file is None:
+        raise ConfigError(f"the {cfg.name!r} model uses the diver's pose: pass --pose (a pred_comp .npz, a pipeline "
+                          "clip JSON or a synth gt JSON). Estimating it automatically (track-and-estimate) is not "
+                          "wired into 'fdpose score' yet; a pose-free config (mcore) needs no --pose")
+    if need_video and req.exemplar_root is None:
+        raise ConfigError(f"the {cfg.name!r} model reads video: pass --exemplars FRAME_ROOT of the exemplar dataset")
+    if req.pose_file is not None and not cfg.use_hse:
+        log.warning("the %s model uses no pose: --pose is ignored", cfg.name)
+    frames = read_clip(req.clip, cfg, need_video)
+    pose = (read_query_pose(req.pose_file, cfg, frames.frame_count if (need_video or req.clip.is_dir()) else None,
+                            frames.frame_numbers) if cfg.use_hse and req.pose_file is not None else None)
+
+    ann = load_annotations(req.annotations)
+    dive = req.dive_number if req.use_dive_number else None
+    chosen = pick_exemplars(ann, dive, req.num_exemplars, req.seed)
+    poses_root: Path | str | None = req.poses_root
+    tmp: tempfile.TemporaryDirectory[str] | None = None
+    try:
+        if cfg.use_hse and poses_root is None:
+            if req.poses_from_gt is None:
+                raise ConfigError("the exemplars need poses: pass --poses DIR or --poses-from-gt GT_DIR")
+            tmp = tempfile.TemporaryDirectory(prefix="fdpose_oracle_")
+            write_oracle_poses(req.poses_from_gt, tmp.name, cfg.num_frames, set(chosen))
+            poses_root = tmp.name
+        dataset = FineDivingAQADataset(ann, sorted(set(chosen)), cfg, req.exemplar_root, poses_root)
+        encoded = encode_clips(model, dataset, chosen, device)
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    video_t = None if frames.video is None else torch.from_numpy(frames.video)[None].to(device)
+    pose_t = None if pose is None else torch.from_numpy(pose)[None].to(device)
+    with torch.no_grad():
+        query = model.encode(video_t, pose_t)
+    votes = score_encoded(model, query, [encoded[k].encoding for k in chosen], [encoded[k].score for k in chosen])
+    transitions = query.pred_transitions[0].tolist()
+    ex_scores = [encoded[k].score for k in chosen]
+    return {
+        "clip": str(req.clip), "checkpoint": str(ckpt), "config": cfg.name, "epoch": int(state.get("epoch", 0)),
+        "dive_number": dive, "score": votes["score"], "exemplar_mean": float(np.mean(ex_scores)),
+        "stage_contribution_sum": float(np.sum(votes["contributions"])),
+        "exemplars": [{"key": key_name(k), "score": s, "vote": v} for k, s, v in zip(chosen, ex_scores, votes["votes"])],
+        "stages": _stages(transitions, frames.positions, frames.frame_count, votes["contributions"], votes["weights"],
+                          votes["mean_deltas"], frames.fps),
+        "transitions_sampled": transitions, "frame_count": frames.frame_count, "sampled_frames": cfg.num_frames,
+        "pose": None if pose is None else str(req.pose_file),
+    }

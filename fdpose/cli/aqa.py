@@ -1,0 +1,309 @@
+"""``fdpose train-aqa``, ``fdpose eval-aqa`` and ``fdpose score``: the HP-MCoRe / MCoRe commands.
+
+Heavy imports (torch, the model) happen inside the commands so ``fdpose --help`` stays fast.
+``python -m fdpose.cli.aqa COMMAND ...`` runs the three commands without the root group
+(what ``torchrun -m`` needs before they are registered there).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+import click
+
+from fdpose.cli.common import emit_json, json_option
+
+_DIR = click.Path(file_okay=False, path_type=Path)
+_EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
+
+
+def _is_main_process() -> bool:
+    """Only torchrun rank 0 prints (all ranks run the same command line)."""
+    return os.environ.get("RANK", "0") in ("", "0")
+
+
+_threads_option = click.option(
+    "--threads", type=int, help="Torch CPU threads per process (1 avoids oversubscription on busy machines).")
+
+
+def _set_threads(threads: Optional[int]) -> None:
+    if threads is None:
+        return
+    import torch
+
+    from fdpose.errors import ConfigError
+
+    if threads < 1:
+        raise ConfigError(f"--threads must be >= 1, got {threads}")
+    torch.set_num_threads(threads)
+
+
+def _parse_key(text: str) -> tuple[str, int]:
+    match, idx = text.rsplit("/", 1)
+    return match, int(idx)
+
+
+# ----------------------------------------------------------------------------- train-aqa
+
+
+@click.command("train-aqa")
+@click.option("--data", "frames_root", type=_EXISTING_DIR, help="FineDiving frame root {root}/{match}/{idx}/*.jpg.")
+@click.option("--annotations", type=click.Path(exists=True, path_type=Path),
+              help="Folder with the FineDiving pickles (fine-grained, coarse, train/test splits).")
+@click.option("--poses", "poses_root", type=_EXISTING_DIR, help="Pose root {poses}/{match}/pred_comp_{idx}.npz.")
+@click.option("--poses-from-gt", type=_EXISTING_DIR,
+              help="Oracle poses: a synth world's gt/ folder; pose files are derived into RUN_DIR.")
+@click.option("-o", "--out", "out_dir", type=_DIR, required=True, help="Run directory (checkpoints, logs).")
+@click.option("--config", "config_spec", help="Model: full | tiny | mcore | a JSON/YAML file  [new runs: full]")
+@click.option("--epochs", type=int, help="Training epochs  [200]")
+@click.option("--batch-size", type=int, help="Pairs per step per process  [8]")
+@click.option("--lr", type=float, help="Adam learning rate, cosine schedule  [5e-4]")
+@click.option("--weight-decay", type=float, help="Adam weight decay  [0]")
+@click.option("--seed", type=int, help="Seed of init, data order, exemplars, augmentation, val split  [0]")
+@click.option("--val-share", type=float, help="Share of the training split held out for model selection  [0.1]")
+@click.option("--no-dive-number", is_flag=True, help="Exemplars of any dive number (the second setting).")
+@click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N")
+@click.option("--amp", is_flag=True, help="Mixed precision (float16 autocast; CUDA only).")
+@click.option("--resume", is_flag=True, help="Continue the run in RUN_DIR exactly where last.pt left it.")
+@click.option("--stop-after", type=int, help="Stop (checkpointed) after this many epochs; continue with --resume.")
+@click.option("--skip-missing", is_flag=True, help="Skip clips with missing frames/poses (counted) instead of failing.")
+@click.option("--num-workers", type=int, default=0, show_default=True, help="DataLoader worker processes.")
+@click.option("--no-final-test", is_flag=True, help="Do not score the test split at the end.")
+@_threads_option
+@json_option
+def train_aqa(frames_root: Optional[Path], annotations: Optional[Path], poses_root: Optional[Path],
+              poses_from_gt: Optional[Path], out_dir: Path, config_spec: Optional[str], epochs: Optional[int],
+              batch_size: Optional[int], lr: Optional[float], weight_decay: Optional[float], seed: Optional[int],
+              val_share: Optional[float], no_dive_number: bool, device: str, amp: bool, resume: bool,
+              stop_after: Optional[int], skip_missing: bool, num_workers: int, no_final_test: bool,
+              threads: Optional[int], as_json: bool) -> None:
+    """Train HP-MCoRe / MCoRe on FineDiving(-Pose) (Adam + cosine, same-dive-number pairs).
+
+    Writes RUN_DIR/{run.json, config.json, last.pt, best.pt, metrics.csv, training_curve.png,
+    logs/, test/}. Multi-GPU / multi-node: launch with torchrun (DDP; gloo on CPU, NCCL on CUDA).
+    """
+    import sys
+
+    from fdpose.aqa_model.config import load_config
+    from fdpose.aqa_model.train import TrainOptions, train
+
+    config = load_config(config_spec) if config_spec else (None if resume else load_config("full"))
+    opts = TrainOptions(
+        out_dir=out_dir, annotations=annotations, frames_root=frames_root, poses_root=poses_root,
+        poses_from_gt=poses_from_gt, config=config, epochs=epochs, batch_size=batch_size, lr=lr,
+        weight_decay=weight_decay, seed=seed, val_share=val_share,
+        use_dive_number=False if no_dive_number else None, skip_missing=True if skip_missing else None,
+        device=device, resume=resume, amp=amp, num_workers=num_workers, threads=threads, stop_after=stop_after,
+        final_test=not no_final_test, progress=not (as_json and not sys.stderr.isatty()))
+    summary = train(opts)
+    if not _is_main_process():
+        return
+    if as_json:
+        emit_json(summary.as_dict())
+        return
+    state = "finished" if summary.finished else "stopped (continue with --resume)"
+    click.echo(f"{state} after epoch {summary.epochs_completed}/{summary.epochs_total} in {summary.seconds:.1f} s "
+               f"({summary.parameters} parameters, world size {summary.world_size}); run in {summary.out_dir}")
+    if summary.best_val and summary.best_val.get("val_srcc") is not None:
+        b = summary.best_val
+        click.echo(f"best epoch {summary.best_epoch}: val SRCC {b['val_srcc']:.4f}, R-l2x100 {b['val_rl2_x100']:.4f} "
+                   f"(range {b['val_rl2_min']:g}-{b['val_rl2_max']:g})")
+    if summary.test:
+        _echo_report(summary.test)
+    if summary.skipped:
+        click.echo(f"skipped {len(summary.skipped)} clips with missing data")
+
+
+def _echo_report(report: dict[str, Any]) -> None:
+    lo, hi = report["rl2_range"]
+    srcc = report["srcc"]
+    click.echo(f"{report['settings'].get('split', 'eval')}: {report['queries']} queries  "
+               f"SRCC {'n/a' if srcc is None else f'{srcc:.4f}'}  L2 {report['l2']:.4f}  "
+               f"R-l2x100 {report['rl2_x100']:.4f} (range {lo:g}-{hi:g})")
+    if report.get("aiou"):
+        click.echo("AIoU " + "  ".join(f"@{k} {v:.2f}%" for k, v in report["aiou"].items())
+                   + f" (mode {report['aiou_mode']})")
+    base = report["baseline_exemplar_mean"]
+    bs = base["srcc"]
+    click.echo(f"baseline exemplar mean (delta = 0): SRCC {'n/a' if bs is None else f'{bs:.4f}'}  "
+               f"R-l2x100 {base['rl2_x100']:.4f}")
+    if report.get("fallback_queries"):
+        click.echo(f"{report['fallback_queries']} queries had no same-dive-number exemplar (used any dive number)")
+
+
+# ----------------------------------------------------------------------------- eval-aqa
+
+
+def _run_record(ckpt: Path) -> dict[str, Any]:
+    from fdpose.io import read_json
+
+    path = ckpt.parent / "run.json"
+    if not path.is_file():
+        return {}
+    doc = read_json(path)
+    return doc if isinstance(doc, dict) else {}
+
+
+@click.command("eval-aqa")
+@click.argument("checkpoint", type=click.Path(exists=True, path_type=Path))
+@click.option("--data", "frames_root", type=_EXISTING_DIR, help="Frame root  [the run's]")
+@click.option("--annotations", type=click.Path(exists=True, path_type=Path), help="FineDiving pickles  [the run's]")
+@click.option("--poses", "poses_root", type=_EXISTING_DIR, help="Pose root  [the run's]")
+@click.option("--poses-from-gt", type=_EXISTING_DIR, help="Oracle poses from a synth world's gt/ folder.")
+@click.option("--split", type=click.Choice(["test", "val", "train"]), default="test", show_default=True,
+              help="Queries to score (val: the run's held-out clips). Exemplars come from the training split.")
+@click.option("--exemplars", "num_exemplars", type=int, default=10, show_default=True, help="Votes per query.")
+@click.option("--no-dive-number", is_flag=True, help="Exemplars of any dive number.")
+@click.option("--seed", type=int, help="Exemplar seed  [the run's seed]")
+@click.option("--batch-size", type=int, default=8, show_default=True)
+@click.option("--device", default="auto", show_default=True)
+@click.option("--num-workers", type=int, default=0, show_default=True)
+@click.option("--skip-missing", is_flag=True, help="Skip clips with missing frames/poses (counted).")
+@click.option("--out", "out_dir", type=_DIR, help="Output folder  [RUN_DIR/eval/SPLIT]")
+@_threads_option
+@json_option
+def eval_aqa(checkpoint: Path, frames_root: Optional[Path], annotations: Optional[Path], poses_root: Optional[Path],
+             poses_from_gt: Optional[Path], split: str, num_exemplars: int, no_dive_number: bool, seed: Optional[int],
+             batch_size: int, device: str, num_workers: int, skip_missing: bool, out_dir: Optional[Path],
+             threads: Optional[int], as_json: bool) -> None:
+    """Score a split with a trained model: SRCC, L2, R-l2 x100 (range stated), AIoU@0.5/0.75.
+
+    CHECKPOINT is a .pt file or a run directory (its best.pt). Writes predictions.csv,
+    per_dive.csv, report.json and scatter.png. Exemplar encodings are computed once per video.
+    """
+    import sys
+
+    from fdpose.aqa_model.checkpoint import model_from_checkpoint
+    from fdpose.aqa_model.distributed import pick_device
+    from fdpose.aqa_model.evaluate import evaluate, write_eval_outputs
+    from fdpose.aqa_model.oracle import write_oracle_poses
+    from fdpose.errors import ConfigError
+    from fdpose.finediving import load_annotations
+
+    _set_threads(threads)
+    dev = pick_device(device)
+    model, state, ckpt = model_from_checkpoint(checkpoint, dev)
+    cfg = model.config
+    run = _run_record(ckpt)
+    stored = run.get("settings", {}) if isinstance(run.get("settings"), dict) else {}
+    annotations = annotations or (Path(stored["annotations"]) if stored.get("annotations") else None)
+    if annotations is None:
+        raise ConfigError("--annotations is needed (no run.json next to the checkpoint names them)")
+    frames_root = frames_root or (Path(stored["frames_root"]) if stored.get("frames_root") else None)
+    seed = seed if seed is not None else int(stored.get("seed", 0))
+    out = out_dir or ckpt.parent / "eval" / (split + ("-no-dive-number" if no_dive_number else ""))
+    ann = load_annotations(annotations)
+    if split == "test":
+        queries, pool = list(ann.test), list(ann.train)
+    elif split == "train":
+        queries, pool = list(ann.train), list(ann.train)
+    else:
+        splits = run.get("splits") or {}
+        if not splits.get("val"):
+            raise ConfigError("--split val needs the run's run.json with a validation split", ckpt.parent)
+        queries, pool = [_parse_key(k) for k in splits["val"]], [_parse_key(k) for k in splits["train"]]
+    if cfg.use_hse and poses_root is None:
+        run_oracle = ckpt.parent / f"oracle_poses_{cfg.num_frames}"
+        if poses_from_gt is not None:
+            root = out / f"oracle_poses_{cfg.num_frames}"
+            write_oracle_poses(poses_from_gt, root, cfg.num_frames, set(queries) | set(pool), skip_missing)
+            poses_root = root
+        elif stored.get("poses_from_gt") and run_oracle.is_dir():
+            poses_root = run_oracle
+        elif stored.get("poses_root"):
+            poses_root = Path(stored["poses_root"])
+        else:
+            raise ConfigError("this model uses poses: pass --poses DIR or --poses-from-gt GT_DIR")
+    result = evaluate(model, ann, queries, pool, frames_root, poses_root, device=dev, num_exemplars=num_exemplars,
+                      use_dive_number=not no_dive_number, seed=seed, batch_size=batch_size, num_workers=num_workers,
+                      skip_missing=skip_missing, progress=not (as_json and not sys.stderr.isatty()),
+                      settings={"split": split, "checkpoint": str(ckpt), "epoch": int(state.get("epoch", 0)),
+                                "config": cfg.name})
+    paths = write_eval_outputs(result, out, cfg.num_frames, f"{cfg.name} {split} ({ckpt.name})")
+    report = {**result.summary(), "outputs": {k: str(v) for k, v in paths.items()}}
+    if as_json:
+        emit_json(report)
+        return
+    _echo_report(report)
+    click.echo(f"{'dive':>8} {'n':>3} {'true':>8} {'pred':>8} {'L2':>9} {'SRCC':>7}")
+    for row in result.per_dive:
+        rho = "" if row["srcc"] is None else f"{row['srcc']:.3f}"
+        click.echo(f"{row['dive_number']:>8} {row['count']:>3} {row['true_mean']:8.2f} {row['pred_mean']:8.2f} "
+                   f"{row['l2']:9.3f} {rho:>7}")
+    click.echo(f"wrote {', '.join(p.name for p in paths.values())} to {out}")
+
+
+# ----------------------------------------------------------------------------- score
+
+
+@click.command("score")
+@click.argument("clip", type=click.Path(exists=True, path_type=Path))
+@click.option("--checkpoint", type=click.Path(exists=True, path_type=Path), required=True,
+              help="A .pt file or a run directory (best.pt).")
+@click.option("--dive-number", help="Dive number of the clip, e.g. 407C (exemplars share it).")
+@click.option("--no-dive-number", is_flag=True, help="Exemplars of any dive number.")
+@click.option("--exemplars", "exemplar_root", type=_EXISTING_DIR,
+              help="Frame root of the exemplar dataset {root}/{match}/{idx}/*.jpg (video configs).")
+@click.option("--annotations", type=click.Path(exists=True, path_type=Path), required=True,
+              help="FineDiving pickles of the exemplar dataset (its training split is the pool).")
+@click.option("--poses", "poses_root", type=_EXISTING_DIR, help="Pose root of the exemplar dataset.")
+@click.option("--poses-from-gt", type=_EXISTING_DIR, help="Exemplar oracle poses from a synth world's gt/.")
+@click.option("--pose", "pose_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Pose of the clip: pred_comp_*.npz, a pipeline clip JSON or a synth gt JSON.")
+@click.option("--num-exemplars", type=int, default=10, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Exemplar seed.")
+@click.option("--device", default="auto", show_default=True)
+@_threads_option
+@json_option
+def score(clip: Path, checkpoint: Path, dive_number: Optional[str], no_dive_number: bool,
+          exemplar_root: Optional[Path], annotations: Path, poses_root: Optional[Path], poses_from_gt: Optional[Path],
+          pose_file: Optional[Path], num_exemplars: int, seed: int, device: str, threads: Optional[int],
+          as_json: bool) -> None:
+    """Score one new dive CLIP (a video file or a folder of frames) against exemplars.
+
+    Prints the score, each stage's contribution (S = mean exemplar score + sum of stage
+    contributions) and the predicted stage boundaries.
+    """
+    from fdpose.aqa_model.score import ScoreRequest, score_clip
+
+    _set_threads(threads)
+    result = score_clip(ScoreRequest(
+        clip=clip, checkpoint=checkpoint, annotations=annotations, dive_number=dive_number,
+        use_dive_number=not no_dive_number, exemplar_root=exemplar_root, poses_root=poses_root,
+        poses_from_gt=poses_from_gt, pose_file=pose_file, num_exemplars=num_exemplars, seed=seed, device=device))
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(f"{clip}: score {result['score']:.2f}  (dive {result['dive_number'] or 'any'}, "
+               f"{len(result['exemplars'])} exemplars, mean exemplar score {result['exemplar_mean']:.2f})")
+    for st in result["stages"]:
+        click.echo(f"  {st['name']:<9} frames {st['first_frame']:>4}-{st['last_frame']:<4} "
+                   f"contribution {st['contribution']:+.3f} (weight {st['weight']:.3f})")
+
+
+# ----------------------------------------------------------------------------- standalone group
+
+
+def _standalone() -> None:
+    """``python -m fdpose.cli.aqa``: the three commands under the root group's error handling."""
+    import logging
+    import sys
+
+    from fdpose.cli.main import FdposeGroup
+
+    @click.group(cls=FdposeGroup)
+    @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr.")
+    def group(quiet: bool) -> None:
+        logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, stream=sys.stderr,
+                            format="%(levelname)s %(name)s: %(message)s", force=True)
+        logging.getLogger("matplotlib").setLevel(logging.WARNING)
+
+    for command in (train_aqa, eval_aqa, score):
+        group.add_command(command)
+    group(prog_name="python -m fdpose.cli.aqa")
+
+
+if __name__ == "__main__":
+    _standalone()
