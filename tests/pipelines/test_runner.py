@@ -185,3 +185,38 @@ def test_run_batch_rank_share_and_resume_flags(world: dict[str, Path], single: t
     cfg = RunConfig(out=single[0], detections=world["det"], pose_checkpoint=world["ckpt"], resume=True)
     summary = run_batch([world["frames"]], cfg, progress=False, rank=1, world_size=2)
     assert [o.status for o in summary.outcomes] == ["skipped"]  # rank 1 of 2 owns clip 1 of 3, complete
+
+
+def test_pose_state_is_reset_for_every_clip(world: dict[str, Path], tmp_path: Path) -> None:
+    """A stateful pose backend (mediapipe keeps the previous body axis) starts each clip afresh."""
+    from fdpose.pipelines.detectors.base import BackendInfo
+    from fdpose.pipelines.detectors.file import FileDetector
+    from fdpose.pipelines.frames import discover_clips
+    from fdpose.pipelines.runner import process_clip
+
+    class RecordingPose:
+        info = BackendInfo("recording", None, None)
+
+        def __init__(self) -> None:
+            self.calls: list[str] = []
+
+        def reset(self) -> None:
+            self.calls.append("reset")
+
+        def estimate_many(self, crops):
+            self.calls.append("estimate")
+            out = np.zeros((len(crops), 16, 3))
+            for i, (_, box) in enumerate(crops):
+                out[i, :, :2] = (np.asarray(box[:2]) + np.asarray(box[2:4])) / 2
+                out[i, :, 2] = 1.0
+            return out
+
+    pose = RecordingPose()
+    cfg = RunConfig(out=tmp_path / "out", detector="file", detections=world["det"], pose="hrnet")
+    files = FileDetector(world["det"])
+    clips = discover_clips([world["frames"]])[:2]
+    for clip in clips:
+        process_clip(clip, cfg, files.for_clip, pose)
+    # each clip: one reset before any estimate of that clip
+    starts = [i for i, c in enumerate(pose.calls) if c == "reset"]
+    assert len(starts) == 2 and starts[0] == 0 and pose.calls[starts[1] - 1] == "estimate"
