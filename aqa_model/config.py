@@ -7,7 +7,8 @@ Presets:
 * ``tiny``: the same code with small widths, 32 frames of 32x32 and 8-frame clips, so that a
   forward+backward step runs on CPU in well under a second (tests, smoke runs); score
   differences are regressed in units of 10 points (``score_scale``) so that a few hundred
-  steps can reach the scale of the targets.
+  steps can reach the scale of the targets; the skeletal encoder sees body-relative poses
+  (``pose_body_frame``), without which it does not learn execution on synthetic worlds.
 * ``mcore``: MCoRe (method.md 4): per-frame 2D backbone with temporal shift (RegNetY-002
   widths, 368-d features), no pose, no static branch, no fusion.
 
@@ -76,6 +77,9 @@ class AQAConfig:
     skeletal_levels: tuple[int, ...] = ()  # indices of the graph branches used; () = all
     skeletal_channels: tuple[int, ...] = (64, 64, 64, 64, 128)  # one entry per block (HD-GCN sizes)
     skeletal_temporal_kernel: int = 5
+    # Feed the skeletal encoder body-relative poses (encoders.skeletal.to_body_frame) instead of
+    # pixel coordinates: the execution cues are small next to the diver's position in the image.
+    pose_body_frame: bool = False
     edgeconv: bool = True
     edgeconv_k: int = 5
     # --- procedure segmentation (method.md 3.2) ---
@@ -187,7 +191,7 @@ def preset(name: str) -> AQAConfig:
             i3d_width=0.0625, clip_len=8, clip_stride=4,
             resnet_layers=(1, 1, 1, 1), resnet_width=8, static_dim=32,
             frame2d_widths=(8, 16, 24, 32), frame2d_depths=(1, 1, 1, 1), frame2d_group_width=4, frame2d_stem=8,
-            skeletal_channels=(8, 16), edgeconv_k=3,
+            skeletal_channels=(8, 16), edgeconv_k=3, pose_body_frame=True,
             segmentation_hidden=16, stage_len=4,
             d_model=32, decoder_layers=1, mlp_hidden=32, projection_dim=16, score_scale=10.0,
         ).validate()

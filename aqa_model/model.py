@@ -133,7 +133,8 @@ class HPMCoRe(nn.Module):
                                                    cfg.resnet_weights) if cfg.use_sve else None)
         self.pose_encoder = (HierarchicalSkeletalEncoder(cfg.pose_channels, cfg.skeletal_channels,
                                                          cfg.skeletal_hierarchy, cfg.skeletal_levels, cfg.edgeconv,
-                                                         cfg.edgeconv_k, cfg.skeletal_temporal_kernel)
+                                                         cfg.edgeconv_k, cfg.skeletal_temporal_kernel,
+                                                         cfg.pose_body_frame)
                              if cfg.use_hse else None)
         pose_dim = self.pose_encoder.out_dim if self.pose_encoder is not None else 0
 

@@ -222,6 +222,26 @@ class HierarchicalBlock(nn.Module):
         return self.relu(self.temporal(y) + self.residual(x))
 
 
+def to_body_frame(pose: torch.Tensor) -> torch.Tensor:
+    """Pixel poses -> body-relative poses, (B, T, 16, C) -> (B, T, 16, C).
+
+    Every joint but the centre joint becomes its offset from the centre joint in the same
+    frame; the centre joint keeps the trajectory (its offset from its first-frame position).
+    Both are divided by the clip's body size (mean centre-to-joint distance over the clip).
+    Why: in pixel coordinates the diver's position and the camera zoom dominate the variance
+    and the batch normalisation, so the small execution cues (leg separation, knee bend,
+    body angle at entry) vanish; in the body frame they are the signal, and the take-off
+    height survives in the centre joint's trajectory. Channels past x, y (confidence) are kept.
+    """
+    xy = pose[..., :2]
+    centre = xy[:, :, CENTER_JOINT:CENTER_JOINT + 1]  # (B, T, 1, 2)
+    rel = xy - centre
+    scale = rel.norm(dim=-1).mean(dim=(1, 2)).clamp_min(1e-3).view(-1, 1, 1, 1)  # (B, 1, 1, 1)
+    trajectory = centre - centre[:, :1]
+    rel = torch.cat([rel[:, :, :CENTER_JOINT], trajectory, rel[:, :, CENTER_JOINT + 1:]], dim=2)
+    return torch.cat([rel / scale, pose[..., 2:]], dim=-1)
+
+
 class HierarchicalSkeletalEncoder(nn.Module):
     """Pose sequence -> per-frame skeletal features F_p.
 
@@ -230,11 +250,12 @@ class HierarchicalSkeletalEncoder(nn.Module):
 
     def __init__(self, pose_channels: int = 3, channels: Sequence[int] = (64, 64, 64, 64, 128),
                  hierarchy: str = "rings", levels: Sequence[int] = (), edgeconv: bool = True,
-                 k: int = 5, temporal_kernel: int = 5) -> None:
+                 k: int = 5, temporal_kernel: int = 5, body_frame: bool = False) -> None:
         super().__init__()
         adjacency = skeletal_adjacency(hierarchy, levels)
         self.register_buffer("initial_adjacency", torch.from_numpy(adjacency), persistent=False)
         self.pose_channels = pose_channels
+        self.body_frame = body_frame
         # Input normalisation over (joint, channel) pairs: pixel coordinates vary per video.
         self.data_bn = nn.BatchNorm1d(NUM_JOINTS * pose_channels)
         blocks = []
@@ -249,6 +270,8 @@ class HierarchicalSkeletalEncoder(nn.Module):
         b, t, v, c = pose.shape
         if v != NUM_JOINTS or c != self.pose_channels:
             raise ValueError(f"pose must be (B, T, {NUM_JOINTS}, {self.pose_channels}), got {tuple(pose.shape)}")
+        if self.body_frame:
+            pose = to_body_frame(pose)
         x = pose.permute(0, 2, 3, 1).reshape(b, v * c, t)
         x = self.data_bn(x).reshape(b, v, c, t).permute(0, 2, 3, 1)  # (B, C, T, V)
         x = self.blocks(x)

@@ -23,12 +23,15 @@ from fdpose.cli.common import emit_json, json_option
 @click.option("--occluder-probability", type=float, default=0.35, show_default=True,
               help="Share of clips where something passes in front of the camera.")
 @click.option("--twist-stages", is_flag=True, help="Give twists their own stage (3 transits) like many real twisting records.")
+@click.option("--dive-numbers", default="", metavar="LIST",
+              help="Comma-separated dive numbers (e.g. 107b,407c,5253b) the world is restricted to, so that "
+                   "every dive number gets many clips; default: the whole FineDiving-like table.")
 @click.option("--no-video", is_flag=True, help="Skip the mp4 files (frames are always written).")
 @click.option("--workers", "-j", type=int, default=1, show_default=True, help="Worker processes (output is identical).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing world in OUT.")
 @json_option
 def synth(out: Path, videos: int, seed: int, frames: int, train_share: float, detector_miss_rate: float,
-          occluder_probability: float, twist_stages: bool, no_video: bool, workers: int, overwrite: bool,
+          occluder_probability: float, twist_stages: bool, dive_numbers: str, no_video: bool, workers: int, overwrite: bool,
           as_json: bool) -> None:
     """Render a FineDiving-shaped synthetic world into OUT.
 
@@ -47,7 +50,8 @@ def synth(out: Path, videos: int, seed: int, frames: int, train_share: float, de
         raise ConfigError(f"--workers must be at least 1, got {workers}")
     cfg = SynthConfig(videos=videos, seed=seed, frames=frames, train_share=train_share,
                       detector_miss_rate=detector_miss_rate, occluder_probability=occluder_probability,
-                      twist_stages=twist_stages, write_video=not no_video)
+                      twist_stages=twist_stages, write_video=not no_video,
+                      dive_numbers=tuple(n for n in dive_numbers.split(",") if n.strip()))
 
     def progress(it: Iterable[Any], total: int) -> Iterable[Any]:
         return tqdm(it, total=total, desc="synth clips", unit="clip", file=sys.stderr, disable=as_json and not sys.stderr.isatty())

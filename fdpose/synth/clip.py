@@ -100,6 +100,8 @@ def render_clip(plan: ClipPlan, cfg: SynthConfig, layout: Layout) -> ClipResult:
     s = venue.px_per_m * (float(rng.uniform(1.3, 1.6)) if rng.random() < 0.3 else 1.0)
 
     table = dive_table(app.kind)
+    if cfg.dive_numbers:
+        table = [(spec, w) for spec, w in table if spec.number.lower() in cfg.dive_numbers]
     weights = np.array([w for _, w in table], dtype=np.float64)
     dive = table[int(rng.choice(len(table), p=weights / weights.sum()))][0]
     ex = sample_execution(rng, dive.difficulty)

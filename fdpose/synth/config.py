@@ -25,6 +25,10 @@ class SynthConfig:
     entry ~35%, with per-clip variation as in real FineDiving).
     twist_stages: split the flight of twisting dives into somersault and twist stages
     (3 transits, as many real twisting records do); default keeps 2 transits (3 stages).
+    dive_numbers: restrict the dive table to these numbers (lower case, e.g. ``("107b", "407c")``;
+    their real-frequency weights are kept) so a small world has many clips per dive number,
+    which same-dive-number exemplar training needs; empty = the whole table (the default).
+    At least one of them must be allowed on springboard (armstands need a platform).
     """
 
     videos: int = 20
@@ -38,8 +42,23 @@ class SynthConfig:
     twist_stages: bool = False
     write_video: bool = True
     jpeg_quality: int = 90
+    dive_numbers: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        from fdpose.synth.dives import DIVE_TABLE
+
+        known = {number: allowed for number, _, _, allowed in DIVE_TABLE}
+        numbers = tuple(n.strip().lower() for n in self.dive_numbers)
+        object.__setattr__(self, "dive_numbers", numbers)
+        unknown = [n for n in numbers if n not in known]
+        if unknown:
+            raise ConfigError(f"--dive-numbers: unknown dive number(s) {', '.join(unknown)} "
+                              f"(known: {', '.join(known)})")
+        if len(set(numbers)) != len(numbers):
+            raise ConfigError(f"--dive-numbers: repeated dive number in {','.join(numbers)}")
+        if numbers and all(known[n] == "platform" for n in numbers):
+            raise ConfigError("--dive-numbers: armstand dives need a platform; add at least one dive "
+                              "allowed on springboard")
         if self.videos < 1:
             raise ConfigError(f"--videos must be at least 1, got {self.videos}")
         if not 30 <= self.frames <= 400:
@@ -54,7 +73,9 @@ class SynthConfig:
             raise ConfigError(f"jpeg quality must be within 1..100, got {self.jpeg_quality}")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        out["dive_numbers"] = list(self.dive_numbers)
+        return out
 
 
 @dataclass(frozen=True)

@@ -92,3 +92,23 @@ def test_encoder_shapes_gradients_and_switches(device: torch.device) -> None:
     assert semantic(torch.randn(1, 6, 16, 2)).shape == (1, 6, 8)
     with pytest.raises(ValueError, match=r"\(B, T, 16, 3\)"):
         enc(torch.randn(1, 12, 17, 3, device=device))
+
+
+def test_body_frame_is_invariant_to_image_position_and_zoom():
+    from fdpose.aqa_model.encoders.skeletal import to_body_frame
+    from fdpose.skeleton import CENTER_JOINT
+
+    g = torch.Generator().manual_seed(0)
+    pose = torch.rand(2, 5, 16, 3, generator=g) * 100
+    moved = pose.clone()
+    moved[..., :2] = moved[..., :2] * 2.5 + torch.tensor([40.0, -7.0])
+    a, b = to_body_frame(pose), to_body_frame(moved)
+    assert a.shape == (2, 5, 16, 3)
+    assert torch.allclose(a, b, atol=1e-4)
+    assert torch.equal(a[..., 2], pose[..., 2])  # confidence untouched
+    assert torch.allclose(a[:, 0, CENTER_JOINT, :2], torch.zeros(2, 2))  # trajectory starts at 0
+    rel = pose[0, 3, 0, :2] - pose[0, 3, CENTER_JOINT, :2]
+    scale = (pose[0, :, :, :2] - pose[0, :, CENTER_JOINT:CENTER_JOINT + 1, :2]).norm(dim=-1).mean()
+    assert torch.allclose(a[0, 3, 0, :2], rel / scale, atol=1e-5)
+    enc = HierarchicalSkeletalEncoder(3, (8,), k=3, body_frame=True).eval()
+    assert torch.allclose(enc(pose), enc(moved), atol=1e-4)

@@ -44,3 +44,21 @@ def test_bad_option_is_one_line_error(tmp_path: Path):
     res = CliRunner().invoke(cli, ["synth", str(tmp_path / "w"), "--videos", "0"])
     assert res.exit_code == 2
     assert "--videos must be at least 1" in res.output
+
+
+def test_dive_numbers_restricts_the_table(tmp_path: Path):
+    out = tmp_path / "w"
+    args = ["synth", str(out), "--videos", "4", "--frames", "40", "--seed", "1", "--no-video", "--json",
+            "--dive-numbers", "107B,407c"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    ann = load_annotations(out / "annotations")
+    assert {r.action_type for r in ann.fine.values()} <= {"107b", "407c"} and len(ann.fine) == 4
+    assert json.loads((out / "world.json").read_text())["config"]["dive_numbers"] == ["107b", "407c"]
+
+
+def test_dive_numbers_errors(tmp_path: Path):
+    res = CliRunner().invoke(cli, ["synth", str(tmp_path / "w"), "--dive-numbers", "107b,999z"])
+    assert res.exit_code == 2 and "unknown dive number(s) 999z" in res.output
+    res = CliRunner().invoke(cli, ["synth", str(tmp_path / "w"), "--dive-numbers", "626c"])
+    assert res.exit_code == 2 and "armstand dives need a platform" in res.output
