@@ -130,6 +130,8 @@ class Pass1:
     static / support / motion / owner: per frame, (K_t,) arrays over that frame's candidates:
     static flag, length of the candidate's tracklet, local motion in diagonals, index of the
     candidate's tracklet in ``tracklets``.
+    measured: per frame (K_t,) bool, the candidate's local motion rests on at least one step with
+    a known camera (False: its motion of 0 means "unknown", not "still").
     scene: per frame (K_t, 2) scene centres (image centre minus the accumulated shift).
     """
 
@@ -141,6 +143,7 @@ class Pass1:
     motion: list[np.ndarray]
     owner: list[np.ndarray]
     scene: list[np.ndarray]
+    measured: list[np.ndarray] = field(default_factory=list)
 
 
 def estimate_camera(cands: Sequence[np.ndarray], cfg: "TrackerConfig",
@@ -235,6 +238,7 @@ def analyse(cands: Sequence[np.ndarray], cfg: "TrackerConfig",
     support = [np.zeros(len(b), dtype=np.int64) for b in cands]
     motion = [np.zeros(len(b)) for b in cands]
     owner = [np.full(len(b), -1, dtype=np.int64) for b in cands]
+    measured = [np.zeros(len(b), dtype=bool) for b in cands]
     half = cfg.static_window // 2
     for k, tr in enumerate(tracklets):
         times = np.array(tr.frames)
@@ -276,4 +280,5 @@ def analyse(cands: Sequence[np.ndarray], cfg: "TrackerConfig",
             owner[t][j] = k
             motion[t][j] = local[i]
             static[t][j] = tr.static
-    return Pass1(tracklets, camera, known, static, support, motion, owner, scene)
+            measured[t][j] = evidence[i]
+    return Pass1(tracklets, camera, known, static, support, motion, owner, scene, measured)
