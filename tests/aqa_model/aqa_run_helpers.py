@@ -74,7 +74,7 @@ def aqa_group() -> click.Group:
 
     @click.group(cls=FdposeGroup)
     def group() -> None:
-        pass
+        """Test root holding the AQA commands."""
 
     for command in (train_aqa, eval_aqa, score):
         group.add_command(command)
