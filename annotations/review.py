@@ -39,6 +39,7 @@ import numpy as np
 
 from fdpose.errors import ConfigError, InputError
 from fdpose.io import write_json
+from fdpose.metrics.boxes import iou
 from fdpose.metrics.pose import head_size, pck
 from fdpose.skeleton import FLIP_PAIRS, JOINT_NAMES, NUM_JOINTS
 from fdpose.annotations.dataset import REVIEW_REPORT_NAME, LabelledFrame, frames_by_id, load_labelme_folder
@@ -168,11 +169,7 @@ class ReviewReport:
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> float:
     """IoU of two xyxy boxes (4,) (0 for disjoint or degenerate boxes)."""
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
+    return float(iou(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)[None])[0])
 
 
 def frame_head_size(first: ManualLabel, second: ManualLabel) -> tuple[float, str]:

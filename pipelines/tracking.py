@@ -91,6 +91,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from fdpose.errors import ConfigError, ValidationError
+from fdpose.metrics.boxes import iou
 from fdpose.pipelines.detectors.base import as_box_array
 from fdpose.pipelines.tracklets import Pass1, Tracklet, analyse, centres, diags, touches_border
 
@@ -210,16 +211,6 @@ class TrackResult:
             out[d.value] += 1
         out["tracked_frames"] = int(np.sum(~np.isnan(self.boxes[:, 0])))
         return out
-
-
-def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """IoU of one (>=4,) xyxy box with (K, >=4) boxes -> (K,)."""
-    ix = np.clip(np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]), 0, None)
-    iy = np.clip(np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]), 0, None)
-    inter = ix * iy
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    return inter / np.maximum(area + areas - inter, 1e-9)
 
 
 # ---- seed -------------------------------------------------------------------------------
