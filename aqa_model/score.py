@@ -10,8 +10,9 @@ once, and compared with ``num_exemplars`` (10) seeded training clips of the same
 Pose: configs with the skeletal encoder need the clip's pose: a ``pred_comp_*.npz`` (already
 sampled, n rows), a pipeline clip JSON (``fdpose.pipelines.clip_json``: per-frame keypoints,
 sampled here, missing joints filled by :func:`fill_nonfinite`) or a synth ground-truth JSON
-(oracle pose). Running the tracking + pose pipeline automatically is not wired into this
-command yet, so such configs require ``--pose``; the ``mcore`` config needs no pose.
+(oracle pose). Without one, the clip goes through the tracking + pose pipeline
+(``fdpose.pipelines.runner.run_batch`` with ``ScoreRequest.pipeline``: detector, diver
+tracking, pose backend, interpolation) and its clip JSON is used; ``mcore`` needs no pose.
 
 Per-stage contributions: every vote is S_e + sum_k w_k delta_k, so the voted score is
 ``exemplar_mean + sum_k contribution_k`` with ``contribution_k = mean over votes of
@@ -44,6 +45,7 @@ from fdpose.errors import ConfigError, InputError, ValidationError
 from fdpose.finediving import FineDivingAnnotations, Key, load_annotations
 from fdpose.io import read_json
 from fdpose.pipelines.frames import IMAGE_SUFFIXES, VIDEO_SUFFIXES, FrameTreeClip, VideoClip
+from fdpose.pipelines.runner import RunConfig, run_batch
 from fdpose.pipelines.sampling import aligned_indices, fill_nonfinite, read_pred_comp
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,8 @@ class ScoreRequest:
     num_exemplars: int = 10
     seed: int = 0
     device: str = "auto"
+    # How to estimate the pose when ``pose_file`` is None (its ``out`` receives the clip JSON).
+    pipeline: RunConfig | None = None
 
 
 @dataclass
@@ -142,6 +146,26 @@ def read_query_pose(path: Path, cfg: AQAConfig, frame_count: int | None, frame_n
     return pred[..., :cfg.pose_channels]
 
 
+def estimate_pose(clip: Path, pipeline: RunConfig) -> Path:
+    """Run track-and-estimate on the one clip into ``pipeline.out``; returns its clip JSON.
+
+    Raises :class:`InputError` naming the clip when the pipeline failed or skipped it (no
+    person, two divers, unreadable video).
+    """
+    summary = run_batch([clip], pipeline, progress=False)
+    if len(summary.outcomes) != 1:
+        raise InputError(f"expected one clip, found {len(summary.outcomes)} (pass a video or one frame folder)", clip)
+    outcome = summary.outcomes[0]
+    if outcome.status != "done":
+        reason = str(outcome.reason or "")
+        prefix = f"{clip}: "
+        raise InputError(f"pose pipeline {outcome.status}: {reason[len(prefix):] if reason.startswith(prefix) else reason}",
+                         clip)
+    path = Path(pipeline.out) / f"{outcome.clip_id}.json"
+    log.info("pose of %s estimated by the pipeline: %s", clip, path)
+    return path
+
+
 def _numbers(names: list[str]) -> list[int] | None:
     stems = [Path(n).stem for n in names]
     return [int(s) for s in stems] if all(s.isdigit() for s in stems) else None
@@ -211,17 +235,18 @@ def score_clip(req: ScoreRequest) -> dict[str, Any]:
     model, state, ckpt = model_from_checkpoint(req.checkpoint, device)
     cfg = model.config
     need_video = cfg.use_dve or cfg.use_sve
-    if cfg.use_hse and req.pose_file is None:
-        raise ConfigError(f"the {cfg.name!r} model uses the diver's pose: pass --pose (a pred_comp .npz, a pipeline "
-                          "clip JSON or a synth gt JSON). Estimating it automatically (track-and-estimate) is not "
-                          "wired into 'fdpose score' yet; a pose-free config (mcore) needs no --pose")
+    pose_file = req.pose_file
+    if cfg.use_hse and pose_file is None:
+        if req.pipeline is None:
+            raise ConfigError(f"the {cfg.name!r} model uses the diver's pose: pass --pose FILE or pipeline settings")
+        pose_file = estimate_pose(req.clip, req.pipeline)
     if need_video and req.exemplar_root is None:
         raise ConfigError(f"the {cfg.name!r} model reads video: pass --exemplars FRAME_ROOT of the exemplar dataset")
     if req.pose_file is not None and not cfg.use_hse:
         log.warning("the %s model uses no pose: --pose is ignored", cfg.name)
     frames = read_clip(req.clip, cfg, need_video)
-    pose = (read_query_pose(req.pose_file, cfg, frames.frame_count if (need_video or req.clip.is_dir()) else None,
-                            frames.frame_numbers) if cfg.use_hse and req.pose_file is not None else None)
+    pose = (read_query_pose(pose_file, cfg, frames.frame_count if (need_video or req.clip.is_dir()) else None,
+                            frames.frame_numbers) if cfg.use_hse and pose_file is not None else None)
 
     ann = load_annotations(req.annotations)
     dive = req.dive_number if req.use_dive_number else None
@@ -255,5 +280,6 @@ def score_clip(req: ScoreRequest) -> dict[str, Any]:
         "stages": _stages(transitions, frames.positions, frames.frame_count, votes["contributions"], votes["weights"],
                           votes["mean_deltas"], frames.fps),
         "transitions_sampled": transitions, "frame_count": frames.frame_count, "sampled_frames": cfg.num_frames,
-        "pose": None if pose is None else str(req.pose_file),
+        "pose": None if pose is None else str(pose_file),
+        "pose_estimated": pose is not None and req.pose_file is None,
     }

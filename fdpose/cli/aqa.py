@@ -255,24 +255,55 @@ def eval_aqa(checkpoint: Path, frames_root: Optional[Path], annotations: Optiona
 @click.option("--num-exemplars", type=int, default=10, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Exemplar seed.")
 @click.option("--device", default="auto", show_default=True)
+@click.option("--detector", type=click.Choice(["file", "mediapipe", "mmdet"]), default="mediapipe", show_default=True,
+              help="Without --pose: person detector of the track-and-estimate run on CLIP.")
+@click.option("--detections", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="--detector file: folder of per-clip detections ({match}/{idx}.txt or {clip_id}.txt).")
+@click.option("--det-config", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="--detector mmdet.")
+@click.option("--det-checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="--detector mmdet.")
+@click.option("--pose-backend", type=click.Choice(["hrnet", "mediapipe"]), default="mediapipe", show_default=True,
+              help="Without --pose: pose backend of the track-and-estimate run.")
+@click.option("--pose-config", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="--pose-backend hrnet.")
+@click.option("--pose-checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="--pose-backend hrnet: the fine-tuned HRNet (fdpose finetune-hrnet).")
+@click.option("--init-box", help="x1,y1,x2,y2 of the diver in the first frame.")
+@click.option("--pose-out", type=_DIR, help="Keep the track-and-estimate output here  [a temporary folder]")
 @_threads_option
 @json_option
 def score(clip: Path, checkpoint: Path, dive_number: Optional[str], no_dive_number: bool,
           exemplar_root: Optional[Path], annotations: Path, poses_root: Optional[Path], poses_from_gt: Optional[Path],
-          pose_file: Optional[Path], num_exemplars: int, seed: int, device: str, threads: Optional[int],
-          as_json: bool) -> None:
+          pose_file: Optional[Path], num_exemplars: int, seed: int, device: str, detector: str,
+          detections: Optional[Path], det_config: Optional[Path], det_checkpoint: Optional[Path], pose_backend: str,
+          pose_config: Optional[Path], pose_checkpoint: Optional[Path], init_box: Optional[str],
+          pose_out: Optional[Path], threads: Optional[int], as_json: bool) -> None:
     """Score one new dive CLIP (a video file or a folder of frames) against exemplars.
 
+    Models with the skeletal encoder need the diver's pose: --pose FILE, or else CLIP goes
+    through track-and-estimate first (--detector / --pose-backend choose its backends).
     Prints the score, each stage's contribution (S = mean exemplar score + sum of stage
     contributions) and the predicted stage boundaries.
     """
+    import tempfile
+
     from fdpose.aqa_model.score import ScoreRequest, score_clip
+    from fdpose.cli.track import _parse_box
+    from fdpose.pipelines.runner import RunConfig
 
     _set_threads(threads)
-    result = score_clip(ScoreRequest(
-        clip=clip, checkpoint=checkpoint, annotations=annotations, dive_number=dive_number,
-        use_dive_number=not no_dive_number, exemplar_root=exemplar_root, poses_root=poses_root,
-        poses_from_gt=poses_from_gt, pose_file=pose_file, num_exemplars=num_exemplars, seed=seed, device=device))
+    with tempfile.TemporaryDirectory(prefix="fdpose_score_pose_") as tmp:
+        pipeline = None
+        if pose_file is None:
+            pipeline = RunConfig(out=pose_out or Path(tmp), detector=detector, detections=detections,
+                                 det_config=det_config, det_checkpoint=det_checkpoint, pose=pose_backend,
+                                 pose_config=pose_config, pose_checkpoint=pose_checkpoint,
+                                 init_box=_parse_box(init_box), device="cuda" if device.startswith("cuda") else "cpu")
+        result = score_clip(ScoreRequest(
+            clip=clip, checkpoint=checkpoint, annotations=annotations, dive_number=dive_number,
+            use_dive_number=not no_dive_number, exemplar_root=exemplar_root, poses_root=poses_root,
+            poses_from_gt=poses_from_gt, pose_file=pose_file, num_exemplars=num_exemplars, seed=seed, device=device,
+            pipeline=pipeline))
+        if pose_out is None and result.get("pose_estimated"):
+            result["pose"] = None  # the temporary folder is gone after this command
     if as_json:
         emit_json(result)
         return

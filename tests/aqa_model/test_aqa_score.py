@@ -73,10 +73,15 @@ def test_score_a_frame_folder_with_its_pose_file(world: Path, tmp_path: Path) ->
 def test_pose_configs_require_a_pose_and_unknown_dives_are_named(world: Path, tmp_path: Path) -> None:
     ckpt = _checkpoint(tmp_path / "m.pt")
     clip = str(world / "frames" / "m4" / "1")
+    # No --pose: the clip goes through track-and-estimate; a detections folder without this clip
+    # fails the pipeline, and score says so in one line naming the clip.
     res = CliRunner().invoke(aqa_group(), ["score", clip, "--dive-number", "107b", "--checkpoint", str(ckpt),
-                                           *_exemplar_args(world)])
-    assert res.exit_code == 2 and res.output.count("\n") == 1
-    assert "pass --pose" in res.output and "track-and-estimate" in res.output and "mcore" in res.output
+                                           *_exemplar_args(world), "--detector", "file",
+                                           "--detections", str(world / "frames")])
+    assert res.exit_code != 0 and res.output.count("\n") == 1, res.output
+    assert res.output.startswith(f"error: {clip}: pose pipeline failed: ")
+    assert "no detections for clip 'm4__1'" in res.output
+    assert "Traceback" not in res.output
     res = CliRunner().invoke(aqa_group(), ["score", clip, "--dive-number", "6243d", "--checkpoint", str(ckpt),
                                            *_exemplar_args(world), "--pose",
                                            str(world / "poses" / "m4" / "pred_comp_1.npz")])
@@ -133,3 +138,25 @@ def test_oracle_poses_from_a_synth_world_and_scoring_with_a_gt_pose(tmp_path: Pa
     out = json.loads(res.stdout)
     assert out["frame_count"] == len(ann.fine[query].frames_labels) and np.isfinite(out["score"])
     assert out["pose"].endswith(f"{query[1]}.json") and len(out["exemplars"]) == 2
+
+
+def test_without_a_pose_file_the_clip_goes_through_track_and_estimate(tmp_path: Path) -> None:
+    root = tmp_path / "synth"
+    generate_world(SynthConfig(videos=3, seed=2, frames=30, write_video=False), root)
+    ann = load_annotations(root / "annotations")
+    query = ann.test[0] if ann.test else sorted(ann.fine)[-1]
+    ckpt = _checkpoint(tmp_path / "m.pt")
+    common = ["score", str(root / "frames" / query[0] / str(query[1])), "--no-dive-number", "--num-exemplars", "2",
+              "--checkpoint", str(ckpt), "--exemplars", str(root / "frames"), "--annotations",
+              str(root / "annotations"), "--poses-from-gt", str(root / "gt"), "--device", "cpu", "--json"]
+    res = CliRunner().invoke(aqa_group(), [*common, "--detector", "file", "--detections", str(root / "detections"),
+                                           "--pose-backend", "mediapipe", "--pose-out", str(tmp_path / "track")])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    clip_json = tmp_path / "track" / f"{query[0]}__{query[1]}.json"
+    assert out["pose_estimated"] is True and out["pose"] == str(clip_json) and clip_json.is_file()
+    assert np.isfinite(out["score"]) and len(out["exemplars"]) == 2
+    # The estimated pose is what the model saw: scoring with that file as --pose gives the same score.
+    again = CliRunner().invoke(aqa_group(), [*common, "--pose", str(clip_json)])
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.stdout)["score"] == pytest.approx(out["score"], abs=1e-5)
