@@ -77,6 +77,20 @@ def read_folders(dirs: Sequence[Path], progress: bool = False) -> list[list[Labe
     return out
 
 
+def thin_frames(frames: Sequence[LabelledFrame], stride: int) -> list[LabelledFrame]:
+    """Every ``stride``-th frame of each clip (sequence folder), in the given order; stride 1 keeps all."""
+    if stride <= 1:
+        return list(frames)
+    seen: dict[str, int] = {}
+    kept: list[LabelledFrame] = []
+    for fr in frames:
+        n = seen.get(fr.sequence, 0)
+        seen[fr.sequence] = n + 1
+        if n % stride == 0:
+            kept.append(fr)
+    return kept
+
+
 def clip_of(root_index: int, frame: LabelledFrame) -> Clip:
     return Clip(root_index, frame.sequence)
 

@@ -16,6 +16,7 @@ mmengine's epoch checkpoints (``epoch_N.pth``, last two kept) stay for ``--resum
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from typing import Any, Optional
 from fdpose.errors import ConfigError, InputError
 from fdpose.io import atomic_write_text, write_json
 from fdpose.hrnet_finetune.config import TrainSettings, build_config, resolve_device
-from fdpose.hrnet_finetune.data import export_dataset, given_split, read_folders, split_by_clip
+from fdpose.hrnet_finetune.data import export_dataset, given_split, read_folders, split_by_clip, thin_frames
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,8 @@ def _prepare(settings: TrainSettings) -> tuple[Any, dict[str, Any], Any]:
         split = given_split(roots, read_folders(settings.val_dirs, settings.progress))
     else:
         split = split_by_clip(roots, settings.val_share, settings.seed)
+    if settings.frame_stride > 1:  # thin the training side only: validation PCKh stays on every labelled frame
+        split = dataclasses.replace(split, train=thin_frames(split.train, settings.frame_stride))
     data_root = settings.work_dir / DATA_DIR
     export_dataset(split, data_root, settings.progress)
     device = resolve_device(settings.device)

@@ -86,11 +86,14 @@ def finetune_hrnet() -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split and of training.")
 @click.option("--val-interval", type=int, default=1, show_default=True, help="Validate every N epochs (and at the end).")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in WORK_DIR from its last epoch checkpoint.")
+@click.option("--frame-stride", type=int, default=1, show_default=True,
+              help="Train on every N-th labelled frame of each clip (validation keeps all).")
 @threads_option
 @json_option
 def train_cmd(labelme_dirs: tuple[Path, ...], work_dir: Path, arch: str, init: Optional[Path], epochs: Optional[int],
               batch_size: Optional[int], input_size: Optional[str], val_share: float, val_dirs: tuple[Path, ...],
-              device: str, workers: int, seed: int, val_interval: int, resume: bool, threads: int, as_json: bool) -> None:
+              device: str, workers: int, seed: int, val_interval: int, resume: bool, frame_stride: int, threads: int,
+              as_json: bool) -> None:
     """Fine-tune on LABELME_DIR... and write the best checkpoint (chosen on the validation clips) to WORK_DIR."""
     from fdpose.hrnet_finetune.config import TrainSettings, parse_input_size
     from fdpose.hrnet_finetune.train import train
@@ -100,7 +103,7 @@ def train_cmd(labelme_dirs: tuple[Path, ...], work_dir: Path, arch: str, init: O
         labelme_dirs=list(labelme_dirs), work_dir=work_dir, arch=arch, init=init, epochs=epochs, batch_size=batch_size,
         input_size=parse_input_size(input_size) if input_size else None, val_share=val_share, val_dirs=list(val_dirs),
         device=device, workers=workers, seed=seed, val_interval=val_interval, resume=resume,
-        progress=stderr_is_tty(),
+        progress=stderr_is_tty(), frame_stride=frame_stride,
     )
     # Third-party code print()s now and then (mmengine checkpoint messages): with --json, stdout is the JSON only.
     with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():

@@ -88,3 +88,14 @@ def test_dataset_reads_exact_boxes_and_occluded_joints(hr_world: Path, tmp_path:
         assert Path(info["img_path"]).is_file()
     assert occluded_seen > 0, "the synthetic world should contain occluded joints (trained on, not dropped)"
     assert (tmp_path / "data" / "split.json").is_file()
+
+
+def test_thin_frames_keeps_every_nth_frame_of_each_clip(hr_world: Path) -> None:
+    from fdpose.hrnet_finetune.data import thin_frames
+
+    frames = read_folders([hr_world / "labelme"])[0]
+    thinned = thin_frames(frames, 3)
+    for seq in {f.sequence for f in frames}:
+        ids = [f.id for f in frames if f.sequence == seq]
+        assert [f.id for f in thinned if f.sequence == seq] == ids[::3]
+    assert [f.id for f in thin_frames(frames, 1)] == [f.id for f in frames]
