@@ -34,7 +34,7 @@ def test_help_on_every_command():
 
 def test_registered_commands_are_the_landed_ones():
     # Commands of issues that have not landed must not exist (no placeholders).
-    assert {"annotate", "finetune-hrnet", "synth", "track-and-estimate", "train-aqa", "eval-aqa",
+    assert {"annotate", "export", "finetune-hrnet", "synth", "track-and-estimate", "train-aqa", "eval-aqa",
             "score"} <= set(cli.commands)
     annotate = cli.commands["annotate"]
     assert isinstance(annotate, click.Group)
