@@ -1,7 +1,7 @@
 # The one install path: `make install` creates .venv (see install.sh); every target below uses it.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-OUT ?= out/quickstart
+OUT ?= out/demo
 # Re-run install.sh only when what it installs changed (a second `make test` starts at once).
 STAMP := $(VENV)/.fdpose-installed
 
@@ -13,10 +13,10 @@ $(STAMP): install.sh requirements/constraints.txt requirements/base.txt requirem
 
 install: $(STAMP)
 
-# The main job on the embedded default (no downloads): a synthetic diving world, then its labels validated.
+# The main job on the embedded default (no downloads): the whole mission on the synthetic world,
+# quick size (synth -> validate -> fine-tune HRNet -> track-and-estimate -> export -> AQA train + eval).
 run: $(STAMP)
-	$(VENV)/bin/fdpose synth $(OUT) --videos 4 --seed 0 --overwrite
-	$(VENV)/bin/fdpose annotate validate $(OUT)/labelme
+	$(VENV)/bin/fdpose demo -o $(OUT) --quick --overwrite
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -41,12 +41,14 @@ def cli(verbose: int, quiet: bool) -> None:
 def _register() -> None:
     from fdpose.cli.annotate import annotate
     from fdpose.cli.aqa import eval_aqa, score, train_aqa
+    from fdpose.cli.demo import demo
     from fdpose.cli.export import export
     from fdpose.cli.finetune import finetune_hrnet
     from fdpose.cli.synth import synth
     from fdpose.cli.track import track_and_estimate
 
     cli.add_command(annotate)
+    cli.add_command(demo)
     cli.add_command(export)
     cli.add_command(finetune_hrnet)
     cli.add_command(synth)

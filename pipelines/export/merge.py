@@ -61,7 +61,8 @@ def frame_name(file_name: str) -> FrameName:
 
 def index_manual_labels(roots: Iterable[str | os.PathLike[str]], known: set[Key],
                         progress: bool = False) -> LabelIndex:
-    """Read every LabelMe file under ``roots`` (laid out ``{match}/{idx}/{frame}.json``).
+    """Read every LabelMe file under ``roots`` (laid out ``{match}/{idx}/{frame}.json``; a root may
+    also be one match's folder ``.../{match}`` or one clip's folder ``.../{match}/{idx}``).
 
     Raises :class:`InputError` naming the file for a layout that is not ``{match}/{idx}``, a clip
     not in ``known`` (the FineDiving keys), and :class:`ValidationError` when two files label the
@@ -71,6 +72,10 @@ def index_manual_labels(roots: Iterable[str | os.PathLike[str]], known: set[Key]
     for root in roots:
         for fr in load_labelme_folder(root, strict=True, progress=progress):
             parts = fr.sequence.split("/") if fr.sequence else []
+            if len(parts) < 2:
+                # A match folder ({idx}/{frame}.json) or one clip's folder ({frame}.json): the
+                # missing {match}/{idx} components are the folder's own trailing path components.
+                parts = [*Path(os.path.abspath(root)).parts, *parts][-2:]
             if len(parts) != 2 or not parts[1].isdigit():
                 raise InputError(f"label file not laid out as {{match}}/{{idx}}/{{frame}}.json under {root} "
                                  f"(sequence {fr.sequence or '.'!r})", fr.json_path)

@@ -225,3 +225,21 @@ def test_far_clip_has_low_agreement(dataset: Path, world: ExportWorld) -> None:
     strict = check_dataset(dataset, min_agreement=0.9)
     (problem,) = strict.check("agreement").problems
     assert not strict.ok and problem.startswith(f"clip {far.clip_id}: PCKh@0.5 {far.agreement_pckh:.3f} < 0.900")
+
+
+def test_manual_roots_may_be_match_or_clip_folders(world: ExportWorld, tmp_path: Path) -> None:
+    from fdpose.pipelines.export.merge import index_manual_labels
+
+    known = set(load_annotations(world.annotations).fine)
+    whole = index_manual_labels([world.manual_a], known)
+    key = sorted(whole)[0]
+    clip_only = index_manual_labels([world.manual_a / key[0] / str(key[1])], known)
+    assert list(clip_only) == [key] and set(clip_only[key]) == set(whole[key])
+    per_match = index_manual_labels([world.manual_a / key[0]], known)
+    assert set(per_match) == {k for k in whole if k[0] == key[0]}
+    stray = tmp_path / "loose" / "notanumber"
+    stray.mkdir(parents=True)
+    src = next((world.manual_a / key[0] / str(key[1])).glob("*.json"))
+    shutil.copyfile(src, stray / src.name)
+    with pytest.raises(InputError, match="not laid out as"):
+        index_manual_labels([stray], known)

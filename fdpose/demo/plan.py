@@ -1,0 +1,71 @@
+"""What ``fdpose demo`` runs: the sizes of each step for the default and the ``--quick`` run.
+
+The demo is the whole mission on the synthetic world, no download: synth clips -> validate
+their LabelMe labels -> fine-tune a small HRNet on the training clips' labels ->
+track-and-estimate every clip with the simulated detector -> export FineDiving-Pose ->
+train the ``tiny`` AQA model -> evaluate it on the test split.
+
+Who sees which labels (so the numbers mean something):
+
+* The synth world's FineDiving split decides everything: its *training* clips are the
+  "annotated" clips. Their LabelMe labels train the HRNet (a share held out by clip for
+  model selection) and are the manual joints of the export (manual wins).
+* The *test* clips are never labelled for any model: their poses come only from the
+  pipeline (fine-tuned HRNet on the tracked diver box), so PCKh@0.5 on them is a held-out
+  figure, and the AQA test SRCC is measured on automatically estimated poses.
+
+Budgets: the default run is sized for about 10 minutes on a 2-core CPU, ``--quick`` for
+under 3 (the README's first command); both figures are wall time measured on an otherwise
+idle machine, reported per step in the summary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from fdpose.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    """Sizes of every demo step (see the module docstring)."""
+
+    name: str
+    seed: int = 0
+    # synth world
+    clips: int = 32
+    frames: int = 80  # mean clip length
+    dive_numbers: tuple[str, ...] = ("107b", "205b", "405b")  # few dive numbers: many same-dive exemplars
+    # HRNet fine-tuning (hrnet-small, CPU)
+    hrnet_epochs: int = 12
+    hrnet_input: tuple[int, int] = (64, 64)
+    hrnet_batch: int = 16
+    hrnet_frame_stride: int = 2
+    hrnet_val_share: float = 0.2
+    # AQA (tiny preset)
+    aqa_config: str = "tiny"
+    aqa_epochs: int = 30
+    aqa_batch: int = 8
+    aqa_val_share: float = 0.2
+    aqa_exemplars: int = 10
+    threads: int = 2
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+DEFAULT = DemoPlan(name="default")
+QUICK = DemoPlan(name="quick", clips=16, frames=60, hrnet_epochs=6, hrnet_frame_stride=3, aqa_epochs=12,
+                 aqa_exemplars=5)
+PLANS: dict[str, DemoPlan] = {"default": DEFAULT, "quick": QUICK}
+
+
+def plan_for(quick: bool, seed: int = 0, threads: int | None = None) -> DemoPlan:
+    """The quick or default plan with the given seed (and torch thread count)."""
+    import dataclasses
+
+    base = QUICK if quick else DEFAULT
+    if threads is not None and threads < 1:
+        raise ConfigError(f"--threads must be >= 1, got {threads}")
+    return dataclasses.replace(base, seed=seed, threads=threads or base.threads)

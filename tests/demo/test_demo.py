@@ -1,0 +1,106 @@
+"""fdpose demo: the whole mission on a very small plan, its summary, report, resume and refusals."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from fdpose.cli.main import cli
+from fdpose.demo.plan import QUICK, plan_for
+from fdpose.demo.run import STATE_NAME, prepare_out, run_demo
+from fdpose.demo.steps import STEP_NAMES, DemoContext
+from fdpose.errors import ConfigError
+from fdpose.io import read_json
+
+# Smaller than --quick (which CI runs through `make run`): the same seven steps, a minute of CPU.
+MICRO = dataclasses.replace(QUICK, name="micro", clips=8, frames=40, hrnet_epochs=2, hrnet_frame_stride=4,
+                            aqa_epochs=2, aqa_exemplars=3, threads=1)
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory):
+    out = tmp_path_factory.mktemp("demo") / "run"
+    prepare_out(out, resume=False, overwrite=False)
+    events: list[tuple[str, str]] = []
+    result = run_demo(DemoContext(out=out, plan=MICRO, device="cpu"), on_step=lambda n, e: events.append((n, e)))
+    return out, result, events
+
+
+@pytest.mark.slow
+def test_every_step_runs_and_the_figures_are_measured(demo_run) -> None:
+    out, result, events = demo_run
+    assert [n for n, e in events if e == "done"] == list(STEP_NAMES)
+    s = result.steps
+    assert s["synth"]["clips"] == 8 and s["synth"]["train_clips"] + s["synth"]["test_clips"] == 8
+    assert s["validate"]["errors"] == 0 and s["validate"]["files"] > 0
+    assert s["track"]["clips"] == 8 and s["track"]["frames"] == s["synth"]["frames"]
+    # The simulated detector plus the tracker: the diver is chosen on nearly every frame.
+    assert s["track"]["tracking_accuracy"] >= 0.9
+    assert 0.0 <= s["track"]["test_pckh"] <= 1.0 and s["track"]["test_pckh_joints"] > 0
+    assert s["export"]["check_ok"] is True and s["export"]["clips"] == 8
+    shares = s["export"]["provenance_share"]
+    assert sum(shares.values()) == pytest.approx(1.0, abs=1e-4) and shares["manual"] > 0 and shares["estimated"] > 0
+    assert s["eval"]["queries"] == s["synth"]["test_clips"]
+    assert s["eval"]["rl2_x100"] > 0 and s["train_aqa"]["epochs"] == 2
+    summary = read_json(out / "summary.json")
+    assert summary["headline"]["tracking_accuracy"] == s["track"]["tracking_accuracy"]
+    assert summary["total_seconds"] == pytest.approx(sum(summary["seconds"].values()), abs=0.1)
+
+
+@pytest.mark.slow
+def test_report_links_the_images_it_promises(demo_run) -> None:
+    out, result, _ = demo_run
+    text = (out / "report.md").read_text()
+    for needle in ("tracking accuracy", "PCKh@0.5 (test clips)", "SRCC (test)", "AIoU@0.5", "| total |"):
+        assert needle in text
+    images = [line.split("](", 1)[1].rstrip(")") for line in text.splitlines() if line.startswith("![")]
+    assert len(images) == 4  # contact sheet, two training curves, scatter plot
+    for rel in images:
+        assert (out / rel).is_file() and (out / rel).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+def test_resume_keeps_finished_steps_and_a_changed_plan_is_refused(demo_run) -> None:
+    out, result, _ = demo_run
+    events: list[tuple[str, str]] = []
+    again = run_demo(DemoContext(out=out, plan=MICRO, device="cpu"), resume=True,
+                     on_step=lambda n, e: events.append((n, e)))
+    assert events == [(n, "skipped") for n in STEP_NAMES]
+    assert again.steps == json.loads(json.dumps(result.steps))
+    with pytest.raises(ConfigError, match="different plan"):
+        run_demo(DemoContext(out=out, plan=dataclasses.replace(MICRO, seed=1), device="cpu"), resume=True)
+
+
+def test_output_folder_rules(tmp_path: Path) -> None:
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="not empty"):
+        prepare_out(busy, resume=False, overwrite=False)
+    with pytest.raises(ConfigError, match="only replaces a folder made by fdpose demo"):
+        prepare_out(busy, resume=False, overwrite=True)
+    assert (busy / "notes.txt").read_text() == "mine"
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / STATE_NAME).write_text("{}")
+    prepare_out(old, resume=False, overwrite=True)
+    assert old.is_dir() and not any(old.iterdir())
+
+
+def test_cli_refuses_a_busy_folder_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "x.txt").write_text("keep")
+    res = CliRunner().invoke(cli, ["demo", "-o", str(tmp_path), "--quick"])
+    assert res.exit_code == 2 and res.output.count("\n") == 1
+    assert res.output.startswith(f"error: {tmp_path}: output folder is not empty")
+
+
+def test_plans() -> None:
+    quick, full = plan_for(True), plan_for(False, seed=3, threads=1)
+    assert quick.name == "quick" and quick.clips < full.clips and quick.aqa_epochs < full.aqa_epochs
+    assert full.seed == 3 and full.threads == 1 and full.name == "default"
+    with pytest.raises(ConfigError, match="--threads"):
+        plan_for(True, threads=0)
