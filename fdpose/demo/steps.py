@@ -110,7 +110,7 @@ def step_finetune(ctx: DemoContext) -> dict[str, Any]:
     import shutil
 
     from fdpose.hrnet_finetune.config import TrainSettings
-    from fdpose.hrnet_finetune.train import train
+    from fdpose.hrnet_finetune.train import mean_images_per_s, train
 
     p = ctx.plan
     train_keys, _ = _splits(ctx)
@@ -121,11 +121,13 @@ def step_finetune(ctx: DemoContext) -> dict[str, Any]:
         labelme_dirs=_labelme_dirs(ctx, train_keys), work_dir=ctx.hrnet, arch="hrnet-small", epochs=p.hrnet_epochs,
         batch_size=p.hrnet_batch, input_size=p.hrnet_input, val_share=p.hrnet_val_share, device=device, workers=0,
         seed=p.seed, val_interval=max(1, p.hrnet_epochs // 3), frame_stride=p.hrnet_frame_stride))
-    val = result.metrics.get("val", {}) if isinstance(result.metrics, dict) else {}
+    pckh = (result.metrics.get("val") or {}).get("PCKh@0.5")
+    pckh = pckh.get("mean") if isinstance(pckh, dict) else pckh  # per-joint breakdown stays in metrics.json
+    speed = mean_images_per_s(result.history)
     return {"checkpoint": str(result.best_checkpoint), "config": str(result.config), "curve": str(result.curve),
             "best_epoch": result.best_epoch, "epochs": result.epochs, "train_frames": result.split["train"]["frames"],
-            "val_clips": len(result.split["val"]["clips"]), "val_pckh": _round(val.get("PCKh@0.5")),
-            "images_per_s": _round(result.metrics.get("images_per_s"), 2)}
+            "val_clips": len(result.split["val"]["clips"]), "val_pckh": _round(pckh),
+            "images_per_s": None if speed is None else round(speed, 2)}
 
 
 # ----------------------------------------------------------------------------- 4 track-and-estimate
