@@ -77,6 +77,28 @@ def gather_sampled(sequence: np.ndarray, indices: np.ndarray) -> np.ndarray:
     return seq[idx]
 
 
+def resample_rows(pred: np.ndarray, frame_count: int, frame_numbers: Optional[Sequence[int]] = None,
+                  n: int = NUM_SAMPLED_FRAMES) -> np.ndarray:
+    """Rows of a pose file sampled for m frames -> the rows for n frames of the same clip.
+
+    pred: (m, 16, C), row i being clip position ``aligned_indices(T, numbers, m)[i]``. Each of
+    the n target positions ``aligned_indices(T, numbers, n)`` takes the row whose position is
+    nearest (the earlier on a tie): exact where the two grids share a frame, otherwise off by
+    at most half the gap between neighbouring m-grid frames. Used when a model samples fewer frames than the
+    96-frame ``pred_comp`` files (the ``tiny`` AQA config). Returns (n, 16, C), a copy.
+    """
+    arr = np.asarray(pred)
+    if arr.ndim != 3 or arr.shape[1] != NUM_JOINTS or arr.shape[0] < 1:
+        raise ValidationError(f"pose rows must be (m, {NUM_JOINTS}, C) with m >= 1, got {arr.shape}")
+    m = arr.shape[0]
+    if m == n:
+        return arr.copy()
+    have = aligned_indices(frame_count, frame_numbers, m)
+    want = aligned_indices(frame_count, frame_numbers, n)
+    nearest = np.abs(want[:, None] - have[None, :]).argmin(axis=1)
+    return arr[nearest].copy()
+
+
 def fill_nonfinite(pred: np.ndarray) -> np.ndarray:
     """Make a (n, 16, 3) pose array finite for the AQA model, which cannot take NaN.
 

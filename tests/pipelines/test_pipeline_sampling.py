@@ -102,3 +102,23 @@ def test_split_clip_id() -> None:
     assert split_clip_id("FINA_Men_10m__12") == ("FINA_Men_10m", "12")
     with pytest.raises(ValidationError):
         split_clip_id("just_a_video")
+
+
+def test_resample_rows_picks_the_nearest_sampled_frame() -> None:
+    from fdpose.pipelines.sampling import resample_rows
+
+    T, first = 137, 16858
+    numbers = list(range(first, first + T))
+    pos96 = aligned_indices(T, numbers, 96)
+    # each row carries its own clip position, so the result shows which frame it came from
+    pred = np.repeat(pos96.astype(np.float32)[:, None, None], 16, axis=1).repeat(3, axis=2)
+    out = resample_rows(pred, T, numbers, 32)
+    want = aligned_indices(T, numbers, 32)
+    assert out.shape == (32, 16, 3)
+    got = out[:, 0, 0].astype(int)
+    assert np.all(np.abs(got - want) <= np.diff(pos96).max() / 2)  # here: at most one frame off
+    shared = np.isin(want, pos96)
+    assert shared.any() and np.array_equal(got[shared], want[shared])  # exact where the grids meet
+    assert np.array_equal(resample_rows(pred, T, numbers, 96), pred)
+    with pytest.raises(ValidationError, match=r"must be \(m, 16, C\)"):
+        resample_rows(pred[:, :5], T, numbers, 32)
