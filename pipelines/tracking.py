@@ -12,15 +12,28 @@ tracklet is nearly always still). Spectators and judges stand still and upright;
 travels and rotates.
 
 **Seed.** With ``init_box`` the seed is that box at ``init_frame`` (replaced by the best
-overlapping candidate when one has IoU >= ``init_iou``). Otherwise the seed tracklet is the one
-with the largest ``(mobility + aspect_weight * aspect_change) * presence`` (mobility: 90th
-percentile of its scene-relative local motion; aspect change: std of log aspect ratio, the
-diver rotates; presence: ``min(1, length / (init_presence * T))``, the diver is in view for
-most of the clip; optionally minus ``board_weight * distance to board_xy``) among tracklets at
-least ``init_min_frames`` long, preferring tracklets mostly uncut by the border
-(``cut_share <= 0.5``) and not static. Within it the seed frame is one where no other
-candidate lies within ``seed_isolation`` diagonals and the tracklet moves, the most confident
-such frame. Detector confidence plays no part in choosing the tracklet.
+overlapping candidate when one has IoU >= ``init_iou``); it overrides everything below.
+Otherwise the seed is chosen from the whole clip in two steps:
+
+1. *Tracklet ranking.* Tracklets at least ``init_min_frames`` long are ranked by
+   ``(mobility + aspect_weight * aspect_change) * presence`` (mobility: 90th percentile of its
+   scene-relative local motion; aspect change: std of log aspect ratio, the diver rotates;
+   presence: ``min(1, length / (init_presence * T))``, the diver is in view for most of the
+   clip; optionally minus ``board_weight * distance to board_xy``), those mostly uncut by the
+   border (``cut_share <= 0.5``) and not static first. Within a tracklet the seed frame is one
+   where no other candidate lies within ``seed_isolation`` diagonals and the tracklet moves,
+   the most confident such frame. Detector confidence plays no part in the ranking.
+2. *Whole-clip hypotheses.* The ``seed_hypotheses`` best-ranked tracklets each seed a full
+   pass 2 (below), and the track with the largest :func:`track_value` wins (the first-ranked
+   one's value counts ``seed_keep`` times, so near-ties keep the ranking's choice). A track's
+   value is ``best segment value * presence * (1 - cut share)``: a *segment* is the set of
+   its frames on one pass-1 tracklet, its value the segment's scene travel (in its median
+   diagonal) plus ``aspect_weight`` times its aspect change; presence and cut share are
+   those of the whole track. A tracklet ranking can be fooled in one clip (a judge cut by the
+   border whose fidgeting reads as motion while the camera, following the diver, has too few
+   votes; the diver's own tracklets broken up by misses); a whole track from a diver seed
+   travels the dive's height and rotates, a judge's track does neither. Segments, not the
+   whole track, so a track that runs on from the diver onto a spectator gains nothing.
 
 **Pass 2 - nearest neighbour (Eq. 25)**, in scene coordinates (camera shift removed). From the
 seed frame the tracker runs forward to the end and backward to the start. With ``prev`` the
@@ -39,11 +52,14 @@ and it is admissible only if
 
 - ``conf >= min_conf``;
 - ``D <= min(max_jump + jump_growth * (gap - 1), max_jump_cap)``; c must be on a tracklet of
-  at least ``confirm_frames`` unless ``D <= max_jump`` and ``gap <= confirm_gap`` (for a box
-  cut by the image border: ``gap == 1``, or the last diver box was cut too). The diver's
-  tracklet breaks up during fast rotation and entry; a lone detection right where the diver
-  was a few frames ago is the diver, a lone detection far away or after a long miss is not
-  trusted, nor is a person half in view at the border (its centre jumps as it enters);
+  at least ``confirm_frames`` unless ``D <= reach`` and ``gap <= confirm_gap`` (for a box
+  cut by the image border: ``gap == 1``, or the last diver box was cut too), with ``reach =
+  max_jump``, or ``static_gate`` while the last diver box is on a static tracklet. The
+  diver's tracklet breaks up during fast rotation and entry; a lone detection right where
+  the diver was a few frames ago is the diver, a lone detection far away or after a long
+  miss is not trusted, nor is a person half in view at the border (its centre jumps as it
+  enters), nor a lone box most of a body away from a diver standing still on the board (a
+  still diver moves off by continuous motion, which pass 1 links into a tracklet);
 - ``max(r, 1/r) <= max_size_ratio * (1 + size_ratio_growth * (gap - 1))``, or, *entering the
   water*, ``r < 1``, ``1/r <= entry_size_ratio`` and c's scene centre lies within half the last
   box's width of the last centre or of the prediction horizontally: the box shrinks fast as
@@ -75,10 +91,15 @@ the state is held and the gate grows until a candidate returns (``re-acquired``)
 before the seed are tracked by the same rule backwards in time.
 
 Measured on 12-clip synth worlds (``fdpose synth W -n 12 --seed S --no-video``, simulated
-detector, accuracy as in :mod:`fdpose.pipelines.evaluate`): seeds 0/1/2/3 0.993 / 0.992 /
-0.979 / 0.982 (before the entry, confirmation, hand-over and stillness rules 0.980 / 0.964 /
-0.937 / 0.913); held-out seed 7, not used for tuning, 0.946 (0.836 before), its errors
-mostly one clip whose seed fell on a judge.
+detector, tracker run on the world's detection files, accuracy as in
+:mod:`fdpose.pipelines.evaluate`), before -> after the whole-clip hypotheses, the camera-gap
+bridging (:mod:`fdpose.pipelines.tracklets`) and the still-track reach: seeds 7 / 8 / 9 (used
+while tuning these rules) 0.946 -> 0.993 / 0.929 -> 0.947 / 0.934 -> 0.944; seeds 10 / 11
+(untouched until the final measurement) 0.973 -> 0.973 / 0.982 -> 0.988; seeds 0-3 (tuned
+on by earlier versions) 0.993 / 0.992 / 0.979 / 0.982 -> 0.993 / 0.992 / 0.982 / 0.982.
+What is left: 10 m platform clips where the camera tilts fast after take-off, so spectators
+stream through the view and pass 1 links the diver's still phase onto them, and the
+diver's entry where detections are sparse.
 """
 
 from __future__ import annotations
@@ -93,11 +114,12 @@ import numpy as np
 from fdpose.errors import ConfigError, ValidationError
 from fdpose.metrics.boxes import iou
 from fdpose.pipelines.detectors.base import as_box_array
-from fdpose.pipelines.tracklets import Pass1, Tracklet, analyse, centres, diags, touches_border
+from fdpose.pipelines.tracklets import Pass1, analyse, centres, choose_seeds, diags, touches_border, track_value
 
 log = logging.getLogger(__name__)
 
-__all__ = ["TrackDecision", "TrackerConfig", "TrackResult", "track_diver", "iou", "synchronised_partner"]
+__all__ = ["TrackDecision", "TrackerConfig", "TrackResult", "track_diver", "track_value", "iou",
+           "synchronised_partner"]
 
 
 class TrackDecision(str, enum.Enum):
@@ -148,9 +170,12 @@ class TrackerConfig:
     seed_isolation: float = 1.5  #: seed frames prefer no other candidate within this many diagonals
     init_iou: float = 0.3  #: IoU for snapping ``init_box`` to a detection
     init_presence: float = 0.4  #: seed tracklets shorter than this share of the clip are scaled down
+    seed_hypotheses: int = 3  #: best-ranked seed tracklets each tracked through the clip
+    seed_keep: float = 1.25  #: factor on the first-ranked hypothesis' track value (ties keep it)
     cam_tol: float = 0.15  #: camera vote inlier distance, in diagonals of the box
     cam_min_inliers: int = 2  #: candidates that must agree on a camera shift
     cam_size_ratio: float = 1.35  #: largest diagonal ratio of a voting pair
+    cam_fill_gap: int = 3  #: runs of at most this many frames without a camera vote are interpolated
     exclude_after: int = 2  #: frames a tracklet must be seen beside the diver to be excluded
     flight_motion: float = 0.7  #: local motion (diagonals) from which the forward track counts as flown
     still_after_frames: int = 4  #: measured members that must stay still to refuse a candidate after the flight
@@ -213,41 +238,6 @@ class TrackResult:
         return out
 
 
-# ---- seed -------------------------------------------------------------------------------
-
-def _choose_seed(cands: Sequence[np.ndarray], p1: Pass1, cfg: TrackerConfig,
-                 board_xy: Optional[np.ndarray]) -> Optional[tuple[int, int]]:
-    """(frame, row) of the seed candidate (see the module docstring)."""
-    if not p1.tracklets:
-        return None
-    need = min(cfg.init_min_frames, max(len(tr.members) for tr in p1.tracklets))
-    eligible = [tr for tr in p1.tracklets if len(tr.members) >= need]
-    whole = [tr for tr in eligible if tr.cut_share <= 0.5] or eligible
-    pool = [tr for tr in whole if not tr.static] or whole
-    n = len(cands)
-    best: Optional[tuple[tuple[float, int], Tracklet]] = None
-    for tr in pool:
-        presence = min(1.0, len(tr.members) / max(cfg.init_presence * n, 1.0))
-        value = (tr.mobility + cfg.aspect_weight * tr.aspect_change) * presence
-        if board_xy is not None:
-            b = np.stack([cands[t][j] for t, j in tr.members])
-            value -= cfg.board_weight * float(np.min(np.linalg.norm(centres(b) - board_xy, axis=1) / diags(b)))
-        key = (value, len(tr.members))
-        if best is None or key > best[0]:
-            best = (key, tr)
-    assert best is not None  # the longest tracklet always qualifies
-    keys = []
-    for t, j in best[1].members:
-        # Prefer a frame where the diver is alone and moving: a seed overlapping a spectator
-        # (or a tracklet end that drifted onto one) could hand the track over.
-        box = cands[t][j:j + 1]
-        others = np.delete(cands[t], j, axis=0)
-        iso = (float(np.min(np.linalg.norm(centres(others) - centres(box), axis=1))) / diags(box)[0]
-               if len(others) else np.inf)
-        keys.append((min(iso, cfg.seed_isolation), min(float(p1.motion[t][j]), cfg.static_motion), float(box[0, 4])))
-    return best[1].members[max(range(len(keys)), key=lambda k: keys[k])]
-
-
 # ---- pass 2: nearest neighbour ------------------------------------------------------------
 
 class _State:
@@ -261,6 +251,7 @@ class _State:
         self.n_obs = 0
         self.tracklet = -1  # pass-1 tracklet of the last box (-1: a user box without detection)
         self.cut = False  # the last box is cut by the image border
+        self.still = False  # the last box belongs to a static pass-1 tracklet
 
 
 def _step(state: _State, t: int, boxes: np.ndarray, scene: np.ndarray, static: np.ndarray,
@@ -308,7 +299,10 @@ def _step(state: _State, t: int, boxes: np.ndarray, scene: np.ndarray, static: n
     # (a box cut by the image border is a person half in view, whose centre jumps: early only
     # when the diver's own last box was cut too, leaving the view)
     early = (gap == 1) | ((gap <= cfg.confirm_gap) & (~cut | state.cut))
-    ok &= (early & (d <= cfg.max_jump)) | (support >= cfg.confirm_frames)
+    # (a diver standing still - the track on a static tracklet - moves off by continuing
+    # motion, not by a jump: an unconfirmed candidate then must lie within the static gate)
+    reach = cfg.static_gate if state.still else cfg.max_jump
+    ok &= (early & (d <= reach)) | (support >= cfg.confirm_frames)
     base_ok = ok.copy()  # the gates every candidate must pass, before the person rules
     # A static candidate continues the track only where the track itself is (nearly) still in
     # the scene: the diver standing on the board, never a diver flying past a seated judge.
@@ -371,54 +365,23 @@ def _still_after(p1: Pass1, cfg: TrackerConfig) -> list[np.ndarray]:
     return out
 
 
-def track_diver(candidates: Sequence[np.ndarray], config: Optional[TrackerConfig] = None, *,
-                init_box: Optional[Sequence[float]] = None, init_frame: int = 0,
-                board_xy: Optional[Sequence[float]] = None,
-                image_size: Optional[tuple[int, int]] = None) -> TrackResult:
-    """Choose the diver's box in every frame of a clip (see the module docstring for the rule).
-
-    candidates: T arrays ``(K_t, 5)`` of ``[x1, y1, x2, y2, conf]``.
-    init_box: optional ``[x1, y1, x2, y2]`` of the diver at ``init_frame`` (the ``--init-box``).
-    board_xy: optional ``(x, y)`` pixel near the board/platform, a hint for the seed choice.
-    image_size: optional ``(width, height)``; boxes cut by the border are then left out of
-    pass 1's motion and shape measurements.
-    """
-    cfg = config or TrackerConfig()
-    cands = [as_box_array(b, f"candidates of frame {t}") for t, b in enumerate(candidates)]
+def _pass2(cands: Sequence[np.ndarray], p1: Pass1, cfg: TrackerConfig, seed_t: int, seed_row: int,
+           seed_box: np.ndarray, image_size: Optional[tuple[int, int]]
+           ) -> tuple[np.ndarray, np.ndarray, list[TrackDecision]]:
+    """Nearest-neighbour pass from one seed, forward then backward: (T, 5) boxes, (T,) rows, decisions."""
     n = len(cands)
     boxes = np.full((n, 5), np.nan)
     rows = np.full(n, -1, dtype=np.int64)
     decisions = [TrackDecision.LOST] * n
-    p1 = analyse(cands, cfg, image_size)
     camera_cum = np.cumsum(p1.camera, axis=0) if n else np.zeros((0, 2))
     beside = np.zeros(len(p1.tracklets), dtype=np.int64)  # frames each tracklet was seen beside the diver
 
     def note_others(t: int, row: int) -> None:
         others = np.delete(p1.owner[t], row) if row >= 0 else p1.owner[t]
         beside[others[others != (p1.owner[t][row] if row >= 0 else -2)]] += 1
-    board = None if board_xy is None else np.asarray(board_xy, dtype=np.float64).reshape(2)
     first_t = np.array([tr.members[0][0] for tr in p1.tracklets], dtype=np.int64)
     last_t = np.array([tr.members[-1][0] for tr in p1.tracklets], dtype=np.int64)
     still_after = _still_after(p1, cfg)
-
-    if init_box is not None:
-        if not 0 <= init_frame < n:
-            raise ValidationError(f"init frame {init_frame} outside the clip (0..{n - 1})")
-        user = as_box_array(list(init_box)[:4], "init box")[0]
-        user[4] = 1.0  # a user-given box is certain
-        seed_t, seed_row = init_frame, -1
-        if len(cands[seed_t]):
-            overlap = iou(user, cands[seed_t])
-            if overlap.max() >= cfg.init_iou:
-                seed_row = int(np.argmax(overlap))
-        seed_box = cands[seed_t][seed_row] if seed_row >= 0 else user
-    else:
-        seed = _choose_seed(cands, p1, cfg, board)
-        if seed is None:
-            log.info("no candidate boxes in any of %d frames: no diver", n)
-            return TrackResult(boxes, decisions, rows, None, p1.static, p1)
-        seed_t, seed_row = seed
-        seed_box = cands[seed_t][seed_row]
 
     boxes[seed_t], rows[seed_t], decisions[seed_t] = seed_box, seed_row, TrackDecision.INIT
     if seed_row >= 0:
@@ -427,6 +390,7 @@ def track_diver(candidates: Sequence[np.ndarray], config: Optional[TrackerConfig
         state = _State(seed_box.copy(), seed_t, camera_cum)
         state.tracklet = int(p1.owner[seed_t][seed_row]) if seed_row >= 0 else -1
         state.cut = bool(touches_border(seed_box[None], image_size)[0])
+        state.still = bool(p1.static[seed_t][seed_row]) if seed_row >= 0 else False
         lost = False
         forward = order.step > 0
         flown = False
@@ -451,7 +415,59 @@ def track_diver(candidates: Sequence[np.ndarray], config: Optional[TrackerConfig
             lost = False
             _update(state, t, cands[t][j], int(p1.owner[t][j]), camera_cum, cfg)
             state.cut = bool(cut[j])
+            state.still = bool(p1.static[t][j])
             flown |= bool(p1.measured[t][j] and p1.motion[t][j] >= cfg.flight_motion)
+    return boxes, rows, decisions
+
+
+def track_diver(candidates: Sequence[np.ndarray], config: Optional[TrackerConfig] = None, *,
+                init_box: Optional[Sequence[float]] = None, init_frame: int = 0,
+                board_xy: Optional[Sequence[float]] = None,
+                image_size: Optional[tuple[int, int]] = None) -> TrackResult:
+    """Choose the diver's box in every frame of a clip (see the module docstring for the rule).
+
+    candidates: T arrays ``(K_t, 5)`` of ``[x1, y1, x2, y2, conf]``.
+    init_box: optional ``[x1, y1, x2, y2]`` of the diver at ``init_frame`` (the ``--init-box``).
+    board_xy: optional ``(x, y)`` pixel near the board/platform, a hint for the seed choice.
+    image_size: optional ``(width, height)``; boxes cut by the border are then left out of
+    pass 1's motion and shape measurements.
+    """
+    cfg = config or TrackerConfig()
+    cands = [as_box_array(b, f"candidates of frame {t}") for t, b in enumerate(candidates)]
+    n = len(cands)
+    p1 = analyse(cands, cfg, image_size)
+    board = None if board_xy is None else np.asarray(board_xy, dtype=np.float64).reshape(2)
+
+    if init_box is not None:
+        if not 0 <= init_frame < n:
+            raise ValidationError(f"init frame {init_frame} outside the clip (0..{n - 1})")
+        user = as_box_array(list(init_box)[:4], "init box")[0]
+        user[4] = 1.0  # a user-given box is certain
+        seed_t, seed_row = init_frame, -1
+        if len(cands[seed_t]):
+            overlap = iou(user, cands[seed_t])
+            if overlap.max() >= cfg.init_iou:
+                seed_row = int(np.argmax(overlap))
+        seed_box = cands[seed_t][seed_row] if seed_row >= 0 else user
+        boxes, rows, decisions = _pass2(cands, p1, cfg, seed_t, seed_row, seed_box, image_size)
+    else:
+        seeds = choose_seeds(cands, p1, cfg, board)
+        if not seeds:
+            log.info("no candidate boxes in any of %d frames: no diver", n)
+            return TrackResult(np.full((n, 5), np.nan), [TrackDecision.LOST] * n, np.full(n, -1, dtype=np.int64),
+                               None, p1.static, p1)
+        best: Optional[tuple[float, tuple[int, int], tuple[np.ndarray, np.ndarray, list[TrackDecision]]]] = None
+        for rank, (t, j) in enumerate(seeds):
+            run = _pass2(cands, p1, cfg, t, j, cands[t][j], image_size)
+            value = track_value(run[0], run[1], p1, cfg, image_size)
+            # the tracklet ranking's first choice keeps ties (and near-ties)
+            if rank == 0:
+                value *= cfg.seed_keep
+            log.debug("seed hypothesis %d at frame %d row %d: track value %.3f", rank, t, j, value)
+            if best is None or value > best[0]:
+                best = (value, (t, j), run)
+        assert best is not None
+        (seed_t, seed_row), (boxes, rows, decisions) = best[1], best[2]
     log.debug("tracked %d/%d frames from seed frame %d", int(np.sum(rows >= 0)), n, seed_t)
     return TrackResult(boxes, decisions, rows, seed_t, p1.static, p1)
 

@@ -1,6 +1,8 @@
 """Pass 1 of the diver tracker: camera motion, scene-coordinate tracklets, who stands still.
 
-Helpers for :mod:`fdpose.pipelines.tracking` (parameters come from its ``TrackerConfig``).
+Helpers for :mod:`fdpose.pipelines.tracking` (parameters come from its ``TrackerConfig``),
+including the seed ranking and the whole-track value its seed choice uses (rule documented
+there).
 
 1. **Camera motion by voting.** Broadcast cameras pan and tilt (no zoom within a clip), so
    between frames t-1 and t every still person moves by the same image shift. Each pair of
@@ -10,7 +12,11 @@ Helpers for :mod:`fdpose.pipelines.tracking` (parameters come from its ``Tracker
    residual), and the median displacement of its inliers is the shift. At least
    ``cam_min_inliers`` inliers are needed, else the shift is unknown and taken as zero (the
    diver alone in the view gives no scene reference: it may be the one moving). Boxes cut by
-   the image border change box, not place, and do not vote.
+   the image border change box, not place, and do not vote. A run of at most
+   ``cam_fill_gap`` frames without a vote between two measured frames is bridged by linear
+   interpolation and counted as known (a pan is smooth; left at zero, a fast tilt in those
+   frames would read as spectators moving, and a spectator streaming through the view
+   outranked the diver as the seed).
 2. **Scene coordinates.** With ``cum[t]`` the accumulated shift, a candidate's scene centre is
    ``centre - cum[t]``: constant for a spectator or judge, moving for a diver even when the
    camera keeps the diver still in the image.
@@ -180,7 +186,24 @@ def estimate_camera(cands: Sequence[np.ndarray], cfg: "TrackerConfig",
         cols = np.where(pair_ok[rows], np.linalg.norm(d, axis=2), np.inf).argmin(axis=1)
         shift[t] = np.median(disp[rows, cols], axis=0)
         known[t] = True
+    _fill_camera_gaps(shift, known, cfg.cam_fill_gap)
     return shift, known
+
+
+def _fill_camera_gaps(shift: np.ndarray, known: np.ndarray, max_gap: int) -> None:
+    """Interpolate short runs of unknown shifts between two known ones, in place (step 1).
+
+    A camera pans smoothly: a run of at most ``max_gap`` frames without a vote (the diver alone
+    with one spectator, who disagree) between two measured frames is bridged linearly and
+    counted as known. Without this the pan in those frames reads as motion of the spectators.
+    """
+    idx = np.nonzero(known)[0]
+    for a, b in zip(idx[:-1], idx[1:]):
+        if 1 < b - a <= max_gap + 1:
+            for t in range(a + 1, b):
+                w = (t - a) / (b - a)
+                shift[t] = (1 - w) * shift[a] + w * shift[b]
+                known[t] = True
 
 
 def link(cands: Sequence[np.ndarray], scene: Sequence[np.ndarray], cfg: "TrackerConfig") -> list[Tracklet]:
@@ -282,3 +305,82 @@ def analyse(cands: Sequence[np.ndarray], cfg: "TrackerConfig",
             static[t][j] = tr.static
             measured[t][j] = evidence[i]
     return Pass1(tracklets, camera, known, static, support, motion, owner, scene, measured)
+
+
+# ---- seed choice (used by the tracker before pass 2) ----------------------------------------
+
+def choose_seeds(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig",
+                 board_xy: Optional[np.ndarray]) -> list[tuple[int, int]]:
+    """(frame, row) seed candidates of the ``seed_hypotheses`` best tracklets, best first.
+
+    The ranking of :mod:`fdpose.pipelines.tracking` (module docstring, *seed* step 1).
+    """
+    if not p1.tracklets:
+        return []
+    need = min(cfg.init_min_frames, max(len(tr.members) for tr in p1.tracklets))
+    eligible = [tr for tr in p1.tracklets if len(tr.members) >= need]
+    whole = [tr for tr in eligible if tr.cut_share <= 0.5] or eligible
+    pool = [tr for tr in whole if not tr.static] or whole
+    first = {id(tr) for tr in pool}  # ranked ahead of the other eligible tracklets
+    n = len(cands)
+    ranked: list[tuple[tuple[int, float, int], Tracklet]] = []
+    for tr in eligible:
+        presence = min(1.0, len(tr.members) / max(cfg.init_presence * n, 1.0))
+        value = (tr.mobility + cfg.aspect_weight * tr.aspect_change) * presence
+        if board_xy is not None:
+            b = np.stack([cands[t][j] for t, j in tr.members])
+            value -= cfg.board_weight * float(np.min(np.linalg.norm(centres(b) - board_xy, axis=1) / diags(b)))
+        ranked.append(((int(id(tr) in first), value, len(tr.members)), tr))
+    ranked.sort(key=lambda r: r[0], reverse=True)
+    return [_seed_frame(cands, p1, cfg, tr) for _, tr in ranked[:cfg.seed_hypotheses]]
+
+
+def _seed_frame(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig", tr: Tracklet) -> tuple[int, int]:
+    """(frame, row) of the tracklet member to start from: alone, moving, confident."""
+    keys = []
+    for t, j in tr.members:
+        # Prefer a frame where the diver is alone and moving: a seed overlapping a spectator
+        # (or a tracklet end that drifted onto one) could hand the track over.
+        box = cands[t][j:j + 1]
+        others = np.delete(cands[t], j, axis=0)
+        iso = (float(np.min(np.linalg.norm(centres(others) - centres(box), axis=1))) / diags(box)[0]
+               if len(others) else np.inf)
+        keys.append((min(iso, cfg.seed_isolation), min(float(p1.motion[t][j]), cfg.static_motion), float(box[0, 4])))
+    return tr.members[max(range(len(keys)), key=lambda k: keys[k])]
+
+
+def track_value(boxes: np.ndarray, rows: np.ndarray, p1: Pass1, cfg: "TrackerConfig",
+                image_size: Optional[tuple[int, int]] = None) -> float:
+    """Whole-track diver score of a pass-2 result (:mod:`fdpose.pipelines.tracking`, *seed* step 2).
+
+    boxes: (T, 5) chosen boxes, NaN rows where none; rows: (T,) their candidate rows (-1: none).
+    The track is cut into *segments*, its frames on one pass-1 tracklet each; a segment's value
+    is its travel (largest distance between two of its scene centres, in its median diagonal)
+    plus ``aspect_weight`` times its aspect change (std of log(height / width) of its boxes not
+    cut by the border). The track value is its best segment's value times presence
+    ``min(1, tracked / (init_presence * T))`` times ``1 - cut share``. Segments, not the whole
+    track, so that a track which runs from the diver onto a spectator gains nothing by the
+    jump.
+    """
+    n = len(boxes)
+    have = rows >= 0
+    if not have.any():
+        return 0.0
+    cum = np.cumsum(p1.camera, axis=0)
+    owner = np.array([p1.owner[t][rows[t]] if rows[t] >= 0 else -1 for t in range(n)], dtype=np.int64)
+    best = 0.0
+    for k in np.unique(owner[have]):
+        sel = owner == k
+        b = boxes[sel]
+        scene = centres(b) - cum[sel]
+        travel = float(np.hypot(*np.ptp(scene, axis=0))) / float(np.median(diags(b)))
+        whole = ~touches_border(b, image_size)
+        aspect = 0.0
+        if whole.sum() >= 2:
+            w = np.maximum(b[whole, 2] - b[whole, 0], 1.0)
+            h = np.maximum(b[whole, 3] - b[whole, 1], 1.0)
+            aspect = float(np.std(np.log(h / w)))
+        best = max(best, travel + cfg.aspect_weight * aspect)
+    presence = min(1.0, float(have.sum()) / max(cfg.init_presence * n, 1.0))
+    cut_share = float(np.mean(touches_border(boxes[have], image_size)))
+    return best * presence * (1.0 - cut_share)
