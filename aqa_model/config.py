@@ -4,11 +4,29 @@ Presets:
 
 * ``full``: HP-MCoRe at the paper's sizes (I3D + ResNet-50 + five-ring skeletal encoder,
   3 stages, BiGRU segmentation, weighted pose-guided fusion, stage-wise contrastive loss).
-* ``tiny``: the same code with small widths, 32 frames of 32x32 and 8-frame clips, so that a
-  forward+backward step runs on CPU in well under a second (tests, smoke runs); score
-  differences are regressed in units of 10 points (``score_scale``) so that a few hundred
-  steps can reach the scale of the targets; the skeletal encoder sees body-relative poses
-  (``pose_body_frame``), without which it does not learn execution on synthetic worlds.
+* ``tiny``: the same code with small widths, 32 frames of 32x32 and 8-frame clips, for CPU
+  (tests, demos). It is the paper's "HSE alone" ablation: the skeletal encoder on, the
+  visual encoders (DVE, SVE) OFF, because that is the variant that learns on CPU budgets:
+  on two 40-clip synth worlds (30 training, 10 test clips; 24 epochs of batch 4, lr 5e-4,
+  ~30 s) it reaches test SRCC 0.71 and 0.56 (exemplar-mean baselines -0.03 and 0.26). The same
+  widths with all three encoders need ~6x the time per epoch and are less reliable: 0.27 and
+  0.76 after 24 epochs (~3 min, lr 2e-3), 0.16 after 10 epochs (1 min) and -0.03 after 40
+  epochs (4.5 min, training loss still falling) on the first world: randomly initialised
+  visual encoders can memorise 30 clips instead of learning execution. ``{"preset": "tiny",
+  "use_dve": true, "use_sve": true}`` gives the three-encoder model at the same widths, with
+  three measured departures from the paper that it needs at 32x32: frames cropped around
+  the diver from the pose file (``video_crop="diver"``: on a 455x256 frame resized to 32 the
+  diver is ~6 px and the centre crop often cuts him out); the fused branch's stage reducer
+  reads the skeletal features next to the visual ones (``fused_pose_values``: with Eq. 11
+  alone the pose only re-weights visual tokens that barely differ between videos early in
+  training, and the fused branch predicted a constant for 200+ steps); segmentation reads all
+  streams (``segmentation_input="all"``: from the tiny I3D alone the transitions are learnt
+  slowly). Score differences are regressed in units of 10 points (``score_scale``) so that a
+  few hundred steps reach the scale of the targets; the skeletal encoder sees body-relative
+  poses (``pose_body_frame``), without which it does not learn execution on synthetic worlds.
+  Batch 4 beats the paper's 8 at equal epochs on these small worlds (twice the steps); lr
+  2e-3 halves the initial loss plateau of the three-encoder model but is less stable for
+  ``tiny`` (0.67 / 0.14 on the two worlds).
 * ``mcore``: MCoRe (method.md 4): per-frame 2D backbone with temporal shift (RegNetY-002
   widths, 368-d features), no pose, no static branch, no fusion.
 
@@ -33,6 +51,8 @@ SegmentationHead = Literal["bigru", "fc", "tcn"]
 FusionMode = Literal["weighted", "addition", "dot", "none"]
 ContrastiveMode = Literal["stagewise", "infonce", "triplet", "none"]
 SkeletalHierarchy = Literal["rings", "semantic"]
+VideoCrop = Literal["frame", "diver"]
+SegmentationInput = Literal["motion", "all"]
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "backbone": ("i3d", "frame2d"),
@@ -40,6 +60,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "fusion": ("weighted", "addition", "dot", "none"),
     "contrastive": ("stagewise", "infonce", "triplet", "none"),
     "skeletal_hierarchy": ("rings", "semantic"),
+    "video_crop": ("frame", "diver"),
+    "segmentation_input": ("motion", "all"),
 }
 
 
@@ -52,6 +74,11 @@ class AQAConfig:
     num_frames: int = 96  # method.md 2.2 step 6: 96 sampled frames per dive
     frame_size: int = 112  # square crop side (public code: resize 200x112, crop 112)
     pose_channels: int = 3  # x, y, confidence (pred_comp_*.npz 'pred' (96, 16, 3))
+    # How frames become frame_size squares (data.finediving): "frame" = short-side resize +
+    # centre crop (public code); "diver" = a window following the diver's joints from the clip's
+    # pose file, diver_crop_scale x the diver's extent (needs poses even with HSE off).
+    video_crop: VideoCrop = "frame"
+    diver_crop_scale: float = 1.5
     # --- which encoders (ablations: DVE / SVE / HSE on-off) ---
     backbone: Backbone = "i3d"  # motion visual encoder: I3D (HP-MCoRe DVE) or frame-level 2D (MCoRe)
     use_dve: bool = True  # motion visual encoder on/off (I3D, or the 2D backbone when backbone=frame2d)
@@ -85,6 +112,9 @@ class AQAConfig:
     # --- procedure segmentation (method.md 3.2) ---
     num_stages: int = 3  # K; K-1 transitions
     segmentation_head: SegmentationHead = "bigru"
+    # What the segmentation head reads: "motion" = the motion visual stream (paper; static, then
+    # pose when it is off); "all" = every per-frame stream concatenated (motion, static, pose).
+    segmentation_input: SegmentationInput = "motion"
     segmentation_hidden: int = 256
     stage_len: int = 10  # every stage is resampled to this many steps (public code fix_size)
     # --- fusion / decoder / regression (method.md 3.3, 3.4) ---
@@ -92,6 +122,10 @@ class AQAConfig:
     fusion: FusionMode = "weighted"
     fusion_heads: int = 2
     fusion_lambda_init: float = 0.5
+    # The fused branch's stage reducer reads [visual, skeletal] features concatenated, so the pose
+    # enters the fused features as values too; the paper's Eq. 11 uses it only in the attention
+    # map (False), where it can only re-weight visual tokens over time.
+    fused_pose_values: bool = False
     decoder_heads: int = 4
     decoder_layers: int = 4
     mlp_hidden: int = 256
@@ -141,9 +175,21 @@ class AQAConfig:
             raise ConfigError("stage_len must be >= 1 and skeletal_channels non-empty")
         if len(self.frame2d_widths) != len(self.frame2d_depths):
             raise ConfigError("frame2d_widths and frame2d_depths differ in length")
+        if not self.diver_crop_scale > 0:
+            raise ConfigError(f"diver_crop_scale must be > 0, got {self.diver_crop_scale}")
         if self.pose_channels not in (2, 3):
             raise ConfigError(f"pose_channels must be 2 or 3, got {self.pose_channels}")
         return self
+
+    @property
+    def needs_video(self) -> bool:
+        """A visual encoder is on: clips need frames."""
+        return self.use_dve or self.use_sve
+
+    @property
+    def needs_pose(self) -> bool:
+        """Clips need pose files: the skeletal encoder is on, or frames are cropped around the diver."""
+        return self.use_hse or (self.needs_video and self.video_crop == "diver")
 
     @property
     def num_transitions(self) -> int:
@@ -187,11 +233,12 @@ def preset(name: str) -> AQAConfig:
         return AQAConfig(name="full").validate()
     if name == "tiny":
         return AQAConfig(
-            name="tiny", num_frames=32, frame_size=32,
+            name="tiny", num_frames=32, frame_size=32, use_dve=False, use_sve=False,
             i3d_width=0.0625, clip_len=8, clip_stride=4,
             resnet_layers=(1, 1, 1, 1), resnet_width=8, static_dim=32,
             frame2d_widths=(8, 16, 24, 32), frame2d_depths=(1, 1, 1, 1), frame2d_group_width=4, frame2d_stem=8,
             skeletal_channels=(8, 16), edgeconv_k=3, pose_body_frame=True,
+            video_crop="diver", fused_pose_values=True, segmentation_input="all",
             segmentation_hidden=16, stage_len=4,
             d_model=32, decoder_layers=1, mlp_hidden=32, projection_dim=16, score_scale=10.0,
         ).validate()

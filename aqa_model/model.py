@@ -16,11 +16,16 @@ features depends on ONE video, everything after is pairwise.
   points, the MSE is taken in those units.
 
 Branches: ``"motion"`` = the motion visual stream (I3D features, or the 2D backbone's for
-MCoRe), fused with the pose stream when HSE is on; with DVE off but HSE on it is the pose
-stream alone ("HSE alone" ablation). ``"static"`` = the static visual stream (SVE on).
+MCoRe), fused with the pose stream when HSE is on (pose-guided attention, Eq. 8-11; with
+``fused_pose_values`` the stage reducer also reads the skeletal features concatenated to the
+visual ones, so the pose enters the fused features as values, not only as attention
+weights); with DVE off but HSE on it is the pose stream alone ("HSE alone" ablation). ``"static"`` = the static visual stream (SVE on).
 Segmentation runs on the motion visual stream if present, else static, else pose (method.md
 3.2: "a bidirectional GRU over the dynamic features"; the public HP-MCoRe code feeds its
-frame-level 2D features instead, which is what the ``mcore`` preset's motion stream is).
+frame-level 2D features instead, which is what the ``mcore`` preset's motion stream is), or
+with ``segmentation_input="all"`` on every per-frame stream concatenated: a small randomly
+initialised I3D gives coarse clip-level features from which the transitions are learnt
+slowly, while the skeleton marks take-off and entry frame by frame.
 """
 
 from __future__ import annotations
@@ -138,13 +143,17 @@ class HPMCoRe(nn.Module):
                              if cfg.use_hse else None)
         pose_dim = self.pose_encoder.out_dim if self.pose_encoder is not None else 0
 
-        seg_dim = motion_dim or (cfg.static_dim if cfg.use_sve else pose_dim)
+        if cfg.segmentation_input == "all":
+            seg_dim = motion_dim + (cfg.static_dim if cfg.use_sve else 0) + pose_dim
+        else:
+            seg_dim = motion_dim or (cfg.static_dim if cfg.use_sve else pose_dim)
         self.segmenter = (ProcedureSegmenter(cfg.segmentation_head, seg_dim, k, cfg.segmentation_hidden)
                           if k >= 2 else None)
 
         self.branches: tuple[str, ...] = tuple(
             b for b, on in (("motion", cfg.use_dve or cfg.use_hse), ("static", cfg.use_sve)) if on)
-        in_dims = {"motion": motion_dim or pose_dim, "static": cfg.static_dim}
+        motion_in = motion_dim + pose_dim if (cfg.fused_pose_values and motion_dim) else (motion_dim or pose_dim)
+        in_dims = {"motion": motion_in, "static": cfg.static_dim}
         self.reducers = nn.ModuleDict({
             b: nn.ModuleList(_reducer(in_dims[b], d) for _ in range(k)) for b in self.branches})
         self.fusion: nn.ModuleList | None = None
@@ -184,7 +193,8 @@ class HPMCoRe(nn.Module):
         motion = self.motion_encoder(video) if self.motion_encoder is not None else None
         static = self.static_encoder(video) if self.static_encoder is not None else None
         skel = self.pose_encoder(pose) if self.pose_encoder is not None else None
-        seg_input = next(f for f in (motion, static, skel) if f is not None)
+        streams = [f for f in (motion, static, skel) if f is not None]
+        seg_input = torch.cat(streams, dim=-1) if cfg.segmentation_input == "all" else streams[0]
         b = seg_input.shape[0]
         if self.segmenter is not None:
             logits, pred = self.segmenter(seg_input)
@@ -202,6 +212,8 @@ class HPMCoRe(nn.Module):
         if "motion" in self.branches:
             base = motion_st if motion_st is not None else pose_st
             assert base is not None
+            if cfg.fused_pose_values and motion_st is not None and pose_st is not None:
+                base = [torch.cat([m, p], dim=-1) for m, p in zip(motion_st, pose_st)]
             per_stage = []
             for kk, reducer in enumerate(self.reducers["motion"]):
                 x = reducer(base[kk])

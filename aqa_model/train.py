@@ -270,7 +270,7 @@ def _splits(ann: FineDivingAnnotations, settings: RunSettings) -> _Splits:
 
 def _poses_root(settings: RunSettings, cfg: AQAConfig, out_dir: Path, keys: list[Key], ctx: DistContext) -> str | None:
     """The pose folder to read; with ``poses_from_gt`` rank 0 writes the oracle files first."""
-    if settings.poses_from_gt is None or not cfg.use_hse:
+    if settings.poses_from_gt is None or not cfg.needs_pose:
         return settings.poses_root
     root = out_dir / f"oracle_poses_{cfg.num_frames}"
     if ctx.is_main:

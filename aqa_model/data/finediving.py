@@ -18,9 +18,20 @@ groups merge into one flight stage, as the public loader does); K = 2 uses the f
 none. Each is then mapped onto the sampled frames as the first sample of the next stage
 (:func:`fdpose.aqa_model.segmentation.map_transitions_to_samples`).
 
-Frames are resized so the short side is ``frame_size`` and centre-cropped to a square
-(training: random crop and horizontal flip, seeded per item), then normalised with the
-ImageNet mean / std the pretrained backbones expect.
+Frames become ``frame_size`` squares in one of two ways (``AQAConfig.video_crop``):
+
+* ``"frame"`` (the public code): resize the short side to ``frame_size`` and centre-crop
+  (training: random crop);
+* ``"diver"``: a square window that follows the diver, from the clip's own pose file (the
+  pipeline's tracked joints, or FineDiving's ``pred_comp``): centred on the joints' box in
+  every sampled frame, one side for the whole clip (``diver_crop_scale`` x the diver's
+  largest extent), resized to ``frame_size`` (training: one random shift / zoom per clip).
+  Why: on a 455x256 broadcast frame the diver is ~50 px; the short-side resize to a small
+  ``frame_size`` leaves a few pixels of diver (and the centre crop may cut the diver out),
+  so a small visual encoder sees mostly pool and crowd. The window keeps the body large.
+
+Training also flips horizontally (pose mirrored with the frame), seeded per item. Pixels are
+normalised with the ImageNet mean / std the pretrained backbones expect.
 """
 
 from __future__ import annotations
@@ -86,37 +97,136 @@ def _resize_short_side(img: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(img, (max(size, round(w * scale)), max(size, round(h * scale))), interpolation=cv2.INTER_AREA)
 
 
+def diver_windows(pose: np.ndarray, scale: float, min_side: float = 16.0) -> np.ndarray | None:
+    """Square crop windows that follow the diver: (T, 16, C) pixel pose -> (T, 3) (cx, cy, side).
+
+    A joint counts when its coordinates are finite and (C = 3) its confidence is > 0. Centre:
+    the middle of the counted joints' box per frame, linearly interpolated over frames without
+    any. Side: ``scale`` x the 90th percentile over frames of the box's longer edge (one side
+    for the clip, so size changes stay visible; the percentile ignores a few stray joints),
+    at least ``min_side`` px. None when no frame has a counted joint (caller: whole frame).
+    """
+    xy = np.asarray(pose[..., :2], np.float64)
+    ok = np.isfinite(xy).all(axis=-1)
+    if pose.shape[-1] >= 3:
+        ok &= np.asarray(pose[..., 2]) > 0
+    has = ok.any(axis=1)
+    if not has.any():
+        return None
+    lo = np.where(ok[..., None], xy, np.inf).min(axis=1)  # (T, 2)
+    hi = np.where(ok[..., None], xy, -np.inf).max(axis=1)
+    frames = np.arange(len(xy))
+    mid = (lo[has] + hi[has]) / 2
+    centre = np.stack([np.interp(frames, frames[has], mid[:, i]) for i in range(2)], axis=1)
+    extent = (hi - lo)[has].max(axis=1)
+    side = max(float(min_side), float(scale) * float(np.percentile(extent, 90)))
+    return np.concatenate([centre, np.full((len(xy), 1), side)], axis=1).astype(np.float32)
+
+
+def _crop_window(img: np.ndarray, cx: float, cy: float, side: float, size: int) -> np.ndarray:
+    """The ``side`` x ``side`` square centred on (cx, cy), border-replicated past the image edge,
+    resized to ``size`` x ``size``."""
+    h, w = img.shape[:2]
+    s = max(2, int(round(side)))
+    x0, y0 = int(round(cx - s / 2)), int(round(cy - s / 2))
+    pad = max(0, -x0, -y0, x0 + s - w, y0 + s - h)
+    if pad:
+        img = cv2.copyMakeBorder(img, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+        x0, y0 = x0 + pad, y0 + pad
+    crop = img[y0:y0 + s, x0:x0 + s]
+    return cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA if s > size else cv2.INTER_LINEAR)
+
+
+def jitter_windows(windows: np.ndarray, rng: np.random.Generator, shift: float = 0.1, zoom: float = 0.1
+                   ) -> np.ndarray:
+    """One random shift (x, y: +-``shift`` x side) and zoom (side x [1-zoom, 1+zoom]) for a clip."""
+    out = windows.copy()
+    dx, dy = rng.uniform(-shift, shift, 2) * windows[0, 2]
+    out[:, 0] += dx
+    out[:, 1] += dy
+    out[:, 2] *= rng.uniform(1.0 - zoom, 1.0 + zoom)
+    return out
+
+
+#: cv2.imread flags decoding a JPEG at 1/r of its size in the DCT domain (several times faster
+#: than a full decode followed by a resize; other formats are decoded and then resized).
+_DECODE_FLAGS = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
+                 8: cv2.IMREAD_REDUCED_COLOR_8}
+
+
+def decode_factor(extent: float, size: int) -> int:
+    """Largest decode reduction r in (1, 2, 4, 8) that keeps ``extent`` source pixels >= ``size``."""
+    return next((r for r in (8, 4, 2) if extent / r >= size), 1)
+
+
+def _read_rgb(path: Path, factor: int) -> np.ndarray:
+    img = cv2.imread(str(path), _DECODE_FLAGS[factor])
+    if img is None:
+        raise InputError("cannot read frame image", path)
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
 def load_video(files: Sequence[Path], positions: np.ndarray, size: int,
-               rng: np.random.Generator | None = None, flip: bool = False) -> tuple[np.ndarray, int]:
+               rng: np.random.Generator | None = None, flip: bool = False,
+               windows: np.ndarray | None = None) -> tuple[np.ndarray, int]:
     """Read the sampled frames -> ((T, 3, size, size) float32 ImageNet-normalised RGB, raw width).
 
-    rng: random crop offsets (training), else centre crop; one crop for the whole clip.
+    windows: (T, 3) diver windows (:func:`diver_windows`, already jittered for training) in
+    full-resolution pixels: crop those. Else the short-side resize + square crop, ``rng`` giving
+    random offsets (training) instead of the centre; one crop for the whole clip. Frames are
+    decoded at the smallest JPEG scale that still has ``size`` pixels across the region used.
     """
     out = np.empty((len(positions), 3, size, size), np.float32)
     offsets: tuple[int, int] | None = None
-    raw_width = 0
+    first = cv2.imread(str(files[int(positions[0])]), cv2.IMREAD_COLOR) if len(positions) else None
+    if len(positions) and first is None:
+        raise InputError("cannot read frame image", files[int(positions[0])])
+    raw_height, raw_width = first.shape[:2] if first is not None else (0, 0)
+    extent = float(windows[:, 2].min()) if windows is not None else float(min(raw_height, raw_width))
+    factor = decode_factor(extent, size)
     for i, pos in enumerate(positions):
-        path = files[int(pos)]
-        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if img is None:
-            raise InputError("cannot read frame image", path)
-        raw_width = img.shape[1]
-        img = _resize_short_side(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), size)
-        h, w = img.shape[:2]
-        if offsets is None:
-            offsets = ((h - size) // 2, (w - size) // 2) if rng is None else (
-                int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1)))
-        top, left = min(offsets[0], h - size), min(offsets[1], w - size)
-        img = img[top:top + size, left:left + size]
+        img = _read_rgb(files[int(pos)], factor)
+        if windows is not None:
+            # the reduced decode is ceil(W / r) wide: scale the window with the actual ratio
+            r = raw_width / img.shape[1]
+            img = _crop_window(img, float(windows[i, 0]) / r, float(windows[i, 1]) / r, float(windows[i, 2]) / r,
+                               size)
+        else:
+            img = _resize_short_side(img, size)
+            h, w = img.shape[:2]
+            if offsets is None:
+                offsets = ((h - size) // 2, (w - size) // 2) if rng is None else (
+                    int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1)))
+            top, left = min(offsets[0], h - size), min(offsets[1], w - size)
+            img = img[top:top + size, left:left + size]
         if flip:
             img = img[:, ::-1]
         out[i] = ((img.astype(np.float32) / 255.0 - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1)
     return out, raw_width
 
 
+def load_clip_video(files: Sequence[Path], positions: np.ndarray, config: AQAConfig, pose: np.ndarray | None,
+                    rng: np.random.Generator | None = None, flip: bool = False,
+                    where: str | os.PathLike[str] | None = None) -> tuple[np.ndarray, int]:
+    """:func:`load_video` with the config's crop policy: ``pose`` (T, 16, C) pixel coordinates of
+    the same sampled frames (unflipped) is needed for ``video_crop == "diver"``; a clip whose
+    pose has no usable joint falls back to the whole-frame crop (logged)."""
+    windows = None
+    if config.video_crop == "diver":
+        if pose is None:
+            raise InputError("the config crops frames around the diver (video_crop 'diver') but no pose was given",
+                             where)
+        windows = diver_windows(pose, config.diver_crop_scale)
+        if windows is None:
+            log.warning("%s: no usable joint in the pose: whole-frame crop", where)
+        elif rng is not None:
+            windows = jitter_windows(windows, rng)
+    return load_video(files, positions, config.frame_size, rng, flip, windows)
+
+
 def load_pose(poses_root: str | os.PathLike[str], key: Key, num_frames: int, channels: int,
               flip_width: float | None = None) -> np.ndarray:
-    """``pred_comp_{idx}.npz`` -> (T, 16, channels) float32."""
+    """``pred_comp_{idx}.npz`` -> (T, 16, channels) float32 (mirrored when ``flip_width`` is given)."""
     pred = read_pred_comp(pred_comp_path(poses_root, key[0], key[1]), n=num_frames)
     if pred.shape[2] == 2 and channels == 3:
         pred = np.concatenate([pred, np.ones_like(pred[..., :1])], axis=-1)
@@ -144,7 +254,7 @@ class FineDivingAQADataset(torch.utils.data.Dataset):
         self.frames_root = Path(frames_root) if frames_root is not None else None
         self.poses_root = Path(poses_root) if poses_root is not None else None
         self.needs_video = config.use_dve or config.use_sve
-        self.needs_pose = config.use_hse
+        self.needs_pose = config.needs_pose
         self.records: dict[Key, FineGrainedRecord] = {}
         self.files: dict[Key, list[Path]] = {}
         self.keys: list[Key] = []
@@ -178,7 +288,8 @@ class FineDivingAQADataset(torch.utils.data.Dataset):
             self.files[key] = files
         if self.needs_pose:
             if self.poses_root is None:
-                return "the config needs poses but no pose root was given"
+                why = "" if self.config.use_hse else " (video_crop 'diver' follows the diver's joints)"
+                return f"the config needs poses{why} but no pose root was given"
             if not pred_comp_path(self.poses_root, key[0], key[1]).is_file():
                 return f"no pose file {pred_comp_path(self.poses_root, key[0], key[1])}"
         return None
@@ -211,13 +322,18 @@ class FineDivingAQADataset(torch.utils.data.Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, index]) if self.augment else None
         # a horizontal flip needs the raw frame width to mirror the pose too: video configs only
         flip = bool(rng.integers(0, 2)) if (rng is not None and self.needs_video) else False
-        flip_width: float | None = None
-        if self.needs_video:
-            video, raw_width = load_video(self.files[key], positions, cfg.frame_size, rng, flip)
-            item["video"] = torch.from_numpy(video)
-            flip_width = float(raw_width) if flip else None
+        pose = None
         if self.needs_pose:
             assert self.poses_root is not None
-            item["pose"] = torch.from_numpy(load_pose(self.poses_root, key, cfg.num_frames, cfg.pose_channels,
-                                                      flip_width))
+            pose = load_pose(self.poses_root, key, cfg.num_frames, 3)  # confidence picks the joints to crop at
+        raw_width: int | None = None
+        if self.needs_video:
+            video, raw_width = load_clip_video(self.files[key], positions, cfg, pose, rng, flip,
+                                               pred_comp_path(self.poses_root, key[0], key[1])
+                                               if self.poses_root is not None else None)
+            item["video"] = torch.from_numpy(video)
+        if pose is not None and cfg.use_hse:
+            if flip and raw_width is not None:
+                pose = flip_keypoints(pose, float(raw_width)).astype(np.float32)
+            item["pose"] = torch.from_numpy(np.ascontiguousarray(pose[..., :cfg.pose_channels]))
         return item

@@ -17,6 +17,10 @@ def test_presets() -> None:
     assert (full.num_stages, full.lambda_contrastive, full.temperature) == (3, 10.0, 0.5)
     assert full.resnet_layers == (3, 4, 6, 3) and full.backbone == "i3d"
     assert tiny.frame_size == 32 and tiny.d_model < full.d_model
+    # tiny = "HSE alone" (what learns on CPU budgets); its video settings apply when DVE/SVE are switched on
+    assert (tiny.use_dve, tiny.use_sve, tiny.use_hse) == (False, False, True) and tiny.needs_pose
+    assert (tiny.video_crop, tiny.fused_pose_values, tiny.segmentation_input) == ("diver", True, "all")
+    assert (full.video_crop, full.fused_pose_values, full.segmentation_input) == ("frame", False, "motion")
     assert (mcore.backbone, mcore.use_sve, mcore.use_hse, mcore.fusion) == ("frame2d", False, False, "none")
     assert mcore.frame2d_widths[-1] == 368
 

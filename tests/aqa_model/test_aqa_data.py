@@ -89,8 +89,12 @@ def test_missing_data_errors_or_skips(tmp_path: Path) -> None:
     ds = FineDivingAQADataset(ann, KEYS + [("m3", 1)], cfg, tmp_path / "frames", tmp_path / "poses",
                               skip_missing=True)
     assert len(ds) == 3 and set(ds.skipped) == {("m2", 7), ("m3", 1)}
-    pose_free = micro_config(use_hse=False)  # a video-only config does not need the pose file
+    pose_free = micro_config(use_hse=False, video_crop="frame")  # video-only, whole frame: no pose file needed
     assert len(FineDivingAQADataset(ann, KEYS, pose_free, tmp_path / "frames")) == 4
+    diver_crop = micro_config(use_hse=False, video_crop="diver")  # ... but the diver crop follows the joints
+    with pytest.raises(InputError, match="video_crop 'diver'"):
+        FineDivingAQADataset(ann, KEYS, diver_crop, tmp_path / "frames")
+    assert len(FineDivingAQADataset(ann, KEYS[:3], diver_crop, tmp_path / "frames", tmp_path / "poses")) == 3
 
 
 def test_select_transitions_rule() -> None:

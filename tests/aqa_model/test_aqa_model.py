@@ -152,12 +152,13 @@ def test_regressor_learns_score_differences_and_self_delta_vanishes() -> None:
 
 
 def test_cost_report_tiny_and_full_parameter_counts() -> None:
-    tiny = model_cost(preset("tiny"))
+    three = dataclasses.replace(preset("tiny"), use_dve=True, use_sve=True)  # the small HP-MCoRe
+    tiny = model_cost(three)
     assert 100_000 < tiny.params_total < 1_000_000
     assert tiny.flops_encode > 1_000 * tiny.flops_compare / 100  # encoders dominate
     assert tiny.flops_per_query_cached == tiny.flops_encode + 10 * tiny.flops_compare
     assert tiny.flops_per_query_uncached == 10 * (2 * tiny.flops_encode + tiny.flops_compare)
-    on_cpu = model_cost(preset("tiny"), device="cpu")
+    on_cpu = model_cost(three, device="cpu")
     assert on_cpu.flops_encode == tiny.flops_encode  # meta-device counting is exact
     full = model_cost(preset("full"))  # shapes only (meta device): a few seconds
     assert full.params_by_component["static_encoder"] > 23_508_032  # ResNet-50 trunk inside
