@@ -36,7 +36,7 @@ import torch
 from fdpose.aqa_model.checkpoint import model_from_checkpoint
 from fdpose.aqa_model.config import AQAConfig
 from fdpose.aqa_model.data import FineDivingAQADataset
-from fdpose.aqa_model.data.finediving import key_name, load_video
+from fdpose.aqa_model.data.finediving import key_name, load_clip_video, pose_rows
 from fdpose.aqa_model.distributed import pick_device
 from fdpose.aqa_model.evaluate import encode_clips
 from fdpose.aqa_model.model import HPMCoRe, VideoEncoding
@@ -46,7 +46,13 @@ from fdpose.finediving import FineDivingAnnotations, Key, load_annotations
 from fdpose.io import read_json
 from fdpose.pipelines.frames import IMAGE_SUFFIXES, VIDEO_SUFFIXES, FrameTreeClip, VideoClip
 from fdpose.pipelines.runner import RunConfig, run_batch
-from fdpose.pipelines.sampling import aligned_indices, fill_nonfinite, read_pred_comp
+from fdpose.pipelines.sampling import (
+    NUM_SAMPLED_FRAMES,
+    aligned_indices,
+    fill_nonfinite,
+    read_pred_comp,
+    resample_rows,
+)
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +91,11 @@ class ClipFrames:
     fps: float | None
 
 
-def read_clip(path: Path, cfg: AQAConfig, need_video: bool) -> ClipFrames:
-    """Sample ``cfg.num_frames`` frames of a frame folder or a video file (see module docstring)."""
+def read_clip(path: Path, cfg: AQAConfig, need_video: bool, pose: np.ndarray | None = None) -> ClipFrames:
+    """Sample ``cfg.num_frames`` frames of a frame folder or a video file (see module docstring).
+
+    pose: (n, 16, C) the clip's pose at the sampled frames, for configs that crop around the diver.
+    """
     path = Path(path)
     if path.is_dir():
         source = FrameTreeClip(path)
@@ -95,7 +104,7 @@ def read_clip(path: Path, cfg: AQAConfig, need_video: bool) -> ClipFrames:
             raise InputError(f"folder holds no images ({', '.join(IMAGE_SUFFIXES)})", path)
         numbers = source.frame_numbers()
         positions = aligned_indices(len(files), numbers, cfg.num_frames)
-        video = load_video(files, positions, cfg.frame_size)[0] if need_video else None
+        video = load_clip_video(files, positions, cfg, pose, where=path)[0] if need_video else None
         return ClipFrames(video, positions, len(files), numbers, None)
     if path.suffix.lower() not in VIDEO_SUFFIXES:
         raise InputError(f"not a frame folder or a video ({', '.join(VIDEO_SUFFIXES)})", path)
@@ -115,7 +124,7 @@ def read_clip(path: Path, cfg: AQAConfig, need_video: bool) -> ClipFrames:
                 cv2.imwrite(str(f), frames[pos])
                 files.append(f)
             by_pos = {int(f.stem): i for i, f in enumerate(files)}
-            video = load_video(files, np.array([by_pos[int(p)] for p in positions]), cfg.frame_size)[0]
+            video = load_clip_video(files, np.array([by_pos[int(p)] for p in positions]), cfg, pose, where=path)[0]
     return ClipFrames(video, positions, len(frames), None, fps)
 
 
@@ -124,7 +133,12 @@ def read_query_pose(path: Path, cfg: AQAConfig, frame_count: int | None, frame_n
     """The clip's pose at the sampled frames: (n, 16, pose_channels) float32."""
     path = Path(path)
     if path.suffix.lower() == ".npz":
-        pred = read_pred_comp(path, n=cfg.num_frames)
+        if cfg.num_frames != NUM_SAMPLED_FRAMES and frame_count is not None and pose_rows(path) == NUM_SAMPLED_FRAMES:
+            # a standard 96-row file for a model that samples fewer frames: nearest rows
+            pred = resample_rows(read_pred_comp(path, n=NUM_SAMPLED_FRAMES), frame_count, frame_numbers,
+                                 cfg.num_frames)
+        else:
+            pred = read_pred_comp(path, n=cfg.num_frames)
     elif path.suffix.lower() == ".json":
         doc = read_json(path)
         if is_gt_doc(doc):
@@ -236,17 +250,19 @@ def score_clip(req: ScoreRequest) -> dict[str, Any]:
     cfg = model.config
     need_video = cfg.use_dve or cfg.use_sve
     pose_file = req.pose_file
-    if cfg.use_hse and pose_file is None:
+    if cfg.needs_pose and pose_file is None:
         if req.pipeline is None:
             raise ConfigError(f"the {cfg.name!r} model uses the diver's pose: pass --pose FILE or pipeline settings")
         pose_file = estimate_pose(req.clip, req.pipeline)
     if need_video and req.exemplar_root is None:
         raise ConfigError(f"the {cfg.name!r} model reads video: pass --exemplars FRAME_ROOT of the exemplar dataset")
-    if req.pose_file is not None and not cfg.use_hse:
+    if req.pose_file is not None and not cfg.needs_pose:
         log.warning("the %s model uses no pose: --pose is ignored", cfg.name)
-    frames = read_clip(req.clip, cfg, need_video)
-    pose = (read_query_pose(pose_file, cfg, frames.frame_count if (need_video or req.clip.is_dir()) else None,
-                            frames.frame_numbers) if cfg.use_hse and pose_file is not None else None)
+    frames = read_clip(req.clip, cfg, False)  # sampled positions first: the pose is read at them
+    pose = (read_query_pose(pose_file, cfg, frames.frame_count, frames.frame_numbers)
+            if cfg.needs_pose and pose_file is not None else None)
+    if need_video:
+        frames = read_clip(req.clip, cfg, True, pose)
 
     ann = load_annotations(req.annotations)
     dive = req.dive_number if req.use_dive_number else None
@@ -254,7 +270,7 @@ def score_clip(req: ScoreRequest) -> dict[str, Any]:
     poses_root: Path | str | None = req.poses_root
     tmp: tempfile.TemporaryDirectory[str] | None = None
     try:
-        if cfg.use_hse and poses_root is None:
+        if cfg.needs_pose and poses_root is None:
             if req.poses_from_gt is None:
                 raise ConfigError("the exemplars need poses: pass --poses DIR or --poses-from-gt GT_DIR")
             tmp = tempfile.TemporaryDirectory(prefix="fdpose_oracle_")
@@ -266,7 +282,7 @@ def score_clip(req: ScoreRequest) -> dict[str, Any]:
         if tmp is not None:
             tmp.cleanup()
     video_t = None if frames.video is None else torch.from_numpy(frames.video)[None].to(device)
-    pose_t = None if pose is None else torch.from_numpy(pose)[None].to(device)
+    pose_t = None if pose is None or not cfg.use_hse else torch.from_numpy(pose)[None].to(device)
     with torch.no_grad():
         query = model.encode(video_t, pose_t)
     votes = score_encoded(model, query, [encoded[k].encoding for k in chosen], [encoded[k].score for k in chosen])

@@ -49,7 +49,14 @@ from fdpose.aqa_model.config import AQAConfig
 from fdpose.aqa_model.segmentation import map_transitions_to_samples
 from fdpose.errors import InputError
 from fdpose.finediving import FineDivingAnnotations, FineGrainedRecord, Key
-from fdpose.pipelines.sampling import aligned_indices, pred_comp_path, read_pred_comp
+from fdpose.pipelines.sampling import (
+    NUM_SAMPLED_FRAMES,
+    PRED_KEY,
+    aligned_indices,
+    pred_comp_path,
+    read_pred_comp,
+    resample_rows,
+)
 from fdpose.skeleton import flip_keypoints
 
 log = logging.getLogger(__name__)
@@ -225,15 +232,36 @@ def load_clip_video(files: Sequence[Path], positions: np.ndarray, config: AQACon
 
 
 def load_pose(poses_root: str | os.PathLike[str], key: Key, num_frames: int, channels: int,
-              flip_width: float | None = None) -> np.ndarray:
-    """``pred_comp_{idx}.npz`` -> (T, 16, channels) float32 (mirrored when ``flip_width`` is given)."""
-    pred = read_pred_comp(pred_comp_path(poses_root, key[0], key[1]), n=num_frames)
+              flip_width: float | None = None, frame_count: int | None = None,
+              frame_numbers: Sequence[int] | None = None) -> np.ndarray:
+    """``pred_comp_{idx}.npz`` -> (T, 16, channels) float32 (mirrored when ``flip_width`` is given).
+
+    A model that samples T != 96 frames (``tiny``: 32) also reads the standard 96-row files
+    (FineDiving-Pose, the pipeline): each of its T sampled frames takes the row of the nearest
+    of the 96 (:func:`fdpose.pipelines.sampling.resample_rows`; needs ``frame_count`` and, for
+    frame trees, the clip's ``frame_numbers``).
+    """
+    path = pred_comp_path(poses_root, key[0], key[1])
+    if num_frames != NUM_SAMPLED_FRAMES and frame_count is not None and pose_rows(path) == NUM_SAMPLED_FRAMES:
+        pred = resample_rows(read_pred_comp(path, n=NUM_SAMPLED_FRAMES), frame_count, frame_numbers, num_frames)
+    else:
+        pred = read_pred_comp(path, n=num_frames)
     if pred.shape[2] == 2 and channels == 3:
         pred = np.concatenate([pred, np.ones_like(pred[..., :1])], axis=-1)
     pred = pred[..., :channels]
     if flip_width is not None:
         pred = flip_keypoints(pred, flip_width).astype(np.float32)
     return pred
+
+
+def pose_rows(path: Path) -> int | None:
+    """Rows of the ``pred`` array of a pose file, read from its header only; None if unreadable
+    (the full read then reports the problem)."""
+    try:
+        with np.load(path) as data:
+            return int(data[PRED_KEY].shape[0]) if PRED_KEY in data.files else None
+    except Exception:  # noqa: BLE001 - any failure is reported by read_pred_comp with the file named
+        return None
 
 
 class FineDivingAQADataset(torch.utils.data.Dataset):
@@ -301,6 +329,14 @@ class FineDivingAQADataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.keys)
 
+    def clip_frames(self, key: Key) -> tuple[int, list[int] | None]:
+        """(frame count, frame-file numbers or None) of ``key``'s trimmed clip."""
+        if key in self.files:
+            numbers = [_frame_number(f) for f in self.files[key]]
+            known = None if any(n is None for n in numbers) else [int(n) for n in numbers if n is not None]
+            return len(self.files[key]), known
+        return self.records[key].num_frames, None
+
     def positions(self, key: Key) -> np.ndarray:
         """Sampled positions of ``key`` in its trimmed clip (frame files, else the annotation length)."""
         if key in self.files:
@@ -325,7 +361,9 @@ class FineDivingAQADataset(torch.utils.data.Dataset):
         pose = None
         if self.needs_pose:
             assert self.poses_root is not None
-            pose = load_pose(self.poses_root, key, cfg.num_frames, 3)  # confidence picks the joints to crop at
+            count, numbers = self.clip_frames(key)
+            # confidence picks the joints to crop at
+            pose = load_pose(self.poses_root, key, cfg.num_frames, 3, frame_count=count, frame_numbers=numbers)
         raw_width: int | None = None
         if self.needs_video:
             video, raw_width = load_clip_video(self.files[key], positions, cfg, pose, rng, flip,

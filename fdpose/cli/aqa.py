@@ -204,7 +204,7 @@ def eval_aqa(checkpoint: Path, frames_root: Optional[Path], annotations: Optiona
         if not splits.get("val"):
             raise ConfigError("--split val needs the run's run.json with a validation split", ckpt.parent)
         queries, pool = [_parse_key(k) for k in splits["val"]], [_parse_key(k) for k in splits["train"]]
-    if cfg.use_hse and poses_root is None:
+    if cfg.needs_pose and poses_root is None:
         run_oracle = ckpt.parent / f"oracle_poses_{cfg.num_frames}"
         if poses_from_gt is not None:
             root = out / f"oracle_poses_{cfg.num_frames}"

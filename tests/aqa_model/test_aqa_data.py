@@ -139,3 +139,25 @@ def test_real_annotations_exemplars_exist_for_every_test_clip(shared_data: Path)
     for key in ann.test:
         ex = picker.test_exemplars(key)
         assert len(ex) == 10 and all(ann.fine[e].action_type == ann.fine[key].action_type for e in ex)
+
+
+def test_a_96_row_pose_file_serves_a_model_of_fewer_frames(tmp_path: Path) -> None:
+    # FineDiving-Pose and the pipeline write 96 rows; the micro config samples 16 frames.
+    from fdpose.pipelines.sampling import aligned_indices
+
+    cfg = micro_config()
+    ann = _world(tmp_path, KEYS, DIVES)
+    numbers = list(range(100, 100 + FRAMES_PER_CLIP))
+    pos96 = aligned_indices(FRAMES_PER_CLIP, numbers, 96)
+    pose96 = np.zeros((96, 16, 3), np.float32)
+    pose96[..., 0] = pos96[:, None]  # x = the clip position the row was sampled at
+    pose96[..., 2] = 1.0
+    write_pred_comp(tmp_path / "poses" / "m1" / "pred_comp_2.npz", pose96, n=96)
+    ds = FineDivingAQADataset(ann, KEYS, cfg, tmp_path / "frames", tmp_path / "poses")
+    item = ds[1]
+    assert item["pose"].shape == (16, 16, 3)
+    # every sampled frame of the model is on the 96-grid here (31 frames), so rows match exactly
+    assert item["pose"][:, 0, 0].numpy().astype(int).tolist() == ds.positions(KEYS[1]).tolist()
+    write_pred_comp(tmp_path / "poses" / "m1" / "pred_comp_2.npz", pose96[:40], n=40)
+    with pytest.raises(ValidationError, match="pred_comp_2.npz"):
+        ds[1]
