@@ -336,17 +336,25 @@ def choose_seeds(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig",
 
 
 def _seed_frame(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig", tr: Tracklet) -> tuple[int, int]:
-    """(frame, row) of the tracklet member to start from: alone, moving, confident."""
+    """(frame, row) of the tracklet member to start from: alone, moving, confident.
+
+    Members within ``seed_end_margin`` members of the tracklet's ends come last: pass 1 may
+    have linked the end of a person's tracklet on to another person (a fast camera tilt
+    sweeping spectators across the diver), and a seed there starts on the wrong person.
+    """
     keys = []
-    for t, j in tr.members:
+    n = len(tr.members)
+    margin = min(cfg.seed_end_margin, (n - 1) // 2)
+    for i, (t, j) in enumerate(tr.members):
         # Prefer a frame where the diver is alone and moving: a seed overlapping a spectator
         # (or a tracklet end that drifted onto one) could hand the track over.
         box = cands[t][j:j + 1]
         others = np.delete(cands[t], j, axis=0)
         iso = (float(np.min(np.linalg.norm(centres(others) - centres(box), axis=1))) / diags(box)[0]
                if len(others) else np.inf)
-        keys.append((min(iso, cfg.seed_isolation), min(float(p1.motion[t][j]), cfg.static_motion), float(box[0, 4])))
-    return tr.members[max(range(len(keys)), key=lambda k: keys[k])]
+        keys.append((min(i, n - 1 - i) >= margin, min(iso, cfg.seed_isolation),
+                     min(float(p1.motion[t][j]), cfg.static_motion), float(box[0, 4])))
+    return tr.members[max(range(n), key=lambda k: keys[k])]
 
 
 def track_value(boxes: np.ndarray, rows: np.ndarray, p1: Pass1, cfg: "TrackerConfig",
