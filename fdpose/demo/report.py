@@ -60,9 +60,12 @@ def summary_table(result: "DemoResult") -> str:
     """The plain-text table the CLI prints: figures, then seconds per step."""
     rows = metric_rows(result)
     w = max(len(r[0]) for r in rows)
-    v = max(len(r[1]) for r in rows)
+    # Short figures are right-aligned in one column; a long one (the provenance mix) would blow
+    # the column up for every row, so it is printed in place of the alignment.
+    v = max((len(r[1]) for r in rows if len(r[1]) <= 16), default=8)
     lines = [f"fdpose demo ({result.plan.name}, seed {result.plan.seed}) in {result.out}"]
-    lines += [f"  {name:<{w}}  {value:>{v}}  {what}" for name, value, what in rows]
+    lines += [f"  {name:<{w}}  {value:>{v}}  {what}" if len(value) <= v else f"  {name:<{w}}  {value};  {what}"
+              for name, value, what in rows]
     lines.append("  time per step: " + ", ".join(f"{STEP_TITLES.get(k, k)} {sec:.0f} s"
                                                  for k, sec in result.seconds.items())
                  + f"; total {result.total_seconds:.0f} s")
