@@ -1,0 +1,227 @@
+"""Pass 2 of the diver tracker: nearest neighbour (Eq. 25) from one seed, forward then backward.
+
+Helpers for :mod:`fdpose.pipelines.tracking` (parameters come from its ``TrackerConfig``; the
+rules are documented in its module docstring).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import enum
+from typing import TYPE_CHECKING, Optional, Sequence
+
+import numpy as np
+
+from fdpose.pipelines.tracking_still import still_after, still_head_end
+from fdpose.pipelines.tracklets import Pass1, centres, diags, touches_border
+
+if TYPE_CHECKING:  # the config lives with the tracker, which imports this module
+    from fdpose.pipelines.tracking import TrackerConfig
+
+__all__ = ["TrackDecision", "pass2"]
+
+class TrackDecision(str, enum.Enum):
+    """What the tracker did in a frame (stored in the per-clip JSON as ``track``)."""
+
+    INIT = "init"
+    MATCHED = "matched"
+    REACQUIRED = "re-acquired"
+    LOST = "lost"
+
+
+# ---- pass 2: nearest neighbour ------------------------------------------------------------
+
+class _State:
+    """The diver's last box, frame and scene centre, and its smoothed velocity in the scene."""
+
+    def __init__(self, box: np.ndarray, t: int, camera_cum: np.ndarray) -> None:
+        self.box = box
+        self.t = t
+        self.centre = centres(box[None])[0] - camera_cum[t]  # scene centre, px
+        self.vel = np.zeros(2)  # scene px/frame (camera motion removed)
+        self.n_obs = 0
+        self.tracklet = -1  # pass-1 tracklet of the last box (-1: a user box without detection)
+        self.cut = False  # the last box is cut by the image border
+        self.still = False  # the last box belongs to a static pass-1 tracklet
+
+
+def _step(state: _State, t: int, boxes: np.ndarray, scene: np.ndarray, static: np.ndarray,
+          support: np.ndarray, owner: np.ndarray, excluded: np.ndarray, cfg: "TrackerConfig",
+          handoff: Optional[np.ndarray] = None, barred: Optional[np.ndarray] = None,
+          cut: Optional[np.ndarray] = None, forward: bool = True) -> int:
+    """Row of the admissible candidate with the best Eq. 25 score in frame t, or -1.
+
+    handoff / barred: optional (K,) bool, candidates exempt from the static restriction (the
+    still-phase hand-over) and candidates refused outright (stillness after the flight).
+    cut: optional (K,) bool, candidates cut by the image border.
+    forward: the pass runs forward in time (the water entry's shrink is allowed only then).
+    """
+    if not len(boxes):
+        return -1
+    if cut is None:
+        cut = np.zeros(len(boxes), dtype=bool)
+    gap = abs(t - state.t)
+    prev = state.box[None, :]
+    diag = diags(prev)[0]
+    c_prev = state.centre
+    c = scene
+    d = np.linalg.norm(c - c_prev, axis=1) / diag
+    d_pred = np.full(len(boxes), np.inf)
+    pred = c_prev  # scene centre predicted for frame t (the last one without a velocity)
+    if cfg.use_velocity and state.n_obs:
+        pred = c_prev + state.vel * min(gap, cfg.velocity_horizon)
+        d_pred = np.linalg.norm(c - pred, axis=1) / diag
+        d = np.minimum(d, d_pred)
+    ratio = diags(boxes) / diag
+    jump_gate = min(cfg.max_jump + cfg.jump_growth * (gap - 1), cfg.max_jump_cap)
+    size_gate = cfg.max_size_ratio * (1 + cfg.size_ratio_growth * (gap - 1))
+    conf = boxes[:, 4]
+    # Entering the water the diver's box shrinks fast but stays in the diver's column: a
+    # smaller candidate whose scene centre lies within the last box's width (around the last
+    # centre or the prediction) may shrink down to 1 / entry_size_ratio.
+    half_w = (state.box[2] - state.box[0]) / 2
+    dx = np.abs(c[:, 0] - c_prev[0])
+    if cfg.use_velocity and state.n_obs:
+        dx = np.minimum(dx, np.abs(c[:, 0] - pred[0]))
+    # (forward in time only: backwards, the diver's box grows out of the water; a shrink
+    # there is a smaller person, such as a spectator cut by the border)
+    entering = (ratio < 1) & (dx <= half_w) & (1 / ratio <= cfg.entry_size_ratio) & forward
+    # A box cut by the image border is smaller than its person: growing from a cut last box, or
+    # shrinking into a cut candidate, may go up to cut_size_ratio.
+    clipped = ((ratio > 1) & state.cut) | ((ratio < 1) & cut)
+    size_ok = np.maximum(ratio, 1 / ratio) <= np.where(clipped, max(size_gate, cfg.cut_size_ratio), size_gate)
+    ok = (conf >= cfg.min_conf) & (d <= jump_gate) & (size_ok | entering)
+    # Only candidates within the base gate of the last box, at most confirm_gap frames after
+    # it, may be unconfirmed: a re-acquisition after a longer miss or a long jump needs a
+    # tracklet of confirm_frames detections.
+    # (a box cut by the image border is a person half in view, whose centre jumps: early only
+    # when the diver's own last box was cut too, leaving the view)
+    early = (gap == 1) | ((gap <= cfg.confirm_gap) & (~cut | state.cut))
+    # (a diver standing still - the track on a static tracklet - moves off by continuing
+    # motion, not by a jump: an unconfirmed candidate then must lie within the static gate)
+    reach = cfg.static_gate if state.still else cfg.max_jump
+    ok &= (early & (d <= reach)) | (support >= cfg.confirm_frames)
+    base_ok = ok.copy()  # the gates every candidate must pass, before the person rules
+    # A static candidate continues the track only where the track itself is (nearly) still in
+    # the scene: the diver standing on the board, never a diver flying past a seated judge.
+    speed = float(np.linalg.norm(state.vel)) / diag * cfg.lost_speed_decay ** (gap - 1) if state.n_obs else 0.0
+    same = (owner == state.tracklet) & (state.tracklet >= 0)
+    # A tracklet seen beside the diver's is another person: it never continues the track.
+    ok &= ~excluded | same
+    # (a static tracklet exactly where a moving track is predicted is the same person whose
+    # still phase - standing on the board - was linked separately)
+    ok &= ~static | same | ((d <= cfg.static_gate) & (speed <= cfg.static_speed)) | (d_pred <= cfg.static_gate / 2)
+    if handoff is not None:  # ... or the diver's still phase before take-off, met backwards in time
+        ok |= base_ok & handoff
+    if barred is not None:
+        ok &= ~barred
+    if not ok.any():
+        return -1
+    score = (cfg.conf_weight * conf - d - cfg.size_weight * np.abs(np.log(ratio)) - cfg.static_penalty * static
+             + cfg.continuity_bonus * same)
+    score[~ok] = -np.inf
+    return int(np.argmax(score))
+
+
+def _update(state: _State, t: int, box: np.ndarray, tracklet: int, camera_cum: np.ndarray,
+            cfg: "TrackerConfig") -> None:
+    gap = max(abs(t - state.t), 1)
+    centre = centres(box[None])[0] - camera_cum[t]
+    v = (centre - state.centre) / gap  # sign-correct backwards in time too
+    # A velocity beyond the jump gate is a mismatch artefact, not motion: clip it.
+    vmax = cfg.max_jump * diags(box[None])[0]
+    speed = float(np.linalg.norm(v))
+    if speed > vmax:
+        v = v * (vmax / speed)
+    a = cfg.velocity_smoothing if state.n_obs else 0.0
+    state.vel = a * state.vel + (1 - a) * v
+    state.n_obs += 1
+    state.box, state.t, state.tracklet, state.centre = box, t, tracklet, centre
+
+
+def pass2(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig", seed_t: int, seed_row: int,
+           seed_box: np.ndarray, image_size: Optional[tuple[int, int]]
+           ) -> tuple[np.ndarray, np.ndarray, list[TrackDecision]]:
+    """Nearest-neighbour pass from one seed, forward then backward: (T, 5) boxes, (T,) rows, decisions."""
+    n = len(cands)
+    boxes = np.full((n, 5), np.nan)
+    rows = np.full(n, -1, dtype=np.int64)
+    decisions = [TrackDecision.LOST] * n
+    camera_cum = np.cumsum(p1.camera, axis=0) if n else np.zeros((0, 2))
+    beside = np.zeros(len(p1.tracklets), dtype=np.int64)  # frames each tracklet was seen beside the diver
+    beside_still = np.zeros(len(p1.tracklets), dtype=np.int64)  # ... within their still head
+    still_tail = still_after(p1, cfg)
+    head_end = still_head_end(p1, cfg)
+
+    def note_others(t: int, row: int) -> None:
+        others = np.delete(p1.owner[t], row) if row >= 0 else p1.owner[t]
+        others = others[others != (p1.owner[t][row] if row >= 0 else -2)]
+        beside[others] += 1
+        beside_still[others[head_end[others] >= t]] += 1
+    resume = dataclasses.replace(cfg, jump_growth=0.0)  # a resumed anchor may not reach further
+    present = np.zeros((len(p1.tracklets), n), dtype=bool)  # tracklet k has a member in frame t
+    for k, tr in enumerate(p1.tracklets):
+        present[k, tr.frames] = True
+    last_t = np.array([tr.members[-1][0] for tr in p1.tracklets], dtype=np.int64)
+
+    boxes[seed_t], rows[seed_t], decisions[seed_t] = seed_box, seed_row, TrackDecision.INIT
+    if seed_row >= 0:
+        note_others(seed_t, seed_row)
+    for order in (range(seed_t + 1, n), range(seed_t - 1, -1, -1)):
+        state = _State(seed_box.copy(), seed_t, camera_cum)
+        state.tracklet = int(p1.owner[seed_t][seed_row]) if seed_row >= 0 else -1
+        state.cut = bool(touches_border(seed_box[None], image_size)[0])
+        state.still = bool(p1.static[seed_t][seed_row]) if seed_row >= 0 else False
+        lost = False
+        forward = order.step > 0
+        flown = False
+        anchor, detour = copy.copy(state), []  # the last confirmed state, unconfirmed picks since
+        for t in order:
+            owner = p1.owner[t]
+            excluded = beside[owner] >= cfg.exclude_after
+            handoff = barred = None
+            if forward:
+                barred = still_tail[t] if flown else None
+            elif state.tracklet >= 0 and len(owner):
+                # (after its still head, pass 1 may have linked the diver's flight or duplicate
+                # boxes onto the still tracklet: only being seen beside the diver during the
+                # still head marks it as another person)
+                # (frames shared with the track's current tracklet: before it, or at most a
+                # frame beside its first member, which may be a false detection pass 1 linked on)
+                end, mine = head_end[owner], present[state.tracklet]
+                with_head = np.array([(present[k, :e + 1] & mine[:e + 1]).sum() for k, e in zip(owner, end)])
+                with_all = (present[owner] & mine[None, :]).sum(axis=1)
+                head = (end >= t) & (with_head < cfg.exclude_after) & (beside_still[owner] < cfg.exclude_after)
+                last = (last_t[owner] == t) & (with_all < cfg.exclude_after) & ~excluded
+                handoff = p1.static[t] & (head | last)
+            cut = touches_border(cands[t], image_size)
+            j = _step(state, t, cands[t], p1.scene[t], p1.static[t], p1.support[t], owner, excluded, cfg,
+                      handoff, barred, cut, forward)
+            if j < 0 and len(detour) == 1 and anchor.tracklet >= 0:
+                # (the detour: unconfirmed picks that the anchor's tracklet outlives were false
+                # detections; resume from the anchor on its own tracklet)
+                off = owner != anchor.tracklet
+                j = _step(anchor, t, cands[t], p1.scene[t], p1.static[t], p1.support[t], owner, excluded, resume,
+                          handoff, off if barred is None else (barred | off), cut, forward)
+                if j >= 0:
+                    for u in detour:
+                        boxes[u], rows[u], decisions[u] = np.nan, -1, TrackDecision.LOST
+                    state, detour, lost = copy.copy(anchor), [], True
+            if j < 0:
+                lost = True
+                continue
+            if p1.owner[t][j] == state.tracklet:  # a steady track: its neighbours are other people
+                note_others(t, j)
+            boxes[t], rows[t] = cands[t][j], j
+            decisions[t] = TrackDecision.REACQUIRED if lost else TrackDecision.MATCHED
+            lost = False
+            _update(state, t, cands[t][j], int(p1.owner[t][j]), camera_cum, cfg)
+            state.cut = bool(cut[j])
+            state.still = bool(p1.static[t][j])
+            flown |= bool(p1.measured[t][j] and p1.motion[t][j] >= cfg.flight_motion)
+            if p1.support[t][j] >= cfg.confirm_frames:
+                anchor, detour = copy.copy(state), []
+            else:
+                detour.append(t)
+    return boxes, rows, decisions
