@@ -12,8 +12,8 @@ Reference: the same run with a randomly initialised checkpoint of the same archi
 input size, so the floor cannot be reached by an untrained network.
 
 Measured (CPU, torch 2.13, these seeds): PCKh@0.5 0.133 (trained) vs 0.0095 (random
-initialisation); tracking accuracy 0.916 on these three clips (0.982 / 0.794 / 1.000; the
-tracker's known weak case, see fdpose.pipelines.tracking, is in the second). Floors: PCKh >= 0.08 and at
+initialisation); tracking accuracy 0.916 on these three clips (0.982 / 0.794 / 1.000 per
+clip; PCKh 0.208 / 0.063 / 0.127). Floors: PCKh >= 0.08 and at
 least three times the random model; tracking >= 0.88. With more labelled clips the same
 settings go further: the default ``fdpose demo`` (30 labelled clips) reaches 0.535 on its
 never-labelled test clips. Time: 55 s on the idle 2-core CPU (training 118 s while
