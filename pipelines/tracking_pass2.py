@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Optional, Sequence
 
 import numpy as np
 
-from fdpose.pipelines.tracking_still import still_after, still_head_end
+from fdpose.pipelines.tracking_still import still_after, still_head_end, still_head_place
 from fdpose.pipelines.tracklets import Pass1, centres, diags, touches_border
 
 if TYPE_CHECKING:  # the config lives with the tracker, which imports this module
@@ -153,6 +153,7 @@ def pass2(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig", seed_t: 
     beside_still = np.zeros(len(p1.tracklets), dtype=np.int64)  # ... within their still head
     still_tail = still_after(p1, cfg)
     head_end = still_head_end(p1, cfg)
+    head_place = still_head_place(p1, head_end)
 
     def note_others(t: int, row: int) -> None:
         others = np.delete(p1.owner[t], row) if row >= 0 else p1.owner[t]
@@ -179,7 +180,13 @@ def pass2(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig", seed_t: 
         anchor, detour = copy.copy(state), []  # the last confirmed state, unconfirmed picks since
         for t in order:
             owner = p1.owner[t]
-            excluded = beside[owner] >= cfg.exclude_after
+            # (a box that left its tracklet's still head: only frames seen beside the diver
+            # after the head count, see the head-leave rule)
+            after = (head_end[owner] >= 0) & (t > head_end[owner])
+            if len(owner):
+                away = np.linalg.norm(p1.scene[t] - head_place[owner], axis=1) / diags(cands[t])
+                after &= np.nan_to_num(away, nan=0.0) > cfg.head_leave_gate
+            excluded = np.where(after, beside[owner] - beside_still[owner], beside[owner]) >= cfg.exclude_after
             handoff = barred = None
             if forward:
                 barred = still_tail[t] if flown else None

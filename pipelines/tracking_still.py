@@ -18,7 +18,7 @@ from fdpose.pipelines.tracklets import Pass1
 if TYPE_CHECKING:  # the config lives with the tracker, which imports this module
     from fdpose.pipelines.tracking import TrackerConfig
 
-__all__ = ["still_after", "still_head_end"]
+__all__ = ["still_after", "still_head_end", "still_head_place"]
 
 
 def still_after(p1: Pass1, cfg: "TrackerConfig") -> list[np.ndarray]:
@@ -68,4 +68,13 @@ def still_head_end(p1: Pass1, cfg: "TrackerConfig") -> np.ndarray:
             left = True  # the whole tracklet is still: it ends where the person left
         if left and count >= cfg.still_after_frames:
             out[k] = end
+    return out
+
+
+def still_head_place(p1: Pass1, head_end: np.ndarray) -> np.ndarray:
+    """(N, 2) per pass-1 tracklet the median scene centre of its still head (NaN where none)."""
+    out = np.full((len(p1.tracklets), 2), np.nan)
+    for k, tr in enumerate(p1.tracklets):
+        if head_end[k] >= 0:
+            out[k] = np.median([p1.scene[t][j] for t, j in tr.members if t <= head_end[k]], axis=0)
     return out

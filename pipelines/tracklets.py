@@ -24,7 +24,11 @@ there).
    candidate and the tracklet's constant-velocity prediction in scene coordinates (in box
    diagonals per frame of gap) plus ``link_shape_weight`` times the change of box shape,
    bridging up to ``link_max_gap`` missed frames. Shape matters when a diver flies over a
-   seated spectator: the centres nearly coincide, the shapes do not.
+   seated spectator: the centres nearly coincide, the shapes do not. Greedy (cheapest pair
+   first), then two links are exchanged when that lowers their summed cost by more than
+   ``link_swap_margin``: where the diver walks past a spectator standing right behind her
+   on the board, the cheapest pair can be the cross link (diver to spectator), which leaves
+   the other a far worse one, and the two tracklets swapped people for the rest of the clip.
 4. **Local motion.** The spread of a candidate's scene centres over a window of
    ``static_window`` frames of its tracklet, in its box diagonals: detector jitter for a
    spectator, large for a flying diver. A tracklet is *static* when it is at least
@@ -32,6 +36,9 @@ there).
    ``static_motion`` (where a diver flies over a spectator the boxes mix for a frame or two
    and spoil the local measure, so a still tracklet is still throughout). A tracklet of the
    diver standing on the board is static too; pass 2 treats that case.
+5. **Run-on cut** (``split_still_after_flight``, :mod:`fdpose.pipelines.tracklets_split`). A
+   still run after flight motion in one tracklet is another person (the diver ends in the
+   water): the tracklet is cut before it and both pieces are measured again (step 4).
 """
 
 from __future__ import annotations
@@ -40,6 +47,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional, Sequence
 
 import numpy as np
+
+from fdpose.pipelines.tracklets_split import runon_cuts
 
 if TYPE_CHECKING:  # the config lives with the tracker, which imports this module
     from fdpose.pipelines.tracking import TrackerConfig
@@ -227,6 +236,7 @@ def link(cands: Sequence[np.ndarray], scene: Sequence[np.ndarray], cfg: "Tracker
             ratio = diags(boxes)[None, :] / diags(prev)[:, None]
             cost[(cost > gate[:, None]) | (np.maximum(ratio, 1 / ratio) > cfg.max_size_ratio)] = np.inf
             cost += cfg.link_shape_weight * shape_change(prev, boxes)
+            pairs: list[tuple[int, int]] = []
             for flat in np.argsort(cost, axis=None):
                 i, j = (int(v) for v in np.unravel_index(flat, cost.shape))
                 if not np.isfinite(cost[i, j]):
@@ -235,6 +245,18 @@ def link(cands: Sequence[np.ndarray], scene: Sequence[np.ndarray], cfg: "Tracker
                     continue
                 used_tr.add(i)
                 used_c.add(j)
+                pairs.append((i, j))
+            # (two links exchanged where that is clearly cheaper: see the module docstring)
+            changed = True
+            while changed:
+                changed = False
+                for a in range(len(pairs)):
+                    for b in range(a + 1, len(pairs)):
+                        (i, j), (i2, j2) = pairs[a], pairs[b]
+                        if cost[i, j2] + cost[i2, j] + cfg.link_swap_margin < cost[i, j] + cost[i2, j2]:
+                            pairs[a], pairs[b] = (i, j2), (i2, j)
+                            changed = True
+            for i, j in pairs:
                 k = live[i]
                 tracklets[k].members.append((t, j))
                 vel = (scene[t][j] - last[k][2]) / gaps[i]
@@ -244,6 +266,38 @@ def link(cands: Sequence[np.ndarray], scene: Sequence[np.ndarray], cfg: "Tracker
                 tracklets.append(Tracklet(members=[(t, j)]))
                 last.append((t, boxes[j], scene[t][j], np.zeros(2)))
     return tracklets
+
+
+def _local_motion(tr: Tracklet, cands: Sequence[np.ndarray], cum: np.ndarray, known: np.ndarray,
+                  image_size: Optional[tuple[int, int]], half: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Step 4 for one tracklet: per member local motion (diagonals) and its evidence flag, the
+    scene-relative path (px), the boxes and their cut-by-border flags."""
+    times = np.array(tr.frames)
+    b = np.stack([cands[t][j] for t, j in tr.members])
+    cut = touches_border(b, image_size)
+    # Scene-relative path over links with a known camera only: where nobody else is in
+    # view (or the boxes are cut) a move is no evidence of motion in the scene.
+    step = np.zeros((len(times), 2))
+    valid = np.zeros(len(times), dtype=bool)  # step i (from member i-1 to i) is measured
+    for i in range(1, len(times)):
+        t0, t1 = times[i - 1], times[i]
+        if not known[t0 + 1:t1 + 1].all():
+            continue
+        disp, ok = anchored_displacement(b[i - 1:i], b[i:i + 1], image_size)
+        if ok[0, 0]:
+            step[i] = disp[0, 0] - (cum[t1] - cum[t0])
+            valid[i] = True
+    pos = np.cumsum(step, axis=0)
+    d = diags(b)
+    local = np.zeros(len(times))
+    evidence = np.zeros(len(times), dtype=bool)  # its window holds a measured step
+    for i in range(len(times)):
+        lo, hi = np.searchsorted(times, times[i] - half), np.searchsorted(times, times[i] + half, side="right")
+        if valid[lo + 1:hi].any():
+            evidence[i] = True
+            local[i] = float(np.hypot(*np.ptp(pos[lo:hi], axis=0))) / d[i]
+    return local, evidence, pos, b, cut
 
 
 def analyse(cands: Sequence[np.ndarray], cfg: "TrackerConfig",
@@ -263,31 +317,20 @@ def analyse(cands: Sequence[np.ndarray], cfg: "TrackerConfig",
     owner = [np.full(len(b), -1, dtype=np.int64) for b in cands]
     measured = [np.zeros(len(b), dtype=bool) for b in cands]
     half = cfg.static_window // 2
-    for k, tr in enumerate(tracklets):
+    measures = [_local_motion(tr, cands, cum, known, image_size, half) for tr in tracklets]
+    if cfg.split_still_after_flight:
+        # (step 5: a still run after the flight is another person; measured again apart)
+        pieces: list[Tracklet] = []
+        for tr, (local, evidence, *_rest) in zip(tracklets, measures):
+            cuts = runon_cuts(tr.members, local, evidence, scene, cands, cfg)
+            bounds = [0, *cuts, len(tr.members)]
+            pieces += [Tracklet(members=tr.members[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+        if len(pieces) > len(tracklets):
+            tracklets = pieces
+            measures = [_local_motion(tr, cands, cum, known, image_size, half) for tr in tracklets]
+    for k, (tr, (local, evidence, pos, b, cut)) in enumerate(zip(tracklets, measures)):
         times = np.array(tr.frames)
-        b = np.stack([cands[t][j] for t, j in tr.members])
-        cut = touches_border(b, image_size)
-        # Scene-relative path over links with a known camera only: where nobody else is in
-        # view (or the boxes are cut) a move is no evidence of motion in the scene.
-        step = np.zeros((len(times), 2))
-        valid = np.zeros(len(times), dtype=bool)  # step i (from member i-1 to i) is measured
-        for i in range(1, len(times)):
-            t0, t1 = times[i - 1], times[i]
-            if not known[t0 + 1:t1 + 1].all():
-                continue
-            disp, ok = anchored_displacement(b[i - 1:i], b[i:i + 1], image_size)
-            if ok[0, 0]:
-                step[i] = disp[0, 0] - (cum[t1] - cum[t0])
-                valid[i] = True
-        pos = np.cumsum(step, axis=0)
         d = diags(b)
-        local = np.zeros(len(times))
-        evidence = np.zeros(len(times), dtype=bool)  # its window holds a measured step
-        for i in range(len(times)):
-            lo, hi = np.searchsorted(times, times[i] - half), np.searchsorted(times, times[i] + half, side="right")
-            if valid[lo + 1:hi].any():
-                evidence[i] = True
-                local[i] = float(np.hypot(*np.ptp(pos[lo:hi], axis=0))) / d[i]
         tr.cut_share = float(np.mean(cut))
         tr.measured = int(evidence.sum())
         if (~cut).any():
