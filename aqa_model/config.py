@@ -31,7 +31,9 @@ Presets:
   widths, 368-d features), no pose, no static branch, no fusion.
 
 A config FILE (JSON or YAML) may name a ``preset`` and override any field; fields it does not
-name keep the preset's values (:func:`load_config`).
+name keep the preset's values (:func:`load_config`). ``"input_layout": "mtl_aqa"`` in a file
+switches to MTL-AQA's input (103 frames, 10 overlapping 16-frame I3D segments,
+:func:`mtl_aqa_input`); the default is FineDiving's (96 frames, 9 segments).
 """
 
 from __future__ import annotations
@@ -88,6 +90,10 @@ class AQAConfig:
     i3d_width: float = 1.0  # channel multiplier of Inception-I3D (1.0 = Kinetics model)
     clip_len: int = 16
     clip_stride: int = 10  # clips start at 0, 10, ..., 80 of 96 (9 clips)
+    # Explicit clip starts (overrides clip_stride when non-empty). MTL-AQA's input layout
+    # (:func:`mtl_aqa_input`): 103 frames per dive in 10 overlapping 16-frame segments starting
+    # at 0, 10, ..., 80 and 87, the last one flush with the end.
+    clip_starts_explicit: tuple[int, ...] = ()
     mixed_conv_layers: int = 3
     # --- static visual encoder ---
     resnet_layers: tuple[int, ...] = (3, 4, 6, 3)  # ResNet-50
@@ -163,6 +169,11 @@ class AQAConfig:
                 raise ConfigError(f"clip_len {self.clip_len} > num_frames {self.num_frames}")
             if self.clip_stride < 1:
                 raise ConfigError("clip_stride must be >= 1")
+            starts = self.clip_starts_explicit
+            if starts and (list(starts) != sorted(set(starts)) or starts[0] < 0
+                           or starts[-1] + self.clip_len > self.num_frames):
+                raise ConfigError(f"clip_starts_explicit must increase within 0..{self.num_frames - self.clip_len}, "
+                                  f"got {list(starts)}")
         if self.frame_size < 16:
             raise ConfigError(f"frame_size must be >= 16, got {self.frame_size}")
         if self.d_model % self.fusion_heads or self.d_model % self.decoder_heads:
@@ -196,7 +207,10 @@ class AQAConfig:
         return self.num_stages - 1
 
     def clip_starts(self) -> list[int]:
-        """First frame of every I3D clip: 0, stride, ... while the clip fits (96/16/10 -> 0..80)."""
+        """First frame of every I3D clip: ``clip_starts_explicit`` when given, else 0, stride, ...
+        while the clip fits (96/16/10 -> 0..80)."""
+        if self.clip_starts_explicit:
+            return list(self.clip_starts_explicit)
         return list(range(0, self.num_frames - self.clip_len + 1, self.clip_stride))
 
     # ------------------------------------------------------------------ (de)serialisation
@@ -250,6 +264,24 @@ def preset(name: str) -> AQAConfig:
     raise ConfigError(f"unknown preset {name!r} (full, tiny, mcore or a .json/.yaml file)")
 
 
+MTL_AQA_FRAMES = 103
+MTL_AQA_CLIP_STARTS = (0, 10, 20, 30, 40, 50, 60, 70, 80, 87)
+
+
+def mtl_aqa_input(cfg: AQAConfig) -> AQAConfig:
+    """``cfg`` with MTL-AQA's input layout: 103 frames per dive, 10 overlapping 16-frame
+    segments (starts ``MTL_AQA_CLIP_STARTS``), as the MTL-AQA pipelines of the CoRe / TPT line of
+    work feed I3D. In a config file: ``{"preset": "full", "input_layout": "mtl_aqa"}``.
+
+    The frame samplers (training data, ``score``) take ``num_frames`` frames by ``linspace`` over
+    the clip, and 96-row pose files are read at the nearest sampled rows, so the same data
+    trees work; the I3D clip features are spread back to the 103 frames by the same
+    centre-interpolation weights as for FineDiving's 9 clips.
+    """
+    return dataclasses.replace(cfg, num_frames=MTL_AQA_FRAMES, clip_len=16,
+                               clip_starts_explicit=MTL_AQA_CLIP_STARTS).validate()
+
+
 PRESETS: tuple[str, ...] = ("full", "tiny", "mcore")
 
 
@@ -277,7 +309,11 @@ def load_config(spec: str | os.PathLike[str]) -> AQAConfig:
     base_name = data.pop("preset", "full")
     if base_name not in PRESETS:
         raise ConfigError(f"unknown preset {base_name!r}", path)
-    return AQAConfig.from_dict(data, base=preset(base_name), source=str(path))
+    layout = data.pop("input_layout", "finediving")
+    if layout not in ("finediving", "mtl_aqa"):
+        raise ConfigError(f"input_layout must be finediving or mtl_aqa, got {layout!r}", path)
+    base = preset(base_name) if layout == "finediving" else mtl_aqa_input(preset(base_name))
+    return AQAConfig.from_dict(data, base=base, source=str(path))
 
 
 def save_config(config: AQAConfig, path: str | os.PathLike[str]) -> Path:

@@ -129,7 +129,8 @@ class HPMCoRe(nn.Module):
         if cfg.use_dve:
             if cfg.backbone == "i3d":
                 self.motion_encoder = DynamicVisualEncoder(cfg.num_frames, cfg.clip_len, cfg.clip_stride,
-                                                           cfg.i3d_width, cfg.mixed_conv_layers, cfg.i3d_weights)
+                                                           cfg.i3d_width, cfg.mixed_conv_layers, cfg.i3d_weights,
+                                                           clip_starts=cfg.clip_starts())
             else:
                 self.motion_encoder = Frame2DBackbone(cfg.frame2d_widths, cfg.frame2d_depths, cfg.frame2d_group_width,
                                                       cfg.frame2d_stem, cfg.temporal_shift_div)

@@ -202,9 +202,12 @@ class DynamicVisualEncoder(nn.Module):
     """Video (B, T, 3, H, W) -> F_d per frame (B, T, C) and per clip (B, N, C)."""
 
     def __init__(self, num_frames: int = 96, clip_len: int = 16, clip_stride: int = 10, width: float = 1.0,
-                 mixed_layers: int = 3, weights: str | None = None) -> None:
+                 mixed_layers: int = 3, weights: str | None = None,
+                 clip_starts: Sequence[int] | None = None) -> None:
         super().__init__()
-        self.clip_starts = list(range(0, num_frames - clip_len + 1, clip_stride))
+        # explicit starts (MTL-AQA's 10 segments of 103 frames) or every clip_stride frames
+        self.clip_starts = (list(clip_starts) if clip_starts
+                            else list(range(0, num_frames - clip_len + 1, clip_stride)))
         self.clip_len = clip_len
         self.num_frames = num_frames
         self.i3d = InceptionI3D(width)

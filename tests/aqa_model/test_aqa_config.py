@@ -62,3 +62,48 @@ def test_config_errors_name_the_file(tmp_path: Path) -> None:
         AQAConfig(fusion="none").validate()
     with pytest.raises(ConfigError, match="at least one"):
         AQAConfig(use_dve=False, use_sve=False, use_hse=False).validate()
+
+
+def test_mtl_aqa_input_layout(tmp_path) -> None:
+    """MTL-AQA's input: 103 frames, 10 overlapping 16-frame segments, the last flush with the end."""
+    import json
+
+    import torch
+
+    from fdpose.aqa_model.config import MTL_AQA_CLIP_STARTS, load_config, mtl_aqa_input, preset
+    from fdpose.aqa_model.encoders.i3d import DynamicVisualEncoder
+
+    path = tmp_path / "mtl.json"
+    path.write_text(json.dumps({"preset": "full", "input_layout": "mtl_aqa"}))
+    cfg = load_config(path)
+    assert cfg.num_frames == 103 and cfg.clip_len == 16
+    assert cfg.clip_starts() == [0, 10, 20, 30, 40, 50, 60, 70, 80, 87] == list(MTL_AQA_CLIP_STARTS)
+    assert cfg.clip_starts()[-1] + cfg.clip_len == cfg.num_frames
+    assert preset("full").clip_starts() == list(range(0, 81, 10))  # FineDiving: 9 clips of 96 frames
+    # the I3D encoder cuts exactly those segments and spreads them back over 103 frames
+    small = mtl_aqa_input(preset("full"))
+    enc = DynamicVisualEncoder(small.num_frames, small.clip_len, small.clip_stride, width=0.125, mixed_layers=1,
+                               clip_starts=small.clip_starts())
+    assert enc.clip_starts == list(MTL_AQA_CLIP_STARTS)
+    torch.manual_seed(0)
+    out = enc(torch.randn(1, 103, 3, 32, 32))
+    assert out.shape == (1, 103, enc.out_dim) and torch.isfinite(out).all()
+    assert torch.allclose(enc.frame_weights.sum(dim=1), torch.ones(103))
+    with pytest.raises(ValueError, match="103 frames"):
+        enc(torch.randn(1, 96, 3, 32, 32))
+
+
+def test_explicit_clip_starts_are_checked(tmp_path) -> None:
+    import json
+
+    from fdpose.aqa_model.config import load_config
+
+    for bad in ([0, 90], [10, 0], [-1, 10]):
+        path = tmp_path / "bad.json"
+        path.write_text(json.dumps({"preset": "full", "clip_starts_explicit": bad}))
+        with pytest.raises(ConfigError, match="clip_starts_explicit"):
+            load_config(path)
+    path = tmp_path / "layout.json"
+    path.write_text(json.dumps({"preset": "full", "input_layout": "kinetics"}))
+    with pytest.raises(ConfigError, match="input_layout"):
+        load_config(path)
