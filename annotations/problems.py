@@ -73,8 +73,21 @@ class ValidationReport:
     def ok(self) -> bool:
         return self.errors == 0
 
+    def warning_kinds(self) -> dict[str, int]:
+        """Warnings per problem code, most frequent first."""
+        counts: dict[str, int] = {}
+        for p in self.problems:
+            if p.severity is Severity.WARNING:
+                counts[p.code] = counts.get(p.code, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
     def summary(self) -> str:
-        return f"{self.files_checked} files checked, {self.errors} errors, {self.warnings} warnings"
+        line = f"{self.files_checked} files checked, {self.errors} errors, {self.warnings} warnings"
+        kinds = self.warning_kinds()
+        if len(kinds) > 1:  # which kind dominates matters when there are thousands
+            top = ", ".join(f"{n} {code}" for code, n in list(kinds.items())[:3])
+            line += f" ({top}{', ...' if len(kinds) > 3 else ''})"
+        return line
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -82,5 +95,6 @@ class ValidationReport:
             "files_checked": self.files_checked,
             "errors": self.errors,
             "warnings": self.warnings,
+            "warning_kinds": self.warning_kinds(),
             "ok": self.ok,
         }

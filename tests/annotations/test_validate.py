@@ -443,3 +443,19 @@ def test_occluded_joint_outside_box_is_only_a_warning(tmp_path):
     problems = validate_file(write_doc(tmp_path, obj)).problems
     assert [(p.code, p.severity) for p in problems] == [("occluded-joint-outside-box", Severity.WARNING)]
     assert problems[0].message == "point (300.0, 138.0) is outside the diver box (enlarged by 10%) (occluded joint)"
+
+
+def test_summary_names_the_dominant_warning_kinds() -> None:
+    from fdpose.annotations.problems import Problem, Severity, ValidationReport
+
+    def warn(code: str) -> Problem:
+        return Problem("a.json", Severity.WARNING, code, "m")
+
+    probs = [warn("occluded-joint-outside-box")] * 5 + [warn("near-duplicate")] * 2 + [warn("lr-swap")] + \
+        [warn("joints-missing")] + [Problem("b.json", Severity.ERROR, "box-missing", "m")]
+    report = ValidationReport(probs, files_checked=4)
+    assert report.warning_kinds() == {"occluded-joint-outside-box": 5, "near-duplicate": 2, "joints-missing": 1,
+                                      "lr-swap": 1}
+    assert report.summary() == ("4 files checked, 1 errors, 9 warnings "
+                                "(5 occluded-joint-outside-box, 2 near-duplicate, 1 joints-missing, ...)")
+    assert report.to_dict()["warning_kinds"]["near-duplicate"] == 2
