@@ -36,7 +36,11 @@ Otherwise the seed is chosen from the whole clip in two steps:
    during a fast camera tilt). Detector confidence plays no part in the ranking.
 2. *Whole-clip hypotheses.* The ``seed_hypotheses`` best-ranked tracklets each seed a full
    pass 2 (below), and the track with the largest :func:`track_value` wins (the first-ranked
-   one's value counts ``seed_keep`` times, so near-ties keep the ranking's choice). A track's
+   one's value counts ``seed_keep`` times, so near-ties keep the ranking's choice). With
+   ``seed_still_hypothesis`` the best-ranked static tracklet seeds one more hypothesis: in a
+   short platform clip the diver stands on the board for most of it and the flight breaks up
+   into lone boxes, so the diver's longest tracklet is static and ranked behind every short
+   tracklet, spectators standing still but too briefly in view to be static. A track's
    value is ``best segment value * presence * (1 - cut share)``: a *segment* is the set of
    its frames on one pass-1 tracklet, its value the segment's scene travel (in its median
    diagonal) plus ``aspect_weight`` times its aspect change; presence and cut share are
@@ -90,6 +94,14 @@ and it is admissible only if
   diver flying past was otherwise excluded for the rest of the clip, the diver's flight with
   it; near the head's place the whole count holds (a spectator whose boxes only jitter under
   a camera jerk);
+- *short still tracklets* (``still_short_static``): a candidate of a tracklet that is not
+  static but still wherever measured (at least ``still_after_frames`` measured members,
+  mobility below ``static_motion``) passes the static check below like a static one, unless
+  it shrinks in the diver's column (the entry rule). A fast tilt after the take-off brings
+  spectators into view for a few frames, too few to be static; the diver, missed meanwhile
+  or detected as lone boxes in a fast fall, flies on, and the track was lost on the
+  more confident spectator for the rest of the dive. The still-phase hand-over below holds
+  for such a tracklet as for a static one (the diver standing on the board in a short clip);
 - for static candidates of another tracklet: ``D <= static_gate`` with a scene speed of the
   track of at most ``static_speed`` diagonals per frame (x ``lost_speed_decay ** (gap - 1)``
   while missed), or c lies within ``static_gate / 2`` of the velocity prediction (the
@@ -127,7 +139,10 @@ before the seed are tracked by the same rule backwards in time.
 after the last chosen candidate on a tracklet of at least ``confirm_frames``. When exactly one
 unconfirmed pick lies between the anchor and frame t and no candidate is admissible from it,
 the candidates of the anchor's own tracklet are scored from the anchor (same rules, the jump
-gate without ``jump_growth``); if one is admissible, the lone pick is undone (``lost``) and
+gate without ``jump_growth``), with ``resume_other_tracklets`` also those of any tracklet that
+is not static (the diver's tracklet may end with the false box, pass 1 linking the diver's next
+boxes as a new tracklet after a long miss or a fast fall; a static one is a spectator); if one
+is admissible, the lone pick is undone (``lost``) and
 the track resumes from the anchor (``re-acquired``). A false box near the diver (a
 ``min_conf`` clutter box, the shrink of the entry rule taken mid-flight) otherwise moved the
 state off the diver, whose next boxes then failed the jump or size gate for the rest of the
@@ -177,6 +192,23 @@ the margin (0.1 and 0.2 measure the same). Measured and dropped: cutting still t
 still windows (the diver's own box changes size as much on the board: mean 0.955 at a ratio
 of 1.2) and an optimal (Hungarian) frame-to-frame assignment instead of greedy + swap
 (seed 10 fixed, demo 0.967 -> 0.952, mean 0.9816).
+
+Then, the still seed hypothesis, the resume on another tracklet and the short still tracklets
+(same measurement, plus the ``fdpose demo --quick`` world ``fdpose synth -n 24 --seed 0
+--frames 60 --dive-numbers 107b,205b,405b`` and ``fdpose synth -n 16 --seed 11 --frames 60``,
+short clips), before -> after: quick 0.957 -> 0.977 (Women10m_r5/2 28 -> 5 wrong frames: the
+seed), s11 0.979 -> 0.986, micro 0.926 -> 0.951, demo 0.978 -> 0.981, seed 15 0.979 -> 0.982;
+seeds 0-3 and 7-14 unchanged; mean over the 17 worlds 0.9832 -> 0.9865. Each rule switched
+off: the still hypothesis 0.9852 (quick, s11), the resume 0.9859 (micro, quick, seed 15), the
+short still tracklets 0.9850 (demo, micro, quick, s11, seed 15). Measured and dropped: ranking
+short still tracklets with the static ones (their mobility rests on few measured frames, and
+the diver's flight pieces read as still too: demo 0.962, micro 0.865), a static flag from 4
+or 6 measured frames (demo Women10m_r1/3 7 -> 36), the resume on to static tracklets (demo
+0.968), short still tracklets without the entry exception (mean 0.9853; seed 13 Men3m_r2/1
+0 -> 5: the entry's shrinking boxes stay in place), and a still track only where its stillness is
+measured (quick Women10m_r5/2 5 -> 13). What is left
+is mostly the last frames of 10 m dives: the diver falls faster than pass 1 links (about a
+diagonal a frame), and its lone boxes after a miss are not trusted.
 """
 
 from __future__ import annotations
@@ -242,6 +274,8 @@ class TrackerConfig:
     init_iou: float = 0.3  #: IoU for snapping ``init_box`` to a detection
     init_presence: float = 0.4  #: seed tracklets shorter than this share of the clip are scaled down
     seed_hypotheses: int = 3  #: best-ranked seed tracklets each tracked through the clip
+    #: the best-ranked static tracklet seeds one more hypothesis (the diver standing on the board)
+    seed_still_hypothesis: bool = True
     seed_keep: float = 1.25  #: factor on the first-ranked hypothesis' track value (ties keep it)
     cam_tol: float = 0.15  #: camera vote inlier distance, in diagonals of the box
     cam_min_inliers: int = 2  #: candidates that must agree on a camera shift
@@ -250,6 +284,11 @@ class TrackerConfig:
     exclude_after: int = 2  #: frames a tracklet must be seen beside the diver to be excluded
     flight_motion: float = 0.7  #: local motion (diagonals) from which the forward track counts as flown
     still_after_frames: int = 4  #: measured members that must stay still to refuse a candidate after the flight
+    #: the lone-false-detection resume may also continue on a tracklet that is not static
+    resume_other_tracklets: bool = True
+    #: a short tracklet still wherever measured (at least ``still_after_frames`` measured
+    #: members) passes the static check like a static one
+    still_short_static: bool = True
     #: pass 1 cuts a still run after flight motion off its tracklet (the diver ends in the water)
     split_still_after_flight: bool = True
     #: a box farther than this (its diagonals) from its tracklet's still head counts only the

@@ -49,13 +49,16 @@ class _State:
 def _step(state: _State, t: int, boxes: np.ndarray, scene: np.ndarray, static: np.ndarray,
           support: np.ndarray, owner: np.ndarray, excluded: np.ndarray, cfg: "TrackerConfig",
           handoff: Optional[np.ndarray] = None, barred: Optional[np.ndarray] = None,
-          cut: Optional[np.ndarray] = None, forward: bool = True) -> int:
+          cut: Optional[np.ndarray] = None, forward: bool = True,
+          still_short: Optional[np.ndarray] = None) -> int:
     """Row of the admissible candidate with the best Eq. 25 score in frame t, or -1.
 
     handoff / barred: optional (K,) bool, candidates exempt from the static restriction (the
     still-phase hand-over) and candidates refused outright (stillness after the flight).
     cut: optional (K,) bool, candidates cut by the image border.
     forward: the pass runs forward in time (the water entry's shrink is allowed only then).
+    still_short: optional (K,) bool, candidates on short tracklets still wherever measured
+    (static for the static check).
     """
     if not len(boxes):
         return -1
@@ -111,7 +114,10 @@ def _step(state: _State, t: int, boxes: np.ndarray, scene: np.ndarray, static: n
     ok &= ~excluded | same
     # (a static tracklet exactly where a moving track is predicted is the same person whose
     # still phase - standing on the board - was linked separately)
-    ok &= ~static | same | ((d <= cfg.static_gate) & (speed <= cfg.static_speed)) | (d_pred <= cfg.static_gate / 2)
+    # (a short tracklet that stood still wherever it was measured counts as static too: a
+    # spectator the camera's tilt brought into view; a shrink in the diver's column excepted)
+    person = static | (still_short & ~entering) if still_short is not None else static
+    ok &= ~person | same | ((d <= cfg.static_gate) & (speed <= cfg.static_speed)) | (d_pred <= cfg.static_gate / 2)
     if handoff is not None:  # ... or the diver's still phase before take-off, met backwards in time
         ok |= base_ok & handoff
     if barred is not None:
@@ -165,6 +171,8 @@ def pass2(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig", seed_t: 
     for k, tr in enumerate(p1.tracklets):
         present[k, tr.frames] = True
     last_t = np.array([tr.members[-1][0] for tr in p1.tracklets], dtype=np.int64)
+    short_still = np.array([cfg.still_short_static and not tr.static and tr.measured >= cfg.still_after_frames
+                            and tr.mobility < cfg.static_motion for tr in p1.tracklets], dtype=bool)
 
     boxes[seed_t], rows[seed_t], decisions[seed_t] = seed_box, seed_row, TrackDecision.INIT
     if seed_row >= 0:
@@ -201,16 +209,19 @@ def pass2(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig", seed_t: 
                 with_all = (present[owner] & mine[None, :]).sum(axis=1)
                 head = (end >= t) & (with_head < cfg.exclude_after) & (beside_still[owner] < cfg.exclude_after)
                 last = (last_t[owner] == t) & (with_all < cfg.exclude_after) & ~excluded
-                handoff = p1.static[t] & (head | last)
+                # (a short still tracklet as a static one: the still phase of a short clip)
+                handoff = (p1.static[t] | short_still[owner]) & (head | last)
             cut = touches_border(cands[t], image_size)
             j = _step(state, t, cands[t], p1.scene[t], p1.static[t], p1.support[t], owner, excluded, cfg,
-                      handoff, barred, cut, forward)
+                      handoff, barred, cut, forward, short_still[owner])
             if j < 0 and len(detour) == 1 and anchor.tracklet >= 0:
                 # (the detour: unconfirmed picks that the anchor's tracklet outlives were false
                 # detections; resume from the anchor on its own tracklet)
-                off = owner != anchor.tracklet
+                # (... or on a tracklet that is not static: the diver's next lone box, after a
+                # false box that the diver's tracklet did not outlive; a static one is a spectator)
+                off = (owner != anchor.tracklet) & (p1.static[t] | (not cfg.resume_other_tracklets))
                 j = _step(anchor, t, cands[t], p1.scene[t], p1.static[t], p1.support[t], owner, excluded, resume,
-                          handoff, off if barred is None else (barred | off), cut, forward)
+                          handoff, off if barred is None else (barred | off), cut, forward, short_still[owner])
                 if j >= 0:
                     for u in detour:
                         boxes[u], rows[u], decisions[u] = np.nan, -1, TrackDecision.LOST

@@ -356,7 +356,8 @@ def choose_seeds(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig",
                  board_xy: Optional[np.ndarray]) -> list[tuple[int, int]]:
     """(frame, row) seed candidates of the ``seed_hypotheses`` best tracklets, best first.
 
-    The ranking of :mod:`fdpose.pipelines.tracking` (module docstring, *seed* step 1).
+    The ranking of :mod:`fdpose.pipelines.tracking` (module docstring, *seed* step 1), plus
+    the best-ranked static tracklet with ``seed_still_hypothesis`` (step 2).
     """
     if not p1.tracklets:
         return []
@@ -375,7 +376,12 @@ def choose_seeds(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig",
             value -= cfg.board_weight * float(np.min(np.linalg.norm(centres(b) - board_xy, axis=1) / diags(b)))
         ranked.append(((int(id(tr) in first), value, len(tr.members)), tr))
     ranked.sort(key=lambda r: r[0], reverse=True)
-    return [_seed_frame(cands, p1, cfg, tr) for _, tr in ranked[:cfg.seed_hypotheses]]
+    chosen = [tr for _, tr in ranked[:cfg.seed_hypotheses]]
+    if cfg.seed_still_hypothesis:
+        still = [tr for _, tr in ranked if tr.static]
+        if still and not any(tr is still[0] for tr in chosen):
+            chosen.append(still[0])
+    return [_seed_frame(cands, p1, cfg, tr) for tr in chosen]
 
 
 def _seed_frame(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig", tr: Tracklet) -> tuple[int, int]:

@@ -40,8 +40,8 @@ def _judge_and_followed_diver() -> list[np.ndarray]:
 
 def test_whole_clip_seed_picks_the_diver_not_the_fidgeting_judge() -> None:
     frames = _judge_and_followed_diver()
-    # the per-tracklet ranking alone (one hypothesis, the previous rule) seeds on the judge
-    old = track_diver(frames, TrackerConfig(seed_hypotheses=1), image_size=SIZE)
+    # the per-tracklet ranking alone (one hypothesis, no still one: the previous rule) seeds on the judge
+    old = track_diver(frames, TrackerConfig(seed_hypotheses=1, seed_still_hypothesis=False), image_size=SIZE)
     assert old.candidate_index[0] == 0 and old.candidate_index[50] == 0
     res = track_diver(frames, image_size=SIZE)
     diver_frames = [t for t in range(60) if t < 25 or 29 <= t < 40]
