@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Optional, Sequence
 
 import numpy as np
 
+from fdpose.pipelines.tracking_fall import fall_support
 from fdpose.pipelines.tracking_still import still_after, still_head_end, still_head_place
 from fdpose.pipelines.tracklets import Pass1, centres, diags, touches_border
 
@@ -160,6 +161,7 @@ def pass2(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig", seed_t: 
     still_tail = still_after(p1, cfg)
     head_end = still_head_end(p1, cfg)
     head_place = still_head_place(p1, head_end)
+    fall = fall_support(cands, p1, cfg, image_size)
 
     def note_others(t: int, row: int) -> None:
         others = np.delete(p1.owner[t], row) if row >= 0 else p1.owner[t]
@@ -212,7 +214,10 @@ def pass2(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig", seed_t: 
                 # (a short still tracklet as a static one: the still phase of a short clip)
                 handoff = (p1.static[t] | short_still[owner]) & (head | last)
             cut = touches_border(cands[t], image_size)
-            j = _step(state, t, cands[t], p1.scene[t], p1.static[t], p1.support[t], owner, excluded, cfg,
+            # (a piece of a fall chain counts as confirmed by its chain's length: the diver's
+            # lone boxes falling faster than pass 1 links, see tracking_fall)
+            support = np.maximum(p1.support[t], fall[t])
+            j = _step(state, t, cands[t], p1.scene[t], p1.static[t], support, owner, excluded, cfg,
                       handoff, barred, cut, forward, short_still[owner])
             if j < 0 and len(detour) == 1 and anchor.tracklet >= 0:
                 # (the detour: unconfirmed picks that the anchor's tracklet outlives were false
