@@ -12,18 +12,13 @@ swapped) that a reviewer should look at.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import difflib
-import io
-import json
 import logging
 import math
 import os
 import re
-import stat
 from dataclasses import dataclass, field
-from pathlib import Path, PureWindowsPath
+from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
 import numpy as np
@@ -33,6 +28,7 @@ from fdpose.skeleton import BOX_LABEL, JOINT_INDEX, JOINT_NAMES, NUM_JOINTS
 from fdpose.annotations.problems import Problem, Severity, ValidationReport
 from fdpose.annotations.plausibility import near_duplicates, shoulder_hip_angle, side_swaps
 from fdpose.annotations.protocol import OCCLUDED_FLAG
+from fdpose.annotations.validate_read import check_image, is_number, load_json, show_value, type_name
 
 log = logging.getLogger(__name__)
 
@@ -93,204 +89,6 @@ _FATAL_CODES = frozenset(
 )
 
 
-# --------------------------------------------------------------------------- reading
-
-
-class _NonStandardNumber(ValueError):
-    pass
-
-
-def _reject_constant(name: str) -> float:
-    raise _NonStandardNumber(name)
-
-
-def _looks_truncated(text: str) -> bool:
-    """True when the text ends inside a string or with brackets still open (a cut-off write)."""
-    depth, in_string, escaped = 0, False, False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-        elif ch in "]}":
-            depth -= 1
-    return in_string or depth > 0
-
-
-def _load_json(fc: FrameCheck, max_bytes: int) -> Any:
-    """The parsed JSON of ``fc.path`` or None after recording why it could not be read."""
-    p = fc.path
-    try:
-        st = p.stat()
-    except OSError as exc:
-        fc.error("unreadable", f"cannot read file ({exc.strerror or exc})")
-        return None
-    if stat.S_ISDIR(st.st_mode):
-        fc.error("not-a-file", "is a directory, not a LabelMe JSON file")
-        return None
-    if not stat.S_ISREG(st.st_mode):
-        fc.error("not-a-file", "not a regular file")
-        return None
-    if st.st_size == 0:
-        fc.error("empty", "empty file")
-        return None
-    if st.st_size > max_bytes:
-        fc.error("too-large", f"file too large for a LabelMe annotation ({st.st_size} bytes > limit {max_bytes})")
-        return None
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        fc.error("unreadable", f"cannot read file ({exc.strerror or exc})")
-        return None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        fc.error("not-utf8", f"not UTF-8 text (binary data at byte {exc.start})")
-        return None
-    if not text.strip():
-        fc.error("empty", "file holds only whitespace")
-        return None
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except _NonStandardNumber as exc:
-        fc.error("non-standard-number", f"{exc} is not valid JSON (use null or a finite number)")
-    except json.JSONDecodeError as exc:
-        hint = " (file truncated?)" if _looks_truncated(text) else ""
-        fc.error("bad-json", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}{hint}")
-    except RecursionError:
-        fc.error("bad-json", "invalid JSON: nested too deeply")
-    except ValueError as exc:
-        fc.error("bad-json", f"invalid JSON: {exc}")
-    return None
-
-
-def _type_name(v: Any) -> str:
-    return "null" if v is None else {"str": "string", "int": "integer", "float": "number", "bool": "boolean",
-                                     "list": "list", "dict": "object"}.get(type(v).__name__, type(v).__name__)
-
-
-def _show(v: Any, width: int = 40) -> str:
-    try:
-        text = json.dumps(v)
-    except (RecursionError, ValueError, TypeError):  # absurdly nested values: the type says enough
-        text = _type_name(v)
-    return text if len(text) <= width else text[: width - 3] + "..."
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-# --------------------------------------------------------------------------- image
-
-
-def _oriented_size(im: Any) -> tuple[int, int]:
-    """(width, height) as labelme shows the image: EXIF orientations 5-8 swap the axes."""
-    w, h = im.size
-    try:
-        orientation = im.getexif().get(0x0112)
-    except Exception:  # a broken EXIF block must not hide the size we already have
-        orientation = None
-    return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
-
-
-def _image_header_size(source: Any) -> tuple[int, int]:
-    """(width, height) from the image header only (PIL opens lazily, pixels are not decoded)."""
-    from PIL import Image
-
-    with Image.open(source) as im:
-        return _oriented_size(im)
-
-
-def _image_file(obj_path: str, json_path: Path) -> Path:
-    rel = Path(PureWindowsPath(obj_path).as_posix()) if "\\" in obj_path else Path(obj_path)
-    return rel if rel.is_absolute() else json_path.parent / rel
-
-
-def _path_kind(path: Path) -> str:
-    """"file", "other" (directory, device ...), "missing" or "invalid" (NUL byte, name too long)."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return "missing"
-    except (OSError, ValueError):
-        return "invalid"
-    return "file" if stat.S_ISREG(st.st_mode) else "other"
-
-
-def _check_image(fc: FrameCheck, obj: dict[str, Any]) -> None:
-    """Find the image (embedded or on disk), read its size, compare with the declared size."""
-    declared: dict[str, Optional[int]] = {}
-    for key in ("imageWidth", "imageHeight"):
-        v = obj.get(key)
-        if v is None:
-            declared[key] = None
-        elif isinstance(v, int) and not isinstance(v, bool) and v > 0:
-            declared[key] = v
-        else:
-            fc.error("image-size-type", f"{key} must be a positive integer, got {_type_name(v)} {_show(v)}")
-            declared[key] = None
-    if "imageWidth" not in obj or "imageHeight" not in obj:
-        fc.warn("image-size-missing", "imageWidth/imageHeight missing (labelme writes both)")
-
-    image_path = obj.get("imagePath")
-    image_data = obj.get("imageData")
-    if not isinstance(image_path, str) or not image_path.strip():
-        what = "missing" if image_path is None else f"{_type_name(image_path)} {_show(image_path)}"
-        fc.error("image-path", f"imagePath must be a non-empty string, got {what}")
-        image_path = None
-    if image_data is not None and not isinstance(image_data, str):
-        fc.error("image-data-type", f"imageData must be a base64 string or null, got {_type_name(image_data)}")
-        image_data = None
-
-    actual: Optional[tuple[int, int]] = None
-    file = _image_file(image_path, fc.path) if image_path else None
-    if image_data is not None:
-        try:
-            blob = base64.b64decode("".join(image_data.split()), validate=True)
-        except (binascii.Error, ValueError):
-            fc.error("image-data-base64", "imageData is not valid base64")
-            blob = None
-        if blob is not None:
-            try:
-                actual = _image_header_size(io.BytesIO(blob))
-            except Exception as exc:  # PIL raises many types on garbage; each is "not an image"
-                fc.error("image-data-corrupt", f"imageData is not a readable image ({type(exc).__name__})")
-        if file is not None and _path_kind(file) != "file":
-            fc.warn("image-file-missing", f"image file {image_path} not found (the embedded imageData is used)")
-    elif file is not None:
-        kind = _path_kind(file)
-        if kind == "missing":
-            fc.error("image-missing", f"image file {image_path} not found (looked for {file})")
-        elif kind == "invalid":
-            fc.error("image-missing", f"image path {_show(image_path)} is not a valid path")
-        elif kind != "file":
-            fc.error("image-missing", f"image path {image_path} is not a file")
-        else:
-            try:
-                actual = _image_header_size(file)
-            except PermissionError as exc:
-                fc.error("image-unreadable", f"cannot read image file {image_path} ({exc.strerror})")
-            except Exception as exc:  # corrupt/unknown formats raise OSError, SyntaxError, ValueError ...
-                fc.error("image-corrupt", f"image file {image_path} is not a readable image ({type(exc).__name__})")
-
-    dw, dh = declared["imageWidth"], declared["imageHeight"]
-    if actual is not None:
-        aw, ah = actual
-        if (dw is not None and dw != aw) or (dh is not None and dh != ah):
-            fc.error("size-mismatch", f"declared size {dw}x{dh} (imageWidth x imageHeight) but the image is {aw}x{ah}")
-        fc.image_size = actual
-    elif dw is not None and dh is not None:
-        fc.image_size = (dw, dh)  # image unusable, but the declared size still bounds the points
-
-
 # --------------------------------------------------------------------------- shapes
 
 
@@ -306,7 +104,7 @@ class _Shape:
 def _check_shape(fc: FrameCheck, i: int, s: Any) -> Optional[_Shape]:
     """Type checks of one raw shape; returns it when it is usable for the protocol checks."""
     if not isinstance(s, dict):
-        fc.error("shape-type", f"shape must be a JSON object, got {_type_name(s)}", i)
+        fc.error("shape-type", f"shape must be a JSON object, got {type_name(s)}", i)
         return None
     usable = True
     label = s.get("label")
@@ -315,7 +113,7 @@ def _check_shape(fc: FrameCheck, i: int, s: Any) -> Optional[_Shape]:
         fc.error("label-missing", "shape has no label", i)
         usable = False
     elif not isinstance(label, str):
-        fc.error("label-type", f"label must be a string, got {_type_name(label)} {_show(label)}", i)
+        fc.error("label-type", f"label must be a string, got {type_name(label)} {show_value(label)}", i)
         usable = False
 
     pts = s.get("points")
@@ -324,18 +122,18 @@ def _check_shape(fc: FrameCheck, i: int, s: Any) -> Optional[_Shape]:
         fc.error("points-missing", "shape has no points", i, shown)
         usable = False
     elif not isinstance(pts, list):
-        fc.error("points-type", f"points must be a list of [x, y], got {_type_name(pts)} {_show(pts)}", i, shown)
+        fc.error("points-type", f"points must be a list of [x, y], got {type_name(pts)} {show_value(pts)}", i, shown)
         usable = False
     elif not pts:
         fc.error("points-empty", "points is empty", i, shown)
         usable = False
     else:
         for k, p in enumerate(pts):
-            if not (isinstance(p, list) and len(p) == 2 and all(_is_number(v) for v in p)):
-                fc.error("point-format", f"point {k} is not [x, y] numbers: {_show(p)}", i, shown)
+            if not (isinstance(p, list) and len(p) == 2 and all(is_number(v) for v in p)):
+                fc.error("point-format", f"point {k} is not [x, y] numbers: {show_value(p)}", i, shown)
                 usable = False
             elif not all(math.isfinite(float(v)) for v in p):
-                fc.error("point-nonfinite", f"point {k} has non-finite coordinates {_show(p)}", i, shown)
+                fc.error("point-nonfinite", f"point {k} has non-finite coordinates {show_value(p)}", i, shown)
                 usable = False
             else:
                 points.append([float(p[0]), float(p[1])])
@@ -345,20 +143,20 @@ def _check_shape(fc: FrameCheck, i: int, s: Any) -> Optional[_Shape]:
         # labelme 5.x files may lack shape_type; a single point then is a point shape.
         shape_type = "point" if len(points) == 1 else "polygon"
     elif not isinstance(shape_type, str):
-        fc.error("shape-type-field", f"shape_type must be a string, got {_type_name(shape_type)} {_show(shape_type)}", i, shown)
+        fc.error("shape-type-field", f"shape_type must be a string, got {type_name(shape_type)} {show_value(shape_type)}", i, shown)
         usable = False
 
     flags = s.get("flags")
     if flags is None:
         flags = {}
     elif not isinstance(flags, dict) or not all(isinstance(v, bool) for v in flags.values()):
-        fc.error("flags-type", f"flags must map names to true/false, got {_show(flags)}", i, shown)
+        fc.error("flags-type", f"flags must map names to true/false, got {show_value(flags)}", i, shown)
         flags = {}
     for key, kind in (("group_id", int), ("description", str), ("mask", str)):
         v = s.get(key)
         if v is not None and (not isinstance(v, kind) or isinstance(v, bool)):
             fc.error(f"{key.replace('_', '-')}-type", f"{key} must be {'an integer' if kind is int else 'a string'} or null, "
-                     f"got {_type_name(v)} {_show(v)}", i, shown)
+                     f"got {type_name(v)} {show_value(v)}", i, shown)
     if not usable or not isinstance(label, str) or not isinstance(shape_type, str):
         return None
     return _Shape(i, label, np.asarray(points, dtype=np.float64).reshape(-1, 2), shape_type, dict(flags))
@@ -472,22 +270,22 @@ def validate_file(path: str | os.PathLike[str], config: Optional[ValidateConfig]
     cfg = config or ValidateConfig()
     p = Path(path)
     fc = FrameCheck(p, display if display is not None else str(path))
-    obj = _load_json(fc, cfg.max_bytes)
+    obj = load_json(fc, cfg.max_bytes)
     if obj is None:
         return fc
     if not isinstance(obj, dict):
-        fc.error("not-object", f"top level must be a JSON object, got {_type_name(obj)}")
+        fc.error("not-object", f"top level must be a JSON object, got {type_name(obj)}")
         return fc
     flags = obj.get("flags")
     if flags is not None and not isinstance(flags, dict):
-        fc.error("file-flags-type", f"flags must be an object, got {_type_name(flags)}")
-    _check_image(fc, obj)
+        fc.error("file-flags-type", f"flags must be an object, got {type_name(flags)}")
+    check_image(fc, obj)
     if "shapes" not in obj:
         fc.error("shapes-missing", "no 'shapes' list")
         return fc
     raw_shapes = obj["shapes"]
     if not isinstance(raw_shapes, list):
-        fc.error("shapes-type", f"'shapes' must be a list, got {_type_name(raw_shapes)}")
+        fc.error("shapes-type", f"'shapes' must be a list, got {type_name(raw_shapes)}")
         return fc
     shapes = [s for s in (_check_shape(fc, i, raw) for i, raw in enumerate(raw_shapes)) if s is not None]
     _check_protocol(fc, shapes, cfg)
