@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import click
-import pytest
 from click.testing import CliRunner, Result
 
 from fdpose.cli.main import cli

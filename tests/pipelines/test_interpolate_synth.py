@@ -21,7 +21,6 @@ motion, which is why the smoother is off by default.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
