@@ -44,6 +44,8 @@ ABLATIONS: dict[str, dict[str, object]] = {
     "loss-triplet": {"contrastive": "triplet"},
     "loss-none": {"contrastive": "none"},
     "mcore": {"backbone": "frame2d", "use_sve": False, "use_hse": False, "fusion": "none"},
+    # MTL-AQA's layout in miniature: explicit overlapping clip starts, the last flush with the end
+    "explicit-clip-starts": {"num_frames": 19, "clip_starts_explicit": (0, 4, 8, 11)},
 }
 
 
@@ -52,7 +54,7 @@ def test_every_ablation_builds_and_trains_one_step(name: str, device: torch.devi
     cfg = micro_config(**ABLATIONS[name])
     model = HPMCoRe(cfg).to(device)
     video, pose, transitions = _batch(cfg, 2, device)
-    query = model.encode(video[:1], pose[:1], transitions[:1])  # batch 1 keeps the 19 cases fast
+    query = model.encode(video[:1], pose[:1], transitions[:1])  # batch 1 keeps the 20 cases fast
     exemplar = model.encode(video[1:], pose[1:], transitions[1:])
     for stages in query.stages.values():
         assert stages.shape == (1, cfg.num_stages, cfg.stage_len, cfg.d_model)
