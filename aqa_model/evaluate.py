@@ -39,7 +39,7 @@ from torch.utils.data import DataLoader, Subset
 from fdpose.aqa_model.config import AQAConfig
 from fdpose.aqa_model.data import ExemplarPicker, FineDivingAQADataset
 from fdpose.aqa_model.data.finediving import key_name
-from fdpose.aqa_model.metrics import ScoreMetrics, aiou, query_iou, score_metrics
+from fdpose.aqa_model.metrics import ScoreMetrics, aiou, query_iou, score_metrics, srcc_interval
 from fdpose.aqa_model.model import HPMCoRe, VideoEncoding
 from fdpose.errors import ValidationError
 from fdpose.finediving import FineDivingAnnotations, Key
@@ -255,9 +255,11 @@ class EvalResult:
     def summary(self) -> dict[str, Any]:
         """The machine-readable report (``report.json`` / ``--json``)."""
         m = self.metrics
+        lo, hi = self.srcc_ci95()
         return {
             "queries": m.count,
             "srcc": _finite_or_none(m.srcc),
+            "srcc_ci95": [_finite_or_none(lo), _finite_or_none(hi)],
             "l2": m.l2,
             "rl2_x100": m.rl2_x100,
             "rl2_range": [m.range_min, m.range_max],
@@ -271,9 +273,19 @@ class EvalResult:
             "settings": self.settings,
         }
 
+    def srcc_ci95(self) -> tuple[float, float]:
+        """95% bootstrap interval of the SRCC over the scored queries (seeded)."""
+        true = np.array([p.true_score for p in self.predictions], dtype=np.float64)
+        pred = np.array([p.pred_score for p in self.predictions], dtype=np.float64)
+        if pred.size < 2 or not (np.isfinite(pred).all() and np.isfinite(true).all()):
+            return float("nan"), float("nan")
+        return srcc_interval(pred, true)
+
     def describe(self) -> str:
         """Human-readable lines (R-l2 range stated)."""
-        lines = [f"queries {self.metrics.count}: {self.metrics.describe()}"]
+        lo, hi = self.srcc_ci95()
+        lines = [f"queries {self.metrics.count}: {self.metrics.describe()}",
+                 f"SRCC 95% bootstrap interval over queries: {lo:.3f} to {hi:.3f}"]
         if self.aiou is not None:
             lines.append("AIoU " + "  ".join(f"@{k:g} {v:.2f}%" for k, v in self.aiou.items())
                          + f" (mode {self.aiou_mode})")

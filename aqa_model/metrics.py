@@ -84,6 +84,34 @@ def srcc(pred: Sequence[float] | np.ndarray, true: Sequence[float] | np.ndarray)
     return float(stats.spearmanr(p, t)[0])
 
 
+def srcc_interval(pred: Sequence[float] | np.ndarray, true: Sequence[float] | np.ndarray, level: float = 0.95,
+                  resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of the SRCC of (N,) scores, resampling queries with replacement.
+
+    With the few dozen test dives of a small world SRCC moves a lot between equally good models;
+    the interval says how much. Resamples whose predicted or true scores are all tied (SRCC
+    undefined) are dropped. Seeded: the same inputs give the same interval.
+    """
+    p, t = _scores(pred, true)
+    if not 0 < level < 1:
+        raise ValidationError(f"level must be in (0, 1), got {level}")
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, p.size, size=(resamples, p.size))
+    rp, rt = p[idx], t[idx]
+    ok = (rp.std(axis=1) > 0) & (rt.std(axis=1) > 0)
+    if not ok.any():
+        return float("nan"), float("nan")
+    # Spearman = Pearson of ranks; rank each resample (average ranks for ties, as spearmanr)
+    ranks_p = stats.rankdata(rp[ok], axis=1)
+    ranks_t = stats.rankdata(rt[ok], axis=1)
+    ranks_p -= ranks_p.mean(axis=1, keepdims=True)
+    ranks_t -= ranks_t.mean(axis=1, keepdims=True)
+    rho = (ranks_p * ranks_t).sum(axis=1) / np.sqrt((ranks_p ** 2).sum(axis=1) * (ranks_t ** 2).sum(axis=1))
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(rho, [alpha, 1 - alpha])
+    return float(lo), float(hi)
+
+
 def l2(pred: Sequence[float] | np.ndarray, true: Sequence[float] | np.ndarray) -> float:
     """Mean squared error of (N,) scores (MCoRe's 'L2')."""
     p, t = _scores(pred, true)

@@ -122,6 +122,9 @@ def _echo_report(report: dict[str, Any]) -> None:
     click.echo(f"{report['settings'].get('split', 'eval')}: {report['queries']} queries  "
                f"SRCC {'n/a' if srcc is None else f'{srcc:.4f}'}  L2 {report['l2']:.4f}  "
                f"R-l2x100 {report['rl2_x100']:.4f} (range {lo:g}-{hi:g})")
+    ci = report.get("srcc_ci95") or [None, None]
+    if None not in ci:
+        click.echo(f"SRCC 95% bootstrap interval over the queries: {ci[0]:.3f} to {ci[1]:.3f}")
     if report.get("aiou"):
         click.echo("AIoU " + "  ".join(f"@{k} {v:.2f}%" for k, v in report["aiou"].items())
                    + f" (mode {report['aiou_mode']})")

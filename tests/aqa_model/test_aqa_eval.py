@@ -77,6 +77,8 @@ def test_eval_cli_reports_metrics_tables_and_files(world: Path, checkpoint: Path
     true = [score for _, score in TEST.values()]
     assert report["queries"] == 5 and report["rl2_range"] == [min(true), max(true)]
     assert -1.0 <= report["srcc"] <= 1.0 and report["l2"] > 0 and report["rl2_x100"] > 0
+    lo, hi = report["srcc_ci95"]  # bootstrap over 5 queries: wide, but ordered and within [-1, 1]
+    assert -1.0 <= lo <= hi <= 1.0
     assert set(report["aiou"]) == {"0.5", "0.75"} and report["aiou_mode"] == "span"
     assert report["fallback_queries"] == 1  # the 5253b clip has no training clip of its dive number
     dives = {row["dive_number"]: row for row in report["per_dive_number"]}

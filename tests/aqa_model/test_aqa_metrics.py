@@ -86,3 +86,22 @@ def test_metric_input_errors() -> None:
         relative_l2([1, 2], [5, 5])
     with pytest.raises(ValidationError, match=r"\(N, K-1\)"):
         aiou(np.zeros((3, 2)), np.zeros((3, 1)))
+
+
+def test_srcc_interval_is_seeded_and_shrinks_with_more_queries() -> None:
+    from fdpose.aqa_model.metrics import srcc_interval
+
+    rng = np.random.default_rng(0)
+    true = rng.normal(70, 10, 400)
+    pred = true + rng.normal(0, 10, 400)  # a model with SRCC around 0.7
+    rho = srcc(pred, true)
+    lo, hi = srcc_interval(pred, true)
+    assert lo < rho < hi and hi - lo < 0.15  # 400 queries: a narrow interval
+    assert srcc_interval(pred, true) == (lo, hi)  # seeded
+    lo6, hi6 = srcc_interval(pred[:6], true[:6])
+    assert hi6 - lo6 > 0.5  # 6 queries, as in the quick demo: wide
+    # the bootstrap's rank correlation equals scipy's on the original sample
+    assert srcc_interval(true, true) == (1.0, 1.0)
+    assert srcc_interval(-true, true) == pytest.approx((-1.0, -1.0))
+    with pytest.raises(ValidationError, match="level"):
+        srcc_interval(pred, true, level=1.5)
