@@ -8,7 +8,10 @@ Presets:
   (tests, demos). It is the paper's "HSE alone" ablation: the skeletal encoder on, the
   visual encoders (DVE, SVE) OFF, because that is the variant that learns on CPU budgets:
   on two 40-clip synth worlds (30 training, 10 test clips; 24 epochs of batch 4, lr 5e-4,
-  ~30 s) it reaches test SRCC 0.71 and 0.56 (exemplar-mean baselines -0.03 and 0.26). The same
+  ~30 s) it reaches test SRCC 0.71 and 0.56 (exemplar-mean baselines -0.03 and 0.26; 0.60 and
+  0.43 with the same code and seeds on another CPU, whose floating point takes training
+  elsewhere: 10 test dives per world, so each figure is wide; on a 100-clip world 0.515, 95%
+  bootstrap interval 0.16-0.75 over 25 dives, baseline -0.39). The same
   widths with all three encoders need ~6x the time per epoch and are less reliable: 0.27 and
   0.76 after 24 epochs (~3 min, lr 2e-3), 0.16 after 10 epochs (1 min) and -0.03 after 40
   epochs (4.5 min, training loss still falling) on the first world: randomly initialised

@@ -11,7 +11,9 @@ BATCH at lr LR (cosine), no validation split (the last epoch is kept: model sele
 clips is noise). Measured: test SRCC 0.712, AIoU@0.5 / 0.75 100 / 100 %, 25 s of training
 (about 1.5 min with the world's rendering); the exemplar-mean baseline (delta = 0: the mean
 score of the 10 exemplars of the same dive number, what a model that learned nothing scores)
-reaches -0.032.
+reaches -0.032. On another machine (AMD EPYC, 14 s of training) the same code and seed give
+0.601 (95% bootstrap interval 0.07-0.90 over the 10 test dives), AIoU 100 / 100: floating-point
+differences between CPUs change a 24-epoch trajectory; on one machine reruns are identical.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]
 VIDEOS = 40
 DIVES = ("107b", "205b", "405b")
 EPOCHS, BATCH, LR = 24, 4, 5e-4
-SRCC_FLOOR = 0.4  # measured 0.712; a model that learned nothing sits near 0
+SRCC_FLOOR = 0.4  # measured 0.712 / 0.601 on two CPUs; a model that learned nothing sits near 0
 BASELINE_MARGIN = 0.3  # above the exemplar-mean baseline (measured -0.032) by at least this much
 
 
@@ -51,6 +53,8 @@ def test_tiny_learns_the_synth_scores_and_a_rerun_repeats_them(tmp_path: Path) -
     assert summary.finished and summary.test is not None
     test = summary.test
     srcc, baseline = test["srcc"], test["baseline_exemplar_mean"]["srcc"]
+    print(f"tiny on the synth world: test SRCC {srcc:.3f} {test.get('srcc_ci95')} (baseline {baseline:.3f}), "
+          f"AIoU {test['aiou']}, {minutes:.2f} min")
     assert test["queries"] == 10
     assert srcc >= SRCC_FLOOR, f"test SRCC {srcc:.3f} (baseline {baseline:.3f}) after {minutes:.1f} min"
     assert srcc >= baseline + BASELINE_MARGIN, f"test SRCC {srcc:.3f} vs exemplar-mean baseline {baseline:.3f}"
