@@ -336,6 +336,10 @@ class TrackerConfig:
         if self.link_max_gap < 0 or min(counts) < 1:
             raise ConfigError("tracker link_max_gap must be >= 0 and frame counts >= 1")
 
+    def size_gate(self, gap: int) -> float:
+        """Largest diagonal ratio between boxes ``gap`` frames apart (pass 2, fall chains)."""
+        return self.max_size_ratio * (1 + self.size_ratio_growth * (gap - 1))
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -48,7 +48,7 @@ def fall_support(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig",
         pairs = []
         for i, (ft, c, d, _) in enumerate(live):
             gap = t - ft
-            size_gate = cfg.max_size_ratio * (1 + cfg.size_ratio_growth * (gap - 1))
+            size_gate = cfg.size_gate(gap)
             for j in lone:
                 step = p1.scene[t][j] - c
                 length = float(np.linalg.norm(step))

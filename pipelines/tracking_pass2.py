@@ -79,7 +79,7 @@ def _step(state: _State, t: int, boxes: np.ndarray, scene: np.ndarray, static: n
         d = np.minimum(d, d_pred)
     ratio = diags(boxes) / diag
     jump_gate = min(cfg.max_jump + cfg.jump_growth * (gap - 1), cfg.max_jump_cap)
-    size_gate = cfg.max_size_ratio * (1 + cfg.size_ratio_growth * (gap - 1))
+    size_gate = cfg.size_gate(gap)
     conf = boxes[:, 4]
     # Entering the water the diver's box shrinks fast but stays in the diver's column: a
     # smaller candidate whose scene centre lies within the last box's width (around the last

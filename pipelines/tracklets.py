@@ -48,20 +48,11 @@ from typing import TYPE_CHECKING, Optional, Sequence
 
 import numpy as np
 
+from fdpose.metrics.boxes import centres, diags  # noqa: F401 - re-exported for the tracker modules
 from fdpose.pipelines.tracklets_split import runon_cuts
 
 if TYPE_CHECKING:  # the config lives with the tracker, which imports this module
     from fdpose.pipelines.tracking import TrackerConfig
-
-
-def centres(b: np.ndarray) -> np.ndarray:
-    """(K, 2) centres of (K, >=4) xyxy boxes."""
-    return np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2], axis=1)
-
-
-def diags(b: np.ndarray) -> np.ndarray:
-    """(K,) diagonals, floored at 1 px so degenerate boxes do not divide by zero."""
-    return np.maximum(np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]), 1.0)
 
 
 def shape_change(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -321,13 +312,18 @@ def analyse(cands: Sequence[np.ndarray], cfg: "TrackerConfig",
     if cfg.split_still_after_flight:
         # (step 5: a still run after the flight is another person; measured again apart)
         pieces: list[Tracklet] = []
-        for tr, (local, evidence, *_rest) in zip(tracklets, measures):
-            cuts = runon_cuts(tr.members, local, evidence, scene, cands, cfg)
+        piece_measures = []
+        for tr, m in zip(tracklets, measures):
+            cuts = runon_cuts(tr.members, m[0], m[1], scene, cands, cfg)
+            if not cuts:  # uncut: its measures stand
+                pieces.append(tr)
+                piece_measures.append(m)
+                continue
             bounds = [0, *cuts, len(tr.members)]
-            pieces += [Tracklet(members=tr.members[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
-        if len(pieces) > len(tracklets):
-            tracklets = pieces
-            measures = [_local_motion(tr, cands, cum, known, image_size, half) for tr in tracklets]
+            for a, b in zip(bounds[:-1], bounds[1:]):
+                pieces.append(Tracklet(members=tr.members[a:b]))
+                piece_measures.append(_local_motion(pieces[-1], cands, cum, known, image_size, half))
+        tracklets, measures = pieces, piece_measures
     for k, (tr, (local, evidence, pos, b, cut)) in enumerate(zip(tracklets, measures)):
         times = np.array(tr.frames)
         d = diags(b)

@@ -18,14 +18,12 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from fdpose.metrics.boxes import diags
+
 if TYPE_CHECKING:  # the config lives with the tracker, which imports pass 1, which imports this
     from fdpose.pipelines.tracking import TrackerConfig
 
 __all__ = ["runon_cuts"]
-
-
-def _diag(box: np.ndarray) -> float:
-    return max(float(np.hypot(box[2] - box[0], box[3] - box[1])), 1.0)
 
 
 def runon_cuts(members: Sequence[tuple[int, int]], local: np.ndarray, evidence: np.ndarray,
@@ -65,7 +63,7 @@ def runon_cuts(members: Sequence[tuple[int, int]], local: np.ndarray, evidence: 
             cut = i
             while cut - 1 > start:
                 t, r = members[cut - 1]
-                d = _diag(cands[t][r])
+                d = float(diags(cands[t][r][None])[0])
                 gap = members[cut][0] - t
                 if (np.linalg.norm(pts[cut - 1] - place) > cfg.static_gate * d
                         or np.linalg.norm(pts[cut] - pts[cut - 1]) > cfg.static_gate / 4 * d * gap):

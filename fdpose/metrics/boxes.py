@@ -13,3 +13,13 @@ def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     area = (box[2] - box[0]) * (box[3] - box[1])
     areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     return inter / np.maximum(area + areas - inter, 1e-9)
+
+
+def centres(b: np.ndarray) -> np.ndarray:
+    """(K, 2) centres of (K, >=4) xyxy boxes."""
+    return np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2], axis=1)
+
+
+def diags(b: np.ndarray) -> np.ndarray:
+    """(K,) diagonals, floored at 1 px so degenerate boxes do not divide by zero."""
+    return np.maximum(np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]), 1.0)
