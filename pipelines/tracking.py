@@ -243,7 +243,7 @@ import numpy as np
 from fdpose.errors import ConfigError, ValidationError
 from fdpose.metrics.boxes import iou
 from fdpose.pipelines.detectors.base import as_box_array
-from fdpose.pipelines.tracking_pass2 import TrackDecision, pass2
+from fdpose.pipelines.tracking_pass2 import TrackDecision, pass2, pass2_context
 from fdpose.pipelines.tracklets import Pass1, analyse, centres, choose_seeds, diags, track_value
 
 log = logging.getLogger(__name__)
@@ -419,8 +419,9 @@ def track_diver(candidates: Sequence[np.ndarray], config: Optional[TrackerConfig
             return TrackResult(np.full((n, 5), np.nan), [TrackDecision.LOST] * n, np.full(n, -1, dtype=np.int64),
                                None, p1.static, p1)
         best: Optional[tuple[float, tuple[int, int], tuple[np.ndarray, np.ndarray, list[TrackDecision]]]] = None
+        ctx = pass2_context(cands, p1, cfg, image_size)  # shared by the seed hypotheses
         for rank, (t, j) in enumerate(seeds):
-            run = pass2(cands, p1, cfg, t, j, cands[t][j], image_size)
+            run = pass2(cands, p1, cfg, t, j, cands[t][j], image_size, ctx)
             value = track_value(run[0], run[1], p1, cfg, image_size)
             # the tracklet ranking's first choice keeps ties (and near-ties)
             if rank == 0:

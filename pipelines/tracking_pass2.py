@@ -20,7 +20,7 @@ from fdpose.pipelines.tracklets import Pass1, centres, diags, touches_border
 if TYPE_CHECKING:  # the config lives with the tracker, which imports this module
     from fdpose.pipelines.tracking import TrackerConfig
 
-__all__ = ["TrackDecision", "pass2"]
+__all__ = ["Pass2Context", "TrackDecision", "pass2", "pass2_context"]
 
 class TrackDecision(str, enum.Enum):
     """What the tracker did in a frame (stored in the per-clip JSON as ``track``)."""
@@ -147,10 +147,53 @@ def _update(state: _State, t: int, box: np.ndarray, tracklet: int, camera_cum: n
     state.box, state.t, state.tracklet, state.centre = box, t, tracklet, centre
 
 
+@dataclasses.dataclass(frozen=True)
+class Pass2Context:
+    """What pass 2 reads beside pass 1 and does not depend on the seed (built once per clip).
+
+    still_tail: per frame (K_t,) bool, candidates of still tails after a flight (barred).
+    head_end / head_place: (N,) last frame of each tracklet's still head (-1: none) and
+    (N, 2) its median scene centre. present: (N, T) bool, tracklet k has a member in frame t.
+    last_t: (N,) last frame of each tracklet. short_still: (N,) bool, short tracklets still
+    wherever measured. support: per frame (K_t,) int, tracklet length or fall-chain length.
+    """
+
+    still_tail: list[np.ndarray]
+    head_end: np.ndarray
+    head_place: np.ndarray
+    present: np.ndarray
+    last_t: np.ndarray
+    short_still: np.ndarray
+    support: list[np.ndarray]
+
+
+def pass2_context(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig",
+                  image_size: Optional[tuple[int, int]]) -> Pass2Context:
+    """The seed-independent inputs of :func:`pass2` (shared by every seed hypothesis)."""
+    head_end = still_head_end(p1, cfg)
+    present = np.zeros((len(p1.tracklets), len(cands)), dtype=bool)
+    for k, tr in enumerate(p1.tracklets):
+        present[k, tr.frames] = True
+    # (a piece of a fall chain counts as confirmed by its chain's length: the diver's lone
+    # boxes falling faster than pass 1 links, see tracking_fall)
+    fall = fall_support(cands, p1, cfg, image_size)
+    return Pass2Context(
+        still_tail=still_after(p1, cfg), head_end=head_end, head_place=still_head_place(p1, head_end),
+        present=present, last_t=np.array([tr.members[-1][0] for tr in p1.tracklets], dtype=np.int64),
+        short_still=np.array([cfg.still_short_static and not tr.static and tr.measured >= cfg.still_after_frames
+                              and tr.mobility < cfg.static_motion for tr in p1.tracklets], dtype=bool),
+        support=[np.maximum(s, f) for s, f in zip(p1.support, fall)])
+
+
 def pass2(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig", seed_t: int, seed_row: int,
-           seed_box: np.ndarray, image_size: Optional[tuple[int, int]]
-           ) -> tuple[np.ndarray, np.ndarray, list[TrackDecision]]:
-    """Nearest-neighbour pass from one seed, forward then backward: (T, 5) boxes, (T,) rows, decisions."""
+          seed_box: np.ndarray, image_size: Optional[tuple[int, int]], ctx: Optional[Pass2Context] = None
+          ) -> tuple[np.ndarray, np.ndarray, list[TrackDecision]]:
+    """Nearest-neighbour pass from one seed, forward then backward: (T, 5) boxes, (T,) rows, decisions.
+
+    ctx: :func:`pass2_context` of the same clip (built here when None).
+    """
+    if ctx is None:
+        ctx = pass2_context(cands, p1, cfg, image_size)
     n = len(cands)
     boxes = np.full((n, 5), np.nan)
     rows = np.full(n, -1, dtype=np.int64)
@@ -158,10 +201,8 @@ def pass2(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig", seed_t: 
     camera_cum = np.cumsum(p1.camera, axis=0) if n else np.zeros((0, 2))
     beside = np.zeros(len(p1.tracklets), dtype=np.int64)  # frames each tracklet was seen beside the diver
     beside_still = np.zeros(len(p1.tracklets), dtype=np.int64)  # ... within their still head
-    still_tail = still_after(p1, cfg)
-    head_end = still_head_end(p1, cfg)
-    head_place = still_head_place(p1, head_end)
-    fall = fall_support(cands, p1, cfg, image_size)
+    still_tail, head_end, head_place = ctx.still_tail, ctx.head_end, ctx.head_place
+    present, last_t, short_still = ctx.present, ctx.last_t, ctx.short_still
 
     def note_others(t: int, row: int) -> None:
         others = np.delete(p1.owner[t], row) if row >= 0 else p1.owner[t]
@@ -169,12 +210,6 @@ def pass2(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig", seed_t: 
         beside[others] += 1
         beside_still[others[head_end[others] >= t]] += 1
     resume = dataclasses.replace(cfg, jump_growth=0.0)  # a resumed anchor may not reach further
-    present = np.zeros((len(p1.tracklets), n), dtype=bool)  # tracklet k has a member in frame t
-    for k, tr in enumerate(p1.tracklets):
-        present[k, tr.frames] = True
-    last_t = np.array([tr.members[-1][0] for tr in p1.tracklets], dtype=np.int64)
-    short_still = np.array([cfg.still_short_static and not tr.static and tr.measured >= cfg.still_after_frames
-                            and tr.mobility < cfg.static_motion for tr in p1.tracklets], dtype=bool)
 
     boxes[seed_t], rows[seed_t], decisions[seed_t] = seed_box, seed_row, TrackDecision.INIT
     if seed_row >= 0:
@@ -214,10 +249,7 @@ def pass2(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig", seed_t: 
                 # (a short still tracklet as a static one: the still phase of a short clip)
                 handoff = (p1.static[t] | short_still[owner]) & (head | last)
             cut = touches_border(cands[t], image_size)
-            # (a piece of a fall chain counts as confirmed by its chain's length: the diver's
-            # lone boxes falling faster than pass 1 links, see tracking_fall)
-            support = np.maximum(p1.support[t], fall[t])
-            j = _step(state, t, cands[t], p1.scene[t], p1.static[t], support, owner, excluded, cfg,
+            j = _step(state, t, cands[t], p1.scene[t], p1.static[t], ctx.support[t], owner, excluded, cfg,
                       handoff, barred, cut, forward, short_still[owner])
             if j < 0 and len(detour) == 1 and anchor.tracklet >= 0:
                 # (the detour: unconfirmed picks that the anchor's tracklet outlives were false
