@@ -35,6 +35,7 @@ def metric_rows(result: "DemoResult") -> list[tuple[str, str, str]]:
     """(figure, value, what it is measured on) rows of the summary."""
     s = result.steps
     tr, ft, ex, ev = s.get("track", {}), s.get("finetune", {}), s.get("export", {}), s.get("eval", {})
+    ci_lo, ci_hi = ev.get("srcc_ci95") or (None, None)
     syn = s.get("synth", {})
     share = (ex.get("provenance_share") or {})
     return [
@@ -48,8 +49,8 @@ def metric_rows(result: "DemoResult") -> list[tuple[str, str, str]]:
         ("dataset provenance", ", ".join(f"{k} {_fmt(v, pct=True)}" for k, v in share.items()) or "n/a",
          "joints of the 96-frame export (manual labels of training clips win)"),
         ("SRCC (test)", _fmt(ev.get("srcc")),
-         f"{ev.get('queries', 'n/a')} test dives, 95% bootstrap interval {_fmt((ev.get('srcc_ci95') or [None])[0])}"
-         f" to {_fmt((ev.get('srcc_ci95') or [None, None])[1])}; exemplar-mean baseline {_fmt(ev.get('baseline_srcc'))}"),
+         f"{ev.get('queries', 'n/a')} test dives, 95% bootstrap interval {_fmt(ci_lo)} to {_fmt(ci_hi)}; "
+         f"exemplar-mean baseline {_fmt(ev.get('baseline_srcc'))}"),
         ("R-l2 x100 (test)", _fmt(ev.get("rl2_x100"), digits=4),
          f"baseline {_fmt(ev.get('baseline_rl2_x100'), digits=4)}"),
         ("AIoU@0.5 / @0.75", f"{_fmt(ev.get('aiou_50'), digits=1)}% / {_fmt(ev.get('aiou_75'), digits=1)}%",

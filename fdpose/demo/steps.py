@@ -239,7 +239,8 @@ def step_eval(ctx: DemoContext) -> dict[str, Any]:
     aiou = rep.get("aiou") or {}
     ci = rep.get("srcc_ci95") or [None, None]
     return {"queries": rep["queries"], "srcc": _round(rep["srcc"]), "rl2_x100": _round(rep["rl2_x100"]),
-            "srcc_ci95": [_round(ci[0]), _round(ci[1])], "l2": _round(rep["l2"]), "aiou_50": _round(aiou.get("0.5")), "aiou_75": _round(aiou.get("0.75")),
+            "srcc_ci95": [_round(ci[0]), _round(ci[1])], "l2": _round(rep["l2"]),
+            "aiou_50": _round(aiou.get("0.5")), "aiou_75": _round(aiou.get("0.75")),
             "baseline_srcc": _round(rep["baseline_exemplar_mean"]["srcc"]),
             "baseline_rl2_x100": _round(rep["baseline_exemplar_mean"]["rl2_x100"]),
             "scatter": str(paths["scatter"])}
