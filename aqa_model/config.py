@@ -2,7 +2,8 @@
 
 Presets:
 
-* ``full``: HP-MCoRe at the paper's sizes (I3D + ResNet-50 + five-ring skeletal encoder,
+* ``paper`` (alias ``full``, kept for existing configs and runs; it logs that it is an alias):
+  HP-MCoRe as the paper's text describes it, at the paper's sizes (I3D + ResNet-50 + five-ring skeletal encoder,
   3 stages, BiGRU segmentation, weighted pose-guided fusion, stage-wise contrastive loss).
 * ``tiny``: the same code with small widths, 32 frames of 32x32 and 8-frame clips, for CPU
   (tests, demos). It is the paper's "HSE alone" ablation: the skeletal encoder on, the
@@ -43,6 +44,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +52,8 @@ from typing import Any, Literal
 
 from fdpose.errors import ConfigError, DependencyError, InputError
 from fdpose.io import atomic_write_text, read_json
+
+log = logging.getLogger(__name__)
 
 Backbone = Literal["i3d", "frame2d"]
 SegmentationHead = Literal["bigru", "fc", "tcn"]
@@ -245,8 +249,12 @@ class AQAConfig:
 
 
 def preset(name: str) -> AQAConfig:
-    """The named preset: ``full``, ``tiny`` or ``mcore``."""
+    """The named preset: ``paper`` (alias ``full``), ``tiny`` or ``mcore``."""
+    if name == "paper":
+        return AQAConfig(name="paper").validate()
     if name == "full":
+        # the old name of the paper-text model: same fields, name kept so old runs read back unchanged
+        log.info("config 'full' is an alias of 'paper' (HP-MCoRe as the paper's text describes it)")
         return AQAConfig(name="full").validate()
     if name == "tiny":
         return AQAConfig(
@@ -264,7 +272,7 @@ def preset(name: str) -> AQAConfig:
             name="mcore", backbone="frame2d", use_dve=True, use_sve=False, use_hse=False,
             fusion="none", decoder_layers=2,
         ).validate()
-    raise ConfigError(f"unknown preset {name!r} (full, tiny, mcore or a .json/.yaml file)")
+    raise ConfigError(f"unknown preset {name!r} (paper, full, tiny, mcore or a .json/.yaml file)")
 
 
 MTL_AQA_FRAMES = 103
@@ -285,7 +293,7 @@ def mtl_aqa_input(cfg: AQAConfig) -> AQAConfig:
                                clip_starts_explicit=MTL_AQA_CLIP_STARTS).validate()
 
 
-PRESETS: tuple[str, ...] = ("full", "tiny", "mcore")
+PRESETS: tuple[str, ...] = ("paper", "full", "tiny", "mcore")
 
 
 def load_config(spec: str | os.PathLike[str]) -> AQAConfig:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,18 @@ def test_presets() -> None:
     assert (full.video_crop, full.fused_pose_values, full.segmentation_input) == ("frame", False, "motion")
     assert (mcore.backbone, mcore.use_sve, mcore.use_hse, mcore.fusion) == ("frame2d", False, False, "none")
     assert mcore.frame2d_widths[-1] == 368
+
+
+def test_full_is_an_alias_of_paper(caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
+    paper = load_config("paper")
+    with caplog.at_level(logging.INFO, logger="fdpose.aqa_model.config"):
+        full = load_config("full")
+    assert "alias of 'paper'" in caplog.text
+    assert (paper.name, full.name) == ("paper", "full")
+    assert dataclasses.replace(full, name="paper") == paper  # every other field identical
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"preset": "paper", "num_stages": 2}))
+    assert load_config(path).num_stages == 2 and load_config(path).name == "paper"
 
 
 @pytest.mark.parametrize("suffix", [".json", ".yaml"])
