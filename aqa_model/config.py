@@ -338,3 +338,28 @@ def save_config(config: AQAConfig, path: str | os.PathLike[str]) -> Path:
             raise DependencyError("PyYAML is needed to write YAML configs", path) from None
         return atomic_write_text(path, yaml.safe_dump(data, sort_keys=False))
     return atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+# presets meant to start from pretrained visual encoders (method.md 3.8): training them from random
+# weights is refused unless asked for, because it silently trains a different model
+PRETRAINED_PRESETS: tuple[str, ...] = ("paper", "full", "mcore")
+
+
+def random_init_encoders(cfg: AQAConfig) -> list[str]:
+    """The enabled visual encoders of ``cfg`` that would start from random weights (empty: none)."""
+    missing = []
+    if cfg.use_dve and cfg.backbone == "i3d" and not cfg.i3d_weights:
+        missing.append("I3D (--i3d-weights)")
+    if cfg.use_dve and cfg.backbone == "frame2d":
+        missing.append("frame-2D backbone (no weight loader for it yet)")
+    if cfg.use_sve and not cfg.resnet_weights:
+        missing.append("static ResNet (--static-weights)")
+    return missing
+
+
+def check_pretrained(cfg: AQAConfig, allow_random_init: bool) -> None:
+    """Refuse (:class:`ConfigError`) a pretrained-encoder preset whose visual encoders have no weights."""
+    missing = random_init_encoders(cfg)
+    if cfg.name in PRETRAINED_PRESETS and missing and not allow_random_init:
+        raise ConfigError(f"config {cfg.name!r} would train randomly initialised visual encoders: "
+                          f"{', '.join(missing)}; give the weights or --allow-random-init")

@@ -56,7 +56,7 @@ def _parse_key(text: str) -> tuple[str, int]:
 @click.option("--poses-from-gt", type=_EXISTING_DIR,
               help="Oracle poses: a synth world's gt/ folder; pose files are derived into RUN_DIR.")
 @click.option("-o", "--out", "out_dir", type=_DIR, required=True, help="Run directory (checkpoints, logs).")
-@click.option("--config", "config_spec", help="Model: full | tiny | mcore | a JSON/YAML file  [new runs: full]")
+@click.option("--config", "config_spec", help="Model: paper (alias full) | tiny | mcore | a JSON/YAML file  [new runs: full]")
 @click.option("--epochs", type=int, help="Training epochs  [200]")
 @click.option("--batch-size", type=int, help="Pairs per step per process  [8]")
 @click.option("--lr", type=float, help="Adam learning rate, cosine schedule  [5e-4]")
@@ -71,6 +71,12 @@ def _parse_key(text: str) -> tuple[str, int]:
 @click.option("--skip-missing", is_flag=True, help="Skip clips with missing frames/poses (counted) instead of failing.")
 @click.option("--num-workers", type=int, default=0, show_default=True, help="DataLoader worker processes.")
 @click.option("--no-final-test", is_flag=True, help="Do not score the test split at the end.")
+@click.option("--i3d-weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Kinetics-400 RGB I3D state dict (local file) for the dynamic encoder.")
+@click.option("--static-weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="ImageNet weights (local file) for the static encoder.")
+@click.option("--allow-random-init", is_flag=True,
+              help="Let paper/full/mcore train visual encoders that start from random weights.")
 @_threads_option
 @json_option
 def train_aqa(frames_root: Optional[Path], annotations: Optional[Path], poses_root: Optional[Path],
@@ -78,18 +84,26 @@ def train_aqa(frames_root: Optional[Path], annotations: Optional[Path], poses_ro
               batch_size: Optional[int], lr: Optional[float], weight_decay: Optional[float], seed: Optional[int],
               val_share: Optional[float], no_dive_number: bool, device: str, amp: bool, resume: bool,
               stop_after: Optional[int], skip_missing: bool, num_workers: int, no_final_test: bool,
+              i3d_weights: Optional[Path], static_weights: Optional[Path], allow_random_init: bool,
               threads: Optional[int], as_json: bool) -> None:
     """Train HP-MCoRe / MCoRe on FineDiving(-Pose) (Adam + cosine, same-dive-number pairs).
 
     Writes RUN_DIR/{run.json, config.json, last.pt, best.pt, metrics.csv, training_curve.png,
     logs/, test/}. Multi-GPU / multi-node: launch with torchrun (DDP; gloo on CPU, NCCL on CUDA).
     """
+    import dataclasses
     import sys
 
-    from fdpose.aqa_model.config import load_config
+    from fdpose.aqa_model.config import check_pretrained, load_config
     from fdpose.aqa_model.train import TrainOptions, train
 
     config = load_config(config_spec) if config_spec else (None if resume else load_config("full"))
+    if config is not None:
+        if i3d_weights:
+            config = dataclasses.replace(config, i3d_weights=str(i3d_weights))
+        if static_weights:
+            config = dataclasses.replace(config, resnet_weights=str(static_weights))
+        check_pretrained(config, allow_random_init)
     opts = TrainOptions(
         out_dir=out_dir, annotations=annotations, frames_root=frames_root, poses_root=poses_root,
         poses_from_gt=poses_from_gt, config=config, epochs=epochs, batch_size=batch_size, lr=lr,

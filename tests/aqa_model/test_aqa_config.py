@@ -121,3 +121,30 @@ def test_explicit_clip_starts_are_checked(tmp_path) -> None:
     path.write_text(json.dumps({"preset": "full", "input_layout": "kinetics"}))
     with pytest.raises(ConfigError, match="input_layout"):
         load_config(path)
+
+
+def test_pretrained_presets_refuse_random_visual_encoders(tmp_path: Path) -> None:
+    from aqa_run_helpers import aqa_group
+    from click.testing import CliRunner
+
+    from fdpose.aqa_model.config import check_pretrained, random_init_encoders
+
+    paper = preset("paper")
+    assert random_init_encoders(paper) == ["I3D (--i3d-weights)", "static ResNet (--static-weights)"]
+    assert random_init_encoders(dataclasses.replace(paper, i3d_weights="a.pt", resnet_weights="b.pt")) == []
+    assert random_init_encoders(preset("tiny")) == []  # HSE alone: no visual encoder
+    with pytest.raises(ConfigError, match="'mcore' would train randomly initialised visual encoders: frame-2D"):
+        check_pretrained(preset("mcore"), allow_random_init=False)
+    check_pretrained(preset("mcore"), allow_random_init=True)
+    check_pretrained(dataclasses.replace(preset("tiny"), use_dve=True, use_sve=True), allow_random_init=False)
+
+    runner = CliRunner()
+    res = runner.invoke(aqa_group(), ["train-aqa", "-o", str(tmp_path / "run"), "--config", "paper"])
+    assert res.exit_code == 2 and res.output.count("\n") == 1
+    assert "'paper' would train randomly initialised visual encoders: I3D (--i3d-weights)" in res.output
+    weights = tmp_path / "i3d.pt"
+    weights.write_bytes(b"x")
+    res = runner.invoke(aqa_group(), ["train-aqa", "-o", str(tmp_path / "run"), "--config", "full",
+                                      "--i3d-weights", str(weights)])
+    assert res.exit_code == 2 and "would train randomly initialised visual encoders: static ResNet" in res.output
+    assert not (tmp_path / "run" / "run.json").exists()
