@@ -26,7 +26,7 @@ import logging
 import multiprocessing as mp
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Protocol, Sequence
 
@@ -248,7 +248,8 @@ def process_clip(source: ClipSource, cfg: RunConfig, detector_factory: Callable[
     start = time.perf_counter()
     src = np.full((n, NUM_JOINTS), JointSource.ESTIMATED.value, dtype=object)
     src[~np.isfinite(kps[..., 0])] = JointSource.MISSING.value
-    filled = interpolate_joints(kps, src, cfg.interpolation)
+    icfg = interpolation_for(cfg, pose)
+    filled = interpolate_joints(kps, src, icfg)
     numbers = source.frame_numbers()
     sampled = aligned_indices(n, numbers if numbers is not None and None not in numbers else None, cfg.frames)
     timer.add("interpolate", start)
@@ -261,7 +262,8 @@ def process_clip(source: ClipSource, cfg: RunConfig, detector_factory: Callable[
     clip = ClipPoses(clip_id=source.clip_id, source=source.describe(), fps=info.fps, width=width, height=height,
                      detector=detector.info, pose=pose.info, boxes=track.boxes, keypoints=filled.keypoints,
                      joint_source=filled.joint_source, track=[d.value for d in track.decisions],
-                     sampled_indices=sampled, file_names=names, settings=cfg.settings())
+                     sampled_indices=sampled, file_names=names,
+                     settings={**cfg.settings(), "interpolation": asdict(icfg)})
     if npz_path is not None:
         write_pred_comp(npz_path, fill_nonfinite(clip.sampled_keypoints()), cfg.frames)
     write_clip_json(json_path, clip)  # last: its presence marks the clip complete
@@ -273,6 +275,15 @@ def process_clip(source: ClipSource, cfg: RunConfig, detector_factory: Callable[
     return ClipOutcome(source.clip_id, "done", None, n, {k: round(v, 6) for k, v in timer.seconds.items()},
                        int(np.sum(srcs == JointSource.INTERPOLATED.value)), int(srcs.size),
                        summary["lost"], summary["tracked_frames"], round(model_seconds, 6))
+
+
+def interpolation_for(cfg: RunConfig, pose: Any) -> InterpolationConfig:
+    """The interpolation rule of a run: the pose backend's confidence threshold
+    (``interpolation_min_confidence``, e.g. mediapipe's 0) unless the run set its own rule."""
+    hint = getattr(pose, "interpolation_min_confidence", None)
+    if hint is None or cfg.interpolation != InterpolationConfig():
+        return cfg.interpolation
+    return replace(cfg.interpolation, min_confidence=float(hint))
 
 
 def _save_overlay(source: ClipSource, clip: ClipPoses, out: Path) -> None:

@@ -1,14 +1,29 @@
 """The ``mediapipe`` pose backend: BlazePose (33 landmarks) on an oriented crop, mapped to MPII-16.
 
-**Model.** The legacy ``mp.solutions.pose`` of mediapipe 0.10.21 with its models inside the
-wheel (pose detector + ``pose_landmark_full``, ``model_complexity=1``; the lite/heavy models
-would be downloaded, so they are not offered). ``static_image_mode=True``: every call runs the
-detector, because consecutive crops are rotated differently and BlazePose's own tracking would
-carry a stale region of interest.
+**Model.** The legacy ``mp.solutions.pose`` of mediapipe 0.10.21: pose detector +
+``pose_landmark_full`` (``model_complexity=1``, inside the wheel) by default, or
+``pose_landmark_heavy`` (``model_complexity=2``), which the wheel lacks: install.sh copies it
+from the npm package ``@mediapipe/pose``; without it this backend refuses complexity 2 rather
+than let mediapipe download it. ``static_image_mode=True``: every call runs the detector,
+because consecutive crops are rotated differently and BlazePose's own tracking would carry a
+stale region of interest.
 
-**Crop.** A square of ``context`` (2.5) times the longer side of the tracked box, centred on
+**Crop.** A square of ``context`` (3.0) times the longer side of the tracked box, centred on
 it, resampled to ``crop_size`` (256) pixels: BlazePose's person detector needs the context
-(it fails on tight crops of divers, issue 3).
+(it fails on tight crops of divers, issue 3; on the real dev clip 1.5 / 2.0 / 2.5 / 3.0 / 4.0
+give PCKh@0.5 0.15 / 0.48 / 0.72 / 0.79 / 0.71, docs/pose.md).
+
+**Options measured and left off by default** (docs/pose.md, ``benchmarks/pose_real.py``):
+``candidate_angles`` (also run the crop turned by e.g. 90/180/270 degrees and keep the most
+confident result: BlazePose's visibility does not pick the right one on divers),
+``flip_test`` (mirror test-time augmentation, :func:`merge_flip`), ``whole_frame`` (BlazePose
+on the whole frame as one more candidate when its person lies in the tracked box) and
+``model_complexity=2``: none beat the default on the dev clip by more than its noise, and
+each costs 2-7x the time.
+
+**Interpolation.** BlazePose's visibility is low on divers whose joints it places right, so
+the pipeline interpolates only joints this backend did not place (``interpolate_below`` 0,
+applied by the runner through :attr:`MediaPipePoseEstimator.interpolation_min_confidence`).
 
 **Orientation normalisation** (``orient=True``). Divers spend much of a dive inverted, where
 off-the-shelf models are weakest. Per clip (per box slot) the backend keeps the body axis
@@ -56,7 +71,7 @@ import numpy as np
 from fdpose.errors import ConfigError, DependencyError
 from fdpose.pipelines.detectors.base import BackendInfo
 from fdpose.pipelines.pose.base import as_pose_boxes, check_image, missing_poses
-from fdpose.pipelines.pose.crop import DEFAULT_CONTEXT, box_crop, upright_angle, wrap_angle
+from fdpose.pipelines.pose.crop import box_crop, upright_angle, wrap_angle
 from fdpose.skeleton import JOINT_INDEX, NUM_JOINTS
 
 log = logging.getLogger(__name__)
@@ -83,6 +98,18 @@ UPPER_NECK_FRACTION = 0.5
 HEAD_TOP_FACTOR = 0.7
 
 MODEL_NAME = "blazepose-full (pose_landmark_full, mediapipe wheel)"
+HEAVY_MODEL_NAME = "blazepose-heavy (pose_landmark_heavy, npm @mediapipe/pose)"
+HEAVY_FILE = "pose_landmark_heavy.tflite"
+
+
+def _check_heavy_model(mp: ModuleType) -> None:
+    """Refuse model_complexity 2 when the heavy model is not installed: mediapipe would download it."""
+    from pathlib import Path
+
+    path = Path(mp.__file__).parent / "modules" / "pose_landmark" / HEAVY_FILE
+    if not path.is_file():
+        raise DependencyError(f"{path}: BlazePose heavy is not installed (install.sh copies it from the npm "
+                              f"package @mediapipe/pose); use model_complexity=1")
 
 
 def import_mediapipe() -> ModuleType:
@@ -130,11 +157,14 @@ def blazepose_to_mpii(landmarks: np.ndarray) -> np.ndarray:
 class BlazePose:
     """One BlazePose instance (not thread-safe: one per worker). ``landmarks`` gives pixels."""
 
-    def __init__(self, min_detection_confidence: float = 0.5) -> None:
+    def __init__(self, min_detection_confidence: float = 0.5, model_complexity: int = 1) -> None:
         mp = import_mediapipe()
         self.version: str = str(getattr(mp, "__version__", "unknown"))
+        if model_complexity == 2:
+            _check_heavy_model(mp)
         self._pose: Any = mp.solutions.pose.Pose(
-            static_image_mode=True, model_complexity=1, smooth_landmarks=False, enable_segmentation=False,
+            static_image_mode=True, model_complexity=int(model_complexity), smooth_landmarks=False,
+            enable_segmentation=False,
             min_detection_confidence=float(min_detection_confidence))
 
     def landmarks(self, image_bgr: np.ndarray) -> Optional[np.ndarray]:
@@ -160,7 +190,8 @@ class BlazePose:
 class MediaPipePoseConfig:
     """Parameters of the mediapipe pose backend (see the module docstring)."""
 
-    context: float = DEFAULT_CONTEXT  #: crop side / longer side of the box
+    #: crop side / longer side of the box: 3.0, the best of 1.5-4.0 on the real dev clip (docs/pose.md)
+    context: float = 3.0
     crop_size: int = 256  #: crop side in pixels (BlazePose's landmark input is 256)
     orient: bool = True  #: orientation normalisation from the previous frame's body axis
     predict_rotation: bool = True  #: add the last angular step to the previous angle
@@ -171,15 +202,30 @@ class MediaPipePoseConfig:
     fallback_angles: tuple[float, ...] = (180.0, 90.0, -90.0)
     min_detection_confidence: float = 0.5  #: BlazePose detector threshold
     border_value: int = 0  #: grey level of crop padding outside the frame
+    model_complexity: int = 1  #: 1 = BlazePose full (in the wheel), 2 = heavy (installed from npm)
+    #: extra crop rotations (relative to the first) always tried; the most confident result is kept
+    candidate_angles: tuple[float, ...] = ()
+    flip_test: bool = False  #: also run the mirrored crop and average it with the direct one
+    #: also run BlazePose on the whole frame; its person is a candidate when it lies in the tracked box
+    whole_frame: bool = False
+    min_box_overlap: float = 0.5  #: share of the whole-frame person's joints inside the (enlarged) box
+    #: the confidence below which the pipeline interpolates this backend's joints. 0: only joints
+    #: BlazePose did not place are filled; its visibility is low on divers whose joints it still
+    #: places right (0.3 cost 0.07-0.17 PCKh on the real dev clip, docs/pose.md)
+    interpolate_below: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.context > 0 or self.crop_size < 32:
             raise ConfigError(f"mediapipe pose: context must be > 0 and crop_size >= 32, "
                               f"got {self.context} and {self.crop_size}")
-        if not 0 <= self.min_axis_confidence <= 1 or not 0 <= self.min_detection_confidence <= 1:
+        if not 0 <= self.min_axis_confidence <= 1 or not 0 <= self.min_detection_confidence <= 1 \
+                or not 0 <= self.interpolate_below <= 1:
             raise ConfigError("mediapipe pose: confidences must lie in [0, 1]")
         if self.max_angular_step < 0 or self.forget_after < 0:
             raise ConfigError("mediapipe pose: max_angular_step and forget_after must be >= 0")
+        if self.model_complexity not in (1, 2):
+            raise ConfigError(f"mediapipe pose: model_complexity must be 1 (full) or 2 (heavy), "
+                              f"got {self.model_complexity}")
 
 
 @dataclass
@@ -225,13 +271,19 @@ class MediaPipePoseEstimator:
 
     def __init__(self, config: MediaPipePoseConfig | None = None) -> None:
         self.config = config or MediaPipePoseConfig()
-        self._model = BlazePose(self.config.min_detection_confidence)
+        self._model = BlazePose(self.config.min_detection_confidence, self.config.model_complexity)
         self._orientation: dict[int, _Orientation] = {}
         self.last_trace: list[PoseTrace] = []
 
     @property
+    def interpolation_min_confidence(self) -> float:
+        """The interpolation threshold this backend's confidences call for (the runner applies it)."""
+        return self.config.interpolate_below
+
+    @property
     def info(self) -> BackendInfo:
-        return BackendInfo(name="mediapipe", version=self._model.version, checkpoint=MODEL_NAME)
+        name = HEAVY_MODEL_NAME if self.config.model_complexity == 2 else MODEL_NAME
+        return BackendInfo(name="mediapipe", version=self._model.version, checkpoint=name)
 
     def reset(self) -> None:
         """Forget the orientation priors: call between clips."""
@@ -252,25 +304,45 @@ class MediaPipePoseEstimator:
         bx = as_pose_boxes(boxes)
         out = missing_poses(len(bx))
         self.last_trace = []
+        whole = self._landmarks_tta(image) if self.config.whole_frame and len(bx) else None
         for i, box in enumerate(bx):
             state = self._orientation.setdefault(i, _Orientation())
             base = state.guess(self.config) if self.config.orient else 0.0
-            angles = [base] + [wrap_angle(base + a) for a in self.config.fallback_angles]
-            tries, found, used = 0, False, base
-            for angle in angles:
-                tries += 1
-                crop = box_crop(box, self.config.context, angle, self.config.crop_size)
-                lm = self._model.landmarks(crop.warp(image, self.config.border_value))
-                if lm is not None:
-                    lm[:, :2] = crop.to_image(lm[:, :2])
-                    out[i] = blazepose_to_mpii(lm)
-                    found, used = True, angle
-                    break
+            first = [base] + [wrap_angle(base + a) for a in self.config.candidate_angles]
+            fallback = [wrap_angle(base + a) for a in self.config.fallback_angles]
+            cands: list[np.ndarray] = []
+            angles: list[float] = []
+            if whole is not None and box_overlap(whole, box) >= self.config.min_box_overlap:
+                cands.append(blazepose_to_mpii(whole))
+                angles.append(float("nan"))
+            tries = 0
+            for group in (first, fallback):
+                for angle in group:
+                    tries += 1
+                    crop = box_crop(box, self.config.context, angle, self.config.crop_size)
+                    lm = self._landmarks_tta(crop.warp(image, self.config.border_value))
+                    if lm is not None:
+                        lm[:, :2] = crop.to_image(lm[:, :2])
+                        cands.append(blazepose_to_mpii(lm))
+                        angles.append(angle)
+                if cands:
+                    break  # fallbacks only when nothing was found
+            used = base
+            if cands:
+                k = select_candidate(np.stack(cands))
+                out[i], used = cands[k], angles[k]
             if self.config.orient:
                 state.update(out[i], self.config)
-            self.last_trace.append(PoseTrace(angle=used, tries=tries, found=found))
+            self.last_trace.append(PoseTrace(angle=used, tries=tries, found=bool(cands)))
         return out
 
+    def _landmarks_tta(self, image: np.ndarray) -> Optional[np.ndarray]:
+        """BlazePose landmarks of ``image``, merged with those of its mirror image when ``flip_test``."""
+        lm = self._model.landmarks(image)
+        if not self.config.flip_test:
+            return lm
+        mirrored = self._model.landmarks(np.ascontiguousarray(image[:, ::-1]))
+        return merge_flip(lm, unflip_landmarks(mirrored, image.shape[1]) if mirrored is not None else None)
 
     def estimate_many(self, crops: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
         """``(N, 16, 3)`` for ``(image_bgr, box (4,))`` pairs of consecutive frames of one clip, in order.
@@ -281,6 +353,57 @@ class MediaPipePoseEstimator:
         if not crops:
             return np.zeros((0, NUM_JOINTS, 3))
         return np.stack([self.estimate(image, np.asarray(box, dtype=np.float64)[None, :4])[0] for image, box in crops])
+
+
+#: BlazePose left/right landmark pairs (eyes, ear, mouth, shoulders ... feet), swapped by a mirror.
+FLIP_PAIRS: tuple[tuple[int, int], ...] = tuple((i, i + 3) for i in (1, 2, 3)) + tuple(
+    (i, i + 1) for i in range(7, 33, 2))
+
+
+def unflip_landmarks(landmarks: np.ndarray, width: int) -> np.ndarray:
+    """Landmarks ``(33, 3)`` found on a horizontally mirrored image, in the unmirrored image.
+
+    x -> width - 1 - x (pixel centres at integers) and left/right landmarks swapped, so index
+    ``LEFT_*`` is the person's left again.
+    """
+    lm = np.array(landmarks, dtype=np.float64)
+    lm[:, 0] = width - 1 - lm[:, 0]
+    for a, b in FLIP_PAIRS:
+        lm[[a, b]] = lm[[b, a]]
+    return lm
+
+
+def merge_flip(direct: Optional[np.ndarray], flipped: Optional[np.ndarray]) -> Optional[np.ndarray]:
+    """Flip test-time augmentation: the mean of two ``(33, 3)`` landmark sets (position and visibility).
+
+    When one side found nobody the other is returned unchanged (its visibility halved: one
+    vote of two), None when neither found anybody.
+    """
+    if direct is None and flipped is None:
+        return None
+    if direct is None or flipped is None:
+        one = np.array(direct if direct is not None else flipped, dtype=np.float64)
+        one[:, 2] *= 0.5
+        return one
+    return (np.asarray(direct, dtype=np.float64) + np.asarray(flipped, dtype=np.float64)) / 2.0
+
+
+def select_candidate(poses: np.ndarray) -> int:
+    """Index of the most confident of ``(K, 16, 3)`` candidate poses (mean joint confidence; first on ties)."""
+    p = np.asarray(poses, dtype=np.float64)
+    if p.ndim != 3 or p.shape[1:] != (NUM_JOINTS, 3) or len(p) == 0:
+        raise ValueError(f"expected (K >= 1, {NUM_JOINTS}, 3) candidate poses, got {p.shape}")
+    score = np.nan_to_num(p[..., 2], nan=0.0).mean(axis=1)
+    return int(np.argmax(score))
+
+
+def box_overlap(landmarks: np.ndarray, box: np.ndarray, grow: float = 0.25) -> float:
+    """Share of the MPII joints of ``landmarks`` (33, 3) inside ``box`` xyxy enlarged by ``grow`` per side."""
+    p = blazepose_to_mpii(landmarks)[:, :2]
+    x1, y1, x2, y2 = (float(v) for v in box[:4])
+    gx, gy = grow * (x2 - x1), grow * (y2 - y1)
+    inside = (p[:, 0] >= x1 - gx) & (p[:, 0] <= x2 + gx) & (p[:, 1] >= y1 - gy) & (p[:, 1] <= y2 + gy)
+    return float(inside.mean())
 
 
 def make_backend(cfg: Any) -> MediaPipePoseEstimator:
