@@ -36,7 +36,9 @@ from fdpose.pipelines.interpolate import InterpolationConfig, interpolate_joints
 from fdpose.pipelines.pose.mediapipe import MediaPipePoseConfig, MediaPipePoseEstimator, blazepose_to_mpii
 
 CLIP = "finediving_10m_clipA"
-BASE = MediaPipePoseConfig(model_complexity=1, orient=True, candidate_angles=(), flip_test=False, whole_frame=False)
+#: The backend as it was before docs/pose.md (context 2.5); variants change one or two fields.
+BASE = MediaPipePoseConfig(context=2.5, model_complexity=1, orient=True, candidate_angles=(), flip_test=False,
+                           whole_frame=False)
 ORIENT4 = (90.0, 180.0, -90.0)
 
 #: name -> (boxes, config); "whole" ignores the config's crop settings.
@@ -63,8 +65,14 @@ VARIANTS: dict[str, tuple[str, MediaPipePoseConfig]] = {
     "crop heavy + whole": ("oracle", replace(BASE, model_complexity=2, whole_frame=True)),
     "crop heavy 4 orient + whole": ("oracle", replace(BASE, model_complexity=2, candidate_angles=ORIENT4,
                                                       whole_frame=True)),
-    "default, tracked boxes": ("tracked", MediaPipePoseConfig()),
-    "old default, tracked boxes": ("tracked", BASE),
+    "crop full ctx 3.0 no-orient": ("oracle", replace(BASE, context=3.0, orient=False)),
+    "crop full ctx 3.5": ("oracle", replace(BASE, context=3.5)),
+    "crop full ctx 3.0 flip": ("oracle", replace(BASE, context=3.0, flip_test=True)),
+    "crop full ctx 3.0 + whole": ("oracle", replace(BASE, context=3.0, whole_frame=True)),
+    "crop heavy ctx 3.0 + whole": ("oracle", replace(BASE, context=3.0, model_complexity=2, whole_frame=True)),
+    "crop full ctx 3.0 + whole tracked": ("tracked", replace(BASE, context=3.0, whole_frame=True)),
+    "default tracked": ("tracked", MediaPipePoseConfig()),
+    "old default tracked": ("tracked", BASE),
 }
 
 
