@@ -37,7 +37,7 @@ from fdpose.pipelines.pose.mediapipe import MediaPipePoseConfig, MediaPipePoseEs
 
 CLIP = "finediving_10m_clipA"
 #: The backend as it was before docs/pose.md (context 2.5); variants change one or two fields.
-BASE = MediaPipePoseConfig(context=2.5, model_complexity=1, orient=True, candidate_angles=(), flip_test=False,
+BASE = MediaPipePoseConfig(context=2.5, max_frame_share=0.0, model_complexity=1, orient=True, candidate_angles=(), flip_test=False,
                            whole_frame=False)
 ORIENT4 = (90.0, 180.0, -90.0)
 
@@ -71,6 +71,11 @@ VARIANTS: dict[str, tuple[str, MediaPipePoseConfig]] = {
     "crop full ctx 3.0 + whole": ("oracle", replace(BASE, context=3.0, whole_frame=True)),
     "crop heavy ctx 3.0 + whole": ("oracle", replace(BASE, context=3.0, model_complexity=2, whole_frame=True)),
     "crop full ctx 3.0 + whole tracked": ("tracked", replace(BASE, context=3.0, whole_frame=True)),
+    "crop full ctx 3.0 tracked": ("tracked", replace(BASE, context=3.0)),
+    "crop full ctx 3.0 share 0.8": ("oracle", replace(BASE, context=3.0, max_frame_share=0.8)),
+    "crop full ctx 3.0 share 1.2": ("oracle", replace(BASE, context=3.0, max_frame_share=1.2)),
+    "crop full ctx 3.5 share 1.0": ("oracle", replace(BASE, context=3.5, max_frame_share=1.0)),
+    "default (ctx 3.0 share 1.0)": ("oracle", MediaPipePoseConfig()),
     "default tracked": ("tracked", MediaPipePoseConfig()),
     "old default tracked": ("tracked", BASE),
 }

@@ -13,6 +13,11 @@ it, resampled to ``crop_size`` (256) pixels: BlazePose's person detector needs t
 (it fails on tight crops of divers, issue 3; on the real dev clip 1.5 / 2.0 / 2.5 / 3.0 / 4.0
 give PCKh@0.5 0.15 / 0.48 / 0.72 / 0.79 / 0.71, docs/pose.md).
 
+A large person (the take-off, a close-up) needs no more context than the frame holds: the crop
+side is at most ``max_frame_share`` (1.0) times the frame's longer side (the context shrinks,
+never below the box). Without that limit the crop of a 220-px diver in a 256-px frame was
+mostly black padding (dev clip 0.789 -> 0.809 with label boxes, 0.767 -> 0.792 with tracked ones).
+
 **Options measured and left off by default** (docs/pose.md, ``benchmarks/pose_real.py``):
 ``candidate_angles`` (also run the crop turned by e.g. 90/180/270 degrees and keep the most
 confident result: BlazePose's visibility does not pick the right one on divers),
@@ -202,6 +207,9 @@ class MediaPipePoseConfig:
     fallback_angles: tuple[float, ...] = (180.0, 90.0, -90.0)
     min_detection_confidence: float = 0.5  #: BlazePose detector threshold
     border_value: int = 0  #: grey level of crop padding outside the frame
+    #: crop side at most this times the frame's longer side (0: no limit); the context shrinks to
+    #: fit, never below the box itself
+    max_frame_share: float = 1.0
     model_complexity: int = 1  #: 1 = BlazePose full (in the wheel), 2 = heavy (installed from npm)
     #: extra crop rotations (relative to the first) always tried; the most confident result is kept
     candidate_angles: tuple[float, ...] = ()
@@ -315,11 +323,16 @@ class MediaPipePoseEstimator:
             if whole is not None and box_overlap(whole, box) >= self.config.min_box_overlap:
                 cands.append(blazepose_to_mpii(whole))
                 angles.append(float("nan"))
+            context = self.config.context
+            if self.config.max_frame_share > 0:
+                # a large person (take-off) needs no more context than the frame itself holds
+                limit = self.config.max_frame_share * max(image.shape[:2])
+                context = min(context, max(limit / max(box[2] - box[0], box[3] - box[1], 1.0), 1.0))
             tries = 0
             for group in (first, fallback):
                 for angle in group:
                     tries += 1
-                    crop = box_crop(box, self.config.context, angle, self.config.crop_size)
+                    crop = box_crop(box, context, angle, self.config.crop_size)
                     lm = self._landmarks_tta(crop.warp(image, self.config.border_value))
                     if lm is not None:
                         lm[:, :2] = crop.to_image(lm[:, :2])
