@@ -37,8 +37,8 @@ from fdpose.pipelines.pose.mediapipe import MediaPipePoseConfig, MediaPipePoseEs
 
 CLIP = "finediving_10m_clipA"
 #: The backend as it was before docs/pose.md (context 2.5); variants change one or two fields.
-BASE = MediaPipePoseConfig(context=2.5, max_frame_share=0.0, model_complexity=1, orient=True, candidate_angles=(), flip_test=False,
-                           whole_frame=False)
+BASE = MediaPipePoseConfig(context=2.5, max_frame_share=0.0, model_complexity=1, orient=True, candidate_angles=(),
+                           flip_test=False, whole_frame=False)
 ORIENT4 = (90.0, 180.0, -90.0)
 
 #: name -> (boxes, config); "whole" ignores the config's crop settings.
