@@ -26,7 +26,10 @@ that it reproduces OUR box and joints:
 Visibility: ``joints_vis`` is 1 for visible joints and 0 otherwise; an occluded joint keeps its
 coordinates, an absent joint is ``[-1, -1]`` (protocol.py). Reading reverses this. Because the
 square ``center/scale`` loses the box's aspect ratio, the exact box travels in ``bbox``; files
-without it (real MPII) get the square box mmpose would compute.
+without it (real MPII, other tools) get the union of the square box mmpose would compute and the
+labelled joints' extent enlarged by :data:`JOINT_BOX_MARGIN` (the joint part clipped to the image
+when its size is known): a human label may put joints outside MPII's person box (raised arms,
+wrists above the square), and such a label is correct, so the derived box must contain it.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ import numpy as np
 from fdpose.errors import ValidationError
 from fdpose.records import PersonBox
 from fdpose.skeleton import NUM_JOINTS
-from fdpose.annotations.interchange import FrameEntry, safe_relpath
+from fdpose.annotations.interchange import FrameEntry, image_size, safe_relpath
 from fdpose.annotations.protocol import VIS_ABSENT, VIS_OCCLUDED, VIS_VISIBLE, ManualLabel
 
 #: mmpose's normalisation of MPII scales (a box side of 200 px is scale 1).
@@ -51,6 +54,11 @@ CENTER_SHIFT = 15.0
 ABSENT_XY = (-1.0, -1.0)
 #: Name of the numeric-name -> original-image mapping written next to the JSON.
 IMAGE_IDS_NAME = "image_ids.json"
+#: Margin around the joints' extent when a box is derived from a record without ``bbox``, as a
+#: fraction of the extent's longer side (at least :data:`JOINT_BOX_MIN_MARGIN_PX`): joints are
+#: body centres, the hands, feet and head reach a little beyond them.
+JOINT_BOX_MARGIN = 0.05
+JOINT_BOX_MIN_MARGIN_PX = 2.0
 
 
 def box_to_center_scale(xyxy: np.ndarray) -> tuple[np.ndarray, float]:
@@ -100,6 +108,27 @@ def crop_box(label: ManualLabel) -> Optional[np.ndarray]:
     return None
 
 
+def derived_box(square: np.ndarray, xy: np.ndarray, present: np.ndarray,
+                size: Optional[tuple[int, int]] = None) -> np.ndarray:
+    """The box of a record without ``bbox``: the union of mmpose's ``square`` (4,) xyxy and the
+    present joints' extent (``xy`` (16, 2), ``present`` (16,) bool) enlarged by the margin.
+
+    The enlarged joint extent is clipped to the image (x, y >= 0; < width, height when ``size``
+    (width, height) is given) so that the margin never pushes the box outside the frame; the
+    square is kept as mmpose reads it.
+    """
+    pts = xy[present]
+    if len(pts) == 0:
+        return square
+    lo, hi = pts.min(0), pts.max(0)
+    m = max(JOINT_BOX_MIN_MARGIN_PX, JOINT_BOX_MARGIN * float(np.max(hi - lo)))
+    lo, hi = lo - m, hi + m
+    lo = np.maximum(lo, np.minimum(0.0, pts.min(0)))  # the margin stops at the border, the joints don't move
+    if size is not None:
+        hi = np.minimum(hi, np.maximum(np.array(size, dtype=np.float64) - 1.0, pts.max(0)))
+    return np.concatenate([np.minimum(square[:2], lo), np.maximum(square[2:], hi)])
+
+
 def label_to_record(label: ManualLabel, image: str, label_file: str, where: tuple[Path, Optional[str]]) -> dict[str, Any]:
     """One MPII record for ``label`` whose image is exported as ``image`` (e.g. ``000001.jpg``)."""
     box = crop_box(label)
@@ -135,8 +164,12 @@ def _numbers(value: Any, n: int) -> bool:
     )
 
 
-def record_to_label(rec: Any, path: Path, index: int) -> ManualLabel:
-    """Parse and validate one record (errors name ``path`` and ``record[index]``)."""
+def record_to_label(rec: Any, path: Path, index: int, size_hint: Optional[tuple[int, int]] = None) -> ManualLabel:
+    """Parse and validate one record (errors name ``path`` and ``record[index]``).
+
+    size_hint: (width, height) of the record's image when known from elsewhere (the image file);
+    the record's own ``image_size`` wins. Used only to clip a box derived without ``bbox``.
+    """
     loc = f"record[{index}]"
     if not isinstance(rec, dict):
         raise ValidationError(f"record must be an object, got {type(rec).__name__}", path, loc)
@@ -160,6 +193,12 @@ def record_to_label(rec: Any, path: Path, index: int) -> ManualLabel:
             continue  # absent: keeps NaN / visibility 0
         xy[j] = p
         visibility[j] = VIS_VISIBLE if v == 1 else VIS_OCCLUDED
+    width = height = None
+    size = rec.get("image_size")
+    if size is not None:
+        if not (_numbers(size, 2) and all(isinstance(v, int) and v > 0 for v in size)):
+            raise ValidationError("image_size must be [width, height] positive integers", path, loc)
+        width, height = size
     box: Optional[PersonBox]
     if "bbox" in rec:
         raw = rec["bbox"]
@@ -168,13 +207,8 @@ def record_to_label(rec: Any, path: Path, index: int) -> ManualLabel:
         box = None if raw is None else PersonBox(np.asarray(raw, dtype=np.float64))
     else:
         c0, side = mmpose_center_scale(rec["center"], float(scale))
-        box = PersonBox(square_box(c0, side)) if side > 0 else None
-    width = height = None
-    size = rec.get("image_size")
-    if size is not None:
-        if not (_numbers(size, 2) and all(isinstance(v, int) and v > 0 for v in size)):
-            raise ValidationError("image_size must be [width, height] positive integers", path, loc)
-        width, height = size
+        known = (width, height) if width is not None and height is not None else size_hint
+        box = PersonBox(derived_box(square_box(c0, side), xy, visibility > 0, known)) if side > 0 else None
     return ManualLabel(xy, visibility, box, "", height, width)
 
 
@@ -213,8 +247,12 @@ def mpii_to_entries(obj: Any, path: Path, images_dir: Path, image_ids: dict[str,
         raise ValidationError(f"an MPII file is a list of records, got {type(obj).__name__}", path)
     entries: list[FrameEntry] = []
     for i, rec in enumerate(obj):
-        label = record_to_label(rec, path, i)
         loc = f"record[{i}]"
+        hint = None
+        if isinstance(rec, dict) and "bbox" not in rec and "image_size" not in rec and isinstance(rec.get("image"), str):
+            # A box derived from center/scale + joints is clipped to the image: read its header.
+            hint = image_size(images_dir / safe_relpath(rec["image"], "image", path, loc))
+        label = record_to_label(rec, path, i, hint)
         image = safe_relpath(rec["image"], "image", path, loc)
         image_rel = safe_relpath(image_ids.get(image, image), f"image_ids[{image}]", path, loc)
         default_json = Path(image_rel).with_suffix(".json").as_posix()
