@@ -26,12 +26,17 @@ from fdpose.cli.common import emit_json, json_option
 @click.option("--dive-numbers", default="", metavar="LIST",
               help="Comma-separated dive numbers (e.g. 107b,407c,5253b) the world is restricted to, so that "
                    "every dive number gets many clips; default: the whole FineDiving-like table.")
+@click.option("--broadcast", is_flag=True,
+              help="Broadcast conditions: zoom, cuts, slow-motion replays, walking officials and coaches, people "
+                   "in the foreground at the entry, on-screen graphics, false detections on the splash and the "
+                   "graphics, a detector missing the diver at the real detector's overall rate "
+                   "(fdpose.synth.config.BROADCAST_PRESET). --detector-miss-rate then sets that overall rate.")
 @click.option("--no-video", is_flag=True, help="Skip the mp4 files (frames are always written).")
 @click.option("--workers", "-j", type=int, default=1, show_default=True, help="Worker processes (output is identical).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing world in OUT.")
 @json_option
 def synth(out: Path, videos: int, seed: int, frames: int, train_share: float, detector_miss_rate: float,
-          occluder_probability: float, twist_stages: bool, dive_numbers: str, no_video: bool, workers: int, overwrite: bool,
+          occluder_probability: float, twist_stages: bool, dive_numbers: str, broadcast: bool, no_video: bool, workers: int, overwrite: bool,
           as_json: bool) -> None:
     """Render a FineDiving-shaped synthetic world into OUT.
 
@@ -43,15 +48,19 @@ def synth(out: Path, videos: int, seed: int, frames: int, train_share: float, de
     from tqdm import tqdm
 
     from fdpose.errors import ConfigError
-    from fdpose.synth.config import SynthConfig
+    from fdpose.synth.config import BROADCAST_PRESET, SynthConfig
     from fdpose.synth.world import generate_world
 
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
+    preset = dict(BROADCAST_PRESET) if broadcast else {}
+    if broadcast and click.get_current_context().get_parameter_source("detector_miss_rate").name == "DEFAULT":
+        detector_miss_rate = preset["detector_miss_rate"]
+    preset.pop("detector_miss_rate", None)
     cfg = SynthConfig(videos=videos, seed=seed, frames=frames, train_share=train_share,
                       detector_miss_rate=detector_miss_rate, occluder_probability=occluder_probability,
                       twist_stages=twist_stages, write_video=not no_video,
-                      dive_numbers=tuple(n for n in dive_numbers.split(",") if n.strip()))
+                      dive_numbers=tuple(n for n in dive_numbers.split(",") if n.strip()), **preset)
 
     def progress(it: Iterable[Any], total: int) -> Iterable[Any]:
         return tqdm(it, total=total, desc="synth clips", unit="clip", file=sys.stderr, disable=as_json and not sys.stderr.isatty())

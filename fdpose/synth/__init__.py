@@ -45,6 +45,21 @@ the tight box of the diver's drawn silhouette at the frame time (+1 px), so ever
 joint lies inside it. Stage labels follow the real transit convention: a transit frame is the
 last frame of the stage before it (:mod:`fdpose.finediving`).
 
+Broadcast worlds (``fdpose synth --broadcast`` or any broadcast field of
+:class:`~fdpose.synth.config.SynthConfig` on; :mod:`fdpose.synth.broadcast`): zoom, a cut to a
+second camera, a slow-motion replay appended after the live clip, officials and coaches walking
+on the deck, people in the foreground at the entry, on-screen graphics, and false detections on
+the splash and the graphics. Their ground truth adds, per frame, ``segment`` (live / cut /
+replay), ``dive_time`` (the live frame shown, fractional in the replay), ``zoom``,
+``graphics[]`` (name, fixed screen box), ``splash_box`` (xyxy or null) and ``detections[]``
+(every MOT line of the frame in file order: ``box``, ``score``, ``role`` diver / spectator /
+judge / official / coach / foreground / false_positive, ``source`` a person id or clutter /
+splash / graphics); ``persons[]`` roles include official, coach and foreground; the top-level
+``broadcast`` object gives the live frame count, the cut frame, the replay length and the moving
+people. ``camera_offset`` is then the view's top-left canvas pixel (float, zoom-dependent).
+Replay frames come after the last transit, so they carry the last stage's label. With every
+broadcast field off the files are byte-identical to worlds made before these features existed.
+
 Scoring recipe (:mod:`fdpose.synth.scoring`): per-clip execution parameters drawn from a latent
 quality, each visible in the rendering (take-off height -> apex; rotation error -> body angle
 from vertical at entry; kick-out delay -> opening time; leg separation -> scissored legs; knee

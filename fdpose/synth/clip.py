@@ -22,7 +22,8 @@ from fdpose.finediving import CoarseRecord, FineGrainedRecord, labels_from_trans
 from fdpose.records import PersonBox
 from fdpose.skeleton import JOINT_NAMES
 from fdpose.synth.config import GT_SCHEMA_VERSION, IMAGE_HEIGHT, IMAGE_WIDTH, ClipPlan, Layout, SynthConfig
-from fdpose.synth.detections import DetectorModel, detect_frame, mot_lines
+from fdpose.synth import broadcast as bc
+from fdpose.synth.detections import Detection, DetectorModel, detect_frame, mot_lines
 from fdpose.synth.dives import dive_table
 from fdpose.synth.motion import Apparatus, DiveMotion, StageFrames
 from fdpose.synth.render import Layer, Occluder, PersonStyle, Splash, clip_layer_rows, composite, render_layer
@@ -94,6 +95,8 @@ def render_clip(plan: ClipPlan, cfg: SynthConfig, layout: Layout) -> ClipResult:
     W, H = IMAGE_WIDTH, IMAGE_HEIGHT
     venue_rng = np.random.default_rng(np.random.SeedSequence(plan.venue_seed))
     rng = np.random.default_rng(np.random.SeedSequence(plan.clip_seed))
+    # The broadcast features draw from their own stream: switching them on changes nothing else.
+    brng = np.random.default_rng(np.random.SeedSequence((*plan.clip_seed, 9)))
     app = Apparatus.for_event(plan.event)
     venue = sample_venue(venue_rng, app)
     # Some clips are framed tightly (zoomed in), so the diver leaves the view at times.
@@ -120,73 +123,109 @@ def render_clip(plan: ClipPlan, cfg: SynthConfig, layout: Layout) -> ClipResult:
     centres = np.array([(st.joints[:, :2].min(0) + st.joints[:, :2].max(0)) / 2 for st in states])
     cam = _camera_path(rng, centres, s)
     margin = 4
-    lo = cam.min(axis=0) - margin
+    contact = motion.state(frames.t1 + 0.5).joints
+    entry_x = float(contact[np.argmin(contact[:, 1]), 0])
+    if cfg.broadcast:
+        def diver_centre(t: float) -> np.ndarray:
+            j = motion.state(t).joints[:, :2]
+            c = (j.min(0) + j.max(0)) / 2
+            return np.array([s * c[0], -s * c[1]])
+
+        views = bc.plan_views(cfg, brng, frames, cam, lambda r: _camera_path(r, centres, s), diver_centre)
+        walkers = bc.sample_walkers(cfg, brng, entry_x)
+        vlo, vhi = bc.views_extent(views)
+        lo = np.minimum(cam.min(axis=0), vlo) - margin
+        hi = np.maximum(cam.max(axis=0) + np.array([W, H]), vhi)
+        size = (int(hi[0] - lo[0] + margin), int(hi[1] - lo[1] + margin))
+    else:
+        views, walkers = bc.live_views(cam), []
+        lo = cam.min(axis=0) - margin
+        size = (int(cam[:, 0].max() - lo[0] + W + margin), int(cam[:, 1].max() - lo[1] + H + margin))
     origin = -lo  # canvas pixel of world (0, 0), integers
-    size = (int(cam[:, 0].max() - lo[0] + W + margin), int(cam[:, 1].max() - lo[1] + H + margin))
+    n_out = len(views)
     venue.px_per_m = s
     canvas = build_canvas(venue, app, size, origin.astype(np.float64), rng)
     offsets = cam + origin  # canvas pixel of image (0, 0)
 
     static_boxes = _draw_static_people(canvas, venue)
-    contact = motion.state(frames.t1 + 0.5).joints
-    splash = Splash.sample(rng, float(contact[np.argmin(contact[:, 1]), 0]), ex.splash_size)
+    splash = Splash.sample(rng, entry_x, ex.splash_size)
     occluder = _sample_occluder(rng, cfg, frames, states, canvas, offsets)
-    det_model = DetectorModel(cfg.detector_miss_rate, cfg.detector_jitter, cfg.false_positive_rate)
+    det_model = DetectorModel(cfg.detector_miss_rate, cfg.detector_jitter, cfg.false_positive_rate,
+                              cfg.person_miss_rate, cfg.detector_miss_difficulty)
     # Upright people are easy detections; nearer (bigger) ones score higher.
     base_scores = {p.pid: float(np.clip(0.25 + 0.65 * p.depth_scale + rng.uniform(-0.12, 0.06), 0.2, 0.97))
                    for p in venue.people}
+    base_scores.update({w.pid: w.base_score for w in walkers})
     spf = motion.seconds_per_frame
 
     transits = [frames.t0, frames.t1]
     stage_defs = dive.stage_labels(cfg.twist_stages)
     if len(stage_defs) == 4:
         transits = [frames.t0, _twist_boundary(motion, frames), frames.t1]
-    labels = labels_from_transits(transits, [sid for sid, _ in stage_defs], n)
+    labels = labels_from_transits(transits, [sid for sid, _ in stage_defs], n_out)
+    texts = {"logo": "SYN TV", "replay": "REPLAY"}
 
     video = ClipVideoWriter(layout.video(plan.match, plan.idx), (W, H)) if cfg.write_video else None
     gt_frames: list[dict[str, Any]] = []
-    det_lines: list[str] = []
+    det_inputs: list[tuple[list[tuple[str, str, Box, float]], float, bool, list[tuple[str, Box]]]] = []
     stats = {"labelme_files": 0, "diver_detected": 0, "spectator_above_diver": 0, "blurred": 0, "occluded_frames": 0}
     try:
-        for f in range(n):
-            ox, oy = (int(v) for v in offsets[f])
-            img = canvas.image[oy : oy + H, ox : ox + W].copy()
-            org = canvas.origin - np.array([ox, oy], dtype=np.float64)  # image pixel of world (0, 0)
+        for f, view in enumerate(views):
+            t = view.t
+            ox, oy, cw, ch, m = bc.crop_and_affine(view, canvas.origin)
+            img = canvas.image[oy : oy + ch, ox : ox + cw].copy()
+            org = canvas.origin - np.array([ox, oy], dtype=np.float64)  # crop pixel of world (0, 0)
             surface_row = int(round(org[1]))
             persons: list[tuple[str, str, Box, float]] = []
             for p in venue.people:
                 if p.moving:
                     fx, fy = org[0] + s * p.x, org[1] - s * p.y
-                    if not (-60 < fx < W + 60 and -20 < fy < H + 120):
+                    if not (-60 < fx < cw + 60 and -20 < fy < ch + 120):
                         continue
-                    lay = person_layer(p, float(f), s, org)
+                    lay = person_layer(p, t, s, org)
                     composite(img, lay)
-                    box = _clip_box(lay.tight_box(1.0), W, H)
+                    box = _clip_box(bc.map_box(m, lay.tight_box(1.0)), W, H)
                 else:
                     b = static_boxes.get(p.pid)
-                    box = _clip_box(None if b is None else (b[0] - ox, b[1] - oy, b[2] - ox, b[3] - oy), W, H)
+                    box = _clip_box(None if b is None else bc.map_box(m, (b[0] - ox, b[1] - oy, b[2] - ox, b[3] - oy)), W, H)
                 if box is not None:
                     persons.append((p.pid, p.role, box, base_scores[p.pid]))
-            st = states[f]
+            near = [w for w in walkers if w.role == "foreground"]
+            for w in (w for w in walkers if w.role != "foreground"):
+                _draw_walker(img, w, t * spf, s, org, m, persons, base_scores, None)
+            st = motion.state(t) if view.segment == "replay" else states[f]
             draw_springboard(img, app, st.board_deflection, org, s)
             xy = org + s * np.stack([st.joints[:, 0], -st.joints[:, 1]], axis=1)
             depth = st.joints[:, 2]
-            speed = _joint_speed(motion, f, org, s)
+            speed = view.zoom * _joint_speed(motion, t, s, view.step)
             centre = render_layer([xy], [depth], s, style)
             drawn: Layer = centre
             if speed > BLUR_THRESHOLD_PX:
                 k = int(min(5, 2 + speed // 8))
-                subs = [motion.state(f + dt).joints for dt in np.linspace(-0.2, 0.2, k)]
+                subs = [motion.state(t + dt * view.step).joints for dt in np.linspace(-0.2, 0.2, k)]
                 drawn = render_layer([org + s * np.stack([j[:, 0], -j[:, 1]], axis=1) for j in subs],
                                      [j[:, 2] for j in subs], s, style)
                 stats["blurred"] += 1
             composite(img, drawn, clip_below_row=surface_row)
-            diver_box = _clip_box(clip_layer_rows(centre, surface_row).tight_box(1.0), W, H)
-            front = np.zeros((H, W), np.float32)
-            if f > frames.t1:
-                front = np.maximum(front, splash.draw(img, (f - frames.t1 - 0.5) * spf, org, s))
-            if occluder is not None:
+            diver_box = _clip_box(bc.map_box(m, clip_layer_rows(centre, surface_row).tight_box(1.0)), W, H)
+            front = np.zeros((ch, cw), np.float32)
+            if t > frames.t1:
+                front = np.maximum(front, splash.draw(img, (t - frames.t1 - 0.5) * spf, org, s))
+            splash_front = front
+            for w in near:
+                front = np.maximum(front, _draw_walker(img, w, t * spf, s, org, m, persons, base_scores, (ch, cw)))
+            if m is not None:
+                img, front, splash_front = bc.warp(m, img), bc.warp(m, front), bc.warp(m, splash_front)
+                surface_row = int(round(m[1, 1] * org[1] + m[1, 2]))
+                xy = bc.map_points(m, xy)
+            if occluder is not None and view.segment != "replay":
                 front = np.maximum(front, occluder.draw(img, f))
+            shown: list[tuple[str, Box]] = []
+            if cfg.graphics:
+                shown = bc.graphics_boxes(view, f, frames, n)
+                texts["lower_third"] = (f"{dive.number.upper()}  DD {dive.difficulty:.1f}" if f <= frames.t0
+                                        else f"SCORE {score:.2f}")
+                front = np.maximum(front, bc.draw_graphics(img, shown, texts))
             joints = _joint_table(xy, surface_row, front)
             if any(v == 1 for _, _, v in joints):
                 stats["occluded_frames"] += 1
@@ -197,10 +236,12 @@ def render_clip(plan: ClipPlan, cfg: SynthConfig, layout: Layout) -> ClipResult:
                 persons.insert(0, ("diver", "diver", diver_box, 0.95))
             else:
                 difficulty = 1.0
-            dets = detect_frame(rng, det_model, f, persons, min(1.0, difficulty), (W, H))
-            det_lines += mot_lines(dets)
-            _count_detector_stats(dets, stats)
-            gt_frames.append({
+            regions = list(shown)
+            splash_box = bc.mask_box(splash_front) if cfg.broadcast and t > frames.t1 else None
+            if splash_box is not None:
+                regions.append(("splash", splash_box))
+            det_inputs.append((persons, min(1.0, difficulty), diver_box is not None, regions))
+            gt_frame: dict[str, Any] = {
                 "frame_index": f,
                 "image": f"frames/{plan.match}/{plan.idx}/{f:05d}.jpg",
                 "stage": int(np.searchsorted(np.asarray(transits), f)),
@@ -209,7 +250,14 @@ def render_clip(plan: ClipPlan, cfg: SynthConfig, layout: Layout) -> ClipResult:
                 "motion_blur_px": round(float(speed), 3),
                 "diver": {"box": list(diver_box) if diver_box else None, "joints": [list(j) for j in joints]},
                 "persons": [{"id": pid, "role": role, "box": list(box)} for pid, role, box, _ in persons],
-            })
+            }
+            if cfg.broadcast:
+                x1, y1, _, _ = view.window()
+                gt_frame["camera_offset"] = [round(x1 + float(canvas.origin[0]), 3), round(y1 + float(canvas.origin[1]), 3)]
+                gt_frame.update({"segment": view.segment, "dive_time": round(t, 3), "zoom": round(view.zoom, 4),
+                                 "graphics": [{"name": k, "box": list(b)} for k, b in shown],
+                                 "splash_box": None if splash_box is None else list(splash_box)})
+            gt_frames.append(gt_frame)
             ok, jpg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, cfg.jpeg_quality])
             path = layout.frame(plan.match, plan.idx, f)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -225,18 +273,19 @@ def render_clip(plan: ClipPlan, cfg: SynthConfig, layout: Layout) -> ClipResult:
         raise
     if video is not None:
         video.close()
+    det_lines = _detect_all(cfg, rng, brng, det_model, det_inputs, gt_frames, stats)
 
     fine = FineGrainedRecord(dive.number, score, dive.difficulty, np.asarray(transits, np.int64), labels,
                              {sid: name for sid, name in stage_defs})
     start = int(rng.integers(1000, 200000))
-    coarse = CoarseRecord(dive.number, start, start + n - 1, score, dive.difficulty, judges)
+    coarse = CoarseRecord(dive.number, start, start + n_out - 1, score, dive.difficulty, judges)
     gt = {
         "schema_version": GT_SCHEMA_VERSION,
         "match": plan.match,
         "idx": plan.idx,
         "image_width": W,
         "image_height": H,
-        "num_frames": n,
+        "num_frames": n_out,
         "joint_names": list(JOINT_NAMES),
         "visibility_codes": {"0": "off-image (coordinates kept)", "1": "occluded (occluder, splash or water)", "2": "visible"},
         "dive": {"action_type": dive.number, "group": dive.group, "somersaults": dive.somersaults, "twists": dive.twists,
@@ -251,10 +300,72 @@ def render_clip(plan: ClipPlan, cfg: SynthConfig, layout: Layout) -> ClipResult:
                    "occluder": None if occluder is None else {"frame_mid": occluder.frame_mid, "speed_px": round(occluder.speed, 3)}},
         "frames": gt_frames,
     }
+    if cfg.broadcast:
+        gt["visibility_codes"]["1"] = "occluded (occluder, splash, water, a person in the foreground or on-screen graphics)"
+        segments = [v.segment for v in views]
+        gt["broadcast"] = {
+            "live_frames": n,
+            "cut_frame": segments.index("cut") if "cut" in segments else None,
+            "replay_frames": segments.count("replay"),
+            "people": [{"id": w.pid, "role": w.role, "speed_m_s": round(w.v, 3), "depth_scale": round(w.depth_scale, 3)}
+                       for w in walkers],
+            "roles": {"diver": "the diver", "spectator": "in the stands", "judge": "seated on the far deck",
+                      "official": "walking on the deck", "coach": "walking on the deck",
+                      "foreground": "near the camera at the entry"},
+            "detection_sources": "frames[].detections[].source: a person id, or clutter / splash / graphics "
+                                 "for false positives (role false_positive)",
+        }
     write_json(layout.gt(plan.match, plan.idx), gt, indent=1)
     atomic_write_text(layout.detections(plan.match, plan.idx), "\n".join(det_lines) + ("\n" if det_lines else ""))
-    summary = {"num_frames": n, **stats}
+    summary = {"num_frames": n_out, **stats}
     return ClipResult(plan, fine, coarse, summary)
+
+
+def _draw_walker(img: np.ndarray, w: bc.Walker, seconds: float, s: float, org: np.ndarray, m: Optional[np.ndarray],
+                 persons: list[tuple[str, str, Box, float]], scores: dict[str, float],
+                 mask_shape: Optional[tuple[int, int]]) -> np.ndarray:
+    """Composite a walking / foreground person into the crop, add its image box to ``persons``;
+    returns its coverage in the crop when ``mask_shape`` is given (else an empty array)."""
+    ch, cw = img.shape[:2]
+    fx, fy = org[0] + s * w.feet_x(seconds), org[1] - s * w.y
+    reach = 2.2 * s * w.depth_scale
+    if not (-reach < fx < cw + reach and -20 < fy < ch + reach):
+        return np.zeros(mask_shape or (0, 0), np.float32)
+    lay = w.layer(seconds, s, org)
+    composite(img, lay)
+    box = _clip_box(bc.map_box(m, lay.tight_box(1.0)), IMAGE_WIDTH, IMAGE_HEIGHT)
+    if box is not None:
+        persons.append((w.pid, w.role, box, scores[w.pid]))
+    return bc.layer_mask(lay, mask_shape) if mask_shape else np.zeros((0, 0), np.float32)
+
+
+def _detect_all(cfg: SynthConfig, rng: np.random.Generator, brng: np.random.Generator, model: DetectorModel,
+                inputs: list[tuple[list[tuple[str, str, Box, float]], float, bool, list[tuple[str, Box]]]],
+                gt_frames: list[dict[str, Any]], stats: dict[str, int]) -> list[str]:
+    """Run the simulated detector over every frame (after rendering, so that the diver's miss
+    base can be calibrated over the clip); returns the MOT lines, adds ``detections`` to the
+    ground-truth frames of a broadcast world."""
+    base: Optional[float] = None
+    if cfg.detector_miss_overall:
+        d = np.array([diff for _, diff, drawn, _ in inputs if drawn], dtype=np.float64)
+        base = bc.calibrated_miss_base(d, cfg.detector_miss_rate, cfg.detector_miss_difficulty)
+    lines: list[str] = []
+    for f, (persons, diff, _, regions) in enumerate(inputs):
+        dets = detect_frame(rng, model, f, persons, diff, (IMAGE_WIDTH, IMAGE_HEIGHT), base)
+        if cfg.broadcast:
+            for name, region in regions:
+                rate = cfg.splash_false_positive_rate if name == "splash" else cfg.graphics_false_positive_rate
+                for box, sc in bc.false_boxes(brng, rate, region, person_like=name == "splash"):
+                    clipped = _clip_box(box, IMAGE_WIDTH, IMAGE_HEIGHT)
+                    if clipped is not None:
+                        dets.append(Detection(f, clipped, sc, "false_positive", "splash" if name == "splash" else "graphics"))
+            dets.sort(key=lambda d: -d.score)
+            gt_frames[f]["detections"] = [
+                {"box": [round(v, 2) for v in d.xyxy], "score": round(d.score, 4), "role": d.role, "source": d.source}
+                for d in dets]
+        lines += mot_lines(dets)
+        _count_detector_stats(dets, stats)
+    return lines
 
 
 def _draw_static_people(canvas: Canvas, venue: Any) -> dict[str, Box]:
@@ -276,10 +387,11 @@ def _draw_static_people(canvas: Canvas, venue: Any) -> dict[str, Box]:
     return boxes
 
 
-def _joint_speed(motion: DiveMotion, f: int, org: np.ndarray, s: float) -> float:
-    """Largest joint displacement (pixels) over one frame around ``f``."""
-    a = motion.state(f - 0.5).joints[:, :2]
-    b = motion.state(f + 0.5).joints[:, :2]
+def _joint_speed(motion: DiveMotion, t: float, s: float, step: float = 1.0) -> float:
+    """Largest joint displacement (canvas pixels) over one output frame around dive time ``t``
+    (``step``: dive time per output frame, 0.5 in a slow-motion replay)."""
+    a = motion.state(t - 0.5 * step).joints[:, :2]
+    b = motion.state(t + 0.5 * step).joints[:, :2]
     return float(s * np.max(np.hypot(*(b - a).T)))
 
 
@@ -308,7 +420,7 @@ def _write_labelme(layout: Layout, plan: ClipPlan, f: int, joints: list[tuple[fl
 
 def _count_detector_stats(dets: list[Any], stats: dict[str, int]) -> None:
     diver = [d.score for d in dets if d.role == "diver"]
-    people = [d.score for d in dets if d.role in ("spectator", "judge")]
+    people = [d.score for d in dets if d.role in ("spectator", "judge", "official", "coach", "foreground")]
     if diver:
         stats["diver_detected"] += 1
         if people and max(people) > diver[0]:

@@ -29,6 +29,33 @@ class SynthConfig:
     their real-frequency weights are kept) so a small world has many clips per dive number,
     which same-dive-number exemplar training needs; empty = the whole table (the default).
     At least one of them must be allowed on springboard (armstands need a platform).
+
+    Detector (:mod:`fdpose.synth.detections`): ``detector_miss_rate`` is the diver's base miss
+    rate; the miss rate rises by ``detector_miss_difficulty`` x the frame's difficulty (blur,
+    grouping, occlusion, cut by the border). With ``detector_miss_overall`` the base is solved
+    per clip so that the diver's miss rate over the frames where he is drawn equals
+    ``detector_miss_rate`` (the figure a real detector's evaluation gives). ``person_miss_rate``:
+    how often another person in view is missed. ``false_positive_rate``: mean false boxes per
+    frame anywhere in the image (uniform clutter).
+
+    Broadcast features (:mod:`fdpose.synth.broadcast`), all off by default; a world with all of
+    them off is byte-identical to one made before they existed. Raising each one:
+
+    - ``zoom``: the camera zooms in or out smoothly during the dive, by up to this fraction of
+      the focal length (0.4: the diver's size changes by up to 40% within a clip).
+    - ``cut_probability``: more clips get a hard cut during the flight to a second camera with
+      another framing and zoom (camera motion is discontinuous there).
+    - ``replay_probability``: more clips end with a slow-motion replay (half speed, a tighter
+      camera) of the flight and the entry after the live entry; replay frames carry the last
+      stage's label and ``"segment": "replay"`` in the ground truth.
+    - ``walkers``: more officials and coaches walking along the pool deck (Poisson mean per
+      clip; upright, moving 0.6-1.5 m/s).
+    - ``foreground_probability``: more clips with one or two people near the camera at the
+      entry (large, cut by the image border, in front of the pool and the splash).
+    - ``graphics``: on-screen graphics at fixed screen positions (broadcaster logo, a
+      lower-third name / score bar, a REPLAY tag); they hide what is behind them.
+    - ``splash_false_positive_rate`` / ``graphics_false_positive_rate``: mean false detections
+      per frame on the splash (while it is in view) and on the graphics (while shown).
     """
 
     videos: int = 20
@@ -43,6 +70,17 @@ class SynthConfig:
     write_video: bool = True
     jpeg_quality: int = 90
     dive_numbers: tuple[str, ...] = ()
+    person_miss_rate: float = 0.05
+    detector_miss_difficulty: float = 0.35
+    detector_miss_overall: bool = False
+    zoom: float = 0.0
+    cut_probability: float = 0.0
+    replay_probability: float = 0.0
+    walkers: float = 0.0
+    foreground_probability: float = 0.0
+    graphics: bool = False
+    splash_false_positive_rate: float = 0.0
+    graphics_false_positive_rate: float = 0.0
 
     def __post_init__(self) -> None:
         from fdpose.synth.dives import DIVE_TABLE
@@ -71,11 +109,60 @@ class SynthConfig:
             raise ConfigError(f"occluder probability must be within 0..1, got {self.occluder_probability}")
         if not 1 <= self.jpeg_quality <= 100:
             raise ConfigError(f"jpeg quality must be within 1..100, got {self.jpeg_quality}")
+        for name in ("person_miss_rate", "detector_miss_difficulty", "cut_probability", "replay_probability",
+                     "foreground_probability"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} must be within 0..1, got {getattr(self, name)}")
+        if not 0.0 <= self.zoom <= 1.0:
+            raise ConfigError(f"zoom must be within 0..1 (a fraction of the focal length), got {self.zoom}")
+        for name in ("walkers", "false_positive_rate", "splash_false_positive_rate", "graphics_false_positive_rate"):
+            if not 0.0 <= getattr(self, name) <= 20.0:
+                raise ConfigError(f"{name} must be within 0..20 per clip/frame, got {getattr(self, name)}")
+
+    @property
+    def broadcast(self) -> bool:
+        """True when any broadcast feature (or detector field added with them) differs from off."""
+        return any(getattr(self, k) != v for k, v in _OFF.items())
 
     def to_dict(self) -> dict[str, Any]:
+        """The fields as written to world.json; the fields added with the broadcast features are
+        left out while they all keep their off values, so older worlds' world.json stays the same."""
         out = asdict(self)
         out["dive_numbers"] = list(self.dive_numbers)
+        if not self.broadcast:
+            for k in _OFF:
+                del out[k]
         return out
+
+
+#: Values of the fields added with the broadcast features that reproduce the worlds made before them.
+_OFF: dict[str, Any] = {
+    "person_miss_rate": 0.05, "detector_miss_difficulty": 0.35, "detector_miss_overall": False, "zoom": 0.0,
+    "cut_probability": 0.0, "replay_probability": 0.0, "walkers": 0.0, "foreground_probability": 0.0,
+    "graphics": False, "splash_false_positive_rate": 0.0, "graphics_false_positive_rate": 0.0,
+}
+
+#: ``fdpose synth --broadcast``: every broadcast feature on, at the strength below.
+#: Scene features (zoom .. graphics) are design choices meant to be frequent enough that every
+#: small world exercises them; they are not measured on real video.
+#: Detector figures: the diver's overall miss rate 0.20 is the one real measurement available
+#: so far, issue 11 section 1 (SSD-MobileNetV2 / Open Images V4 from @mediapipe/objectron on
+#: real footage: diver found in 100/101 frames of a 10 m dive and 70/112 of a 3 m dive, i.e.
+#: 43 misses in 213 frames). The false-positive rates on the splash and on graphics are
+#: placeholders of the same order as the existing clutter rate until docs/detector.md gives the
+#: real detector's measured rates on the dev clips: replace them from there.
+BROADCAST_PRESET: dict[str, Any] = {
+    "zoom": 0.4,
+    "cut_probability": 0.3,
+    "replay_probability": 0.3,
+    "walkers": 1.5,
+    "foreground_probability": 0.6,
+    "graphics": True,
+    "detector_miss_rate": 0.20,  # issue 11 section 1: 43 misses / 213 real frames
+    "detector_miss_overall": True,
+    "splash_false_positive_rate": 0.3,  # placeholder, see above
+    "graphics_false_positive_rate": 0.15,  # placeholder, see above
+}
 
 
 @dataclass(frozen=True)

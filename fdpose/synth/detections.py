@@ -27,6 +27,7 @@ class DetectorModel:
     jitter: float = 0.04
     false_positive_rate: float = 0.15
     person_miss_rate: float = 0.05
+    difficulty_miss: float = 0.35  #: extra diver miss probability at difficulty 1
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Detection:
     xyxy: tuple[float, float, float, float]
     score: float
     role: str
+    source: str = ""  #: person id, or what a false positive sits on: clutter / splash / graphics
 
 
 def _jitter(rng: np.random.Generator, box: tuple[float, float, float, float], amount: float, W: int, H: int
@@ -57,18 +59,22 @@ def detect_frame(
     persons: list[tuple[str, str, tuple[float, float, float, float], float]],
     diver_difficulty: float,
     size: tuple[int, int],
+    diver_miss_base: float | None = None,
 ) -> list[Detection]:
     """Detections of one frame.
 
     persons: (id, role, xyxy, base_score) of every person box in view (the diver included).
     diver_difficulty: 0 (upright, sharp, fully in view) .. 1 (blurred, grouped, occluded, cut):
     lowers the diver's score and raises its miss rate.
+    diver_miss_base: replaces ``model.miss_rate`` as the base of the diver's miss probability
+    (a per-clip calibrated base, may be negative: the probability is clipped to 0..0.95).
     """
     W, H = size
     out: list[Detection] = []
-    for _pid, role, box, base in persons:
+    for pid, role, box, base in persons:
         if role == "diver":
-            miss = min(0.95, model.miss_rate + 0.35 * diver_difficulty)
+            base_miss = model.miss_rate if diver_miss_base is None else diver_miss_base
+            miss = max(0.0, min(0.95, base_miss + model.difficulty_miss * diver_difficulty))
             score = 0.95 - 0.7 * diver_difficulty + rng.normal(0.0, 0.05)
         else:
             area = (box[2] - box[0]) * (box[3] - box[1])
@@ -78,13 +84,13 @@ def detect_frame(
             continue
         jb = _jitter(rng, box, model.jitter, W, H)
         if jb is not None:
-            out.append(Detection(frame, jb, float(np.clip(score, 0.02, 0.995)), role))
+            out.append(Detection(frame, jb, float(np.clip(score, 0.02, 0.995)), role, pid))
     for _ in range(int(rng.poisson(model.false_positive_rate))):
         w = float(rng.uniform(12, 45))
         h = float(w * rng.uniform(1.2, 2.6))
         x = float(rng.uniform(0, W - w))
         y = float(rng.uniform(0, H - h))
-        out.append(Detection(frame, (x, y, x + w, y + h), float(rng.uniform(0.05, 0.45)), "false_positive"))
+        out.append(Detection(frame, (x, y, x + w, y + h), float(rng.uniform(0.05, 0.45)), "false_positive", "clutter"))
     out.sort(key=lambda d: -d.score)
     return out
 

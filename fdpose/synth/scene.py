@@ -167,7 +167,7 @@ def build_canvas(venue: Venue, apparatus: Apparatus, size: tuple[int, int], orig
     # Wall: vertical gradient.
     t = np.linspace(0.0, 1.0, max(1, surface))[:, None]
     grad = (1 - t) * np.array(venue.wall_top, np.float32) + t * np.array(venue.wall_bottom, np.float32)
-    img[:surface] = grad[:, None, :].astype(np.uint8)
+    img[:surface] = grad[:Hc, None, :].astype(np.uint8)  # the surface can lie below a canvas that never sees the water
     # Stands: one band per row of spectators in each section, darker edges.
     for r in range(venue.rows):
         y0 = origin[1] - s * (1.3 + 1.7 * r + 1.5)
