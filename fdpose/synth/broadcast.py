@@ -291,13 +291,13 @@ def mask_box(mask: np.ndarray, threshold: float = 0.3, min_pixels: int = 30) -> 
     return float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)
 
 
-def false_boxes(rng: np.random.Generator, rate: float, region: Box, person_like: bool) -> list[tuple[Box, float]]:
-    """Poisson(``rate``) false detections inside ``region``: person-shaped sub-boxes (the splash's
-    column) or the panel itself, jittered (graphics). Returns (xyxy, score)."""
+def false_boxes(rng: np.random.Generator, count: int, region: Box, person_like: bool) -> list[tuple[Box, float]]:
+    """``count`` false detections inside ``region``: person-shaped sub-boxes (the splash's column)
+    or the panel itself, jittered (graphics). Returns (xyxy, score)."""
     out: list[tuple[Box, float]] = []
     x1, y1, x2, y2 = region
     w, h = x2 - x1, y2 - y1
-    for _ in range(int(rng.poisson(rate))):
+    for _ in range(count):
         if person_like:
             bh = min(h, max(8.0, h * float(rng.uniform(0.6, 1.0))))
             bw = min(w, bh * float(rng.uniform(0.35, 0.8)))

@@ -133,10 +133,12 @@ def render_clip(plan: ClipPlan, cfg: SynthConfig, layout: Layout) -> ClipResult:
 
         views = bc.plan_views(cfg, brng, frames, cam, lambda r: _camera_path(r, centres, s), diver_centre)
         walkers = bc.sample_walkers(cfg, brng, entry_x)
+        # The old canvas, grown only where a zoomed / cut / replay view needs more: features that
+        # leave the views alone keep the canvas, hence the main random stream, of the plain world.
         vlo, vhi = bc.views_extent(views)
-        lo = np.minimum(cam.min(axis=0), vlo) - margin
-        hi = np.maximum(cam.max(axis=0) + np.array([W, H]), vhi)
-        size = (int(hi[0] - lo[0] + margin), int(hi[1] - lo[1] + margin))
+        lo = np.minimum(cam.min(axis=0) - margin, vlo)
+        hi = np.maximum(cam.max(axis=0) + np.array([W, H]) + margin, vhi + 1)
+        size = (int(hi[0] - lo[0]), int(hi[1] - lo[1]))
     else:
         views, walkers = bc.live_views(cam), []
         lo = cam.min(axis=0) - margin
@@ -353,12 +355,21 @@ def _detect_all(cfg: SynthConfig, rng: np.random.Generator, brng: np.random.Gene
     for f, (persons, diff, _, regions) in enumerate(inputs):
         dets = detect_frame(rng, model, f, persons, diff, (IMAGE_WIDTH, IMAGE_HEIGHT), base)
         if cfg.broadcast:
-            for name, region in regions:
-                rate = cfg.splash_false_positive_rate if name == "splash" else cfg.graphics_false_positive_rate
-                for box, sc in bc.false_boxes(brng, rate, region, person_like=name == "splash"):
-                    clipped = _clip_box(box, IMAGE_WIDTH, IMAGE_HEIGHT)
-                    if clipped is not None:
-                        dets.append(Detection(f, clipped, sc, "false_positive", "splash" if name == "splash" else "graphics"))
+            # Poisson(rate) false boxes per frame on the splash, and on the graphics shown (each
+            # box on one of the panels, drawn at random).
+            fakes: list[tuple[str, Box, float]] = []
+            panels = [r for name, r in regions if name != "splash"]
+            for region in (r for name, r in regions if name == "splash"):
+                k = int(brng.poisson(cfg.splash_false_positive_rate))
+                fakes += [("splash", b, sc) for b, sc in bc.false_boxes(brng, k, region, person_like=True)]
+            if panels:
+                for _ in range(int(brng.poisson(cfg.graphics_false_positive_rate))):
+                    region = panels[int(brng.integers(len(panels)))]
+                    fakes += [("graphics", b, sc) for b, sc in bc.false_boxes(brng, 1, region, person_like=False)]
+            for source, box, sc in fakes:
+                clipped = _clip_box(box, IMAGE_WIDTH, IMAGE_HEIGHT)
+                if clipped is not None:
+                    dets.append(Detection(f, clipped, sc, "false_positive", source))
             dets.sort(key=lambda d: -d.score)
             gt_frames[f]["detections"] = [
                 {"box": [round(v, 2) for v in d.xyxy], "score": round(d.score, 4), "role": d.role, "source": d.source}
