@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from fdpose.pipelines.detectors.file import FileDetector
+from fdpose.pipelines.evaluate import tracking_correct
 from fdpose.pipelines.tracking import iou, track_diver
 from fdpose.synth.config import BROADCAST_PRESET, SynthConfig
 from fdpose.synth.world import generate_world
@@ -54,11 +55,11 @@ def measure(root: Path) -> dict[str, Any]:
         n = gt["num_frames"]
         cands = detector.for_clip(f"{gt['match']}__{gt['idx']}").all_frames(n)
         res = track_diver(cands, image_size=(gt["image_width"], gt["image_height"]))
+        correct = tracking_correct(gt, cands, res.boxes)
         for t, fr in enumerate(gt["frames"]):
             g = None if fr["diver"]["box"] is None else np.asarray(fr["diver"]["box"], dtype=float)
             detected = g is not None and len(cands[t]) > 0 and float(iou(g, cands[t]).max()) >= 0.5
-            box = res.box(t)
-            good = (box is not None and float(iou(g, box[None])[0]) >= 0.5) if detected else box is None
+            good = bool(correct[t])
             r = right.setdefault(fr.get("segment", "live"), [0, 0])
             r[0] += int(good)
             r[1] += 1
