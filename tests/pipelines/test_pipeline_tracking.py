@@ -7,7 +7,7 @@ import pytest
 
 from fdpose.errors import ConfigError, ValidationError
 from fdpose.pipelines.tracking import TrackDecision, TrackerConfig, iou, track_diver
-from fdpose.pipelines.tracklets import analyse
+from fdpose.pipelines.tracking.tracklets import analyse
 
 
 def _box(cx: float, cy: float, w: float, h: float, s: float) -> list[float]:

@@ -4,7 +4,7 @@ seed 1 Women10m_r4/1, seed 2 Women10m_r5/2).
 She falls about a box diagonal per frame: after a miss pass 1 links none of her boxes (a newborn
 tracklet has no velocity and gets the still gate), and pass 2 refused the single-frame tracklets
 after more than ``confirm_gap`` missed frames. Linked again downwards with a gate wide enough
-for the fall (:mod:`fdpose.pipelines.tracking_fall`), they confirm each other.
+for the fall (:mod:`fdpose.pipelines.tracking.fall`), they confirm each other.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import dataclasses
 import numpy as np
 
 from fdpose.pipelines.tracking import TrackerConfig, track_diver
-from fdpose.pipelines.tracking_fall import fall_support
-from fdpose.pipelines.tracklets import analyse
+from fdpose.pipelines.tracking.fall import fall_support
+from fdpose.pipelines.tracking.tracklets import analyse
 
 
 def _box(cx: float, cy: float, w: float, h: float, s: float) -> list[float]:

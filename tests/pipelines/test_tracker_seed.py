@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from fdpose.pipelines.tracking import TrackDecision, TrackerConfig, track_diver, track_value
-from fdpose.pipelines.tracklets import analyse, estimate_camera
+from fdpose.pipelines.tracking.tracklets import analyse, estimate_camera
 
 SIZE = (455, 256)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from fdpose.pipelines.tracking import TrackerConfig, track_diver
-from fdpose.pipelines.tracklets import analyse, choose_seeds
+from fdpose.pipelines.tracking.tracklets import analyse, choose_seeds
 
 
 def _box(cx: float, cy: float, w: float, h: float, s: float) -> list[float]:

@@ -1,6 +1,6 @@
 """Pass 1 of the diver tracker, step 5: cut tracklets that run on from the diver to someone else.
 
-Helper for :mod:`fdpose.pipelines.tracklets` (parameters from the tracker's ``TrackerConfig``,
+Helper for :mod:`fdpose.pipelines.tracking.tracklets` (parameters from the tracker's ``TrackerConfig``,
 rule documented in :mod:`fdpose.pipelines.tracking`).
 
 The greedy link of step 3 follows a moving person through a camera tilt and, at the end of
@@ -21,7 +21,7 @@ import numpy as np
 from fdpose.metrics.boxes import diags
 
 if TYPE_CHECKING:  # the config lives with the tracker, which imports pass 1, which imports this
-    from fdpose.pipelines.tracking import TrackerConfig
+    from fdpose.pipelines.tracking.config import TrackerConfig
 
 __all__ = ["runon_cuts"]
 

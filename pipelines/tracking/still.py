@@ -1,7 +1,7 @@
 """Still phases for the diver tracker's pass 2 (:mod:`fdpose.pipelines.tracking`, rules there).
 
 The diver stands still on the board before take-off and the dive ends in the water; pass 1
-(:mod:`fdpose.pipelines.tracklets`) links those still phases into tracklets which, under a
+(:mod:`fdpose.pipelines.tracking.tracklets`) links those still phases into tracklets which, under a
 fast camera or beside a crowd, may run on onto another person. These helpers find, per
 tracklet, its *still tail* (refused after the flight) and its *still head* (the hand-over,
 backwards in time).
@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fdpose.pipelines.tracklets import Pass1
+from fdpose.pipelines.tracking.tracklets import Pass1
 
 if TYPE_CHECKING:  # the config lives with the tracker, which imports this module
-    from fdpose.pipelines.tracking import TrackerConfig
+    from fdpose.pipelines.tracking.config import TrackerConfig
 
 __all__ = ["still_after", "still_head_end", "still_head_place"]
 

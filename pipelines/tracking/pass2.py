@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Optional, Sequence
 
 import numpy as np
 
-from fdpose.pipelines.tracking_fall import fall_support
-from fdpose.pipelines.tracking_still import still_after, still_head_end, still_head_place
-from fdpose.pipelines.tracklets import Pass1, centres, diags, touches_border
+from fdpose.pipelines.tracking.fall import fall_support
+from fdpose.pipelines.tracking.still import still_after, still_head_end, still_head_place
+from fdpose.pipelines.tracking.tracklets import Pass1, centres, diags, touches_border
 
 if TYPE_CHECKING:  # the config lives with the tracker, which imports this module
-    from fdpose.pipelines.tracking import TrackerConfig
+    from fdpose.pipelines.tracking.config import TrackerConfig
 
 __all__ = ["Pass2Context", "TrackDecision", "pass2", "pass2_context"]
 

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Optional, Sequence
 
 import numpy as np
 
-from fdpose.pipelines.tracklets import Pass1, diags, touches_border
+from fdpose.pipelines.tracking.tracklets import Pass1, diags, touches_border
 
 if TYPE_CHECKING:  # the config lives with the tracker, which imports this module
-    from fdpose.pipelines.tracking import TrackerConfig
+    from fdpose.pipelines.tracking.config import TrackerConfig
 
 __all__ = ["fall_support"]
 

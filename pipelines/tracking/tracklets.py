@@ -36,7 +36,7 @@ there).
    ``static_motion`` (where a diver flies over a spectator the boxes mix for a frame or two
    and spoil the local measure, so a still tracklet is still throughout). A tracklet of the
    diver standing on the board is static too; pass 2 treats that case.
-5. **Run-on cut** (``split_still_after_flight``, :mod:`fdpose.pipelines.tracklets_split`). A
+5. **Run-on cut** (``split_still_after_flight``, :mod:`fdpose.pipelines.tracking.runon`). A
    still run after flight motion in one tracklet is another person (the diver ends in the
    water): the tracklet is cut before it and both pieces are measured again (step 4).
 """
@@ -49,10 +49,10 @@ from typing import TYPE_CHECKING, Optional, Sequence
 import numpy as np
 
 from fdpose.metrics.boxes import centres, diags  # noqa: F401 - re-exported for the tracker modules
-from fdpose.pipelines.tracklets_split import runon_cuts
+from fdpose.pipelines.tracking.runon import runon_cuts
 
 if TYPE_CHECKING:  # the config lives with the tracker, which imports this module
-    from fdpose.pipelines.tracking import TrackerConfig
+    from fdpose.pipelines.tracking.config import TrackerConfig
 
 
 def shape_change(a: np.ndarray, b: np.ndarray) -> np.ndarray:
