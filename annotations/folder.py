@@ -30,23 +30,21 @@ import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Optional
+from typing import Callable, Iterable, Optional
 
 from fdpose.errors import DependencyError, InputError
 from fdpose.io import atomic_write_bytes, atomic_write_text
 from fdpose.skeleton import BOX_LABEL, JOINT_NAMES, NUM_JOINTS
 
+from fdpose.video import VIDEO_SUFFIXES, iter_video, list_images
+
 from fdpose.annotations.protocol import OCCLUDED_FLAG, labels_file_text
-from fdpose.annotations.stats import IMAGE_SUFFIXES
 
 log = logging.getLogger(__name__)
 
 LABELS_FILE = "labels.txt"
 LABEL_FLAGS_FILE = "label_flags.yaml"
 README_FILE = "README.md"
-
-#: Video containers tried for ``--frames-from`` (anything else must be a folder of images).
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts")
 
 #: JPEG quality of frames extracted from a video (labelme shows them as is; 95 keeps joints crisp).
 JPEG_QUALITY = 95
@@ -93,18 +91,6 @@ class InitResult:
     sequence_dir: Optional[Path] = None
 
 
-def _natural_key(name: str) -> list[object]:
-    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", name)]
-
-
-def list_images(folder: Path) -> list[Path]:
-    """Image files directly in ``folder`` (hidden files skipped), in natural order (2 < 10)."""
-    return sorted(
-        (p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES),
-        key=lambda p: _natural_key(p.name),
-    )
-
-
 def default_sequence_name(source: Path) -> str:
     """Sub-folder name for frames of ``source``: the video stem or the folder name.
 
@@ -138,57 +124,15 @@ def copy_frames(src: Path, dst: Path, every: int = 1, progress: Optional[Callabl
     return out
 
 
-def _iter_video_cv2(video: Path) -> Optional[Iterator[tuple[int, object]]]:
-    import cv2
-
-    cap = cv2.VideoCapture(str(video))
-    if not cap.isOpened():
-        cap.release()
-        return None
-
-    def frames() -> Iterator[tuple[int, object]]:
-        try:
-            i = 0
-            while True:
-                ok, frame = cap.read()
-                if not ok:
-                    return
-                yield i, frame  # BGR uint8 (H, W, 3)
-                i += 1
-        finally:
-            cap.release()
-
-    return frames()
-
-
-def _iter_video_av(video: Path) -> Iterator[tuple[int, object]]:
-    """PyAV fallback for containers OpenCV's build cannot open; yields BGR (H, W, 3) uint8 frames."""
-    import av
-
-    try:
-        container = av.open(str(video))
-    except Exception as exc:  # av raises its own error family (FFmpegError, InvalidDataError ...)
-        raise InputError(f"cannot open video ({type(exc).__name__}: {exc})", video) from None
-    with container:
-        try:
-            for i, frame in enumerate(container.decode(video=0)):
-                yield i, frame.to_ndarray(format="bgr24")
-        except Exception as exc:
-            raise InputError(f"video decoding failed ({type(exc).__name__}: {exc})", video) from None
-
-
 def extract_video_frames(video: Path, dst: Path, every: int = 1, progress: Optional[Callable[[Iterable], Iterable]] = None) -> list[Path]:
     """Stream ``video`` and write every ``every``-th frame (0, N, 2N, ...) as ``dst/{index:05d}.jpg``.
 
-    Frames are decoded one at a time (OpenCV, PyAV when OpenCV cannot open the file), so a
-    long video never sits in memory.
+    Frames are decoded one at a time (:func:`fdpose.video.iter_video`), so a long video never
+    sits in memory.
     """
     import cv2
 
-    stream = _iter_video_cv2(video)
-    if stream is None:
-        log.debug("OpenCV cannot open %s, trying PyAV", video)
-        stream = _iter_video_av(video)
+    stream = enumerate(iter_video(video))
     out: list[Path] = []
     for i, frame in progress(stream) if progress else stream:
         if i % every:

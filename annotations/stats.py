@@ -18,14 +18,12 @@ import numpy as np
 
 from fdpose.errors import FdposeError, InputError
 from fdpose.skeleton import JOINT_NAMES, NUM_JOINTS
+from fdpose.video import IMAGE_SUFFIXES
 
 from fdpose.annotations.labelme import read_labelme
 from fdpose.annotations.protocol import VIS_ABSENT, VIS_OCCLUDED, VIS_VISIBLE, doc_to_label
 
 log = logging.getLogger(__name__)
-
-#: Image suffixes counted as frames (what labelme lists in a folder, lower case).
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 _VIS_NAMES = {VIS_VISIBLE: "visible", VIS_OCCLUDED: "occluded", VIS_ABSENT: "absent"}
 

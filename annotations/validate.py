@@ -16,7 +16,6 @@ import difflib
 import logging
 import math
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
@@ -24,6 +23,7 @@ from typing import Any, Iterable, Iterator, Optional
 import numpy as np
 
 from fdpose.skeleton import BOX_LABEL, JOINT_INDEX, JOINT_NAMES, NUM_JOINTS
+from fdpose.video import natural_key
 
 from fdpose.annotations.problems import Problem, Severity, ValidationReport
 from fdpose.annotations.plausibility import near_duplicates, shoulder_hip_angle, side_swaps
@@ -295,9 +295,6 @@ def validate_file(path: str | os.PathLike[str], config: Optional[ValidateConfig]
 # --------------------------------------------------------------------------- sequences
 
 
-def _natural_key(path: Path) -> list[Any]:
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.name)]
-
 
 def check_sequence(frames: list[FrameCheck], config: Optional[ValidateConfig] = None) -> list[Problem]:
     """Left/right swap warnings for the frames of one sequence (one folder), given in frame order
@@ -380,7 +377,7 @@ def validate_paths(
         for fc in checks:
             by_folder.setdefault(fc.path.parent, []).append(fc)
         for group in by_folder.values():
-            group.sort(key=lambda fc: _natural_key(fc.path))
+            group.sort(key=lambda fc: natural_key(fc.path.name))
             for pr in check_sequence(group, cfg):
                 per_file[pr.path].append(pr)
     for fc in checks:

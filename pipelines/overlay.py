@@ -13,10 +13,9 @@ Style: colours from :func:`fdpose.skeleton.joint_color` / :func:`~fdpose.skeleto
 bones solid lines; **interpolated** joints are hollow circles and a bone touching one is dashed;
 **missing** joints (and their bones) are not drawn.
 
-Video: written with PyAV. H.264 (``libx264``, yuv420p) needs even sizes, so frames of odd
-width or height (FineDiving's 455x256) are written as MPEG-4 Part 2 (``mpeg4``, yuv420p), which
-keeps the exact size (OpenCV's ``mp4v`` writer would drop a column). Files are written to a
-temporary name and renamed, so a killed run never leaves half a video.
+Video: written by :class:`fdpose.video.VideoWriter` (PyAV, atomic): H.264 (``libx264``, yuv420p)
+needs even sizes, so frames of odd width or height (FineDiving's 455x256) are written as MPEG-4
+Part 2 (``mpeg4``), which keeps the exact size.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
@@ -36,6 +34,7 @@ from fdpose.errors import InputError, ValidationError
 from fdpose.io import atomic_write_bytes
 from fdpose.records import JointSource
 from fdpose.skeleton import BONES, NUM_JOINTS, bone_color, joint_color
+from fdpose.video import VideoWriter
 
 log = logging.getLogger(__name__)
 
@@ -165,60 +164,6 @@ def tile_sheet(tiles: Sequence[np.ndarray], columns: Optional[int] = None, tile_
     return sheet
 
 
-class _VideoWriter:
-    """PyAV mp4 writer to a temporary file, renamed into place by :meth:`close`."""
-
-    def __init__(self, path: Path, width: int, height: int, fps: float) -> None:
-        import av
-
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".partial.mp4", dir=path.parent)
-        os.close(fd)
-        self.tmp = Path(tmp)
-        even = width % 2 == 0 and height % 2 == 0
-        self.codec = "libx264" if even else "mpeg4"
-        self._container = av.open(str(self.tmp), mode="w", format="mp4")
-        rate = _fps_fraction(fps)
-        self._stream = self._container.add_stream(self.codec, rate=rate)
-        self._stream.width, self._stream.height, self._stream.pix_fmt = width, height, "yuv420p"
-        if self.codec == "libx264":
-            self._stream.options = {"crf": "20", "preset": "veryfast"}
-        else:  # MPEG-4 Part 2 is rate-controlled by bit rate: ~0.25 bit per pixel keeps skeleton lines crisp
-            self._stream.bit_rate = int(max(width * height * float(rate) * 0.25, 400_000))
-        self.size = (width, height)
-        self.frames = 0
-
-    def write(self, image_bgr: np.ndarray) -> None:
-        import av
-
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image_bgr), format="bgr24")
-        for packet in self._stream.encode(frame):
-            self._container.mux(packet)
-        self.frames += 1
-
-    def close(self) -> None:
-        for packet in self._stream.encode():
-            self._container.mux(packet)
-        self._container.close()
-        os.replace(self.tmp, self.path)
-
-    def abort(self) -> None:
-        try:
-            self._container.close()
-        except Exception:  # the container may already be broken; the temp file goes anyway
-            pass
-        self.tmp.unlink(missing_ok=True)
-
-
-def _fps_fraction(fps: float) -> Any:
-    from fractions import Fraction
-
-    if not (math.isfinite(fps) and fps > 0):
-        raise ValidationError(f"overlay: fps must be a positive number, got {fps}")
-    return Fraction(fps).limit_denominator(1001)
-
-
 @dataclass(frozen=True)
 class OverlayResult:
     """What :func:`render_overlay` wrote."""
@@ -248,7 +193,7 @@ def render_overlay(frames: Iterable[np.ndarray], records: Sequence[Mapping[str, 
     parsed = [parse_record(r, f"frames[{t}]") for t, r in enumerate(records)]
     wanted = set(contact_sheet_indices(len(parsed), sheet_frames).tolist()) if sheet_path is not None else set()
     tiles: list[np.ndarray] = []
-    writer: Optional[_VideoWriter] = None
+    writer: Optional[VideoWriter] = None
     size: Optional[tuple[int, int]] = None
     count = 0
     try:
@@ -261,7 +206,7 @@ def render_overlay(frames: Iterable[np.ndarray], records: Sequence[Mapping[str, 
             if size is None:
                 size = (w, h)
                 if video_path is not None:
-                    writer = _VideoWriter(Path(video_path), w, h, fps)
+                    writer = VideoWriter(video_path, w, h, fps)
             elif size != (w, h):
                 raise ValidationError(f"overlay: frame {t}: size {w}x{h} differs from the first frame's "
                                       f"{size[0]}x{size[1]}")

@@ -99,9 +99,12 @@ def test_extract_every_nth_frame_from_video(tmp_path):
             assert abs(float(np.asarray(im).mean()) - level) < 4
 
 
-def test_pyav_fallback(tmp_path, monkeypatch):
+def test_extraction_uses_the_shared_reader(tmp_path, monkeypatch):
+    # annotate init decodes through fdpose.video (the reader track-and-estimate uses): force OpenCV.
+    from fdpose import video as video_mod
+
     video = make_video(tmp_path / "dive.avi", n=4)
-    monkeypatch.setattr(folder_mod, "_iter_video_cv2", lambda v: None)
+    monkeypatch.setattr(folder_mod, "iter_video", lambda v: video_mod.iter_video(v, "opencv"))
     res = init_folder(tmp_path / "ann", frames_from=video, every=2)
     assert [p.name for p in res.frames] == ["00000.jpg", "00002.jpg"]
     with Image.open(res.frames[1]) as im:
