@@ -31,7 +31,7 @@ from torch import nn
 from torch.nn import functional as F
 
 
-from fdpose.aqa_model.encoders.weights import load_matching, read_state_dict
+from fdpose.aqa_model.encoders.weights import load_i3d
 
 log = logging.getLogger(__name__)
 
@@ -145,19 +145,13 @@ class InceptionI3D(nn.Module):
 
 
 def load_kinetics_i3d(model: InceptionI3D, path: str | os.PathLike[str]) -> None:
-    """Load kinetics_i3d_pytorch's ``model_rgb.pth`` (or any state dict in its key layout).
+    """Load a Kinetics-400 RGB I3D file into the trunk: kinetics_i3d_pytorch's ``model_rgb.pth``
+    (our names) or piergiaj's pytorch-i3d ``rgb_imagenet.pt``, recognised from the keys.
 
-    Ignores the classifier ``conv3d_0c_1x1.*``, strips ``module.``/``backbone.`` prefixes and
-    tolerates missing ``num_batches_tracked`` buffers (the file predates them). Any other
-    mismatch is an :class:`InputError` naming the file.
+    The key maps, prefix stripping, classifier dropping and the one-line error naming the first
+    key that does not fit live in :func:`fdpose.aqa_model.encoders.weights.load_i3d`.
     """
-    obj = read_state_dict(path, "I3D", containers=("state_dict",))
-    state = {}
-    for k, v in obj.items():
-        k = k.removeprefix("module.").removeprefix("backbone.")
-        if not k.startswith("conv3d_0c_1x1."):
-            state[k] = v
-    load_matching(model, state, path, "I3D", ignore_missing=lambda k: k.endswith("num_batches_tracked"))
+    load_i3d(model, path)
 
 
 class MixedTemporalConv(nn.Module):
