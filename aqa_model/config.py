@@ -31,8 +31,18 @@ Presets:
   Batch 4 beats the paper's 8 at equal epochs on these small worlds (twice the steps); lr
   2e-3 halves the initial loss plateau of the three-encoder model but is less stable for
   ``tiny`` (0.67 / 0.14 on the two worlds).
-* ``mcore``: MCoRe (method.md 4): per-frame 2D backbone with temporal shift (RegNetY-002
-  widths, 368-d features), no pose, no static branch, no fusion.
+* ``mcore``: MCoRe as its official code builds it (github:Angel-1999/MCoRe; method.md 3.8 end, 4):
+  RegNetY-002 with gate-shift modules per frame (``static_encoder="regnet_gsm"``, ImageNet weights
+  from ``--static-weights``), its 368-d features used directly (``stage_reducer=False``,
+  ``d_model=368``), BiGRU segmentation (hidden 368) over them, 3 stages of 5 steps, ONE decoder
+  shared by the stages (3 layers, 8 heads), stage deltas averaged (``learned_stage_weights=False``),
+  the token-level contrastive loss (``contrastive="token"``, tau 0.5, weight 10); no pose, no
+  fusion. The former ``mcore`` (a gate-less shift backbone as the motion stream, 256-d reducers,
+  per-stage 2-layer decoders, stage length 10, stage-mean contrastive loss) is
+  ``{"preset": "mcore", "use_dve": true, "backbone": "frame2d", "use_sve": false,
+  "stage_reducer": true, "d_model": 256, "shared_decoder": false, "decoder_layers": 2,
+  "decoder_heads": 4, "learned_stage_weights": true, "stage_len": 10, "segmentation_hidden": 256,
+  "contrastive": "stagewise"}``.
 
 A config FILE (JSON or YAML) may name a ``preset`` and override any field; fields it does not
 name keep the preset's values (:func:`load_config`). ``"input_layout": "mtl_aqa"`` in a file
@@ -58,19 +68,21 @@ log = logging.getLogger(__name__)
 Backbone = Literal["i3d", "frame2d"]
 SegmentationHead = Literal["bigru", "fc", "tcn"]
 FusionMode = Literal["weighted", "addition", "dot", "none"]
-ContrastiveMode = Literal["stagewise", "infonce", "triplet", "none"]
+ContrastiveMode = Literal["stagewise", "infonce", "triplet", "token", "none"]
 SkeletalHierarchy = Literal["rings", "semantic"]
 VideoCrop = Literal["frame", "diver"]
 SegmentationInput = Literal["motion", "all"]
+StaticEncoder = Literal["resnet", "regnet_gsm"]
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "backbone": ("i3d", "frame2d"),
     "segmentation_head": ("bigru", "fc", "tcn"),
     "fusion": ("weighted", "addition", "dot", "none"),
-    "contrastive": ("stagewise", "infonce", "triplet", "none"),
+    "contrastive": ("stagewise", "infonce", "triplet", "token", "none"),
     "skeletal_hierarchy": ("rings", "semantic"),
     "video_crop": ("frame", "diver"),
     "segmentation_input": ("motion", "all"),
+    "static_encoder": ("resnet", "regnet_gsm"),
 }
 
 
@@ -155,6 +167,25 @@ class AQAConfig:
     # --- pretrained weights (local paths only; never downloaded) ---
     i3d_weights: str | None = None
     resnet_weights: str | None = None
+    # ===== C2 block: RegNetY-002-GSM static encoder and MCoRe's code (method.md 3.8, 4) =====
+    # Static per-frame encoder: "resnet" = ResNet + multi-branch downsampling (paper text, static_dim
+    # wide); "regnet_gsm" = RegNetY-002 with gate-shift modules, 368-d (MCoRe's and HP-MCoRe's code,
+    # encoders/regnet.py); its weights: a timm regnety_002 state dict (--static-weights).
+    static_encoder: StaticEncoder = "resnet"
+    regnet_widths: tuple[int, ...] = (24, 56, 152, 368)  # RegNetY-002
+    regnet_depths: tuple[int, ...] = (1, 1, 4, 7)
+    regnet_group_width: int = 8
+    regnet_stem: int = 32
+    regnet_gsm: bool = True  # gate shift on every block's first conv (the code); False: frames encoded alone
+    regnet_weights: str | None = None
+    # Per-stage reducers before fusion / decoders (public HP-MCoRe code); False = MCoRe's code: the
+    # encoder's features go to the decoder as they are (d_model must equal their width).
+    stage_reducer: bool = True
+    # One decoder per branch shared by every stage (MCoRe's and HP-MCoRe's code) instead of one per stage.
+    shared_decoder: bool = False
+    # Stage deltas combined with learned weights (paper, HP-MCoRe code) or the plain mean (MCoRe's code).
+    learned_stage_weights: bool = True
+    # ===== end of C2 block =====
     extra: dict[str, Any] = field(default_factory=dict)  # free-form notes carried into checkpoints
 
     # ------------------------------------------------------------------ checks
@@ -195,6 +226,11 @@ class AQAConfig:
             raise ConfigError("frame2d_widths and frame2d_depths differ in length")
         if not self.diver_crop_scale > 0:
             raise ConfigError(f"diver_crop_scale must be > 0, got {self.diver_crop_scale}")
+        if len(self.regnet_widths) != len(self.regnet_depths) or not self.regnet_widths:
+            raise ConfigError("regnet_widths and regnet_depths must be non-empty and of equal length")
+        if not self.stage_reducer and self.use_sve and self.static_dim_out != self.d_model:
+            raise ConfigError(f"stage_reducer false feeds the static features ({self.static_dim_out}-d) to the "
+                              f"decoder directly: d_model must be {self.static_dim_out}, got {self.d_model}")
         if self.pose_channels not in (2, 3):
             raise ConfigError(f"pose_channels must be 2 or 3, got {self.pose_channels}")
         return self
@@ -208,6 +244,11 @@ class AQAConfig:
     def needs_pose(self) -> bool:
         """Clips need pose files: the skeletal encoder is on, or frames are cropped around the diver."""
         return self.use_hse or (self.needs_video and self.video_crop == "diver")
+
+    @property
+    def static_dim_out(self) -> int:
+        """Width of the static encoder's per-frame features (RegNet: its last stage; ResNet: static_dim)."""
+        return self.regnet_widths[-1] if self.static_encoder == "regnet_gsm" else self.static_dim
 
     @property
     def num_transitions(self) -> int:
@@ -268,9 +309,13 @@ def preset(name: str) -> AQAConfig:
             d_model=32, decoder_layers=1, mlp_hidden=32, projection_dim=16, score_scale=10.0,
         ).validate()
     if name == "mcore":
+        # MCoRe's code (C2 block fields): the RegNetY-002-GSM per-frame stream alone (it is the static
+        # branch here, so --static-weights and the static-branch training rules apply to it)
         return AQAConfig(
-            name="mcore", backbone="frame2d", use_dve=True, use_sve=False, use_hse=False,
-            fusion="none", decoder_layers=2,
+            name="mcore", use_dve=False, use_sve=True, use_hse=False, fusion="none",
+            static_encoder="regnet_gsm", stage_reducer=False, d_model=368,
+            shared_decoder=True, decoder_layers=3, decoder_heads=8, learned_stage_weights=False,
+            stage_len=5, segmentation_hidden=368, contrastive="token", temperature=0.5, lambda_contrastive=10.0,
         ).validate()
     raise ConfigError(f"unknown preset {name!r} (paper, full, tiny, mcore or a .json/.yaml file)")
 
@@ -352,8 +397,10 @@ def random_init_encoders(cfg: AQAConfig) -> list[str]:
         missing.append("I3D (--i3d-weights)")
     if cfg.use_dve and cfg.backbone == "frame2d":
         missing.append("frame-2D backbone (no weight loader for it yet)")
-    if cfg.use_sve and not cfg.resnet_weights:
+    if cfg.use_sve and cfg.static_encoder == "resnet" and not cfg.resnet_weights:
         missing.append("static ResNet (--static-weights)")
+    if cfg.use_sve and cfg.static_encoder == "regnet_gsm" and not cfg.regnet_weights:
+        missing.append("static RegNetY-002-GSM (--static-weights: a timm regnety_002 state dict)")
     return missing
 
 

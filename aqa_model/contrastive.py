@@ -14,6 +14,8 @@ over the batch. With K = 1 there are no negatives and the loss is 0.
 
 InfoNCE (ablation): the same positive, negatives = every other exemplar stage in the batch
 (other stages and other videos), no intra-video negatives; symmetrised.
+Token-level (MCoRe's code, :func:`token_contrastive_loss`): tokens of one stage against the
+same stage's tokens of the other video, no projection.
 Triplet (ablation): anchor u_i, positive v_i, hardest negative among u_j, v_j (j != i) in
 cosine distance d = 1 - cos; loss max(0, d(u_i, v_i) - d(u_i, n) + margin).
 """
@@ -69,7 +71,27 @@ def triplet_stage_loss(u: torch.Tensor, v: torch.Tensor, margin: float = 0.2) ->
     return F.relu(d_pos - d_neg + margin).mean()
 
 
-ContrastiveKind = Literal["stagewise", "infonce", "triplet"]
+def token_contrastive_loss(query: torch.Tensor, exemplar: torch.Tensor, tau: float = 0.5) -> torch.Tensor:
+    """MCoRe's code's token-level loss (its ``semi_loss``, tau 0.5 there). query, exemplar: (B, K, L, C) -> scalar.
+
+    Inside every stage k, token i of the query (L2-normalised, no projection) has token i of the
+    exemplar as its positive; the negatives are the exemplar's other tokens of that stage and the
+    query's own other tokens of that stage (other stages never enter). Per token
+    ``-log(h(q_i, e_i) / (sum_j h(q_i, e_j) + sum_{j != i} h(q_i, q_j)))``, symmetrised over
+    (query, exemplar) and averaged over tokens, stages and the batch.
+    """
+    def one_way(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        un, vn = F.normalize(u, dim=-1), F.normalize(v, dim=-1)
+        between = un @ vn.transpose(-2, -1) / tau  # (B, K, L, L)
+        refl = un @ un.transpose(-2, -1) / tau
+        eye = torch.eye(u.shape[-2], dtype=torch.bool, device=u.device)
+        logits = torch.cat([between, refl.masked_fill(eye, float("-inf"))], dim=-1)
+        return torch.logsumexp(logits, dim=-1) - between.diagonal(dim1=-2, dim2=-1)  # (B, K, L)
+
+    return (0.5 * (one_way(query, exemplar) + one_way(exemplar, query))).mean()
+
+
+ContrastiveKind = Literal["stagewise", "infonce", "triplet", "token"]
 
 
 class StageContrast(nn.Module):
@@ -81,16 +103,20 @@ class StageContrast(nn.Module):
     def __init__(self, in_dim: int, proj_dim: int, kind: ContrastiveKind = "stagewise",
                  tau: float = 0.5, margin: float = 0.2) -> None:
         super().__init__()
-        if kind not in ("stagewise", "infonce", "triplet"):
+        if kind not in ("stagewise", "infonce", "triplet", "token"):
             raise ConfigError(f"unknown contrastive loss {kind!r}")
         self.kind, self.tau, self.margin = kind, tau, margin
-        self.g = nn.Sequential(nn.LayerNorm(in_dim), nn.Linear(in_dim, proj_dim))
+        # the token-level loss (MCoRe's code) compares the stage features themselves: no projection
+        self.g: nn.Module = (nn.Identity() if kind == "token"
+                             else nn.Sequential(nn.LayerNorm(in_dim), nn.Linear(in_dim, proj_dim)))
 
     def embed(self, stages: torch.Tensor) -> torch.Tensor:
         """(B, K, L, d) -> (B, K, proj_dim)."""
         return self.g(stages.mean(dim=2))
 
     def forward(self, query_stages: torch.Tensor, exemplar_stages: torch.Tensor) -> torch.Tensor:
+        if self.kind == "token":
+            return token_contrastive_loss(query_stages, exemplar_stages, self.tau)
         u, v = self.embed(query_stages), self.embed(exemplar_stages)
         if self.kind == "stagewise":
             return stagewise_contrastive_loss(u, v, self.tau)

@@ -41,12 +41,13 @@ from fdpose.aqa_model.config import AQAConfig
 from fdpose.aqa_model.contrastive import StageContrast
 from fdpose.aqa_model.encoders.frame2d import Frame2DBackbone
 from fdpose.aqa_model.encoders.i3d import DynamicVisualEncoder
+from fdpose.aqa_model.encoders.regnet import RegNetGSMEncoder
 from fdpose.aqa_model.encoders.skeletal import HierarchicalSkeletalEncoder
 from fdpose.aqa_model.encoders.static import StaticVisualEncoder
 from fdpose.aqa_model.fusion import PoseGuidedFusion
 from fdpose.aqa_model.regression import ContrastiveRegressor
 from fdpose.aqa_model.segmentation import ProcedureSegmenter, cut_stages, segmentation_loss
-from fdpose.errors import ValidationError
+from fdpose.errors import ConfigError, ValidationError
 from fdpose.skeleton import NUM_JOINTS
 
 
@@ -135,8 +136,14 @@ class HPMCoRe(nn.Module):
                 self.motion_encoder = Frame2DBackbone(cfg.frame2d_widths, cfg.frame2d_depths, cfg.frame2d_group_width,
                                                       cfg.frame2d_stem, cfg.temporal_shift_div)
             motion_dim = self.motion_encoder.out_dim
-        self.static_encoder = (StaticVisualEncoder(cfg.resnet_layers, cfg.resnet_width, cfg.static_dim,
-                                                   cfg.resnet_weights) if cfg.use_sve else None)
+        self.static_encoder: nn.Module | None = None
+        if cfg.use_sve and cfg.static_encoder == "regnet_gsm":
+            self.static_encoder = RegNetGSMEncoder(cfg.regnet_widths, cfg.regnet_depths, cfg.regnet_group_width,
+                                                   cfg.regnet_stem, gsm=cfg.regnet_gsm, weights=cfg.regnet_weights)
+        elif cfg.use_sve:
+            self.static_encoder = StaticVisualEncoder(cfg.resnet_layers, cfg.resnet_width, cfg.static_dim,
+                                                      cfg.resnet_weights)
+        static_dim = cfg.static_dim_out
         self.pose_encoder = (HierarchicalSkeletalEncoder(cfg.pose_channels, cfg.skeletal_channels,
                                                          cfg.skeletal_hierarchy, cfg.skeletal_levels, cfg.edgeconv,
                                                          cfg.edgeconv_k, cfg.skeletal_temporal_kernel,
@@ -145,18 +152,23 @@ class HPMCoRe(nn.Module):
         pose_dim = self.pose_encoder.out_dim if self.pose_encoder is not None else 0
 
         if cfg.segmentation_input == "all":
-            seg_dim = motion_dim + (cfg.static_dim if cfg.use_sve else 0) + pose_dim
+            seg_dim = motion_dim + (static_dim if cfg.use_sve else 0) + pose_dim
         else:
-            seg_dim = motion_dim or (cfg.static_dim if cfg.use_sve else pose_dim)
+            seg_dim = motion_dim or (static_dim if cfg.use_sve else pose_dim)
         self.segmenter = (ProcedureSegmenter(cfg.segmentation_head, seg_dim, k, cfg.segmentation_hidden)
                           if k >= 2 else None)
 
         self.branches: tuple[str, ...] = tuple(
             b for b, on in (("motion", cfg.use_dve or cfg.use_hse), ("static", cfg.use_sve)) if on)
         motion_in = motion_dim + pose_dim if (cfg.fused_pose_values and motion_dim) else (motion_dim or pose_dim)
-        in_dims = {"motion": motion_in, "static": cfg.static_dim}
+        in_dims = {"motion": motion_in, "static": static_dim}
+        if not cfg.stage_reducer and any(in_dims[b] != d for b in self.branches):
+            raise ConfigError(f"stage_reducer false needs d_model = the branch features' width "
+                              f"({', '.join(f'{b} {in_dims[b]}' for b in self.branches)}), got {d}")
+        # stage_reducer false (MCoRe's code): the features reach the decoder as they are
         self.reducers = nn.ModuleDict({
-            b: nn.ModuleList(_reducer(in_dims[b], d) for _ in range(k)) for b in self.branches})
+            b: nn.ModuleList((_reducer(in_dims[b], d) if cfg.stage_reducer else nn.Identity()) for _ in range(k))
+            for b in self.branches})
         self.fusion: nn.ModuleList | None = None
         if "motion" in self.branches and cfg.fusion != "none":
             guide = pose_dim if (cfg.use_dve and cfg.use_hse) else None
@@ -166,7 +178,7 @@ class HPMCoRe(nn.Module):
             b: StageContrast(d, cfg.projection_dim, cfg.contrastive, cfg.temperature, cfg.triplet_margin)
             for b in self.branches}) if cfg.contrastive != "none" else None)
         self.regressor = ContrastiveRegressor(self.branches, k, d, cfg.decoder_heads, cfg.decoder_layers,
-                                              cfg.mlp_hidden)
+                                              cfg.mlp_hidden, cfg.shared_decoder, cfg.learned_stage_weights)
 
     # ------------------------------------------------------------------ per video
     def _check_inputs(self, video: torch.Tensor | None, pose: torch.Tensor | None) -> None:

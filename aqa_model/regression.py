@@ -80,14 +80,21 @@ class ContrastiveRegressor(nn.Module):
     """Per-branch, per-stage decoders + branch MLPs + normalised stage weights."""
 
     def __init__(self, branches: Sequence[str], num_stages: int, dim: int, heads: int = 4,
-                 layers: int = 4, hidden: int = 256) -> None:
+                 layers: int = 4, hidden: int = 256, shared_decoder: bool = False,
+                 learned_stage_weights: bool = True) -> None:
         super().__init__()
         self.branches = tuple(branches)
+        self.num_stages = num_stages
+        # shared_decoder: ONE decoder per branch used for every stage (MCoRe's and HP-MCoRe's code)
         self.decoders = nn.ModuleDict({
-            b: nn.ModuleList(StageDecoder(dim, heads, layers) for _ in range(num_stages)) for b in self.branches
+            b: nn.ModuleList(StageDecoder(dim, heads, layers) for _ in range(1 if shared_decoder else num_stages))
+            for b in self.branches
         })
         self.mlps = nn.ModuleDict({b: ScoreMLP(dim, hidden) for b in self.branches})
-        self.stage_logits = nn.Parameter(torch.zeros(num_stages))  # uniform weights at start
+        if learned_stage_weights:
+            self.stage_logits = nn.Parameter(torch.zeros(num_stages))  # uniform weights at start
+        else:  # MCoRe's code: the plain mean over all stage tokens, nothing to learn
+            self.register_buffer("stage_logits", torch.zeros(num_stages))
 
     def stage_weights(self) -> torch.Tensor:
         return torch.softmax(self.stage_logits, dim=0)
@@ -99,8 +106,9 @@ class ContrastiveRegressor(nn.Module):
         branch_deltas: dict[str, torch.Tensor] = {}
         for b in self.branches:
             q, e = query[b], exemplar[b]
+            decs = self.decoders[b]
             stage_d = torch.stack([
-                self.mlps[b](dec(q[:, k], e[:, k])).mean(dim=1) for k, dec in enumerate(self.decoders[b])
+                self.mlps[b](decs[k % len(decs)](q[:, k], e[:, k])).mean(dim=1) for k in range(self.num_stages)
             ], dim=1)  # (B, K)
             per_branch_stage.append(stage_d)
             branch_deltas[b] = stage_d @ w

@@ -72,9 +72,11 @@ def _parse_key(text: str) -> tuple[str, int]:
 @click.option("--num-workers", type=int, default=0, show_default=True, help="DataLoader worker processes.")
 @click.option("--no-final-test", is_flag=True, help="Do not score the test split at the end.")
 @click.option("--i3d-weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Kinetics-400 RGB I3D state dict (local file) for the dynamic encoder.")
+              help="Kinetics-400 RGB I3D state dict (local file) for the dynamic encoder: kinetics_i3d_pytorch's "
+                   "model_rgb.pth or pytorch-i3d's rgb_imagenet.pt.")
 @click.option("--static-weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="ImageNet weights (local file) for the static encoder.")
+              help="ImageNet weights (local file) for the static encoder: a torchvision ResNet state dict, or "
+                   "timm's regnety_002 (.pth/.bin/.safetensors) for RegNetY-002-GSM configs (mcore, hpmcore).")
 @click.option("--allow-random-init", is_flag=True,
               help="Let paper/full/mcore train visual encoders that start from random weights.")
 @_threads_option
@@ -101,8 +103,9 @@ def train_aqa(frames_root: Optional[Path], annotations: Optional[Path], poses_ro
     if config is not None:
         if i3d_weights:
             config = dataclasses.replace(config, i3d_weights=str(i3d_weights))
-        if static_weights:
-            config = dataclasses.replace(config, resnet_weights=str(static_weights))
+        if static_weights:  # whichever static encoder the config builds (ResNet or RegNetY-002-GSM)
+            field = "regnet_weights" if config.static_encoder == "regnet_gsm" else "resnet_weights"
+            config = dataclasses.replace(config, **{field: str(static_weights)})
         check_pretrained(config, allow_random_init)
     opts = TrainOptions(
         out_dir=out_dir, annotations=annotations, frames_root=frames_root, poses_root=poses_root,

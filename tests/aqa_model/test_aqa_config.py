@@ -23,8 +23,8 @@ def test_presets() -> None:
     assert (tiny.use_dve, tiny.use_sve, tiny.use_hse) == (False, False, True) and tiny.needs_pose
     assert (tiny.video_crop, tiny.fused_pose_values, tiny.segmentation_input) == ("diver", True, "all")
     assert (full.video_crop, full.fused_pose_values, full.segmentation_input) == ("frame", False, "motion")
-    assert (mcore.backbone, mcore.use_sve, mcore.use_hse, mcore.fusion) == ("frame2d", False, False, "none")
-    assert mcore.frame2d_widths[-1] == 368
+    assert (mcore.use_dve, mcore.use_sve, mcore.use_hse, mcore.fusion) == (False, True, False, "none")
+    assert (mcore.static_encoder, mcore.static_dim_out, mcore.d_model) == ("regnet_gsm", 368, 368)
 
 
 def test_full_is_an_alias_of_paper(caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
@@ -55,7 +55,7 @@ def test_file_overrides_preset(tmp_path: Path) -> None:
     yaml_path = tmp_path / "a.yaml"
     yaml_path.write_text("preset: mcore\ntemperature: 0.1\nskeletal_channels: [8, 8]\n")
     cfg = load_config(yaml_path)
-    assert cfg.backbone == "frame2d" and cfg.temperature == 0.1 and cfg.skeletal_channels == (8, 8)
+    assert cfg.static_encoder == "regnet_gsm" and cfg.temperature == 0.1 and cfg.skeletal_channels == (8, 8)
 
 
 def test_config_errors_name_the_file(tmp_path: Path) -> None:
@@ -133,7 +133,7 @@ def test_pretrained_presets_refuse_random_visual_encoders(tmp_path: Path) -> Non
     assert random_init_encoders(paper) == ["I3D (--i3d-weights)", "static ResNet (--static-weights)"]
     assert random_init_encoders(dataclasses.replace(paper, i3d_weights="a.pt", resnet_weights="b.pt")) == []
     assert random_init_encoders(preset("tiny")) == []  # HSE alone: no visual encoder
-    with pytest.raises(ConfigError, match="'mcore' would train randomly initialised visual encoders: frame-2D"):
+    with pytest.raises(ConfigError, match="'mcore' would train randomly initialised visual encoders: static RegNetY"):
         check_pretrained(preset("mcore"), allow_random_init=False)
     check_pretrained(preset("mcore"), allow_random_init=True)
     check_pretrained(dataclasses.replace(preset("tiny"), use_dve=True, use_sve=True), allow_random_init=False)
