@@ -1,102 +1,384 @@
-"""Tracker parameters (rules in :mod:`fdpose.pipelines.tracking.tracker`)."""
+"""Tracker configuration: the Eq. 25 core plus one switchable section per refinement.
+
+:class:`TrackerConfig` nests one frozen dataclass per refinement (``camera``, ``velocity``,
+``gates``, ``linking``, ``people``, ``stills``, ``fall``, ``seed``, ``recovery``, ``entry``)
+beside ``core`` (Eq. 25 itself) and ``sync`` (the synchronised-dive check). Every section has
+``enabled``; the refinement's module (named in the section's docstring) states the real-world
+assumption it relies on. :meth:`TrackerConfig.paper` switches every refinement off: the
+tracker is then Eq. 25 alone (:mod:`fdpose.pipelines.tracking.core`).
+
+Distances are in diagonals of the previous diver box, so every rule is resolution-free. Each
+field's comment says what raising it does. The refinement engine reads a flat view
+(:class:`Params`, :meth:`TrackerConfig.flat`) in which a disabled section takes its "off"
+values.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import dataclasses
+import math
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from fdpose.errors import ConfigError
 
-__all__ = ["TrackerConfig"]
+__all__ = ["TrackerConfig", "Params", "CoreConfig", "CameraConfig", "VelocityConfig", "GateConfig",
+           "LinkingConfig", "PeopleConfig", "StillConfig", "FallConfig", "SeedConfig", "RecoveryConfig",
+           "EntryConfig", "SyncConfig", "REFINEMENTS"]
+
+OFF = math.inf
 
 
 @dataclass(frozen=True)
-class TrackerConfig:
-    """Parameters of the two-pass nearest-neighbour tracker (see the module docstring).
+class CoreConfig:
+    """Eq. 25 (:mod:`fdpose.pipelines.tracking.core`): score = conf_weight * conf - D."""
 
-    Distances are in diagonals of the previous diver box, so the rule is resolution-free.
+    conf_weight: float = 1.0  #: raising it: confidence outweighs distance (D in diagonals)
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    """Camera-motion compensation (:mod:`fdpose.pipelines.tracking.camera`).
+
+    source: ``pixels`` (tracked image features, pan + zoom; needs frames or a precomputed
+    motion, else falls back to ``boxes``), ``boxes`` (vote of the detections, pan only).
     """
 
-    conf_weight: float = 1.0  #: weight of detector confidence against distance in the score
-    size_weight: float = 0.5  #: penalty per unit of |log diagonal ratio|
-    min_conf: float = 0.05  #: candidates below this confidence are ignored
-    max_jump: float = 1.0  #: largest centre move per frame, in previous-box diagonals
-    jump_growth: float = 0.35  #: gate growth per additional frame since the last match
-    max_jump_cap: float = 3.0  #: the jump gate never exceeds this
-    confirm_frames: int = 3  #: tracklet length needed to re-acquire or to match beyond ``max_jump``
-    confirm_gap: int = 3  #: frames after the last box within which an unconfirmed candidate may match
-    entry_size_ratio: float = 6.0  #: largest shrink (diagonal ratio) of a candidate in the diver's column
-    max_size_ratio: float = 1.6  #: largest diagonal change per frame (ratio)
-    cut_size_ratio: float = 3.0  #: largest diagonal change between a box cut by the border and a whole one
-    size_ratio_growth: float = 0.1  #: relative growth of the size gate per additional frame
-    use_velocity: bool = True  #: also measure D to a constant-velocity prediction
-    velocity_smoothing: float = 0.5  #: EMA weight of the old velocity
-    velocity_horizon: int = 8  #: frames the prediction may extrapolate through a miss
-    static_window: int = 9  #: frames over which local motion is measured
-    static_motion: float = 0.35  #: local motion (diagonals) below which a candidate is static
-    static_min_frames: int = 8  #: candidates on shorter tracklets are never static
-    static_gate: float = 0.3  #: static candidates of another tracklet must lie this close to the track
-    static_speed: float = 0.1  #: track speed (diagonals/frame) above which static candidates are refused
-    lost_speed_decay: float = 1.0  #: per missed frame, the track speed of the static check decays
-    static_penalty: float = 0.5  #: score penalty of static candidates
-    continuity_bonus: float = 0.2  #: score bonus of the candidate continuing the last box's tracklet
-    link_dist: float = 0.75  #: tracklet link gate (diagonals per frame of gap)
-    link_dist_still: float = 0.3  #: link gate of a still tracklet; it grows with the tracklet's speed
-    link_max_gap: int = 3  #: frames a tracklet may skip
-    link_shape_weight: float = 0.5  #: weight of box-shape change in the link cost
-    link_swap_margin: float = 0.1  #: two links are exchanged when that lowers their summed cost by more (``inf``: off)
-    init_min_frames: int = 5  #: shortest tracklet eligible as seed (relaxed if none is that long)
-    aspect_weight: float = 1.0  #: weight of aspect change in the seed score
-    board_weight: float = 0.25  #: weight of distance to ``board_xy`` in the seed score
-    seed_isolation: float = 1.5  #: seed frames prefer no other candidate within this many diagonals
-    seed_end_margin: int = 2  #: seed frames prefer members at least this many members from their tracklet's ends
-    init_iou: float = 0.3  #: IoU for snapping ``init_box`` to a detection
-    init_presence: float = 0.4  #: seed tracklets shorter than this share of the clip are scaled down
-    seed_hypotheses: int = 3  #: best-ranked seed tracklets each tracked through the clip
-    #: the best-ranked static tracklet seeds one more hypothesis (the diver standing on the board)
-    seed_still_hypothesis: bool = True
-    seed_keep: float = 1.25  #: factor on the first-ranked hypothesis' track value (ties keep it)
-    cam_tol: float = 0.15  #: camera vote inlier distance, in diagonals of the box
-    cam_min_inliers: int = 2  #: candidates that must agree on a camera shift
-    cam_size_ratio: float = 1.35  #: largest diagonal ratio of a voting pair
-    cam_fill_gap: int = 3  #: runs of at most this many frames without a camera vote are interpolated
-    exclude_after: int = 2  #: frames a tracklet must be seen beside the diver to be excluded
-    flight_motion: float = 0.7  #: local motion (diagonals) from which the forward track counts as flown
-    still_after_frames: int = 4  #: measured members that must stay still to refuse a candidate after the flight
-    #: the lone-false-detection resume may also continue on a tracklet that is not static
-    resume_other_tracklets: bool = True
-    #: a short tracklet still wherever measured (at least ``still_after_frames`` measured
-    #: members) passes the static check like a static one
-    still_short_static: bool = True
-    #: fall chains: pieces of pass-1 tracklets shorter than ``confirm_frames`` are linked again
-    #: within this many diagonals per frame (0: off); a chain of ``confirm_frames`` confirms
-    fall_link_dist: float = 1.0
-    fall_cos: float = 0.5  #: a fall chain's step points downwards: its downward share of its length
-    #: pass 1 cuts a still run after flight motion off its tracklet (the diver ends in the water)
-    split_still_after_flight: bool = True
-    #: a box farther than this (its diagonals) from its tracklet's still head counts only the
-    #: frames seen beside the diver after the head for exclusion (``inf``: off)
-    head_leave_gate: float = 0.3
-    sync_share: float = 0.5  #: share of tracked frames a second diver must accompany the first
-    sync_distance: float = 3.0  #: largest centre distance of the two divers, in diagonals
-    sync_size_ratio: float = 1.5  #: largest diagonal ratio of the two divers
+    enabled: bool = True
+    source: str = "pixels"
+    cam_tol: float = 0.15  #: boxes vote: raising it lets sloppier box pairs agree on a shift
+    cam_min_inliers: int = 2  #: boxes vote: raising it needs more agreeing boxes (more unknown frames)
+    cam_size_ratio: float = 1.35  #: boxes vote: raising it lets boxes of more different size pair
+    cam_fill_gap: int = 3  #: raising it bridges longer runs of unknown camera by interpolation
+    max_features: int = 300  #: pixels: raising it tracks more corners (slower, steadier)
+    ransac_px: float = 2.0  #: pixels: raising it accepts features farther from the fitted motion
+    min_inliers: int = 20  #: pixels: raising it declares a cut (unknown motion) more often
 
-    def __post_init__(self) -> None:
-        for name in ("max_jump", "max_jump_cap", "max_size_ratio", "link_dist", "static_gate"):
-            if getattr(self, name) <= 0:
-                raise ConfigError(f"tracker {name} must be > 0, got {getattr(self, name)}")
-        if self.max_size_ratio < 1:
-            raise ConfigError(f"tracker max_size_ratio must be >= 1, got {self.max_size_ratio}")
-        if not 0 <= self.velocity_smoothing < 1:
-            raise ConfigError(f"tracker velocity_smoothing must be in [0, 1), got {self.velocity_smoothing}")
-        counts = (self.static_min_frames, self.init_min_frames, self.confirm_frames, self.static_window,
-                  self.still_after_frames)
-        if self.link_max_gap < 0 or min(counts) < 1:
-            raise ConfigError("tracker link_max_gap must be >= 0 and frame counts >= 1")
+
+@dataclass(frozen=True)
+class VelocityConfig:
+    """Constant-velocity prediction: the diver's flight is smooth over a few frames."""
+
+    enabled: bool = True
+    velocity_smoothing: float = 0.5  #: raising it: the velocity follows new motion more slowly
+    velocity_horizon: int = 8  #: raising it extrapolates the prediction further through misses
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """Jump, size and confidence gates: a body moves at most about a box diagonal per frame and
+    keeps its size between frames (its box shrinks fast only when it enters the water)."""
+
+    enabled: bool = True
+    min_conf: float = 0.05  #: raising it ignores more low-confidence candidates
+    max_jump: float = 1.0  #: raising it admits longer centre moves per frame (diagonals)
+    jump_growth: float = 0.35  #: raising it widens the jump gate faster per missed frame
+    max_jump_cap: float = 3.0  #: raising it lets the gate grow further after long misses
+    max_size_ratio: float = 1.6  #: raising it admits larger size changes per frame
+    size_ratio_growth: float = 0.1  #: raising it widens the size gate faster per missed frame
+    cut_size_ratio: float = 3.0  #: raising it admits larger size changes to/from a border-cut box
+    entry_size_ratio: float = 6.0  #: raising it admits a faster shrink in the diver's column
+    size_weight: float = 0.5  #: raising it prefers candidates of the last box's size
+    confirm_frames: int = 3  #: raising it needs longer tracklets to re-acquire or jump
+    confirm_gap: int = 3  #: raising it lets lone boxes continue the track after longer misses
+
+
+@dataclass(frozen=True)
+class LinkingConfig:
+    """Pass-1 tracklets (:mod:`fdpose.pipelines.tracking.tracklets`): a person's boxes in
+    consecutive frames lie close in scene coordinates. Off: the core engine, frame to frame."""
+
+    enabled: bool = True
+    link_dist: float = 0.75  #: raising it links farther boxes (diagonals per frame of gap)
+    link_dist_still: float = 0.3  #: raising it links still tracklets over longer moves
+    link_max_gap: int = 3  #: raising it bridges longer misses inside a tracklet
+    link_shape_weight: float = 0.5  #: raising it separates boxes of different shape more
+    link_swap_margin: float = 0.1  #: raising it exchanges crossed links less often (inf: never)
+    continuity_bonus: float = 0.2  #: raising it prefers the candidate on the track's tracklet
+
+
+@dataclass(frozen=True)
+class PeopleConfig:
+    """Other people (:mod:`fdpose.pipelines.tracking.pass2`): spectators, judges and officials
+    stand or sit nearly still, and a person seen beside the diver is someone else."""
+
+    enabled: bool = True
+    static_window: int = 9  #: raising it measures local motion over more frames
+    static_motion: float = 0.35  #: raising it calls faster-moving tracklets static
+    static_min_frames: int = 8  #: raising it needs longer tracklets before one is static
+    static_gate: float = 0.3  #: raising it lets static candidates continue a track from farther
+    static_speed: float = 0.1  #: raising it lets static candidates continue faster tracks
+    lost_speed_decay: float = 1.0  #: lowering it forgets the track's speed during misses
+    static_penalty: float = 0.5  #: raising it penalises static candidates more in the score
+    exclude_after: int = 2  #: raising it needs more frames beside the diver to exclude a tracklet
+    head_leave_gate: float = 0.3  #: raising it applies the head-leave rule to fewer boxes
+
+
+@dataclass(frozen=True)
+class StillConfig:
+    """Still phases (:mod:`fdpose.pipelines.tracking.still`, :mod:`...runon`): the diver stands
+    still on the board before take-off and never stands still again after the flight."""
+
+    enabled: bool = True
+    flight_motion: float = 0.7  #: raising it needs faster motion before the track counts as flown
+    still_after_frames: int = 4  #: raising it needs longer still runs for the still rules
+    split_still_after_flight: bool = True  #: cut tracklets at a still run after flight motion
+    still_short_static: bool = True  #: short tracklets still wherever measured count as static
+
+
+@dataclass(frozen=True)
+class FallConfig:
+    """Fall chains (:mod:`fdpose.pipelines.tracking.fall`): at the end of a high dive the
+    diver's lone boxes fall downwards in the scene frame after frame."""
+
+    enabled: bool = True
+    fall_link_dist: float = 1.0  #: raising it chains lone boxes farther apart (diagonals per frame)
+    fall_cos: float = 0.5  #: raising it needs chain steps pointing more straight down
+
+
+@dataclass(frozen=True)
+class SeedConfig:
+    """Seed choice (:mod:`fdpose.pipelines.tracking.tracklets`): the diver is the person who
+    travels and rotates and is in view for much of the clip. Off: the core's seed rule."""
+
+    enabled: bool = True
+    init_min_frames: int = 5  #: raising it needs longer tracklets to be a seed
+    aspect_weight: float = 1.0  #: raising it ranks rotating (aspect-changing) tracklets higher
+    board_weight: float = 0.25  #: raising it ranks tracklets near ``board_xy`` higher
+    seed_isolation: float = 1.5  #: raising it prefers seed frames with nobody nearer
+    seed_end_margin: int = 2  #: raising it keeps seed frames farther from tracklet ends
+    init_iou: float = 0.3  #: raising it needs more overlap to snap ``init_box`` to a detection
+    init_presence: float = 0.4  #: raising it penalises shorter seed tracklets
+    seed_hypotheses: int = 3  #: raising it tracks more seeds through the clip and keeps the best
+    seed_still_hypothesis: bool = True  #: the best static tracklet also seeds a hypothesis
+    seed_keep: float = 1.25  #: raising it keeps the ranking's first choice against others
+
+
+@dataclass(frozen=True)
+class RecoveryConfig:
+    """Lone-false-detection resume (:mod:`fdpose.pipelines.tracking.pass2`): a single
+    unconfirmed box that breaks the track was a false detection."""
+
+    enabled: bool = True
+    resume_other_tracklets: bool = True  #: the resume may continue on another moving tracklet
+
+
+@dataclass(frozen=True)
+class EntryConfig:
+    """Entry end (:mod:`fdpose.pipelines.tracking.entry`): the dive ends in the water; once
+    the diver has fallen and the track is lost, nobody later in the clip is the diver."""
+
+    enabled: bool = True
+    entry_min_drop: float = 1.5  #: raising it needs a longer fall (diagonals) before the end may come
+    entry_lost_frames: int = 5  #: raising it needs a longer loss after the fall to end the track
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    """Synchronised-dive check (:func:`fdpose.pipelines.tracking.synchronised_partner`)."""
+
+    sync_share: float = 0.5  #: raising it needs a second diver in more of the tracked frames
+    sync_distance: float = 3.0  #: raising it accepts a second diver farther away (diagonals)
+    sync_size_ratio: float = 1.5  #: raising it accepts a second diver of more different size
+
+
+#: The switchable refinements, in the order the ablation benchmark reports them.
+REFINEMENTS: tuple[str, ...] = ("camera", "velocity", "gates", "linking", "people", "stills", "fall", "seed",
+                                "recovery", "entry")
+
+
+@dataclass(frozen=True)
+class Params:
+    """Flat view of a :class:`TrackerConfig` read by the refinement engine (one name per knob)."""
+
+    conf_weight: float
+    size_weight: float
+    min_conf: float
+    max_jump: float
+    jump_growth: float
+    max_jump_cap: float
+    confirm_frames: int
+    confirm_gap: int
+    entry_size_ratio: float
+    max_size_ratio: float
+    cut_size_ratio: float
+    size_ratio_growth: float
+    use_velocity: bool
+    velocity_smoothing: float
+    velocity_horizon: int
+    static_window: int
+    static_motion: float
+    static_min_frames: int
+    static_gate: float
+    static_speed: float
+    lost_speed_decay: float
+    static_penalty: float
+    continuity_bonus: float
+    link_dist: float
+    link_dist_still: float
+    link_max_gap: int
+    link_shape_weight: float
+    link_swap_margin: float
+    init_min_frames: int
+    aspect_weight: float
+    board_weight: float
+    seed_isolation: float
+    seed_end_margin: int
+    init_iou: float
+    init_presence: float
+    seed_hypotheses: int
+    seed_still_hypothesis: bool
+    seed_keep: float
+    camera_source: str
+    cam_tol: float
+    cam_min_inliers: int
+    cam_size_ratio: float
+    cam_fill_gap: int
+    exclude_after: int
+    flight_motion: float
+    still_after_frames: int
+    resume: bool
+    resume_other_tracklets: bool
+    still_short_static: bool
+    fall_link_dist: float
+    fall_cos: float
+    split_still_after_flight: bool
+    head_leave_gate: float
+    entry_end: bool
+    entry_min_drop: float
+    entry_lost_frames: int
+    sync_share: float
+    sync_distance: float
+    sync_size_ratio: float
 
     def size_gate(self, gap: int) -> float:
         """Largest diagonal ratio between boxes ``gap`` frames apart (pass 2, fall chains)."""
         return self.max_size_ratio * (1 + self.size_ratio_growth * (gap - 1))
 
+
+_SECTIONS: dict[str, type] = {
+    "core": CoreConfig, "camera": CameraConfig, "velocity": VelocityConfig, "gates": GateConfig,
+    "linking": LinkingConfig, "people": PeopleConfig, "stills": StillConfig, "fall": FallConfig,
+    "seed": SeedConfig, "recovery": RecoveryConfig, "entry": EntryConfig, "sync": SyncConfig,
+}
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """The tracker's nested configuration (see the module docstring)."""
+
+    core: CoreConfig = field(default_factory=CoreConfig)
+    camera: CameraConfig = field(default_factory=CameraConfig)
+    velocity: VelocityConfig = field(default_factory=VelocityConfig)
+    gates: GateConfig = field(default_factory=GateConfig)
+    linking: LinkingConfig = field(default_factory=LinkingConfig)
+    people: PeopleConfig = field(default_factory=PeopleConfig)
+    stills: StillConfig = field(default_factory=StillConfig)
+    fall: FallConfig = field(default_factory=FallConfig)
+    seed: SeedConfig = field(default_factory=SeedConfig)
+    recovery: RecoveryConfig = field(default_factory=RecoveryConfig)
+    entry: EntryConfig = field(default_factory=EntryConfig)
+    sync: SyncConfig = field(default_factory=SyncConfig)
+
+    def __post_init__(self) -> None:
+        g, li, p, s = self.gates, self.linking, self.people, self.seed
+        for name, value in (("max_jump", g.max_jump), ("max_jump_cap", g.max_jump_cap),
+                            ("max_size_ratio", g.max_size_ratio), ("link_dist", li.link_dist),
+                            ("static_gate", p.static_gate)):
+            if value <= 0:
+                raise ConfigError(f"tracker {name} must be > 0, got {value}")
+        if g.max_size_ratio < 1:
+            raise ConfigError(f"tracker max_size_ratio must be >= 1, got {g.max_size_ratio}")
+        if not 0 <= self.velocity.velocity_smoothing < 1:
+            raise ConfigError(f"tracker velocity_smoothing must be in [0, 1), got {self.velocity.velocity_smoothing}")
+        counts = (p.static_min_frames, s.init_min_frames, g.confirm_frames, p.static_window,
+                  self.stills.still_after_frames, self.entry.entry_lost_frames)
+        if li.link_max_gap < 0 or min(counts) < 1:
+            raise ConfigError("tracker link_max_gap must be >= 0 and frame counts >= 1")
+        if self.camera.source not in ("pixels", "boxes"):
+            raise ConfigError(f"tracker camera source must be 'pixels' or 'boxes', got {self.camera.source!r}")
+
+    # ---- construction -------------------------------------------------------------------
+
+    @classmethod
+    def paper(cls) -> "TrackerConfig":
+        """Every refinement off: Eq. 25 alone (the paper's rule)."""
+        return cls().without(*REFINEMENTS)
+
+    def without(self, *sections: str) -> "TrackerConfig":
+        """A copy with the named refinement sections disabled."""
+        return self.with_(**{name: {"enabled": False} for name in sections})
+
+    def with_(self, **changes: Any) -> "TrackerConfig":
+        """A copy with changes: ``section={"field": value}`` or a field name unique over the
+        sections (``max_jump=2.0``); a section name may also take a whole section object."""
+        sections = {name: getattr(self, name) for name in _SECTIONS}
+        for key, value in changes.items():
+            if key in _SECTIONS:
+                sections[key] = value if isinstance(value, _SECTIONS[key]) else dataclasses.replace(
+                    sections[key], **value)
+                continue
+            owners = [name for name, cls in _SECTIONS.items() if key in {f.name for f in dataclasses.fields(cls)}]
+            if len(owners) != 1:
+                raise ConfigError(f"unknown tracker setting {key!r}")
+            sections[owners[0]] = dataclasses.replace(sections[owners[0]], **{key: value})
+        return TrackerConfig(**sections)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrackerConfig":
+        """Inverse of :meth:`to_dict` (unknown keys are an error naming them)."""
+        kw = {}
+        for name, value in data.items():
+            if name not in _SECTIONS or not isinstance(value, dict):
+                raise ConfigError(f"unknown tracker section {name!r}")
+            try:
+                kw[name] = _SECTIONS[name](**value)
+            except TypeError as exc:
+                raise ConfigError(f"tracker section {name!r}: {exc}") from None
+        return cls(**kw)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def refinements_off(self) -> bool:
+        """True when every refinement is disabled (the tracker is Eq. 25 alone)."""
+        return not any(getattr(self, name).enabled for name in REFINEMENTS)
+
+    # ---- the engine's flat view ---------------------------------------------------------
+
+    def flat(self) -> Params:
+        """The flat parameters, a disabled section replaced by its "off" values."""
+        c, cam, v, g, li = self.core, self.camera, self.velocity, self.gates, self.linking
+        p, st, fa, s, r, e, sy = self.people, self.stills, self.fall, self.seed, self.recovery, self.entry, self.sync
+        kw: dict[str, Any] = {"conf_weight": c.conf_weight}
+        kw.update(camera_source=cam.source if cam.enabled else "none", cam_tol=cam.cam_tol,
+                  cam_min_inliers=cam.cam_min_inliers, cam_size_ratio=cam.cam_size_ratio,
+                  cam_fill_gap=cam.cam_fill_gap)
+        kw.update(use_velocity=v.enabled, velocity_smoothing=v.velocity_smoothing,
+                  velocity_horizon=v.velocity_horizon)
+        if g.enabled:
+            kw.update({f.name: getattr(g, f.name) for f in dataclasses.fields(g) if f.name != "enabled"})
+        else:  # no gate: every candidate admissible, no size term, no confirmation needed
+            kw.update(min_conf=-OFF, max_jump=OFF, jump_growth=0.0, max_jump_cap=OFF, max_size_ratio=OFF,
+                      size_ratio_growth=0.0, cut_size_ratio=OFF, entry_size_ratio=OFF, size_weight=0.0,
+                      confirm_frames=1, confirm_gap=1)
+        kw.update({f.name: getattr(li, f.name) for f in dataclasses.fields(li) if f.name != "enabled"})
+        if p.enabled:
+            kw.update({f.name: getattr(p, f.name) for f in dataclasses.fields(p) if f.name != "enabled"})
+        else:  # nobody is static (a static tracklet needs more measured frames than any clip has)
+            kw.update({f.name: getattr(p, f.name) for f in dataclasses.fields(p) if f.name != "enabled"})
+            kw.update(static_min_frames=10 ** 9, static_penalty=0.0, exclude_after=10 ** 9, head_leave_gate=OFF)
+        kw.update(flight_motion=st.flight_motion, still_after_frames=st.still_after_frames,
+                  split_still_after_flight=st.split_still_after_flight and st.enabled,
+                  still_short_static=st.still_short_static and st.enabled)
+        if not st.enabled:  # no still tail or head ever qualifies
+            kw.update(still_after_frames=10 ** 9)
+        kw.update(fall_link_dist=fa.fall_link_dist if fa.enabled else 0.0, fall_cos=fa.fall_cos)
+        kw.update({f.name: getattr(s, f.name) for f in dataclasses.fields(s) if f.name != "enabled"})
+        if not s.enabled:  # one hypothesis: the best-ranked tracklet (see tracker.track_diver)
+            kw.update(seed_hypotheses=1, seed_still_hypothesis=False, seed_keep=1.0)
+        kw.update(resume=r.enabled, resume_other_tracklets=r.resume_other_tracklets and r.enabled)
+        kw.update(entry_end=e.enabled, entry_min_drop=e.entry_min_drop, entry_lost_frames=e.entry_lost_frames)
+        kw.update(sync_share=sy.sync_share, sync_distance=sy.sync_distance, sync_size_ratio=sy.sync_size_ratio)
+        return Params(**kw)

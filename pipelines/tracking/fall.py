@@ -17,13 +17,13 @@ import numpy as np
 
 from fdpose.pipelines.tracking.tracklets import Pass1, diags, touches_border
 
-if TYPE_CHECKING:  # the config lives with the tracker, which imports this module
-    from fdpose.pipelines.tracking.config import TrackerConfig
+if TYPE_CHECKING:
+    from fdpose.pipelines.tracking.config import Params
 
 __all__ = ["fall_support"]
 
 
-def fall_support(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig",
+def fall_support(cands: Sequence[np.ndarray], p1: Pass1, cfg: "Params",
                  image_size: Optional[tuple[int, int]] = None) -> list[np.ndarray]:
     """Per frame (K_t,) int: length of the fall chain of each candidate (0: on no chain).
 
@@ -43,7 +43,7 @@ def fall_support(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig",
         if not len(b):
             continue
         lone = np.flatnonzero((p1.support[t] < cfg.confirm_frames) & ~p1.static[t] & ~touches_border(b, image_size))
-        d_t = diags(b)
+        d_t = diags(b) / (1.0 if p1.cam is None else float(p1.cam.scale[t]))  # (scene units)
         live = [e for e in ends if t - e[0] <= cfg.link_max_gap + 1]
         pairs = []
         for i, (ft, c, d, _) in enumerate(live):

@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Optional, Sequence
 
 import numpy as np
 
+from fdpose.pipelines.tracking.camera import CameraMotion
+from fdpose.pipelines.tracking.entry import EntryWatch
 from fdpose.pipelines.tracking.fall import fall_support
 from fdpose.pipelines.tracking.still import still_after, still_head_end, still_head_place
 from fdpose.pipelines.tracking.tracklets import Pass1, centres, diags, touches_border
 
-if TYPE_CHECKING:  # the config lives with the tracker, which imports this module
-    from fdpose.pipelines.tracking.config import TrackerConfig
+if TYPE_CHECKING:
+    from fdpose.pipelines.tracking.config import Params
 
 __all__ = ["Pass2Context", "TrackDecision", "pass2", "pass2_context"]
 
@@ -36,10 +38,11 @@ class TrackDecision(str, enum.Enum):
 class _State:
     """The diver's last box, frame and scene centre, and its smoothed velocity in the scene."""
 
-    def __init__(self, box: np.ndarray, t: int, camera_cum: np.ndarray) -> None:
+    def __init__(self, box: np.ndarray, t: int, cam: CameraMotion) -> None:
         self.box = box
         self.t = t
-        self.centre = centres(box[None])[0] - camera_cum[t]  # scene centre, px
+        self.centre = cam.to_scene(centres(box[None]), t)[0]  # scene centre, px
+        self.zoom = float(cam.scale[t])  # camera zoom at the last box (its scene size = size / zoom)
         self.vel = np.zeros(2)  # scene px/frame (camera motion removed)
         self.n_obs = 0
         self.tracklet = -1  # pass-1 tracklet of the last box (-1: a user box without detection)
@@ -48,10 +51,10 @@ class _State:
 
 
 def _step(state: _State, t: int, boxes: np.ndarray, scene: np.ndarray, static: np.ndarray,
-          support: np.ndarray, owner: np.ndarray, excluded: np.ndarray, cfg: "TrackerConfig",
+          support: np.ndarray, owner: np.ndarray, excluded: np.ndarray, cfg: "Params",
           handoff: Optional[np.ndarray] = None, barred: Optional[np.ndarray] = None,
           cut: Optional[np.ndarray] = None, forward: bool = True,
-          still_short: Optional[np.ndarray] = None) -> int:
+          still_short: Optional[np.ndarray] = None, zoom: float = 1.0) -> int:
     """Row of the admissible candidate with the best Eq. 25 score in frame t, or -1.
 
     handoff / barred: optional (K,) bool, candidates exempt from the static restriction (the
@@ -59,7 +62,7 @@ def _step(state: _State, t: int, boxes: np.ndarray, scene: np.ndarray, static: n
     cut: optional (K,) bool, candidates cut by the image border.
     forward: the pass runs forward in time (the water entry's shrink is allowed only then).
     still_short: optional (K,) bool, candidates on short tracklets still wherever measured
-    (static for the static check).
+    (static for the static check). zoom: the camera's zoom in frame t.
     """
     if not len(boxes):
         return -1
@@ -67,7 +70,7 @@ def _step(state: _State, t: int, boxes: np.ndarray, scene: np.ndarray, static: n
         cut = np.zeros(len(boxes), dtype=bool)
     gap = abs(t - state.t)
     prev = state.box[None, :]
-    diag = diags(prev)[0]
+    diag = diags(prev)[0] / state.zoom  # (scene units, as the centres)
     c_prev = state.centre
     c = scene
     d = np.linalg.norm(c - c_prev, axis=1) / diag
@@ -77,14 +80,14 @@ def _step(state: _State, t: int, boxes: np.ndarray, scene: np.ndarray, static: n
         pred = c_prev + state.vel * min(gap, cfg.velocity_horizon)
         d_pred = np.linalg.norm(c - pred, axis=1) / diag
         d = np.minimum(d, d_pred)
-    ratio = diags(boxes) / diag
+    ratio = diags(boxes) / zoom / diag
     jump_gate = min(cfg.max_jump + cfg.jump_growth * (gap - 1), cfg.max_jump_cap)
     size_gate = cfg.size_gate(gap)
     conf = boxes[:, 4]
     # Entering the water the diver's box shrinks fast but stays in the diver's column: a
     # smaller candidate whose scene centre lies within the last box's width (around the last
     # centre or the prediction) may shrink down to 1 / entry_size_ratio.
-    half_w = (state.box[2] - state.box[0]) / 2
+    half_w = (state.box[2] - state.box[0]) / 2 / state.zoom
     dx = np.abs(c[:, 0] - c_prev[0])
     if cfg.use_velocity and state.n_obs:
         dx = np.minimum(dx, np.abs(c[:, 0] - pred[0]))
@@ -131,13 +134,13 @@ def _step(state: _State, t: int, boxes: np.ndarray, scene: np.ndarray, static: n
     return int(np.argmax(score))
 
 
-def _update(state: _State, t: int, box: np.ndarray, tracklet: int, camera_cum: np.ndarray,
-            cfg: "TrackerConfig") -> None:
+def _update(state: _State, t: int, box: np.ndarray, tracklet: int, cam: CameraMotion,
+            cfg: "Params") -> None:
     gap = max(abs(t - state.t), 1)
-    centre = centres(box[None])[0] - camera_cum[t]
+    centre = cam.to_scene(centres(box[None]), t)[0]
     v = (centre - state.centre) / gap  # sign-correct backwards in time too
     # A velocity beyond the jump gate is a mismatch artefact, not motion: clip it.
-    vmax = cfg.max_jump * diags(box[None])[0]
+    vmax = cfg.max_jump * diags(box[None])[0] / float(cam.scale[t])
     speed = float(np.linalg.norm(v))
     if speed > vmax:
         v = v * (vmax / speed)
@@ -145,6 +148,7 @@ def _update(state: _State, t: int, box: np.ndarray, tracklet: int, camera_cum: n
     state.vel = a * state.vel + (1 - a) * v
     state.n_obs += 1
     state.box, state.t, state.tracklet, state.centre = box, t, tracklet, centre
+    state.zoom = float(cam.scale[t])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,7 +171,7 @@ class Pass2Context:
     support: list[np.ndarray]
 
 
-def pass2_context(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig",
+def pass2_context(cands: Sequence[np.ndarray], p1: Pass1, cfg: "Params",
                   image_size: Optional[tuple[int, int]]) -> Pass2Context:
     """The seed-independent inputs of :func:`pass2` (shared by every seed hypothesis)."""
     head_end = still_head_end(p1, cfg)
@@ -185,7 +189,7 @@ def pass2_context(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig",
         support=[np.maximum(s, f) for s, f in zip(p1.support, fall)])
 
 
-def pass2(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig", seed_t: int, seed_row: int,
+def pass2(cands: Sequence[np.ndarray], p1: Pass1, cfg: "Params", seed_t: int, seed_row: int,
           seed_box: np.ndarray, image_size: Optional[tuple[int, int]], ctx: Optional[Pass2Context] = None
           ) -> tuple[np.ndarray, np.ndarray, list[TrackDecision]]:
     """Nearest-neighbour pass from one seed, forward then backward: (T, 5) boxes, (T,) rows, decisions.
@@ -198,7 +202,7 @@ def pass2(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig", seed_t: 
     boxes = np.full((n, 5), np.nan)
     rows = np.full(n, -1, dtype=np.int64)
     decisions = [TrackDecision.LOST] * n
-    camera_cum = np.cumsum(p1.camera, axis=0) if n else np.zeros((0, 2))
+    cam = p1.cam if p1.cam is not None else CameraMotion.from_steps(np.ones(n), p1.camera, p1.camera_known)
     beside = np.zeros(len(p1.tracklets), dtype=np.int64)  # frames each tracklet was seen beside the diver
     beside_still = np.zeros(len(p1.tracklets), dtype=np.int64)  # ... within their still head
     still_tail, head_end, head_place = ctx.still_tail, ctx.head_end, ctx.head_place
@@ -215,7 +219,7 @@ def pass2(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig", seed_t: 
     if seed_row >= 0:
         note_others(seed_t, seed_row)
     for order in (range(seed_t + 1, n), range(seed_t - 1, -1, -1)):
-        state = _State(seed_box.copy(), seed_t, camera_cum)
+        state = _State(seed_box.copy(), seed_t, cam)
         state.tracklet = int(p1.owner[seed_t][seed_row]) if seed_row >= 0 else -1
         state.cut = bool(touches_border(seed_box[None], image_size)[0])
         state.still = bool(p1.static[seed_t][seed_row]) if seed_row >= 0 else False
@@ -223,13 +227,16 @@ def pass2(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig", seed_t: 
         forward = order.step > 0
         flown = False
         anchor, detour = copy.copy(state), []  # the last confirmed state, unconfirmed picks since
+        watch = EntryWatch(cfg) if forward and cfg.entry_end else None
+        if watch is not None:
+            watch.chosen(state.centre, float(diags(seed_box[None])[0]) / state.zoom, state.vel)
         for t in order:
             owner = p1.owner[t]
             # (a box that left its tracklet's still head: only frames seen beside the diver
             # after the head count, see the head-leave rule)
             after = (head_end[owner] >= 0) & (t > head_end[owner])
             if len(owner):
-                away = np.linalg.norm(p1.scene[t] - head_place[owner], axis=1) / diags(cands[t])
+                away = np.linalg.norm(p1.scene[t] - head_place[owner], axis=1) / (diags(cands[t]) / cam.scale[t])
                 after &= np.nan_to_num(away, nan=0.0) > cfg.head_leave_gate
             excluded = np.where(after, beside[owner] - beside_still[owner], beside[owner]) >= cfg.exclude_after
             handoff = barred = None
@@ -250,28 +257,33 @@ def pass2(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig", seed_t: 
                 handoff = (p1.static[t] | short_still[owner]) & (head | last)
             cut = touches_border(cands[t], image_size)
             j = _step(state, t, cands[t], p1.scene[t], p1.static[t], ctx.support[t], owner, excluded, cfg,
-                      handoff, barred, cut, forward, short_still[owner])
-            if j < 0 and len(detour) == 1 and anchor.tracklet >= 0:
+                      handoff, barred, cut, forward, short_still[owner], float(cam.scale[t]))
+            if cfg.resume and j < 0 and len(detour) == 1 and anchor.tracklet >= 0:
                 # (the detour: unconfirmed picks that the anchor's tracklet outlives were false
                 # detections; resume from the anchor on its own tracklet)
                 # (... or on a tracklet that is not static: the diver's next lone box, after a
                 # false box that the diver's tracklet did not outlive; a static one is a spectator)
                 off = (owner != anchor.tracklet) & (p1.static[t] | (not cfg.resume_other_tracklets))
                 j = _step(anchor, t, cands[t], p1.scene[t], p1.static[t], p1.support[t], owner, excluded, resume,
-                          handoff, off if barred is None else (barred | off), cut, forward, short_still[owner])
+                          handoff, off if barred is None else (barred | off), cut, forward, short_still[owner],
+                          float(cam.scale[t]))
                 if j >= 0:
                     for u in detour:
                         boxes[u], rows[u], decisions[u] = np.nan, -1, TrackDecision.LOST
                     state, detour, lost = copy.copy(anchor), [], True
             if j < 0:
                 lost = True
+                if watch is not None and watch.missed(t):
+                    break  # (the diver entered the water: nobody later is the diver)
                 continue
             if p1.owner[t][j] == state.tracklet:  # a steady track: its neighbours are other people
                 note_others(t, j)
             boxes[t], rows[t] = cands[t][j], j
             decisions[t] = TrackDecision.REACQUIRED if lost else TrackDecision.MATCHED
             lost = False
-            _update(state, t, cands[t][j], int(p1.owner[t][j]), camera_cum, cfg)
+            _update(state, t, cands[t][j], int(p1.owner[t][j]), cam, cfg)
+            if watch is not None:
+                watch.chosen(state.centre, float(diags(cands[t][j][None])[0]) / state.zoom, state.vel)
             state.cut = bool(cut[j])
             state.still = bool(p1.static[t][j])
             flown |= bool(p1.measured[t][j] and p1.motion[t][j] >= cfg.flight_motion)

@@ -14,23 +14,25 @@ spectator, not the diver's earlier frames (the still phase on the board, the fli
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 import numpy as np
 
 from fdpose.metrics.boxes import diags
 
-if TYPE_CHECKING:  # the config lives with the tracker, which imports pass 1, which imports this
-    from fdpose.pipelines.tracking.config import TrackerConfig
+if TYPE_CHECKING:
+    from fdpose.pipelines.tracking.config import Params
 
 __all__ = ["runon_cuts"]
 
 
 def runon_cuts(members: Sequence[tuple[int, int]], local: np.ndarray, evidence: np.ndarray,
-               scene: Sequence[np.ndarray], cands: Sequence[np.ndarray], cfg: "TrackerConfig") -> list[int]:
+               scene: Sequence[np.ndarray], cands: Sequence[np.ndarray], cfg: "Params",
+               scale: Optional[np.ndarray] = None) -> list[int]:
     """Member indices at which a tracklet is cut (each starts a new piece), ascending.
 
     local / evidence: per member the local motion (diagonals) and whether it was measured.
+    scale: optional (T,) camera zoom per frame (diagonals in scene units).
     A *still run* is a maximal run of members whose measured local motion is below
     ``static_motion`` (unmeasured members are no evidence either way) holding at least
     ``still_after_frames`` measured members. It is cut off when a member of the same piece
@@ -63,7 +65,7 @@ def runon_cuts(members: Sequence[tuple[int, int]], local: np.ndarray, evidence: 
             cut = i
             while cut - 1 > start:
                 t, r = members[cut - 1]
-                d = float(diags(cands[t][r][None])[0])
+                d = float(diags(cands[t][r][None])[0]) / (1.0 if scale is None else float(scale[t]))
                 gap = members[cut][0] - t
                 if (np.linalg.norm(pts[cut - 1] - place) > cfg.static_gate * d
                         or np.linalg.norm(pts[cut] - pts[cut - 1]) > cfg.static_gate / 4 * d * gap):

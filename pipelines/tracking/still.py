@@ -15,13 +15,13 @@ import numpy as np
 
 from fdpose.pipelines.tracking.tracklets import Pass1
 
-if TYPE_CHECKING:  # the config lives with the tracker, which imports this module
-    from fdpose.pipelines.tracking.config import TrackerConfig
+if TYPE_CHECKING:
+    from fdpose.pipelines.tracking.config import Params
 
 __all__ = ["still_after", "still_head_end", "still_head_place"]
 
 
-def still_after(p1: Pass1, cfg: "TrackerConfig") -> list[np.ndarray]:
+def still_after(p1: Pass1, cfg: "Params") -> list[np.ndarray]:
     """Per frame (K_t,) bool: the candidate's tracklet stays still from this frame to its end.
 
     A tracklet's *still tail* is its longest run of final members whose measured local motion
@@ -45,7 +45,7 @@ def still_after(p1: Pass1, cfg: "TrackerConfig") -> list[np.ndarray]:
     return out
 
 
-def still_head_end(p1: Pass1, cfg: "TrackerConfig") -> np.ndarray:
+def still_head_end(p1: Pass1, cfg: "Params") -> np.ndarray:
     """(N,) per pass-1 tracklet the last frame of its *still head*, -1 where it has none.
 
     The still head is the leading run of members whose measured local motion is below

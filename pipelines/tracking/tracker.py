@@ -243,7 +243,9 @@ import numpy as np
 from fdpose.errors import ValidationError
 from fdpose.metrics.boxes import iou
 from fdpose.pipelines.detectors.base import as_box_array
+from fdpose.pipelines.tracking.camera import CameraMotion, clip_motion
 from fdpose.pipelines.tracking.config import TrackerConfig
+from fdpose.pipelines.tracking.core import core_seed, nearest_neighbour
 from fdpose.pipelines.tracking.pass2 import TrackDecision, pass2, pass2_context
 from fdpose.pipelines.tracking.tracklets import Pass1, analyse, centres, choose_seeds, diags, track_value
 
@@ -294,7 +296,8 @@ class TrackResult:
 def track_diver(candidates: Sequence[np.ndarray], config: Optional[TrackerConfig] = None, *,
                 init_box: Optional[Sequence[float]] = None, init_frame: int = 0,
                 board_xy: Optional[Sequence[float]] = None,
-                image_size: Optional[tuple[int, int]] = None) -> TrackResult:
+                image_size: Optional[tuple[int, int]] = None,
+                camera: Optional[CameraMotion] = None) -> TrackResult:
     """Choose the diver's box in every frame of a clip (see the module docstring for the rule).
 
     candidates: T arrays ``(K_t, 5)`` of ``[x1, y1, x2, y2, conf]``.
@@ -302,16 +305,33 @@ def track_diver(candidates: Sequence[np.ndarray], config: Optional[TrackerConfig
     board_xy: optional ``(x, y)`` pixel near the board/platform, a hint for the seed choice.
     image_size: optional ``(width, height)``; boxes cut by the border are then left out of
     pass 1's motion and shape measurements.
+    camera: the clip's camera motion measured from its pixels
+    (:func:`fdpose.pipelines.tracking.camera.motion_from_frames`), used when the config's
+    camera source is ``pixels``; without it the box vote stands in.
     """
-    cfg = config or TrackerConfig()
+    config = config or TrackerConfig()
+    cfg = config.flat()
     cands = [as_box_array(b, f"candidates of frame {t}") for t, b in enumerate(candidates)]
     n = len(cands)
-    p1 = analyse(cands, cfg, image_size)
     board = None if board_xy is None else np.asarray(board_xy, dtype=np.float64).reshape(2)
+    if init_box is not None and not 0 <= init_frame < n:
+        raise ValidationError(f"init frame {init_frame} outside the clip (0..{n - 1})")
+    if not config.linking.enabled:  # the core engine (Eq. 25 alone, plus the switches it honours)
+        cam = clip_motion(cands, cfg, image_size, camera)
+        user = None
+        if init_box is not None:
+            user = as_box_array(list(init_box)[:4], "init box")[0]
+            user[4] = 1.0
+        seed = core_seed(cands, cfg, user, init_frame, board)
+        if seed is None:
+            log.info("no candidate boxes in any of %d frames: no diver", n)
+            return TrackResult(np.full((n, 5), np.nan), [TrackDecision.LOST] * n, np.full(n, -1, dtype=np.int64),
+                               None, [np.zeros(len(c), dtype=bool) for c in cands], None)
+        boxes, rows, decisions = nearest_neighbour(cands, cfg, *seed, cam)
+        return TrackResult(boxes, decisions, rows, seed[0], [np.zeros(len(c), dtype=bool) for c in cands], None)
+    p1 = analyse(cands, cfg, image_size, camera)
 
     if init_box is not None:
-        if not 0 <= init_frame < n:
-            raise ValidationError(f"init frame {init_frame} outside the clip (0..{n - 1})")
         user = as_box_array(list(init_box)[:4], "init box")[0]
         user[4] = 1.0  # a user-given box is certain
         seed_t, seed_row = init_frame, -1
@@ -355,7 +375,7 @@ def synchronised_partner(candidates: Sequence[np.ndarray], result: TrackResult,
     synchronised when such frames make at least ``sync_share`` of the tracked frames (and at
     least ``confirm_frames``); returns their count then, else None.
     """
-    cfg = config or TrackerConfig()
+    cfg = (config or TrackerConfig()).flat()
     p1 = result.pass1
     if p1 is None or not result.found:
         return None

@@ -4,22 +4,12 @@ Helpers for :mod:`fdpose.pipelines.tracking` (parameters come from its ``Tracker
 including the seed ranking and the whole-track value its seed choice uses (rule documented
 there).
 
-1. **Camera motion by voting.** Broadcast cameras pan and tilt (no zoom within a clip), so
-   between frames t-1 and t every still person moves by the same image shift. Each pair of
-   similar-sized candidates (diagonal ratio <= ``cam_size_ratio``) proposes its displacement
-   as the shift; the proposal that brings the most candidates of frame t-1 within
-   ``cam_tol`` of their own diagonal onto a candidate of frame t wins (ties: smaller mean
-   residual), and the median displacement of its inliers is the shift. At least
-   ``cam_min_inliers`` inliers are needed, else the shift is unknown and taken as zero (the
-   diver alone in the view gives no scene reference: it may be the one moving). Boxes cut by
-   the image border change box, not place, and do not vote. A run of at most
-   ``cam_fill_gap`` frames without a vote between two measured frames is bridged by linear
-   interpolation and counted as known (a pan is smooth; left at zero, a fast tilt in those
-   frames would read as spectators moving, and a spectator streaming through the view
-   outranked the diver as the seed).
-2. **Scene coordinates.** With ``cum[t]`` the accumulated shift, a candidate's scene centre is
-   ``centre - cum[t]``: constant for a spectator or judge, moving for a diver even when the
-   camera keeps the diver still in the image.
+1. **Camera motion** (:mod:`fdpose.pipelines.tracking.camera`): from the pixels (pan and
+   zoom) or by a vote of the boxes (pan only); unknown steps are taken as still.
+2. **Scene coordinates.** A candidate's scene centre is its centre mapped back through the
+   accumulated camera transform (``(centre - offset[t]) / scale[t]``), and distances are in
+   scene diagonals (``diag / scale[t]``): constant for a spectator or judge, moving for a diver
+   even when the camera keeps the diver still in the image.
 3. **Linking.** Candidates are linked frame to frame, greedily on the distance between a
    candidate and the tracklet's constant-velocity prediction in scene coordinates (in box
    diagonals per frame of gap) plus ``link_shape_weight`` times the change of box shape,
@@ -49,10 +39,11 @@ from typing import TYPE_CHECKING, Optional, Sequence
 import numpy as np
 
 from fdpose.metrics.boxes import centres, diags  # noqa: F401 - re-exported for the tracker modules
+from fdpose.pipelines.tracking.camera import CameraMotion, clip_motion
 from fdpose.pipelines.tracking.runon import runon_cuts
 
-if TYPE_CHECKING:  # the config lives with the tracker, which imports this module
-    from fdpose.pipelines.tracking.config import TrackerConfig
+if TYPE_CHECKING:
+    from fdpose.pipelines.tracking.config import Params
 
 
 def shape_change(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -131,14 +122,15 @@ class Pass1:
     """Everything pass 2 needs from pass 1.
 
     tracklets: all tracklets (singletons included).
-    camera: (T, 2) estimated image shift of the scene between frame t-1 and t, px (row 0 zero).
-    camera_known: (T,) bool, False where too few candidates voted (shift taken as zero).
+    camera: (T, 2) image shift of the scene between frame t-1 and t, px (row 0 zero; at zoom 1).
+    camera_known: (T,) bool, False where the step was not measured (taken as still).
+    cam: the accumulated :class:`~fdpose.pipelines.tracking.camera.CameraMotion`.
     static / support / motion / owner: per frame, (K_t,) arrays over that frame's candidates:
     static flag, length of the candidate's tracklet, local motion in diagonals, index of the
     candidate's tracklet in ``tracklets``.
     measured: per frame (K_t,) bool, the candidate's local motion rests on at least one step with
     a known camera (False: its motion of 0 means "unknown", not "still").
-    scene: per frame (K_t, 2) scene centres (image centre minus the accumulated shift).
+    scene: per frame (K_t, 2) scene centres (through the accumulated camera transform).
     """
 
     tracklets: list[Tracklet]
@@ -150,64 +142,16 @@ class Pass1:
     owner: list[np.ndarray]
     scene: list[np.ndarray]
     measured: list[np.ndarray] = field(default_factory=list)
+    cam: Optional[CameraMotion] = None
 
 
-def estimate_camera(cands: Sequence[np.ndarray], cfg: "TrackerConfig",
-                    image_size: Optional[tuple[int, int]] = None) -> tuple[np.ndarray, np.ndarray]:
-    """(T, 2) image shift of the scene from frame t-1 to t and (T,) known flags (step 1)."""
-    n = len(cands)
-    shift = np.zeros((n, 2))
-    known = np.zeros(n, dtype=bool)
-    for t in range(1, n):
-        a, b = cands[t - 1], cands[t]
-        if len(a) < cfg.cam_min_inliers or len(b) < cfg.cam_min_inliers:
-            continue
-        disp, pair_ok = anchored_displacement(a, b, image_size)  # (Ka, Kb, 2), (Ka, Kb)
-        da = diags(a)
-        ratio = diags(b)[None, :] / da[:, None]
-        # size only compared between uncut boxes (a cut box is smaller than its person)
-        whole = ~touches_border(a, image_size)[:, None] & ~touches_border(b, image_size)[None, :]
-        pair_ok &= (np.maximum(ratio, 1 / ratio) <= cfg.cam_size_ratio) | ~whole
-        hyps = disp[pair_ok]  # (H, 2)
-        if not len(hyps):
-            continue
-        # residual of every pair under every hypothesis, in diagonals of the frame t-1 box
-        res = np.linalg.norm(disp[None] - hyps[:, None, None, :], axis=3) / da[None, :, None]
-        res = np.where(pair_ok[None], res, np.inf).min(axis=2)  # (H, Ka): best partner per box
-        inlier = res <= cfg.cam_tol
-        count = inlier.sum(axis=1)
-        # Ties (a regular row of spectators offers several) go to the smoothest camera.
-        ref = shift[t - 1] if known[t - 1] else np.zeros(2)
-        best = int(np.lexsort((np.linalg.norm(hyps - ref, axis=1), -count))[0])
-        if count[best] < cfg.cam_min_inliers:
-            continue
-        rows = np.nonzero(inlier[best])[0]
-        d = disp[rows] - hyps[best][None, None, :]
-        cols = np.where(pair_ok[rows], np.linalg.norm(d, axis=2), np.inf).argmin(axis=1)
-        shift[t] = np.median(disp[rows, cols], axis=0)
-        known[t] = True
-    _fill_camera_gaps(shift, known, cfg.cam_fill_gap)
-    return shift, known
+def link(cands: Sequence[np.ndarray], scene: Sequence[np.ndarray], cfg: "Params",
+         scale: Optional[np.ndarray] = None) -> list[Tracklet]:
+    """Greedy frame-to-frame linking in scene coordinates (see the module docstring, step 3).
 
-
-def _fill_camera_gaps(shift: np.ndarray, known: np.ndarray, max_gap: int) -> None:
-    """Interpolate short runs of unknown shifts between two known ones, in place (step 1).
-
-    A camera pans smoothly: a run of at most ``max_gap`` frames without a vote (the diver alone
-    with one spectator, who disagree) between two measured frames is bridged linearly and
-    counted as known. Without this the pan in those frames reads as motion of the spectators.
+    scale: optional (T,) camera zoom per frame (distances and sizes in scene diagonals).
     """
-    idx = np.nonzero(known)[0]
-    for a, b in zip(idx[:-1], idx[1:]):
-        if 1 < b - a <= max_gap + 1:
-            for t in range(a + 1, b):
-                w = (t - a) / (b - a)
-                shift[t] = (1 - w) * shift[a] + w * shift[b]
-                known[t] = True
-
-
-def link(cands: Sequence[np.ndarray], scene: Sequence[np.ndarray], cfg: "TrackerConfig") -> list[Tracklet]:
-    """Greedy frame-to-frame linking in scene coordinates (see the module docstring, step 3)."""
+    zoom = np.ones(len(cands)) if scale is None else scale
     tracklets: list[Tracklet] = []
     last: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []  # frame, box, scene centre, velocity
     for t, boxes in enumerate(cands):
@@ -216,15 +160,16 @@ def link(cands: Sequence[np.ndarray], scene: Sequence[np.ndarray], cfg: "Tracker
         used_c: set[int] = set()
         if live and len(boxes):
             prev = np.stack([last[k][1] for k in live])
+            prev_d = diags(prev) / zoom[[last[k][0] for k in live]]
             gaps = np.array([t - last[k][0] for k in live], dtype=float)
             pred = np.stack([last[k][2] + last[k][3] * (t - last[k][0]) for k in live])
             cost = np.linalg.norm(pred[:, None, :] - scene[t][None, :, :], axis=2)
-            cost /= diags(prev)[:, None] * gaps[:, None]
+            cost /= prev_d[:, None] * gaps[:, None]
             # A still person is linked within a tight gate, a moving one (the diver, who
             # accelerates) within a wider one: a miss beside a neighbour must not merge them.
-            speed = np.array([np.linalg.norm(last[k][3]) for k in live]) / diags(prev)
+            speed = np.array([np.linalg.norm(last[k][3]) for k in live]) / prev_d
             gate = np.minimum(cfg.link_dist_still + speed, cfg.link_dist)
-            ratio = diags(boxes)[None, :] / diags(prev)[:, None]
+            ratio = (diags(boxes)[None, :] / zoom[t]) / prev_d[:, None]
             cost[(cost > gate[:, None]) | (np.maximum(ratio, 1 / ratio) > cfg.max_size_ratio)] = np.inf
             cost += cfg.link_shape_weight * shape_change(prev, boxes)
             pairs: list[tuple[int, int]] = []
@@ -259,7 +204,7 @@ def link(cands: Sequence[np.ndarray], scene: Sequence[np.ndarray], cfg: "Tracker
     return tracklets
 
 
-def _local_motion(tr: Tracklet, cands: Sequence[np.ndarray], cum: np.ndarray, known: np.ndarray,
+def _local_motion(tr: Tracklet, cands: Sequence[np.ndarray], cam: CameraMotion,
                   image_size: Optional[tuple[int, int]], half: int
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Step 4 for one tracklet: per member local motion (diagonals) and its evidence flag, the
@@ -273,14 +218,14 @@ def _local_motion(tr: Tracklet, cands: Sequence[np.ndarray], cum: np.ndarray, kn
     valid = np.zeros(len(times), dtype=bool)  # step i (from member i-1 to i) is measured
     for i in range(1, len(times)):
         t0, t1 = times[i - 1], times[i]
-        if not known[t0 + 1:t1 + 1].all():
+        if not cam.steps_known(t0, t1):
             continue
         disp, ok = anchored_displacement(b[i - 1:i], b[i:i + 1], image_size)
         if ok[0, 0]:
-            step[i] = disp[0, 0] - (cum[t1] - cum[t0])
+            step[i] = cam.scene_step(centres(b[i - 1:i])[0], disp[0, 0], t0, t1)
             valid[i] = True
     pos = np.cumsum(step, axis=0)
-    d = diags(b)
+    d = diags(b) / cam.scale[times]  # (scene diagonals: a zoom changes no one's size)
     local = np.zeros(len(times))
     evidence = np.zeros(len(times), dtype=bool)  # its window holds a measured step
     for i in range(len(times)):
@@ -291,30 +236,30 @@ def _local_motion(tr: Tracklet, cands: Sequence[np.ndarray], cum: np.ndarray, kn
     return local, evidence, pos, b, cut
 
 
-def analyse(cands: Sequence[np.ndarray], cfg: "TrackerConfig",
-            image_size: Optional[tuple[int, int]] = None) -> Pass1:
+def analyse(cands: Sequence[np.ndarray], cfg: "Params", image_size: Optional[tuple[int, int]] = None,
+            camera: Optional[CameraMotion] = None) -> Pass1:
     """Run pass 1: camera shift, scene centres, tracklets, local motion and static flags.
 
     image_size: optional (width, height); boxes cut by the border are then left out of the
-    camera vote and of the motion and shape measurements.
+    camera vote and of the motion and shape measurements. camera: a measured camera motion
+    (pixels), used when ``cfg.camera_source`` is ``pixels``.
     """
-    camera, known = estimate_camera(cands, cfg, image_size)
-    cum = np.cumsum(camera, axis=0) if len(cands) else np.zeros((0, 2))
-    scene = [centres(b) - cum[t][None, :] if len(b) else np.zeros((0, 2)) for t, b in enumerate(cands)]
-    tracklets = link(cands, scene, cfg)
+    cam = clip_motion(cands, cfg, image_size, camera)
+    scene = [cam.to_scene(centres(b), t) if len(b) else np.zeros((0, 2)) for t, b in enumerate(cands)]
+    tracklets = link(cands, scene, cfg, cam.scale)
     static = [np.zeros(len(b), dtype=bool) for b in cands]
     support = [np.zeros(len(b), dtype=np.int64) for b in cands]
     motion = [np.zeros(len(b)) for b in cands]
     owner = [np.full(len(b), -1, dtype=np.int64) for b in cands]
     measured = [np.zeros(len(b), dtype=bool) for b in cands]
     half = cfg.static_window // 2
-    measures = [_local_motion(tr, cands, cum, known, image_size, half) for tr in tracklets]
+    measures = [_local_motion(tr, cands, cam, image_size, half) for tr in tracklets]
     if cfg.split_still_after_flight:
         # (step 5: a still run after the flight is another person; measured again apart)
         pieces: list[Tracklet] = []
         piece_measures = []
         for tr, m in zip(tracklets, measures):
-            cuts = runon_cuts(tr.members, m[0], m[1], scene, cands, cfg)
+            cuts = runon_cuts(tr.members, m[0], m[1], scene, cands, cfg, cam.scale)
             if not cuts:  # uncut: its measures stand
                 pieces.append(tr)
                 piece_measures.append(m)
@@ -322,11 +267,11 @@ def analyse(cands: Sequence[np.ndarray], cfg: "TrackerConfig",
             bounds = [0, *cuts, len(tr.members)]
             for a, b in zip(bounds[:-1], bounds[1:]):
                 pieces.append(Tracklet(members=tr.members[a:b]))
-                piece_measures.append(_local_motion(pieces[-1], cands, cum, known, image_size, half))
+                piece_measures.append(_local_motion(pieces[-1], cands, cam, image_size, half))
         tracklets, measures = pieces, piece_measures
     for k, (tr, (local, evidence, pos, b, cut)) in enumerate(zip(tracklets, measures)):
         times = np.array(tr.frames)
-        d = diags(b)
+        d = diags(b) / cam.scale[times]
         tr.cut_share = float(np.mean(cut))
         tr.measured = int(evidence.sum())
         if (~cut).any():
@@ -343,12 +288,13 @@ def analyse(cands: Sequence[np.ndarray], cfg: "TrackerConfig",
             motion[t][j] = local[i]
             static[t][j] = tr.static
             measured[t][j] = evidence[i]
-    return Pass1(tracklets, camera, known, static, support, motion, owner, scene, measured)
+    shift = np.diff(cam.offset, axis=0, prepend=np.zeros((1, 2))) if len(cands) else np.zeros((0, 2))
+    return Pass1(tracklets, shift, cam.known.copy(), static, support, motion, owner, scene, measured, cam)
 
 
 # ---- seed choice (used by the tracker before pass 2) ----------------------------------------
 
-def choose_seeds(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig",
+def choose_seeds(cands: Sequence[np.ndarray], p1: Pass1, cfg: "Params",
                  board_xy: Optional[np.ndarray]) -> list[tuple[int, int]]:
     """(frame, row) seed candidates of the ``seed_hypotheses`` best tracklets, best first.
 
@@ -380,7 +326,7 @@ def choose_seeds(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig",
     return [_seed_frame(cands, p1, cfg, tr) for tr in chosen]
 
 
-def _seed_frame(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig", tr: Tracklet) -> tuple[int, int]:
+def _seed_frame(cands: Sequence[np.ndarray], p1: Pass1, cfg: "Params", tr: Tracklet) -> tuple[int, int]:
     """(frame, row) of the tracklet member to start from: alone, moving, confident.
 
     Members within ``seed_end_margin`` members of the tracklet's ends come last: pass 1 may
@@ -402,7 +348,7 @@ def _seed_frame(cands: Sequence[np.ndarray], p1: Pass1, cfg: "TrackerConfig", tr
     return tr.members[max(range(n), key=lambda k: keys[k])]
 
 
-def track_value(boxes: np.ndarray, rows: np.ndarray, p1: Pass1, cfg: "TrackerConfig",
+def track_value(boxes: np.ndarray, rows: np.ndarray, p1: Pass1, cfg: "Params",
                 image_size: Optional[tuple[int, int]] = None) -> float:
     """Whole-track diver score of a pass-2 result (:mod:`fdpose.pipelines.tracking`, *seed* step 2).
 
@@ -419,14 +365,14 @@ def track_value(boxes: np.ndarray, rows: np.ndarray, p1: Pass1, cfg: "TrackerCon
     have = rows >= 0
     if not have.any():
         return 0.0
-    cum = np.cumsum(p1.camera, axis=0)
+    cam = p1.cam if p1.cam is not None else CameraMotion.from_steps(np.ones(n), p1.camera, p1.camera_known)
     owner = np.array([p1.owner[t][rows[t]] if rows[t] >= 0 else -1 for t in range(n)], dtype=np.int64)
     best = 0.0
     for k in np.unique(owner[have]):
         sel = owner == k
         b = boxes[sel]
-        scene = centres(b) - cum[sel]
-        travel = float(np.hypot(*np.ptp(scene, axis=0))) / float(np.median(diags(b)))
+        scene = (centres(b) - cam.offset[sel]) / cam.scale[sel][:, None]
+        travel = float(np.hypot(*np.ptp(scene, axis=0))) / float(np.median(diags(b) / cam.scale[sel]))
         whole = ~touches_border(b, image_size)
         aspect = 0.0
         if whole.sum() >= 2:

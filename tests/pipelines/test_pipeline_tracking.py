@@ -130,7 +130,7 @@ def test_init_box_without_detection_uses_the_user_box() -> None:
 
 def test_far_jump_is_not_matched_but_grows_with_misses() -> None:
     """A candidate 2.5 diagonals away is refused next frame but accepted after enough misses."""
-    cfg = TrackerConfig(use_velocity=False)
+    cfg = TrackerConfig().without("velocity")
     diag = np.hypot(20, 40)
     near = np.array([_box(100, 100, 20, 40, 0.9)])
     far = np.array([_box(100 + 2.5 * diag, 100, 20, 40, 0.9)])
@@ -146,7 +146,7 @@ def test_far_jump_is_not_matched_but_grows_with_misses() -> None:
 
 
 def test_size_ratio_gate() -> None:
-    cfg = TrackerConfig(use_velocity=False)
+    cfg = TrackerConfig().without("velocity")
     a = np.array([_box(100, 100, 20, 40, 0.9)])
     huge = np.array([_box(100, 100, 60, 120, 0.9)])  # 3x the diagonal, same centre
     res = track_diver([a, huge], cfg, init_box=a[0, :4])
@@ -183,7 +183,7 @@ def test_no_candidates_means_not_found() -> None:
 
 def test_pass1_flags_static_spectators_and_the_mobile_diver() -> None:
     cands, truth = dive_scene(np.random.default_rng(0))
-    p1 = analyse(cands, TrackerConfig())
+    p1 = analyse(cands, TrackerConfig().flat())
     for t in range(20, 100):
         for j, box in enumerate(cands[t]):
             is_diver = not np.isnan(truth[t, 0]) and np.allclose(box, truth[t])
@@ -224,7 +224,7 @@ def test_bad_inputs() -> None:
     with pytest.raises(ValidationError, match="init frame 5 outside"):
         track_diver([np.zeros((0, 5))], init_box=[0, 0, 1, 1], init_frame=5)
     with pytest.raises(ConfigError, match="max_size_ratio"):
-        TrackerConfig(max_size_ratio=0.5)
+        TrackerConfig().with_(max_size_ratio=0.5)
 
 
 def test_iou() -> None:

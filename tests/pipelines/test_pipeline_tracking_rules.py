@@ -24,7 +24,7 @@ def _frame(*diver: list[float]) -> np.ndarray:
 
 def test_entry_shrink_in_the_divers_column_is_followed() -> None:
     """The box shrinks to a quarter in two frames (beyond the size gate) under the diver: kept."""
-    cfg = TrackerConfig(use_velocity=False)
+    cfg = TrackerConfig().without("velocity")
     a = _box(200, 100, 20, 40, 0.9)
     frames = [_frame(a), _frame(_box(200, 108, 10, 20, 0.5)), _frame(_box(200, 112, 5, 10, 0.4))]
     res = track_diver(frames, cfg, init_box=a[:4])
@@ -54,7 +54,7 @@ def test_no_return_to_stillness_after_the_flight() -> None:
     assert all(res.candidate_index[t] == 0 for t in range(19))
     assert all(res.decisions[t] == TrackDecision.LOST for t in range(26, 36))
     # the rule can be switched off: with still_after_frames beyond the clip the box is followed
-    res = track_diver(frames, TrackerConfig(still_after_frames=99), init_box=frames[0][0, :4])
+    res = track_diver(frames, TrackerConfig().with_(still_after_frames=99), init_box=frames[0][0, :4])
     assert all(res.candidate_index[t] == 0 for t in range(36))
 
 

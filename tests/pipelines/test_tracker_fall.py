@@ -9,7 +9,6 @@ for the fall (:mod:`fdpose.pipelines.tracking.fall`), they confirm each other.
 
 from __future__ import annotations
 
-import dataclasses
 
 import numpy as np
 
@@ -48,17 +47,17 @@ def _fall_clip(n: int = 40, rising: bool = False) -> tuple[list[np.ndarray], lis
 def test_fall_chain_confirms_lone_falling_boxes() -> None:
     frames, diver = _fall_clip()
     cfg = TrackerConfig()
-    p1 = analyse(frames, cfg, (1280, 720))
+    p1 = analyse(frames, cfg.flat(), (1280, 720))
     assert all(p1.support[t][2] == 1 for t in range(25, 29))  # pass 1 linked none of them
     res = track_diver(frames, cfg, image_size=(1280, 720))
     assert res.seed_frame is not None and res.seed_frame < 20
     assert [int(res.candidate_index[t]) for t in range(40)] == diver
-    off = track_diver(frames, dataclasses.replace(cfg, fall_link_dist=0.0), image_size=(1280, 720))
+    off = track_diver(frames, cfg.without("fall"), image_size=(1280, 720))
     assert [int(off.candidate_index[t]) for t in range(25, 29)] == [-1] * 4  # the rule off: lost
 
 
 def test_fall_chain_only_downwards() -> None:
-    cfg = TrackerConfig()
+    cfg = TrackerConfig().flat()
     down, _ = _fall_clip()
     up, _ = _fall_clip(rising=True)
     sup_down = fall_support(down, analyse(down, cfg, (1280, 720)), cfg, (1280, 720))

@@ -79,7 +79,7 @@ def test_size_gate_from_a_box_cut_by_the_border() -> None:
     res = track_diver(low, init_box=low[6][0, :4], init_frame=6, image_size=SIZE)
     assert res.decisions[3] == TrackDecision.LOST
     # and the cut-box allowance is a parameter
-    res = track_diver(frames, TrackerConfig(cut_size_ratio=1.0), init_box=frames[6][0, :4], init_frame=6,
+    res = track_diver(frames, TrackerConfig().with_(cut_size_ratio=1.0), init_box=frames[6][0, :4], init_frame=6,
                       image_size=SIZE)
     assert res.decisions[3] == TrackDecision.LOST
 

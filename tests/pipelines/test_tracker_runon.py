@@ -74,7 +74,7 @@ def test_still_phase_kept_though_its_tracklet_runs_on_to_a_spectator() -> None:
     assert all(chosen[t] == -1 for t in range(60) if diver[t] < 0)  # never the spectator
     # without the cut the track followed the seed's tracklet on to the spectator (from frame
     # 26) and lost the diver's flight
-    old = track_diver(frames, TrackerConfig(split_still_after_flight=False))
+    old = track_diver(frames, TrackerConfig().with_(split_still_after_flight=False))
     assert old.candidate_index[26] == 2
     assert sum(old.candidate_index[t] != diver[t] for t in range(60)) >= 10
 
@@ -122,7 +122,7 @@ def _swap_behind_the_diver(n: int = 60) -> tuple[list[np.ndarray], list[int], li
 
 def test_links_of_the_diver_and_a_spectator_behind_her_are_not_crossed() -> None:
     frames, diver, spectator = _swap_behind_the_diver()
-    crossed = track_diver(frames, TrackerConfig(link_swap_margin=np.inf))
+    crossed = track_diver(frames, TrackerConfig().with_(link_swap_margin=np.inf))
     p0 = crossed.pass1
     assert p0 is not None  # the greedy link alone crosses: the diver's tracklet takes the spectator
     assert p0.owner[10][diver[10]] == p0.owner[40][spectator[40]]

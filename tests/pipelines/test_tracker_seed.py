@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from fdpose.pipelines.tracking import TrackDecision, TrackerConfig, track_diver, track_value
-from fdpose.pipelines.tracking.tracklets import analyse, estimate_camera
+from fdpose.pipelines.tracking.camera import estimate_camera
+from fdpose.pipelines.tracking.tracklets import analyse
 
 SIZE = (455, 256)
 
@@ -41,7 +42,7 @@ def _judge_and_followed_diver() -> list[np.ndarray]:
 def test_whole_clip_seed_picks_the_diver_not_the_fidgeting_judge() -> None:
     frames = _judge_and_followed_diver()
     # the per-tracklet ranking alone (one hypothesis, no still one: the previous rule) seeds on the judge
-    old = track_diver(frames, TrackerConfig(seed_hypotheses=1, seed_still_hypothesis=False), image_size=SIZE)
+    old = track_diver(frames, TrackerConfig().with_(seed_hypotheses=1, seed_still_hypothesis=False), image_size=SIZE)
     assert old.candidate_index[0] == 0 and old.candidate_index[50] == 0
     res = track_diver(frames, image_size=SIZE)
     diver_frames = [t for t in range(60) if t < 25 or 29 <= t < 40]
@@ -59,7 +60,7 @@ def test_init_box_still_overrides_the_seed_choice() -> None:
 
 def test_track_value_gains_nothing_from_a_jump_onto_a_spectator() -> None:
     frames = _judge_and_followed_diver()
-    cfg = TrackerConfig()
+    cfg = TrackerConfig().flat()
     p1 = analyse(frames, cfg, SIZE)
     rows = np.array([1 if len(f) > 1 else -1 for f in frames])
     boxes = np.array([f[r] if r >= 0 else [np.nan] * 5 for f, r in zip(frames, rows)])
@@ -82,11 +83,11 @@ def test_short_camera_vote_gap_is_bridged() -> None:
         spect = [_box(60 + pan, 200, 20, 50, 0.9), _box(160 + pan, 205, 20, 50, 0.9), _box(400 + pan, 210, 20, 50, 0.9)]
         diver = _box(250, 60 + 9 * t, 24, 48, 0.6)
         frames.append(np.array([diver, spect[1]] if t == 5 else [diver, *spect]))
-    shift, known = estimate_camera(frames, TrackerConfig(), SIZE)
+    shift, known = estimate_camera(frames, TrackerConfig().flat(), SIZE)
     assert known[1:].all()
     np.testing.assert_allclose(shift[1:, 0], -3.0, atol=1e-6)
     np.testing.assert_allclose(shift[1:, 1], 0.0, atol=1e-6)
-    shift, known = estimate_camera(frames, TrackerConfig(cam_fill_gap=0), SIZE)
+    shift, known = estimate_camera(frames, TrackerConfig().with_(cam_fill_gap=0).flat(), SIZE)
     assert not known[5] and not known[6] and known[4] and known[7]
     assert shift[5].tolist() == [0.0, 0.0]
 

@@ -7,7 +7,6 @@ refused as a re-acquisition after a miss. Each test also runs the rule switched 
 
 from __future__ import annotations
 
-import dataclasses
 
 import numpy as np
 
@@ -47,7 +46,7 @@ def test_still_diver_on_the_board_seeds_a_hypothesis() -> None:
     assert all(res.candidate_index[t] == 0 for t in range(20))
     assert all(res.box(t) is None for t in range(20, 30))
     # off: the three short spectator tracklets fill the hypotheses, the seed lands on one
-    off = track_diver(frames, dataclasses.replace(TrackerConfig(), seed_still_hypothesis=False), image_size=SIZE)
+    off = track_diver(frames, TrackerConfig().with_(seed_still_hypothesis=False), image_size=SIZE)
     assert all(off.box(t) is None for t in range(20))
 
 
@@ -78,7 +77,7 @@ def test_resume_continues_on_another_moving_tracklet() -> None:
     assert all(res.candidate_index[t] == 0 for t in (*range(7), 12, 13, 14))
     # off: only the anchor's own tracklet may resume, and it ended: the false box stays and
     # the diver's larger box fails the size gate from it
-    off = track_diver(frames, dataclasses.replace(TrackerConfig(), resume_other_tracklets=False),
+    off = track_diver(frames, TrackerConfig().with_(resume_other_tracklets=False),
                       init_box=frames[0][0, :4], image_size=SIZE)
     assert off.candidate_index[7] == 0 and all(off.box(t) is None for t in range(12, 15))
 
@@ -101,6 +100,6 @@ def test_short_still_tracklet_is_no_reacquisition() -> None:
     assert res.pass1 is not None and not res.pass1.static[13][0]  # too short to be static
     assert all(res.candidate_index[t] == 0 for t in range(10))
     assert all(res.box(t) is None for t in range(10, 18))
-    off = track_diver(frames, dataclasses.replace(TrackerConfig(), still_short_static=False),
+    off = track_diver(frames, TrackerConfig().with_(still_short_static=False),
                       init_box=frames[0][0, :4], image_size=SIZE)
     assert off.decisions[12] == TrackDecision.REACQUIRED and off.candidate_index[12] == 0

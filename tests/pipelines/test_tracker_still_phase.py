@@ -128,7 +128,7 @@ def _tracklet_end_on_another_person() -> list[np.ndarray]:
 
 def test_seed_frame_avoids_the_tracklet_end() -> None:
     frames = _tracklet_end_on_another_person()
-    cfg = TrackerConfig()
+    cfg = TrackerConfig().flat()
     p1 = analyse(frames, cfg)
     diver = p1.owner[0][2]
     assert p1.owner[31][2] == diver  # the passer-by continues the diver's tracklet
@@ -136,6 +136,6 @@ def test_seed_frame_avoids_the_tracklet_end() -> None:
     t, j = seeds[[p1.owner[s][r] for s, r in seeds].index(diver)]
     assert t < 30 and j == 2  # a diver frame, not the passer-by at the tracklet's end
     # without the margin the moving, confident passer-by is the seed frame
-    t0, _ = choose_seeds(frames, p1, TrackerConfig(seed_end_margin=0), None)[
+    t0, _ = choose_seeds(frames, p1, TrackerConfig().with_(seed_end_margin=0).flat(), None)[
         [p1.owner[s][r] for s, r in seeds].index(diver)]
     assert t0 >= 30
