@@ -44,6 +44,7 @@ from typing import Any, Iterable, Optional
 
 from fdpose.errors import ConfigError, InputError, ValidationError
 from fdpose.io import read_json, write_json
+from fdpose.progress import progress as progress_bar
 from fdpose.annotations import coco as coco_fmt
 from fdpose.annotations import mpii as mpii_fmt
 from fdpose.annotations.dataset import load_labelme_folder
@@ -181,11 +182,7 @@ def _refuse_existing(paths: Iterable[Path], overwrite: bool) -> None:
 
 
 def _progress(items: list[FrameEntry], enabled: bool, desc: str) -> Iterable[FrameEntry]:
-    if not enabled:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, desc=desc, unit="frame", leave=False)
+    return progress_bar(items, desc=desc, unit="frame", enabled=enabled)
 
 
 def write_labelme_folder(

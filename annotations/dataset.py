@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Iterable, Optional
 
 from fdpose.errors import InputError
+from fdpose.progress import progress as progress_bar
 from fdpose.annotations.labelme import LabelmeDoc, read_labelme
 from fdpose.annotations.protocol import ManualLabel, doc_to_label
 
@@ -154,9 +155,7 @@ def load_labelme_folder(
     base = r.parent if r.is_file() else r
     it: Iterable[Path] = files
     if progress:
-        from tqdm import tqdm
-
-        it = tqdm(files, desc=f"reading {r.name}", unit="file", leave=False)
+        it = progress_bar(files, desc=f"reading {r.name}", unit="file")
     frames = [load_frame(base, p, strict) for p in it]
     log.debug("read %d label files from %s", len(frames), r)
     return frames

@@ -92,7 +92,7 @@ def _inputs(batch: dict[str, torch.Tensor], device: torch.device) -> tuple[torch
 def _progress(iterable: Iterable[Any], total: int, desc: str, enabled: bool) -> Iterable[Any]:
     if not enabled:
         return iterable
-    from tqdm import tqdm
+    from fdpose.progress import tqdm
 
     return tqdm(iterable, total=total, desc=desc, unit="batch", file=sys.stderr, leave=False)
 

@@ -196,7 +196,7 @@ def _to_device(item: dict[str, torch.Tensor], device: torch.device) -> dict[str,
 def _progress(iterable: Any, total: int, desc: str, enabled: bool) -> Any:
     if not enabled:
         return iterable
-    from tqdm import tqdm
+    from fdpose.progress import tqdm
 
     return tqdm(iterable, total=total, desc=desc, unit="batch", file=sys.stderr, leave=False, dynamic_ncols=True)
 

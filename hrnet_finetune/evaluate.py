@@ -74,7 +74,7 @@ def evaluate_frames(pm: PoseModel, frames: Sequence[LabelledFrame], flip_test: b
     preds: list[np.ndarray] = []
     it = range(0, len(usable), batch_size)
     if progress:
-        from tqdm import tqdm
+        from fdpose.progress import tqdm
 
         it = tqdm(it, desc="evaluating", unit="batch", file=sys.stderr, leave=False)
     for i in it:

@@ -67,7 +67,7 @@ class TrainingHistoryHook(Hook):
         self._loss_sum, self._iters, self._images = 0.0, 0, 0
         self._start = time.perf_counter()
         if self.progress:
-            from tqdm import tqdm
+            from fdpose.progress import tqdm
 
             self._bar = tqdm(total=len(runner.train_dataloader), desc=f"epoch {runner.epoch + 1}/{runner.max_epochs}",
                              unit="batch", file=sys.stderr, leave=False)

@@ -399,7 +399,7 @@ def run_batch(inputs: Sequence[str | Path], cfg: RunConfig, progress: bool = Tru
     if todo:
         # Check the backends once up front: a wrong checkpoint path is one error, not N failures.
         make_detector(cfg)
-        from tqdm import tqdm
+        from fdpose.progress import tqdm
 
         bar = tqdm(total=len(todo), desc=f"clips (rank {rank})" if world_size > 1 else "clips", unit="clip",
                    disable=not progress, file=None)

@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import math
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
 import click
 
 from fdpose.cli.annotate_tools import convert, review
-from fdpose.cli.common import emit_json, json_option, stderr_is_tty
+from fdpose.cli.common import emit_json, json_option
 from fdpose.errors import DependencyError
+from fdpose.progress import progress
 
 
 def _progress(desc: str, total: Optional[int] = None) -> Any:
-    """A wrapper that shows a tqdm bar on stderr when it is a terminal."""
-    from tqdm import tqdm
-
+    """A wrapper that shows a progress bar (:mod:`fdpose.progress`) over an iterable."""
     def wrap(items: Iterable) -> Iterable:
-        return tqdm(items, desc=desc, total=total, unit="file" if desc == "validate" else "frame",
-                    file=sys.stderr, disable=not stderr_is_tty(), leave=False)
+        return progress(items, desc=desc, total=total, unit="file" if desc == "validate" else "frame")
 
     return wrap
 

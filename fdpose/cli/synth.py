@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Any, Iterable
@@ -45,8 +44,6 @@ def synth(out: Path, videos: int, seed: int, frames: int, train_share: float, de
     detections/{match}/{idx}.txt (MOT det format, 1-based frames), annotations/ (the four
     FineDiving pickles) and world.json (seed, parameters, scoring recipe, clip list).
     """
-    from tqdm import tqdm
-
     from fdpose.errors import ConfigError
     from fdpose.synth.config import BROADCAST_PRESET, SynthConfig
     from fdpose.synth.world import generate_world
@@ -63,7 +60,9 @@ def synth(out: Path, videos: int, seed: int, frames: int, train_share: float, de
                       dive_numbers=tuple(n for n in dive_numbers.split(",") if n.strip()), **preset)
 
     def progress(it: Iterable[Any], total: int) -> Iterable[Any]:
-        return tqdm(it, total=total, desc="synth clips", unit="clip", file=sys.stderr, disable=as_json and not sys.stderr.isatty())
+        from fdpose.progress import progress as bar
+
+        return bar(it, total=total, desc="synth clips", unit="clip", leave=True)
 
     start = time.perf_counter()
     world = generate_world(cfg, out, workers=workers, overwrite=overwrite, progress=progress)

@@ -27,6 +27,7 @@ from fdpose.annotations.interchange import FrameEntry
 from fdpose.errors import ConfigError, FdposeError, InputError, ValidationError
 from fdpose.finediving import FineDivingAnnotations, Key, load_annotations
 from fdpose.io import atomic_write_text, dumps_json
+from fdpose.progress import progress as progress_bar
 from fdpose.pipelines.clip_json import read_clip_json
 from fdpose.pipelines.export.card import write_card
 from fdpose.pipelines.export.check import DEFAULT_MAX_INTERPOLATED, CheckReport, check_dataset
@@ -143,11 +144,7 @@ def _move_into_place(staging: Path, out: Path) -> None:
 
 
 def _progress(items: list[Key], enabled: bool) -> Iterable[Key]:
-    if not enabled:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, desc="exporting clips", unit="clip")
+    return progress_bar(items, desc="exporting clips", unit="clip", enabled=enabled, leave=True)
 
 
 def manifest_text(doc: dict[str, Any]) -> str:

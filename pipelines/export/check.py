@@ -30,6 +30,7 @@ import numpy as np
 from fdpose.errors import FdposeError
 from fdpose.finediving import Key, load_annotations
 from fdpose.io import read_json
+from fdpose.progress import progress as progress_bar
 from fdpose.metrics.pose import head_size, pck
 from fdpose.pipelines.export.dataset import (ARRAY_SPECS, ClipArrays, ClipEntry, array_problems, file_sha256,
                                              manifest_path, read_raw_arrays)
@@ -194,11 +195,7 @@ def _check_against_annotations(annotations: Path, splits: dict[str, list[Key]], 
 
 
 def _progress(items: list[ClipEntry], enabled: bool) -> Iterable[ClipEntry]:
-    if not enabled:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, desc="checking clips", unit="clip", leave=False)
+    return progress_bar(items, desc="checking clips", unit="clip", enabled=enabled)
 
 
 def check_dataset(path: str | os.PathLike[str], max_interpolated: float = DEFAULT_MAX_INTERPOLATED,
