@@ -1,4 +1,5 @@
-"""The findings of ``fdpose annotate validate``: one :class:`Problem` per rule broken, and the report.
+"""The findings of ``fdpose annotate validate``: one :class:`Problem` per rule broken, the
+per-file record :class:`FrameCheck` that collects them, and the report.
 
 A problem prints as one line, ``path: shape[i] label: severity: message`` (file-level
 problems: ``path: severity: message``), and serialises to a flat JSON object for ``--json``.
@@ -7,8 +8,13 @@ problems: ``path: severity: message``), and serialises to a flat JSON object for
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Optional
+
+import numpy as np
+
+from fdpose.skeleton import NUM_JOINTS
 
 
 class Severity(str, enum.Enum):
@@ -98,3 +104,40 @@ class ValidationReport:
             "warning_kinds": self.warning_kinds(),
             "ok": self.ok,
         }
+
+
+@dataclass
+class FrameCheck:
+    """Result of checking one file.
+
+    joints: (16, 2) float64 coordinates of the joints that could be read (NaN otherwise).
+    joint_shapes: (16,) int64 shape index of each joint's first point shape (-1 when absent).
+    """
+
+    path: Path
+    display: str
+    problems: list[Problem] = field(default_factory=list)
+    joints: np.ndarray = field(default_factory=lambda: np.full((NUM_JOINTS, 2), np.nan))
+    joint_shapes: np.ndarray = field(default_factory=lambda: np.full(NUM_JOINTS, -1, dtype=np.int64))
+    image_size: Optional[tuple[int, int]] = None  #: (width, height)
+    box: Optional[np.ndarray] = None  #: (4,) xyxy
+
+    @property
+    def readable(self) -> bool:
+        """True when the shapes could be read (so the frame can take part in sequence checks)."""
+        return not any(p.code in _FATAL_CODES for p in self.problems)
+
+    def add(self, severity: Severity, code: str, message: str, index: Optional[int] = None, label: Optional[str] = None) -> None:
+        self.problems.append(Problem(self.display, severity, code, message, index, label))
+
+    def error(self, code: str, message: str, index: Optional[int] = None, label: Optional[str] = None) -> None:
+        self.add(Severity.ERROR, code, message, index, label)
+
+    def warn(self, code: str, message: str, index: Optional[int] = None, label: Optional[str] = None) -> None:
+        self.add(Severity.WARNING, code, message, index, label)
+
+
+_FATAL_CODES = frozenset(
+    {"not-a-file", "unreadable", "empty", "too-large", "not-utf8", "bad-json", "non-standard-number",
+     "not-object", "shapes-missing", "shapes-type"}
+)

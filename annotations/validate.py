@@ -16,7 +16,7 @@ import difflib
 import logging
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
@@ -25,7 +25,7 @@ import numpy as np
 from fdpose.skeleton import BOX_LABEL, JOINT_INDEX, JOINT_NAMES, NUM_JOINTS
 from fdpose.video import natural_key
 
-from fdpose.annotations.problems import Problem, Severity, ValidationReport
+from fdpose.annotations.problems import FrameCheck, Problem, Severity, ValidationReport
 from fdpose.annotations.plausibility import near_duplicates, shoulder_hip_angle, side_swaps
 from fdpose.annotations.protocol import OCCLUDED_FLAG
 from fdpose.annotations.validate_read import check_image, is_number, load_json, show_value, type_name
@@ -50,43 +50,6 @@ class ValidateConfig:
     swap_min_sep: float = 0.5  #: pairs closer than this x their typical separation are not judged
     cross_angle_deg: float = 120.0  #: shoulder vs hip direction angle above this is reported
     check_sequences: bool = True
-
-
-@dataclass
-class FrameCheck:
-    """Result of checking one file.
-
-    joints: (16, 2) float64 coordinates of the joints that could be read (NaN otherwise).
-    joint_shapes: (16,) int64 shape index of each joint's first point shape (-1 when absent).
-    """
-
-    path: Path
-    display: str
-    problems: list[Problem] = field(default_factory=list)
-    joints: np.ndarray = field(default_factory=lambda: np.full((NUM_JOINTS, 2), np.nan))
-    joint_shapes: np.ndarray = field(default_factory=lambda: np.full(NUM_JOINTS, -1, dtype=np.int64))
-    image_size: Optional[tuple[int, int]] = None  #: (width, height)
-    box: Optional[np.ndarray] = None  #: (4,) xyxy
-
-    @property
-    def readable(self) -> bool:
-        """True when the shapes could be read (so the frame can take part in sequence checks)."""
-        return not any(p.code in _FATAL_CODES for p in self.problems)
-
-    def add(self, severity: Severity, code: str, message: str, index: Optional[int] = None, label: Optional[str] = None) -> None:
-        self.problems.append(Problem(self.display, severity, code, message, index, label))
-
-    def error(self, code: str, message: str, index: Optional[int] = None, label: Optional[str] = None) -> None:
-        self.add(Severity.ERROR, code, message, index, label)
-
-    def warn(self, code: str, message: str, index: Optional[int] = None, label: Optional[str] = None) -> None:
-        self.add(Severity.WARNING, code, message, index, label)
-
-
-_FATAL_CODES = frozenset(
-    {"not-a-file", "unreadable", "empty", "too-large", "not-utf8", "bad-json", "non-standard-number",
-     "not-object", "shapes-missing", "shapes-type"}
-)
 
 
 # --------------------------------------------------------------------------- shapes

@@ -1,7 +1,7 @@
 """Reading one LabelMe file for :mod:`fdpose.annotations.validate`: the JSON (size limit,
 truncation, non-standard numbers) and its image (file or embedded data, declared vs real size).
 
-Every function records problems on the file's :class:`~fdpose.annotations.validate.FrameCheck`
+Every function records problems on the file's :class:`~fdpose.annotations.problems.FrameCheck`
 instead of raising (see that module's docstring).
 """
 
@@ -13,10 +13,9 @@ import io
 import json
 import stat
 from pathlib import Path, PureWindowsPath
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
-if TYPE_CHECKING:  # the check record lives with the validator, which imports this module
-    from fdpose.annotations.validate import FrameCheck
+from fdpose.annotations.problems import FrameCheck
 
 
 # --------------------------------------------------------------------------- reading
