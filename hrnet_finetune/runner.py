@@ -12,6 +12,9 @@
   fdpose writes its own history instead of visualizer scalars.
 * mmengine's console log goes to stderr, keeping stdout for ``--json``.
 * The config formats its text once (:class:`_TextCachedConfig`) instead of at every checkpoint.
+* Checkpoints are written to a temporary file and renamed (mmengine writes in place, so a kill
+  while writing left a truncated file), and :class:`~fdpose.hrnet_finetune.resume.ExactResumeHook`
+  is always registered: a resumed run equals the uninterrupted one (see that module).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+from pathlib import Path
 from typing import Any, Optional
 
 from mmengine.config import Config
@@ -26,6 +30,7 @@ from mmengine.runner import LogProcessor, Runner
 from mmengine.visualization import Visualizer
 
 from fdpose.hrnet_finetune.checkpoints import InitReport, init_from_checkpoint, safe_loading
+from fdpose.hrnet_finetune.resume import ExactResumeHook, write_checkpoint_atomically
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +67,15 @@ class FdposeRunner(Runner):
         for handler in self.logger.handlers:
             if type(handler) is logging.StreamHandler:
                 handler.setStream(sys.stderr)
+        if not any(isinstance(h, ExactResumeHook) for h in self.hooks):
+            self.register_hook(ExactResumeHook())
+
+    def save_checkpoint(self, out_dir: str, filename: str, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        # mmengine builds the path from out_dir/filename and writes it in place: give it a temporary name.
+        def write(tmp: Path) -> None:
+            super(FdposeRunner, self).save_checkpoint(out_dir, tmp.name, *args, **kwargs)
+
+        write_checkpoint_atomically(Path(out_dir) / filename, write)
 
     def _run_options(self) -> dict[str, Any]:
         return dict(self.cfg.get("fdpose_run", None) or {})

@@ -11,7 +11,8 @@ export both sides as MPII files under ``WORK_DIR/data``, build the effective con
   clips, the split, the run settings and the training speed;
 * ``history.json`` and ``training_curve.png``; ``hint.txt``: the ``track-and-estimate`` call.
 
-mmengine's epoch checkpoints (``epoch_N.pth``, last two kept) stay for ``--resume``.
+mmengine's epoch checkpoints (``epoch_N.pth``, last two kept, written atomically) stay for
+``--resume``, which continues exactly as the uninterrupted run would (:mod:`~fdpose.hrnet_finetune.resume`).
 """
 
 from __future__ import annotations
@@ -120,15 +121,31 @@ def _prepare(settings: TrainSettings) -> tuple[Any, dict[str, Any], Any]:
     return split, split.to_dict(), cfg
 
 
+def _resume_checkpoint(settings: TrainSettings, work_dir: Path) -> Optional[Path]:
+    """The checkpoint ``--resume`` continues from (None for a fresh run); the rule of ``train-aqa``:
+    ``--resume`` without a checkpoint and a fresh run over an existing one are both refused."""
+    from fdpose.hrnet_finetune.resume import choose_resume_checkpoint, epoch_checkpoints, remove_stale_temporaries
+
+    if not settings.resume:
+        if epoch_checkpoints(work_dir):
+            raise ConfigError("work dir already holds a run (epoch_*.pth): use --resume to continue it or choose "
+                              "another -o", work_dir)
+        return None
+    if not work_dir.is_dir():
+        raise InputError("nothing to resume: the work dir does not exist", work_dir)
+    remove_stale_temporaries(work_dir)
+    return choose_resume_checkpoint(work_dir, settings.to_dict())
+
+
 def train(settings: TrainSettings) -> TrainResult:
     """Run the fine-tuning described by ``settings`` (see the module docstring)."""
     settings.check()
     work_dir = Path(settings.work_dir)
-    if not settings.resume and any(work_dir.glob("epoch_*.pth")):
-        raise ConfigError("work dir already holds a run (epoch_*.pth): use --resume to continue it or choose another -o",
-                          work_dir)
+    resume_from = _resume_checkpoint(settings, work_dir)
     work_dir.mkdir(parents=True, exist_ok=True)
     split, split_dict, cfg = _prepare(settings)
+    if resume_from is not None:
+        cfg.load_from = str(resume_from)  # mmengine resumes from load_from when resume is set
     config_file = work_dir / CONFIG_NAME
     atomic_write_text(config_file, cfg.pretty_text)
 
