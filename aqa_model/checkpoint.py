@@ -20,6 +20,7 @@ previous file intact, so ``--resume`` always finds a complete checkpoint.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import os
@@ -97,17 +98,20 @@ def config_from_checkpoint(state: dict[str, Any], source: str | os.PathLike[str]
 
 
 def build_model(config: AQAConfig, weights_follow: bool = False) -> HPMCoRe:
-    """``HPMCoRe(config)``; with ``weights_follow`` the encoders' "random initialisation" warnings
-    are silenced (the caller loads trained weights right after)."""
+    """``HPMCoRe(config)``; with ``weights_follow`` the caller loads trained weights right after, so
+    the pretrained files the config names are not read (they may have moved since training; the
+    model keeps ``config`` as given) and the "random initialisation" warnings are silenced."""
     if not weights_follow:
         return HPMCoRe(config)
     quiet = logging.getLogger("fdpose.aqa_model.encoders")
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:
-        return HPMCoRe(config)
+        model = HPMCoRe(dataclasses.replace(config, i3d_weights=None, resnet_weights=None, regnet_weights=None))
     finally:
         quiet.setLevel(level)
+    model.config = config
+    return model
 
 
 def model_from_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "cpu"

@@ -127,39 +127,53 @@ def strip_prefixes(state: Mapping[str, torch.Tensor], prefixes: Iterable[str]) -
     return out
 
 
-def load_mapped(model: nn.Module, source: Mapping[str, torch.Tensor], key_map: Mapping[str, str],
-                path: str | os.PathLike[str], what: str,
-                optional: Optional[Callable[[str], bool]] = None,
-                dropped: Optional[Callable[[str], bool]] = None) -> int:
-    """Copy ``source[key_map[k]]`` into ``model``'s ``k`` for every mapped key; returns the count.
+def check_mapped(model: nn.Module, source: Mapping[str, torch.Tensor], key_map: Mapping[str, str],
+                 path: str | os.PathLike[str], what: str,
+                 optional: Optional[Callable[[str], bool]] = None,
+                 dropped: Optional[Callable[[str], bool]] = None) -> dict[str, str]:
+    """Check that ``source`` fits ``model`` under ``key_map`` (our key -> file key) -> the pairs to copy.
 
     Checks, in the model's key order: a mapped source key that is missing (unless ``optional(k)``
-    for our key k), then a shape that differs; then any source key that nothing maps and that
-    ``dropped`` does not accept. The first failure is one :class:`InputError`:
+    for our key k), then a shape that differs; then, in file order, any source key that nothing
+    maps and that ``dropped`` does not accept. The first failure is one :class:`InputError`:
     ``{what} weights: ...`` naming the file's key (and ours when the names differ).
-    Model keys absent from ``key_map`` keep their current values (their own initialisation).
     """
     own = model.state_dict()
-    new = dict(own)
-    used = set()
+    pairs: dict[str, str] = {}
     for ours, theirs in key_map.items():
         alias = "" if ours == theirs else f" (our {ours})"
         if theirs not in source:
             if optional and optional(ours):
                 continue
             raise InputError(f"{what} weights: missing key {theirs}{alias}", path)
-        tensor = source[theirs]
-        if tuple(tensor.shape) != tuple(own[ours].shape):
-            raise InputError(f"{what} weights: key {theirs} has shape {tuple(tensor.shape)}, "
+        if tuple(source[theirs].shape) != tuple(own[ours].shape):
+            raise InputError(f"{what} weights: key {theirs} has shape {tuple(source[theirs].shape)}, "
                              f"expected {tuple(own[ours].shape)}{alias}", path)
-        new[ours] = tensor.to(dtype=own[ours].dtype)
-        used.add(theirs)
-    for theirs in source:  # file order: the first key we cannot place
+        pairs[ours] = theirs
+    used = set(pairs.values())
+    for theirs in source:
         if theirs not in used and not (dropped and dropped(theirs)):
             raise InputError(f"{what} weights: unexpected key {theirs} (no place for it in the model)", path)
+    return pairs
+
+
+def load_mapped(model: nn.Module, source: Mapping[str, torch.Tensor], key_map: Mapping[str, str],
+                path: str | os.PathLike[str], what: str,
+                optional: Optional[Callable[[str], bool]] = None,
+                dropped: Optional[Callable[[str], bool]] = None) -> int:
+    """:func:`check_mapped`, then copy ``source[key_map[k]]`` into ``model``'s ``k`` -> tensors copied.
+
+    Model keys absent from ``key_map`` (or optional and absent from the file) keep their current
+    values (their own initialisation).
+    """
+    pairs = check_mapped(model, source, key_map, path, what, optional, dropped)
+    own = model.state_dict()
+    new = dict(own)
+    for ours, theirs in pairs.items():
+        new[ours] = source[theirs].to(dtype=own[ours].dtype)
     model.load_state_dict(new, strict=True)
-    log.info("loaded %s weights from %s (%d tensors)", what, path, len(used))
-    return len(used)
+    log.info("loaded %s weights from %s (%d tensors)", what, path, len(pairs))
+    return len(pairs)
 
 
 def load_matching(
@@ -251,3 +265,47 @@ def load_i3d(model: nn.Module, path: str | os.PathLike[str]) -> str:
     load_mapped(model, state, i3d_key_map(model, layout), path, f"I3D ({layout} layout)", optional=_is_bn_counter,
                 dropped=lambda k: k.startswith(("conv3d_0c_1x1.", "logits.")))
     return layout
+
+
+# ----------------------------------------------------------------------------- a config's weight files
+
+
+def verify_pretrained(cfg: Any) -> dict[str, dict[str, Any]]:
+    """Check every weight file an :class:`~fdpose.aqa_model.config.AQAConfig` names against the
+    encoder it feeds, before any data is read -> ``{"i3d" | "static": weights_record}``.
+
+    The encoders are built on the meta device (no memory, no compute); the file is read and its
+    keys and shapes are checked by the same maps as the real load, so a wrong file fails here with
+    the same one-line error naming its first misfit key. Files of switched-off encoders are ignored.
+    """
+    from fdpose.aqa_model.encoders.i3d import InceptionI3D  # these modules import this one
+    from fdpose.aqa_model.encoders.regnet import RegNetYGSM
+    from fdpose.aqa_model.encoders.static import ResNet
+
+    records: dict[str, dict[str, Any]] = {}
+    with torch.device("meta"):
+        if cfg.use_dve and cfg.backbone == "i3d" and cfg.i3d_weights:
+            state = strip_prefixes(read_state_dict(cfg.i3d_weights, "I3D", containers=("state_dict",)),
+                                   ("module.", "backbone."))
+            layout = detect_i3d_layout(state)
+            model = InceptionI3D(cfg.i3d_width)
+            check_mapped(model, state, i3d_key_map(model, layout), cfg.i3d_weights, f"I3D ({layout} layout)",
+                         optional=_is_bn_counter, dropped=lambda k: k.startswith(("conv3d_0c_1x1.", "logits.")))
+            records["i3d"] = {**weights_record(cfg.i3d_weights), "layout": layout}  # type: ignore[dict-item]
+        static_file = cfg.regnet_weights if cfg.static_encoder == "regnet_gsm" else cfg.resnet_weights
+        if cfg.use_sve and static_file:
+            if cfg.static_encoder == "regnet_gsm":
+                trunk = RegNetYGSM(cfg.regnet_widths, cfg.regnet_depths, cfg.regnet_group_width, cfg.regnet_stem,
+                                   gsm=cfg.regnet_gsm)
+                state = strip_prefixes(read_state_dict(static_file, "RegNetY"), ("module.",))
+                check_mapped(trunk, state, timm_regnet_key_map(trunk), static_file, "RegNetY (timm regnety_002)",
+                             optional=_is_bn_counter, dropped=lambda k: k.startswith("head."))
+                layout = "timm regnety"
+            else:
+                resnet = ResNet(cfg.resnet_layers, cfg.resnet_width)
+                state = {k: v for k, v in strip_prefixes(read_state_dict(static_file, "ResNet"), ("module.",)).items()
+                         if not k.startswith("fc.")}
+                check_mapped(resnet, state, {k: k for k in resnet.state_dict()}, static_file, "ResNet")
+                layout = "torchvision resnet"
+            records["static"] = {**weights_record(static_file), "layout": layout}  # type: ignore[dict-item]
+    return records

@@ -97,6 +97,7 @@ def train_aqa(frames_root: Optional[Path], annotations: Optional[Path], poses_ro
     import sys
 
     from fdpose.aqa_model.config import check_pretrained, load_config
+    from fdpose.aqa_model.encoders.weights import verify_pretrained
     from fdpose.aqa_model.train import TrainOptions, train
 
     config = load_config(config_spec) if config_spec else (None if resume else load_config("full"))
@@ -107,6 +108,11 @@ def train_aqa(frames_root: Optional[Path], annotations: Optional[Path], poses_ro
             field = "regnet_weights" if config.static_encoder == "regnet_gsm" else "resnet_weights"
             config = dataclasses.replace(config, **{field: str(static_weights)})
         check_pretrained(config, allow_random_init)
+        # weight files are checked against their encoders before any data is read; their path and
+        # sha256 travel in the config (run.json settings.config.extra.pretrained_weights, checkpoints)
+        records = verify_pretrained(config)
+        if records:
+            config = dataclasses.replace(config, extra={**config.extra, "pretrained_weights": records})
     opts = TrainOptions(
         out_dir=out_dir, annotations=annotations, frames_root=frames_root, poses_root=poses_root,
         poses_from_gt=poses_from_gt, config=config, epochs=epochs, batch_size=batch_size, lr=lr,

@@ -21,10 +21,12 @@ from fdpose.errors import InputError
 # ----------------------------------------------------------------------------- layouts (descriptions)
 
 
-def timm_regnety_002_layout() -> dict[str, tuple[int, ...]]:
+def timm_regnety_002_layout(widths: tuple[int, ...] = (24, 56, 152, 368), depths: tuple[int, ...] = (1, 1, 4, 7),
+                            group: int = 8, stem: int = 32, classes: int = 1000) -> dict[str, tuple[int, ...]]:
     """timm regnety_002: stem ConvNormAct 3->32 s2; stages s1..s4 of widths 24/56/152/368 and
     depths 1/1/4/7; block bY = conv1 (1x1), conv2 (3x3, groups width/8), se.fc1/fc2 (1x1 convs with
-    bias, round(block input * 0.25) wide), conv3 (1x1), downsample (1x1) in each stage's b1; head.fc 368->1000."""
+    bias, round(block input * 0.25) wide), conv3 (1x1), downsample (1x1) in each stage's b1; head.fc 368->1000.
+    Other sizes give the same family in miniature (for CPU-sized runs)."""
     shapes: dict[str, tuple[int, ...]] = {}
 
     def conv_bn(prefix: str, cin: int, cout: int, k: int, groups: int = 1) -> None:
@@ -33,21 +35,21 @@ def timm_regnety_002_layout() -> dict[str, tuple[int, ...]]:
             shapes[f"{prefix}.bn.{leaf}"] = (cout,)
         shapes[f"{prefix}.bn.num_batches_tracked"] = ()
 
-    conv_bn("stem", 3, 32, 3)
-    cin = 32
-    for s, (width, depth) in enumerate(zip((24, 56, 152, 368), (1, 1, 4, 7)), start=1):
+    conv_bn("stem", 3, stem, 3)
+    cin = stem
+    for s, (width, depth) in enumerate(zip(widths, depths), start=1):
         for b in range(1, depth + 1):
             p = f"s{s}.b{b}"
             se = int(round(cin * 0.25))
             conv_bn(f"{p}.conv1", cin, width, 1)
-            conv_bn(f"{p}.conv2", width, width, 3, groups=width // 8)
+            conv_bn(f"{p}.conv2", width, width, 3, groups=width // group)
             shapes.update({f"{p}.se.fc1.weight": (se, width, 1, 1), f"{p}.se.fc1.bias": (se,),
                            f"{p}.se.fc2.weight": (width, se, 1, 1), f"{p}.se.fc2.bias": (width,)})
             conv_bn(f"{p}.conv3", width, width, 1)
             if b == 1:
                 conv_bn(f"{p}.downsample", cin, width, 1)
             cin = width
-    shapes["head.fc.weight"], shapes["head.fc.bias"] = (1000, 368), (1000,)
+    shapes["head.fc.weight"], shapes["head.fc.bias"] = (classes, widths[-1]), (classes,)
     return shapes
 
 
