@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
+from fdpose.demo.result import DemoResult
 from fdpose.io import atomic_write_text
-
-if TYPE_CHECKING:
-    from fdpose.demo.run import DemoResult
 
 REPORT_NAME = "report.md"
 
@@ -31,7 +29,7 @@ def _fmt(v: Any, pct: bool = False, digits: int = 3) -> str:
     return f"{float(v):.{digits}f}" if isinstance(v, float) else str(v)
 
 
-def metric_rows(result: "DemoResult") -> list[tuple[str, str, str]]:
+def metric_rows(result: DemoResult) -> list[tuple[str, str, str]]:
     """(figure, value, what it is measured on) rows of the summary."""
     s = result.steps
     tr, ft, ex, ev = s.get("track", {}), s.get("finetune", {}), s.get("export", {}), s.get("eval", {})
@@ -58,7 +56,7 @@ def metric_rows(result: "DemoResult") -> list[tuple[str, str, str]]:
     ]
 
 
-def summary_table(result: "DemoResult") -> str:
+def summary_table(result: DemoResult) -> str:
     """The plain-text table the CLI prints: figures, then seconds per step."""
     rows = metric_rows(result)
     w = max(len(r[0]) for r in rows)
@@ -80,7 +78,7 @@ def _rel(path: Optional[str], base: Path) -> Optional[str]:
     return Path(os.path.relpath(path, base)).as_posix()
 
 
-def write_report(result: "DemoResult") -> Path:
+def write_report(result: DemoResult) -> Path:
     """``DEMO_DIR/report.md``: plan, summary table, time per step and the figures' images."""
     out = Path(result.out)
     s, p = result.steps, result.plan

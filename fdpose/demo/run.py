@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 from fdpose.demo import steps
 from fdpose.demo.plan import DemoPlan
 from fdpose.demo.report import write_report
+from fdpose.demo.result import DemoResult
 from fdpose.demo.steps import STEP_NAMES, DemoContext
 from fdpose.errors import ConfigError
 from fdpose.io import read_json, write_json
@@ -24,39 +24,6 @@ log = logging.getLogger(__name__)
 
 STATE_NAME = "demo_state.json"
 SUMMARY_NAME = "summary.json"
-
-
-@dataclass
-class DemoResult:
-    """Measurements of every step (``steps[name]``), seconds per step and the report path."""
-
-    out: Path
-    plan: DemoPlan
-    steps: dict[str, dict[str, Any]] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)
-    report: Optional[Path] = None
-
-    @property
-    def total_seconds(self) -> float:
-        return float(sum(self.seconds.values()))
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"out": str(self.out), "plan": self.plan.to_dict(), "steps": self.steps,
-                "seconds": {k: round(v, 2) for k, v in self.seconds.items()},
-                "total_seconds": round(self.total_seconds, 2), "report": str(self.report) if self.report else None,
-                "headline": headline(self)}
-
-
-def headline(result: DemoResult) -> dict[str, Any]:
-    """The summary table's figures (None for steps that did not run)."""
-    s = result.steps
-    track, exp, ev = s.get("track", {}), s.get("export", {}), s.get("eval", {})
-    return {"tracking_accuracy": track.get("tracking_accuracy"), "test_pckh": track.get("test_pckh"),
-            "hrnet_val_pckh": s.get("finetune", {}).get("val_pckh"),
-            "pipeline_interpolated_share": track.get("interpolated_share"),
-            "dataset_interpolated_share": (exp.get("provenance_share") or {}).get("interpolated"),
-            "srcc": ev.get("srcc"), "baseline_srcc": ev.get("baseline_srcc"), "rl2_x100": ev.get("rl2_x100"),
-            "aiou_50": ev.get("aiou_50"), "aiou_75": ev.get("aiou_75")}
 
 
 def _state_path(out: Path) -> Path:
