@@ -1,0 +1,265 @@
+"""Diver-tracker ablation: Eq. 25 alone, each refinement off in turn, everything on.
+
+    OMP_NUM_THREADS=1 python benchmarks/tracker_ablation.py [--videos 12] [--seeds 0,1]
+        [--detector ssd|mediapipe] [--worlds DIR] [--json] [--write-doc docs/tracker.md]
+
+Synth: for each seed a plain world and a ``--broadcast`` world (``fdpose synth -n VIDEOS --seed S
+--no-video [--broadcast]``), the simulated detector's files as candidates; a frame is right as in
+:func:`fdpose.pipelines.evaluate.tracking_correct` (the chosen box has IoU >= 0.5 with the true
+diver box where the detector found the diver, no box elsewhere). Broadcast worlds end with a
+replay of the dive: that rule expects the diver there, while the tracker's entry end refuses
+it; the ``replay boxed`` column gives the share of replay frames that got a box.
+
+Real: the dev clips in ``../shared/data/real`` with a real detector. GT: clip A's human MPII
+joints (the diver's box = the joints' box enlarged by 15% of its size on every side), the
+armstand clip's boxes in ``benchmarks/data/mtlaqa_10m_armstand_diver.json`` (set by eye, null
+where the diver is not visible). A frame is right when the chosen box has IoU >= 0.5 with the
+GT box, or when no box is chosen where there is none or the diver is under water (the issue's
+rule: detector and tracker together); ``tracker-only`` applies the synth rule (a frame where no
+candidate overlaps the GT box expects no box).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from fdpose.metrics.boxes import iou
+from fdpose.pipelines.evaluate import tracking_correct
+from fdpose.pipelines.tracking import TrackerConfig, track_diver
+from fdpose.pipelines.tracking.camera import CameraMotion, motion_from_frames
+from fdpose.pipelines.tracking.config import REFINEMENTS
+
+REPO = Path(__file__).resolve().parents[1]
+ARMSTAND_GT = REPO / "benchmarks" / "data" / "mtlaqa_10m_armstand_diver.json"
+
+
+def variants() -> dict[str, TrackerConfig]:
+    """The configurations compared: core alone, all on minus one refinement each, all on."""
+    base = TrackerConfig()
+    out = {"Eq. 25 alone (paper)": TrackerConfig.paper()}
+    for name in REFINEMENTS:
+        out[f"all on, {name} off"] = base.without(name)
+    out["all on, camera from pixels"] = base.with_(source="pixels")
+    out["all on (default)"] = base
+    return out
+
+
+# ---- synth ----------------------------------------------------------------------------------
+
+def make_world(root: Path, seed: int, videos: int, broadcast: bool) -> None:
+    from fdpose.synth.config import BROADCAST_PRESET, SynthConfig
+    from fdpose.synth.world import generate_world
+
+    if (root / "world.json").is_file():
+        return
+    extra = dict(BROADCAST_PRESET) if broadcast else {}
+    generate_world(SynthConfig(videos=videos, seed=seed, write_video=False, **extra), root)
+
+
+def synth_clips(root: Path) -> list[tuple[dict[str, Any], list[np.ndarray], Callable[[], CameraMotion]]]:
+    """(gt, candidates, pixel camera maker) per clip of a world."""
+    import cv2
+
+    from fdpose.pipelines.detectors.file import FileDetector
+
+    det = FileDetector(root / "detections")
+    out = []
+    for gp in sorted((root / "gt").rglob("*.json")):
+        gt = json.loads(gp.read_text())
+        cands = det.for_clip(f"{gt['match']}__{gt['idx']}").all_frames(gt["num_frames"])
+        files = sorted((root / "frames" / gt["match"] / str(gt["idx"])).glob("*.jpg"))
+
+        def camera(files: list[Path] = files, cands: list[np.ndarray] = cands) -> CameraMotion:
+            return motion_from_frames((cv2.imread(str(f)) for f in files), cands, TrackerConfig().camera)
+        out.append((gt, cands, camera))
+    return out
+
+
+def score_synth(clips: list, cfg: TrackerConfig, cams: dict[int, CameraMotion]) -> dict[str, float]:
+    right = frames = replay = replay_boxed = 0
+    for i, (gt, cands, make_cam) in enumerate(clips):
+        cam = None
+        if cfg.camera.enabled and cfg.camera.source == "pixels":
+            if i not in cams:
+                cams[i] = make_cam()
+            cam = cams[i]
+        res = track_diver(cands, cfg, image_size=(gt["image_width"], gt["image_height"]), camera=cam)
+        ok = tracking_correct(gt, cands, res.boxes)
+        right += int(ok.sum())
+        frames += len(ok)
+        for t, fr in enumerate(gt["frames"]):
+            if fr.get("segment") == "replay":
+                replay += 1
+                replay_boxed += int(np.isfinite(res.boxes[t, 0]))
+    return {"accuracy": right / frames, "frames": frames,
+            "replay_boxed": replay_boxed / replay if replay else float("nan")}
+
+
+# ---- real -----------------------------------------------------------------------------------
+
+def real_clips(shared: Path) -> list[tuple[str, Path, list[Optional[np.ndarray]], list[bool]]]:
+    """(name, frame folder, GT box per frame or None, under-water flag per frame)."""
+    out = []
+    a = shared / "real" / "finediving_10m_clipA"
+    if (a / "labels_mpii.json").is_file():
+        labels = json.loads((a / "labels_mpii.json").read_text())
+        boxes: list[Optional[np.ndarray]] = []
+        for rec in sorted(labels, key=lambda r: r["image"]):
+            j = np.asarray(rec["joints"], dtype=np.float64)
+            lo, hi = j.min(axis=0), j.max(axis=0)
+            m = 0.15 * (hi - lo)
+            boxes.append(np.concatenate([lo - m, hi + m]))
+        out.append(("finediving_10m_clipA", a, boxes, [False] * len(boxes)))
+    b = shared / "real" / "mtlaqa_10m_armstand"
+    if b.is_dir() and ARMSTAND_GT.is_file():
+        doc = json.loads(ARMSTAND_GT.read_text())
+        gt = [None if f["box"] is None else np.asarray(f["box"], dtype=np.float64) for f in doc["frames"]]
+        out.append(("mtlaqa_10m_armstand", b, gt, [bool(f["under_water"]) for f in doc["frames"]]))
+    return out
+
+
+def make_detector(name: str) -> Any:
+    if name == "mediapipe":
+        from fdpose.pipelines.detectors.mediapipe import MediaPipeDetector
+
+        return MediaPipeDetector()
+    if name == "ssd":
+        from fdpose.pipelines.detectors import ssd  # type: ignore[attr-defined]
+
+        return ssd.make_detector() if hasattr(ssd, "make_detector") else ssd.SSDDetector()
+    raise SystemExit(f"error: unknown detector {name!r}")
+
+
+def real_right(gt: list[Optional[np.ndarray]], under: list[bool], cands: list[np.ndarray], boxes: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """(T,) bool per rule: the issue's rule and the tracker-only rule (see the module docstring)."""
+    issue = np.zeros(len(gt), dtype=bool)
+    only = np.zeros(len(gt), dtype=bool)
+    for t, g in enumerate(gt):
+        chosen = bool(np.isfinite(boxes[t, 0]))
+        hit = chosen and g is not None and float(iou(g, boxes[t][None, :4])[0]) >= 0.5
+        issue[t] = hit or (not chosen and (g is None or under[t]))
+        found = g is not None and len(cands[t]) > 0 and float(iou(g, cands[t][:, :4]).max()) >= 0.5
+        only[t] = hit if found else (not chosen or (under[t] and hit))
+    return issue, only
+
+
+def run_real(shared: Path, detector: str) -> dict[str, Any]:
+    import cv2
+
+    det = make_detector(detector)
+    out: dict[str, Any] = {"detector": detector, "clips": {}}
+    for name, folder, gt, under in real_clips(shared):
+        files = sorted(folder.glob("*.jpg"))
+        images = [cv2.imread(str(f)) for f in files]
+        t0 = time.perf_counter()
+        cands = det.detect(images, list(range(len(images))))
+        secs = time.perf_counter() - t0
+        cam = motion_from_frames(images, cands, TrackerConfig().camera)
+        h, w = images[0].shape[:2]
+        found = sum(g is not None and len(c) > 0 and float(iou(g, c[:, :4]).max()) >= 0.5 for g, c in zip(gt, cands))
+        rows = {}
+        for label, cfg in variants().items():
+            res = track_diver(cands, cfg, image_size=(w, h), camera=cam)
+            issue, only = real_right(gt, under, cands, res.boxes)
+            rows[label] = {"right": int(issue.sum()), "tracker_only": int(only.sum())}
+        out["clips"][name] = {"frames": len(gt), "diver_visible": sum(g is not None for g in gt),
+                              "diver_detected": int(found), "boxes_per_frame": round(sum(map(len, cands)) / len(gt), 2),
+                              "detector_ms_per_frame": round(1000 * secs / len(gt), 1), "variants": rows}
+    return out
+
+
+# ---- report ---------------------------------------------------------------------------------
+
+def render(synth: dict[str, Any], real: Optional[dict[str, Any]], cmd: str) -> str:
+    lines = ["# Diver tracker: ablation", "",
+             "Generated by `benchmarks/tracker_ablation.py` (do not edit by hand; the tuning diary below it",
+             "is the tracker's history). Command:", "", f"    {cmd}", ""]
+    names = list(next(iter(synth.values())).keys())
+    worlds = list(synth.keys())
+    lines += ["## Synth worlds (simulated detector)", "",
+              "Frames right as in `fdpose.pipelines.evaluate.tracking_correct`; `replay boxed`: share of the",
+              "broadcast worlds' replay frames given a box (the entry end refuses them; the rule above",
+              "counts them as misses where the detector found the diver).", "",
+              "| variant | " + " | ".join(worlds) + " | mean plain | mean broadcast | replay boxed |",
+              "|---|" + "---|" * (len(worlds) + 3)]
+    for n in names:
+        accs = [synth[w][n]["accuracy"] for w in worlds]
+        plain = [synth[w][n]["accuracy"] for w in worlds if w.startswith("plain")]
+        bc = [synth[w][n] for w in worlds if w.startswith("broadcast")]
+        rep = np.nanmean([r["replay_boxed"] for r in bc]) if bc else float("nan")
+        lines.append(f"| {n} | " + " | ".join(f"{a:.3f}" for a in accs)
+                     + f" | {np.mean(plain):.3f} | {np.mean([r['accuracy'] for r in bc]):.3f} | {rep:.2f} |")
+    if real:
+        lines += ["", f"## Real dev clips (detector `{real['detector']}`)", ""]
+        for clip, r in real["clips"].items():
+            lines.append(f"- `{clip}`: {r['frames']} frames, diver visible in {r['diver_visible']}, detected "
+                         f"(IoU >= 0.5) in {r['diver_detected']}, {r['boxes_per_frame']} boxes/frame, detector "
+                         f"{r['detector_ms_per_frame']} ms/frame")
+        clips = list(real["clips"])
+        lines += ["", "Frames right (issue rule / tracker-only rule):", "",
+                  "| variant | " + " | ".join(clips) + " | all |", "|---|" + "---|" * (len(clips) + 1)]
+        total = sum(real["clips"][c]["frames"] for c in clips)
+        for n in names:
+            cells, s1, s2 = [], 0, 0
+            for c in clips:
+                v = real["clips"][c]["variants"][n]
+                f = real["clips"][c]["frames"]
+                cells.append(f"{v['right']}/{f} / {v['tracker_only']}/{f}")
+                s1, s2 = s1 + v["right"], s2 + v["tracker_only"]
+            lines.append(f"| {n} | " + " | ".join(cells) + f" | {s1 / total:.3f} / {s2 / total:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--videos", type=int, default=12)
+    ap.add_argument("--seeds", default="0,1")
+    ap.add_argument("--detector", default="ssd", help="real-clip detector (ssd | mediapipe); 'none' skips the real clips")
+    ap.add_argument("--worlds", type=Path, default=None, help="keep the generated worlds here (reused when present)")
+    ap.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--write-doc", type=Path, default=None, help="write the markdown tables to this file")
+    args = ap.parse_args(argv)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    synth: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        base = args.worlds or Path(tmp)
+        for seed in seeds:
+            for broadcast in (False, True):
+                label = f"{'broadcast' if broadcast else 'plain'} s{seed}"
+                root = base / label.replace(" ", "_")
+                make_world(root, seed, args.videos, broadcast)
+                clips = synth_clips(root)
+                cams: dict[int, CameraMotion] = {}
+                synth[label] = {n: score_synth(clips, cfg, cams) for n, cfg in variants().items()}
+                print(f"{label}: done", file=sys.stderr, flush=True)
+    real = None
+    if args.detector != "none" and (args.shared / "real").is_dir():
+        real = run_real(args.shared, args.detector)
+    cmd = ("OMP_NUM_THREADS=1 python benchmarks/tracker_ablation.py --videos "
+           f"{args.videos} --seeds {args.seeds} --detector {args.detector}"
+           + (f" --write-doc {args.write_doc}" if args.write_doc else ""))
+    if args.json:
+        json.dump({"synth": synth, "real": real}, sys.stdout, indent=1, default=float)
+        print()
+    else:
+        print(render(synth, real, cmd))
+    if args.write_doc:
+        doc = render(synth, real, cmd)
+        old = args.write_doc.read_text() if args.write_doc.is_file() else ""
+        keep = old[old.index("<!-- diary -->"):] if "<!-- diary -->" in old else ""
+        args.write_doc.write_text(doc + ("\n" + keep if keep else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
