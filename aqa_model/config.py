@@ -36,13 +36,15 @@ Presets:
   from ``--static-weights``), its 368-d features used directly (``stage_reducer=False``,
   ``d_model=368``), BiGRU segmentation (hidden 368) over them, 3 stages of 5 steps, ONE decoder
   shared by the stages (3 layers, 8 heads), stage deltas averaged (``learned_stage_weights=False``),
-  the token-level contrastive loss (``contrastive="token"``, tau 0.5, weight 10); no pose, no
-  fusion. The former ``mcore`` (a gate-less shift backbone as the motion stream, 256-d reducers,
+  the token-level contrastive loss (``contrastive="token"``, tau 0.5, weight 10), the BiGRU with
+  dropout 0.5 and the second transition's CE weighted x2 (``segmentation_dropout``,
+  ``segmentation_transition_weights``), stages cut half-open (``stage_cut``); no pose, no fusion. The former ``mcore`` (a gate-less shift backbone as the motion stream, 256-d reducers,
   per-stage 2-layer decoders, stage length 10, stage-mean contrastive loss) is
   ``{"preset": "mcore", "use_dve": true, "backbone": "frame2d", "use_sve": false,
   "stage_reducer": true, "d_model": 256, "shared_decoder": false, "decoder_layers": 2,
   "decoder_heads": 4, "learned_stage_weights": true, "stage_len": 10, "segmentation_hidden": 256,
-  "contrastive": "stagewise"}``.
+  "contrastive": "stagewise", "segmentation_dropout": 0.0, "segmentation_transition_weights": [],
+  "stage_cut": "inclusive"}``.
 
 A config FILE (JSON or YAML) may name a ``preset`` and override any field; fields it does not
 name keep the preset's values (:func:`load_config`). ``"input_layout": "mtl_aqa"`` in a file
@@ -73,6 +75,7 @@ SkeletalHierarchy = Literal["rings", "semantic"]
 VideoCrop = Literal["frame", "diver"]
 SegmentationInput = Literal["motion", "all"]
 StaticEncoder = Literal["resnet", "regnet_gsm"]
+StageCut = Literal["inclusive", "half_open"]
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "backbone": ("i3d", "frame2d"),
@@ -83,6 +86,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "video_crop": ("frame", "diver"),
     "segmentation_input": ("motion", "all"),
     "static_encoder": ("resnet", "regnet_gsm"),
+    "stage_cut": ("inclusive", "half_open"),
 }
 
 
@@ -185,6 +189,14 @@ class AQAConfig:
     shared_decoder: bool = False
     # Stage deltas combined with learned weights (paper, HP-MCoRe code) or the plain mean (MCoRe's code).
     learned_stage_weights: bool = True
+    # Dropout on the BiGRU segmentation head's outputs (both codes: 0.5).
+    segmentation_dropout: float = 0.0
+    # Per-transition weights of the segmentation CE; () = equal. Both codes' soft targets put 1 on the
+    # first transition and 2 on the second: (1.0, 2.0).
+    segmentation_transition_weights: tuple[float, ...] = ()
+    # Stage k runs to transition k+1 inclusive ("inclusive") or stops the frame before it ("half_open",
+    # both codes' seg_pool_1d: [:t1], [t1:t2], [t2:]).
+    stage_cut: StageCut = "inclusive"
     # ===== end of C2 block =====
     extra: dict[str, Any] = field(default_factory=dict)  # free-form notes carried into checkpoints
 
@@ -226,6 +238,11 @@ class AQAConfig:
             raise ConfigError("frame2d_widths and frame2d_depths differ in length")
         if not self.diver_crop_scale > 0:
             raise ConfigError(f"diver_crop_scale must be > 0, got {self.diver_crop_scale}")
+        if not 0.0 <= self.segmentation_dropout < 1.0:
+            raise ConfigError(f"segmentation_dropout must be in [0, 1), got {self.segmentation_dropout}")
+        if self.segmentation_transition_weights and len(self.segmentation_transition_weights) != self.num_transitions:
+            raise ConfigError(f"segmentation_transition_weights needs {self.num_transitions} values (one per "
+                              f"transition), got {list(self.segmentation_transition_weights)}")
         if len(self.regnet_widths) != len(self.regnet_depths) or not self.regnet_widths:
             raise ConfigError("regnet_widths and regnet_depths must be non-empty and of equal length")
         if not self.stage_reducer and self.use_sve and self.static_dim_out != self.d_model:
@@ -316,6 +333,7 @@ def preset(name: str) -> AQAConfig:
             static_encoder="regnet_gsm", stage_reducer=False, d_model=368,
             shared_decoder=True, decoder_layers=3, decoder_heads=8, learned_stage_weights=False,
             stage_len=5, segmentation_hidden=368, contrastive="token", temperature=0.5, lambda_contrastive=10.0,
+            segmentation_dropout=0.5, segmentation_transition_weights=(1.0, 2.0), stage_cut="half_open",
         ).validate()
     raise ConfigError(f"unknown preset {name!r} (paper, full, tiny, mcore or a .json/.yaml file)")
 

@@ -155,8 +155,8 @@ class HPMCoRe(nn.Module):
             seg_dim = motion_dim + (static_dim if cfg.use_sve else 0) + pose_dim
         else:
             seg_dim = motion_dim or (static_dim if cfg.use_sve else pose_dim)
-        self.segmenter = (ProcedureSegmenter(cfg.segmentation_head, seg_dim, k, cfg.segmentation_hidden)
-                          if k >= 2 else None)
+        self.segmenter = (ProcedureSegmenter(cfg.segmentation_head, seg_dim, k, cfg.segmentation_hidden,
+                                             cfg.segmentation_dropout) if k >= 2 else None)
 
         self.branches: tuple[str, ...] = tuple(
             b for b, on in (("motion", cfg.use_dve or cfg.use_hse), ("static", cfg.use_sve)) if on)
@@ -218,7 +218,7 @@ class HPMCoRe(nn.Module):
             raise ValidationError(f"transitions must be (B, {cfg.num_transitions}), got {tuple(cut.shape)}")
 
         def staged(features: torch.Tensor | None) -> list[torch.Tensor] | None:
-            return None if features is None else cut_stages(features, cut, cfg.stage_len)
+            return None if features is None else cut_stages(features, cut, cfg.stage_len, cfg.stage_cut == "half_open")
 
         motion_st, static_st, pose_st = staged(motion), staged(static), staged(skel)
         stages: dict[str, torch.Tensor] = {}
@@ -285,8 +285,9 @@ class HPMCoRe(nn.Module):
         if query.seg_logits is not None and exemplar.seg_logits is not None:
             qt = query.cut_transitions if query_transitions is None else query_transitions
             et = exemplar.cut_transitions if exemplar_transitions is None else exemplar_transitions
-            ce = 0.5 * (segmentation_loss(query.seg_logits, qt.to(mse.device))
-                        + segmentation_loss(exemplar.seg_logits, et.to(mse.device)))
+            w = cfg.segmentation_transition_weights
+            ce = 0.5 * (segmentation_loss(query.seg_logits, qt.to(mse.device), w)
+                        + segmentation_loss(exemplar.seg_logits, et.to(mse.device), w))
         contrast = zero
         if self.contrast is not None:
             contrast = torch.stack([self.contrast[b](query.stages[b], exemplar.stages[b])

@@ -35,13 +35,14 @@ from fdpose.errors import ConfigError
 class BiGRUHead(nn.Module):
     """Bi-GRU + FC: (B, T, C) -> logits (B, T, K-1) (Eq. 6)."""
 
-    def __init__(self, in_dim: int, num_transitions: int, hidden: int) -> None:
+    def __init__(self, in_dim: int, num_transitions: int, hidden: int, dropout: float = 0.0) -> None:
         super().__init__()
         self.gru = nn.GRU(in_dim, hidden, batch_first=True, bidirectional=True)
+        self.dropout = nn.Dropout(dropout)  # the codes: 0.5 on the GRU outputs (training only)
         self.fc = nn.Linear(2 * hidden, num_transitions)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.gru(x)[0])
+        return self.fc(self.dropout(self.gru(x)[0]))
 
 
 class FCHead(nn.Module):
@@ -71,10 +72,13 @@ class TCNHead(nn.Module):
         return self.out(y).transpose(1, 2)
 
 
-def build_head(kind: Literal["bigru", "fc", "tcn"], in_dim: int, num_transitions: int, hidden: int) -> nn.Module:
+def build_head(kind: Literal["bigru", "fc", "tcn"], in_dim: int, num_transitions: int, hidden: int,
+               dropout: float = 0.0) -> nn.Module:
     heads = {"bigru": BiGRUHead, "fc": FCHead, "tcn": TCNHead}
     if kind not in heads:
         raise ConfigError(f"unknown segmentation head {kind!r}")
+    if kind == "bigru":
+        return BiGRUHead(in_dim, num_transitions, hidden, dropout)
     return heads[kind](in_dim, num_transitions, hidden)
 
 
@@ -90,14 +94,20 @@ def decode_transitions(logits: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def segmentation_loss(logits: torch.Tensor, transitions: torch.Tensor) -> torch.Tensor:
-    """Mean over transitions of CE(softmax over time of column i, true frame t_i).
+def segmentation_loss(logits: torch.Tensor, transitions: torch.Tensor,
+                      weights: Sequence[float] = ()) -> torch.Tensor:
+    """Mean over transitions of w_i * CE(softmax over time of column i, true frame t_i).
 
-    logits (B, T, K-1); transitions (B, K-1) integer frames in [0, T).
+    logits (B, T, K-1); transitions (B, K-1) integer frames in [0, T). weights: one per
+    transition (default all 1). The codes' soft target holds 1 at the first transition and 2 at the
+    second, which is weights (1, 2) here.
     """
     b, t, m = logits.shape
     target = transitions.long().clamp(0, t - 1)
-    return F.cross_entropy(logits.permute(0, 2, 1).reshape(b * m, t), target.reshape(b * m))
+    per = F.cross_entropy(logits.permute(0, 2, 1).reshape(b * m, t), target.reshape(b * m), reduction="none")
+    if weights:
+        per = per.view(b, m) * torch.as_tensor(list(weights), dtype=per.dtype, device=per.device)
+    return per.mean()
 
 
 def map_transitions_to_samples(transit_frames: Sequence[int] | np.ndarray,
@@ -123,17 +133,23 @@ def stage_bounds(transitions: torch.Tensor, num_frames: int) -> torch.Tensor:
     return torch.cat([zeros, t, zeros + (num_frames - 1)], dim=1)
 
 
-def cut_stages(features: torch.Tensor, transitions: torch.Tensor, stage_len: int) -> list[torch.Tensor]:
+def cut_stages(features: torch.Tensor, transitions: torch.Tensor, stage_len: int,
+               half_open: bool = False) -> list[torch.Tensor]:
     """Cut (B, T, C) features into K stages of fixed length (linear, aligned corners).
 
     transitions: (B, K-1) frame indices (any numeric dtype). Returns K tensors (B, stage_len, C).
+    half_open: stage k ends the frame BEFORE transition k+1 (the codes' ``seg_pool_1d``:
+    ``[:t1], [t1:t2], [t2:]``) instead of on it; a stage never shrinks below one frame.
     """
     b, t, c = features.shape
     bounds = stage_bounds(transitions.to(features.device), t)  # (B, K+1)
     frac = torch.linspace(0.0, 1.0, stage_len, device=features.device)
     stages = []
+    last = bounds.shape[1] - 2
     for k in range(bounds.shape[1] - 1):
         start, end = bounds[:, k:k + 1], bounds[:, k + 1:k + 2]
+        if half_open and k < last:
+            end = torch.maximum(end - 1, start)
         pos = start + (end - start) * frac  # (B, L) fractional frame positions
         lo = pos.floor().long().clamp(0, t - 1)
         hi = (lo + 1).clamp(max=t - 1)
@@ -147,11 +163,12 @@ def cut_stages(features: torch.Tensor, transitions: torch.Tensor, stage_len: int
 class ProcedureSegmenter(nn.Module):
     """Head + decoding: features (B, T, C) -> (logits (B, T, K-1), transitions (B, K-1))."""
 
-    def __init__(self, kind: Literal["bigru", "fc", "tcn"], in_dim: int, num_stages: int, hidden: int) -> None:
+    def __init__(self, kind: Literal["bigru", "fc", "tcn"], in_dim: int, num_stages: int, hidden: int,
+                 dropout: float = 0.0) -> None:
         super().__init__()
         if num_stages < 2:
             raise ConfigError("segmentation needs at least 2 stages")
-        self.head = build_head(kind, in_dim, num_stages - 1, hidden)
+        self.head = build_head(kind, in_dim, num_stages - 1, hidden, dropout)
 
     def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         logits = self.head(features)

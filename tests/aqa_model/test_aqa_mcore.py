@@ -19,6 +19,7 @@ from fdpose.aqa_model.contrastive import token_contrastive_loss
 from fdpose.aqa_model.cost import model_cost
 from fdpose.aqa_model.encoders.weights import sha256_file
 from fdpose.aqa_model.model import HPMCoRe
+from fdpose.aqa_model.segmentation import cut_stages, segmentation_loss
 from fdpose.errors import ConfigError
 
 _ = one_thread  # re-exported fixture
@@ -49,8 +50,29 @@ def test_mcore_fields_are_the_codes() -> None:
     assert (cfg.stage_len, cfg.num_stages, cfg.segmentation_hidden) == (5, 3, 368)
     assert (cfg.contrastive, cfg.temperature, cfg.lambda_contrastive) == ("token", 0.5, 10.0)
     assert (cfg.use_dve, cfg.use_sve, cfg.use_hse, cfg.fusion) == (False, True, False, "none")
+    assert (cfg.segmentation_dropout, cfg.segmentation_transition_weights, cfg.stage_cut) == (0.5, (1.0, 2.0),
+                                                                                            "half_open")
     with pytest.raises(ConfigError, match="d_model must be 368, got 256"):
         dataclasses.replace(cfg, d_model=256).validate()
+
+
+def test_codes_segmentation_loss_and_half_open_stages() -> None:
+    logits = torch.randn(3, 12, 2)
+    trans = torch.tensor([[3, 8], [2, 9], [4, 7]])
+    # the codes: CrossEntropyLoss over time with a soft target of 1 at t1 (column 0) and 2 at t2 (column 1)
+    target = torch.zeros(3, 12, 2)
+    for b in range(3):
+        target[b, trans[b, 0], 0], target[b, trans[b, 1], 1] = 1.0, 2.0
+    code = torch.nn.functional.cross_entropy(logits, target)
+    assert segmentation_loss(logits, trans, (1.0, 2.0)).item() == pytest.approx(code.item(), rel=1e-6)
+    # seg_pool_1d: F.interpolate(x[:, :, :t1]), x[:, :, t1:t2], x[:, :, t2:] to L steps (linear, aligned corners)
+    feats = torch.randn(3, 12, 4)
+    stages = cut_stages(feats, trans, 5, half_open=True)
+    for b in range(3):
+        t1, t2 = trans[b].tolist()
+        for k, seg in enumerate((feats[b, :t1], feats[b, t1:t2], feats[b, t2:])):
+            ref = torch.nn.functional.interpolate(seg.t()[None], size=5, mode="linear", align_corners=True)[0].t()
+            assert torch.allclose(stages[k][b], ref, atol=1e-6), (b, k)
 
 
 def _semi_loss_loops(z1: torch.Tensor, z2: torch.Tensor, tau: float) -> torch.Tensor:
@@ -107,9 +129,11 @@ def test_former_mcore_is_a_config_file(tmp_path: Path) -> None:
     path.write_text(json.dumps({"preset": "mcore", "use_dve": True, "backbone": "frame2d", "use_sve": False,
                                 "stage_reducer": True, "d_model": 256, "shared_decoder": False, "decoder_layers": 2,
                                 "decoder_heads": 4, "learned_stage_weights": True, "stage_len": 10,
-                                "segmentation_hidden": 256, "contrastive": "stagewise"}))
+                                "segmentation_hidden": 256, "contrastive": "stagewise", "segmentation_dropout": 0.0,
+                                "segmentation_transition_weights": [], "stage_cut": "inclusive"}))
     old, new = model_cost(former), model_cost(load_config(path))
     assert old.params_by_component == new.params_by_component and old.flops_encode == new.flops_encode
+    assert dataclasses.replace(load_config(path), static_encoder="resnet") == former
 
 
 def test_mcore_refuses_random_init_and_checks_the_file_before_reading_data(tmp_path: Path) -> None:
