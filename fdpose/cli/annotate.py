@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import subprocess
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -11,6 +10,7 @@ import click
 
 from fdpose.cli.annotate_tools import convert, review
 from fdpose.cli.common import emit_json, json_option
+from fdpose.cli.options import finite
 from fdpose.errors import DependencyError
 from fdpose.progress import progress
 
@@ -21,12 +21,6 @@ def _progress(desc: str, total: Optional[int] = None) -> Any:
         return progress(items, desc=desc, total=total, unit="file" if desc == "validate" else "frame")
 
     return wrap
-
-
-def _finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
-    if not math.isfinite(value):
-        raise click.BadParameter(f"must be a finite number, got {value}")
-    return value
 
 
 @click.group("annotate")
@@ -98,15 +92,15 @@ def open_cmd(ctx: click.Context, folder: Path, keep_prev: bool, dry_run: bool) -
 @annotate.command("validate")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @json_option
-@click.option("--tolerance", type=click.FloatRange(min=0), default=1.0, show_default=True, metavar="PX", callback=_finite,
+@click.option("--tolerance", type=click.FloatRange(min=0), default=1.0, show_default=True, metavar="PX", callback=finite,
               help="How far (pixels) a point or box corner may lie outside the image.")
-@click.option("--box-margin", type=click.FloatRange(min=0), default=0.1, show_default=True, metavar="F", callback=_finite,
+@click.option("--box-margin", type=click.FloatRange(min=0), default=0.1, show_default=True, metavar="F", callback=finite,
               help="Joints must lie inside the diver box enlarged by this fraction of its size.")
-@click.option("--duplicate-px", type=click.FloatRange(min=0), default=1.5, show_default=True, metavar="PX", callback=_finite,
+@click.option("--duplicate-px", type=click.FloatRange(min=0), default=1.5, show_default=True, metavar="PX", callback=finite,
               help="Warn when two different joints are at most this far apart.")
 @click.option("--require-all-joints", is_flag=True, help="Absent joints are errors (final reviewed labels), not warnings.")
 @click.option("--no-sequence", is_flag=True, help="Skip the left/right swap check across consecutive frames.")
-@click.option("--max-mb", type=click.FloatRange(min=0, min_open=True), default=64.0, show_default=True, callback=_finite, metavar="MB",
+@click.option("--max-mb", type=click.FloatRange(min=0, min_open=True), default=64.0, show_default=True, callback=finite, metavar="MB",
               help="Refuse label files larger than this (MB).")
 @click.pass_context
 def validate_cmd(ctx: click.Context, paths: tuple[Path, ...], as_json: bool, tolerance: float, box_margin: float,

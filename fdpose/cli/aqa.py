@@ -14,6 +14,7 @@ from typing import Any, Optional
 import click
 
 from fdpose.cli.common import emit_json, json_option
+from fdpose.cli.options import parse_box
 
 _DIR = click.Path(file_okay=False, path_type=Path)
 _EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -312,7 +313,6 @@ def score(clip: Path, checkpoint: Path, dive_number: Optional[str], no_dive_numb
     import tempfile
 
     from fdpose.aqa_model.score import ScoreRequest, score_clip
-    from fdpose.cli.track import _parse_box
     from fdpose.pipelines.runner import RunConfig
 
     _set_threads(threads)
@@ -322,7 +322,7 @@ def score(clip: Path, checkpoint: Path, dive_number: Optional[str], no_dive_numb
             pipeline = RunConfig(out=pose_out or Path(tmp), detector=detector, detections=detections,
                                  det_config=det_config, det_checkpoint=det_checkpoint, pose=pose_backend,
                                  pose_config=pose_config, pose_checkpoint=pose_checkpoint,
-                                 init_box=_parse_box(init_box), device="cuda" if device.startswith("cuda") else "cpu")
+                                 init_box=parse_box(init_box), device="cuda" if device.startswith("cuda") else "cpu")
         result = score_clip(ScoreRequest(
             clip=clip, checkpoint=checkpoint, annotations=annotations, dive_number=dive_number,
             use_dive_number=not no_dive_number, exemplar_root=exemplar_root, poses_root=poses_root,
@@ -340,27 +340,11 @@ def score(clip: Path, checkpoint: Path, dive_number: Optional[str], no_dive_numb
                    f"contribution {st['contribution']:+.3f} (weight {st['weight']:.3f})")
 
 
-# ----------------------------------------------------------------------------- standalone group
-
-
-def _standalone() -> None:
-    """``python -m fdpose.cli.aqa``: the three commands under the root group's error handling."""
-    import logging
+if __name__ == "__main__":
+    # ``python -m fdpose.cli.aqa train-aqa ...`` (also under torchrun): the root group, so errors print as
+    # one line. Imported only when run as a script: fdpose.cli.main imports this module.
     import sys
 
-    from fdpose.cli.main import FdposeGroup
+    from fdpose.cli.main import main
 
-    @click.group(cls=FdposeGroup)
-    @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr.")
-    def group(quiet: bool) -> None:
-        logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, stream=sys.stderr,
-                            format="%(levelname)s %(name)s: %(message)s", force=True)
-        logging.getLogger("matplotlib").setLevel(logging.WARNING)
-
-    for command in (train_aqa, eval_aqa, score):
-        group.add_command(command)
-    group(prog_name="python -m fdpose.cli.aqa")
-
-
-if __name__ == "__main__":
-    _standalone()
+    main(sys.argv[1:], prog_name="python -m fdpose.cli.aqa")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Optional
 
 import click
 
@@ -61,9 +62,9 @@ def _register() -> None:
 _register()
 
 
-def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="fdpose")
+def main(args: Optional[list[str]] = None, prog_name: str = "fdpose") -> None:
+    """Console-script entry point (``args`` default: ``sys.argv[1:]``)."""
+    cli(args, prog_name=prog_name)
 
 
 if __name__ == "__main__":

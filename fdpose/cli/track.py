@@ -8,20 +8,7 @@ from typing import Any, Optional
 import click
 
 from fdpose.cli.common import emit_json, json_option
-from fdpose.errors import ConfigError
-
-
-def _parse_box(text: Optional[str]) -> Optional[tuple[float, float, float, float]]:
-    if text is None:
-        return None
-    parts = text.split(",")
-    try:
-        values = tuple(float(p) for p in parts)
-    except ValueError:
-        values = ()
-    if len(values) != 4 or values[2] <= values[0] or values[3] <= values[1]:
-        raise ConfigError(f"--init-box must be x1,y1,x2,y2 with x2 > x1 and y2 > y1, got {text!r}")
-    return values  # type: ignore[return-value]
+from fdpose.cli.options import parse_box
 
 
 def _table(summary: dict[str, Any]) -> str:
@@ -84,7 +71,7 @@ def track_and_estimate(inputs: tuple[Path, ...], out: Path, detector: str, detec
 
     cfg = RunConfig(out=out, detector=detector, detections=detections, det_config=det_config,
                     det_checkpoint=det_checkpoint, pose=pose, pose_config=pose_config,
-                    pose_checkpoint=pose_checkpoint, frames=frames, init_box=_parse_box(init_box), resume=resume,
+                    pose_checkpoint=pose_checkpoint, frames=frames, init_box=parse_box(init_box), resume=resume,
                     workers=workers, device=device, save_overlay=save_overlay, batch_size=batch_size,
                     flip_test=flip_test)
     summary = run_batch(list(inputs), cfg, progress=not no_progress).to_dict()
@@ -96,17 +83,11 @@ def track_and_estimate(inputs: tuple[Path, ...], out: Path, detector: str, detec
         raise SystemExit(1)
 
 
-def main() -> None:
-    """``python -m fdpose.cli.track ...`` (also under torchrun): the command inside the root group,
-    so errors print as one line, before the command is registered in ``fdpose.cli.main``."""
+if __name__ == "__main__":
+    # ``python -m fdpose.cli.track ...`` (also under torchrun): the command inside the root group, so
+    # errors print as one line. Imported only when run as a script: fdpose.cli.main imports this module.
     import sys
 
-    from fdpose.cli.main import cli
+    from fdpose.cli.main import main
 
-    if "track-and-estimate" not in cli.commands:
-        cli.add_command(track_and_estimate)
-    cli(["track-and-estimate", *sys.argv[1:]], prog_name="fdpose")
-
-
-if __name__ == "__main__":
-    main()
+    main(["track-and-estimate", *sys.argv[1:]])
