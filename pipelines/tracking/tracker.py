@@ -1,4 +1,8 @@
-"""Nearest-neighbour diver tracking (method.md 2.2 step 3, Eq. 25), offline in two passes.
+"""The refinement engine: nearest neighbour (Eq. 25) with pass-1 tracklets, offline in two passes.
+
+With ``linking`` off, :func:`track_diver` runs the core (:mod:`fdpose.pipelines.tracking.core`,
+Eq. 25 alone plus the camera, velocity, gate and entry switches). Parameter names below are the
+fields of :class:`~fdpose.pipelines.tracking.config.TrackerConfig` (each in one section).
 
 Input: per frame t the detector's candidate boxes ``(K_t, 5)`` ``[x1, y1, x2, y2, conf]``.
 Output (:class:`TrackResult`): per frame the chosen diver box or none, and a decision
@@ -159,77 +163,8 @@ state off the diver, whose next boxes then failed the jump or size gate for the 
 clip. Two or more consecutive picks are kept: the entry's lone shrinking boxes are such a run,
 after which pass 1 often links the diver's tracklet on to a spectator.
 
-Measured on 12-clip synth worlds (``fdpose synth W -n 12 --seed S --no-video``, simulated
-detector, tracker run on the world's detection files, accuracy as in
-:mod:`fdpose.pipelines.evaluate`), before -> after the whole-clip hypotheses, the camera-gap
-bridging (:mod:`fdpose.pipelines.tracking.tracklets`) and the still-track reach: seeds 7 / 8 / 9 (used
-while tuning these rules) 0.946 -> 0.993 / 0.929 -> 0.947 / 0.934 -> 0.944; seeds 10 / 11
-(untouched until the final measurement) 0.973 -> 0.973 / 0.982 -> 0.988; seeds 0-3 (tuned
-on by earlier versions) 0.993 / 0.992 / 0.979 / 0.982 -> 0.993 / 0.992 / 0.982 / 0.982.
-
-Then, the still-head hand-over, the seed-frame end margin and the forward-only entry shrink
-(same measurement; tuned on seeds 8, 9, 12, 13; seeds 10, 11, 14, 15 untouched until one
-final measurement): seed 8 0.947 -> 0.979, 9 0.944 -> 0.981, 12 0.979 -> 0.993, 13 0.949 ->
-0.992; held out 10 0.973 -> 0.974, 11 0.988 -> 0.965, 14 0.966 -> 0.966, 15 0.976 -> 0.976;
-seeds 0 / 1 / 3 / 7 unchanged (0.993 / 0.992 / 0.982 / 0.993), seed 2 0.982 -> 0.984. The seed 11 drop
-is one clip (Women10m_r6/3, 36 frames on a spectator): the tracklet that carries the diver's
-flight into a spectator during a 119 px/frame tilt begins with the diver, and the end margin
-moves its seed frame off that start; with ``seed_end_margin=0`` the figures are 8 0.954,
-11 0.992, the others as above.
-
-Then, the lone-false-detection resume, the cut-box size gate and the hand-over by shared frames
-(same measurement, plus the 40-clip demo world ``fdpose synth -n 40 --seed 0`` and an 8-clip
-40-frame micro world, seed 0), before -> after: demo 0.958 -> 0.967, micro 0.895 -> 0.926,
-seeds 0 / 1 / 2 / 13 unchanged (0.993 / 0.992 / 0.984 / 0.992), 3 0.982 -> 0.980, 7 0.993 ->
-0.992, 8 0.979 -> 0.978, 9 0.981 -> 0.993, 10 0.974 -> 0.976, 11 0.965 -> 0.992, 12 0.993 ->
-0.997, 14 0.966 -> 0.997, 15 0.976 -> 0.979; mean over the 15 worlds 0.9750 -> 0.9825. The
-small drops are entries whose last lone box is undone because pass 1 ran the diver's tracklet
-on past the water. What is left: pass-1 tracklets that run from the diver on to a spectator
-(or swap with a spectator standing right behind the diver on the board) - the part seen
-beside the diver excludes the whole tracklet, its still phase included (demo Men3m_r5/2, 34
-frames; seed 10 Women3m_r6/4, 21) - and a seed frame on such a run-on (seed 8 Women10m_r4/3, 14).
-
-Then, the still-after-flight cut of pass 1, the head leave and the link swap of pass 1 (same
-measurement, same 15 worlds), before -> after: demo 0.967 -> 0.978 (Men3m_r5/2 34 -> 1
-wrong frames), seed 8 0.978 -> 0.989 (Women10m_r4/3 14 -> 1), seed 10 0.976 -> 0.993
-(Women3m_r6/4 21 -> 1), seed 3 0.980 -> 0.981, 9 0.993 -> 0.994, 11 0.992 -> 0.993; micro
-0.926 and seeds 0 / 1 / 2 / 7 / 12 / 13 / 14 / 15 unchanged; mean over the 15 worlds
-0.9825 -> 0.9852. The cut alone gives 0.9834, the head leave alone nothing (in seed 8 the
-spectator beside the board is also where the diver's own tracklet runs on), the swap alone
-fixes seed 10. The swap fires once in these worlds (gain 0.215); the only other exchange
-that lowers the summed cost at all (by 0.058, demo Women3m_r6/1) costs 5 frames there, hence
-the margin (0.1 and 0.2 measure the same). Measured and dropped: cutting still tracklets where the box size steps between two
-still windows (the diver's own box changes size as much on the board: mean 0.955 at a ratio
-of 1.2) and an optimal (Hungarian) frame-to-frame assignment instead of greedy + swap
-(seed 10 fixed, demo 0.967 -> 0.952, mean 0.9816).
-
-Then, the still seed hypothesis, the resume on another tracklet and the short still tracklets
-(same measurement, plus the ``fdpose demo --quick`` world ``fdpose synth -n 24 --seed 0
---frames 60 --dive-numbers 107b,205b,405b`` and ``fdpose synth -n 16 --seed 11 --frames 60``,
-short clips), before -> after: quick 0.957 -> 0.977 (Women10m_r5/2 28 -> 5 wrong frames: the
-seed), s11 0.979 -> 0.986, micro 0.926 -> 0.951, demo 0.978 -> 0.981, seed 15 0.979 -> 0.982;
-seeds 0-3 and 7-14 unchanged; mean over the 17 worlds 0.9832 -> 0.9865. Each rule switched
-off: the still hypothesis 0.9852 (quick, s11), the resume 0.9859 (micro, quick, seed 15), the
-short still tracklets 0.9850 (demo, micro, quick, s11, seed 15). Measured and dropped: ranking
-short still tracklets with the static ones (their mobility rests on few measured frames, and
-the diver's flight pieces read as still too: demo 0.962, micro 0.865), a static flag from 4
-or 6 measured frames (demo Women10m_r1/3 7 -> 36), the resume on to static tracklets (demo
-0.968), short still tracklets without the entry exception (mean 0.9853; seed 13 Men3m_r2/1
-0 -> 5: the entry's shrinking boxes stay in place), and a still track only where its stillness is
-measured (quick Women10m_r5/2 5 -> 13). What is left
-is mostly the last frames of 10 m dives: the diver falls faster than pass 1 links (about a
-diagonal a frame), and its lone boxes after a miss are not trusted.
-
-Then, the fall chains (same measurement, same 17 worlds), before -> after: quick 0.977 ->
-0.980, micro 0.951 -> 0.957, demo 0.981 -> 0.984, seed 1 0.992 -> 0.998, 2 0.984 -> 0.991,
-3 0.981 -> 0.984; s11 and seeds 0 and 7-15 unchanged; mean over the 17 worlds 0.9865 ->
-0.9882. Chains without the downward condition give 0.9876 (quick 0.982, but demo and seeds 3, 7,
-8, 13, 14, 15 drop, 15 to 0.979: after the dive, chains of clutter or of spectators swept through the view
-re-acquired the lost track); a gate of 0.75 gives 0.9876, 1.25 0.9882. Measured and dropped:
-a wider gate for newborn tracklets in pass 1 itself (0.45 diagonals: mean 0.9872, seed 0 0.993
--> 0.983 - a spectator entering during a tilt the camera vote missed was linked and seeded
-the track; 0.6: micro 0.880, the seed on a spectator entering from the border), also with the
-camera known over the link (0.9874, seed 0 0.989).
+The tuning history of these rules (what each changed, measured on synth worlds) is in
+``docs/tracker.md``; the ablation there measures each refinement switched off.
 """
 
 from __future__ import annotations
