@@ -21,7 +21,7 @@ from typing import Optional
 import numpy as np
 
 from fdpose.errors import ValidationError
-from fdpose.records import JointSource, PersonBox, Pose
+from fdpose.records import PersonBox
 from fdpose.skeleton import BOX_LABEL, JOINT_INDEX, JOINT_NAMES, NUM_JOINTS
 
 from fdpose.annotations.labelme import LabelmeDoc, LabelmeShape
@@ -67,13 +67,6 @@ class ManualLabel:
     def present(self) -> np.ndarray:
         """(16,) bool: joints that have a point (visible or occluded)."""
         return self.visibility > VIS_ABSENT
-
-    def to_pose(self) -> Pose:
-        """A :class:`Pose` with confidence 1 for visible, 0 for occluded/absent joints, source manual
-        (absent joints are marked missing)."""
-        kp = np.concatenate([self.xy, (self.visibility == VIS_VISIBLE).astype(np.float64)[:, None]], axis=1)
-        src = np.where(self.present, JointSource.MANUAL.value, JointSource.MISSING.value)
-        return Pose(kp, src)
 
 
 def doc_to_label(doc: LabelmeDoc, strict: bool = True) -> ManualLabel:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -130,22 +130,3 @@ class Pose:
     def from_dict(cls, d: dict[str, Any]) -> "Pose":
         kp = np.array([[np.nan if v is None else v for v in row] for row in d["keypoints"]], dtype=np.float64)
         return cls(kp, d.get("joint_source", [JointSource.ESTIMATED.value] * NUM_JOINTS))
-
-
-@dataclass
-class FrameRecord:
-    """Everything known about one frame of a clip: its box and pose."""
-
-    frame_index: int
-    bbox: Optional[PersonBox] = None
-    pose: Optional[Pose] = None
-    file_name: Optional[str] = None
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"frame_index": int(self.frame_index)}
-        if self.file_name is not None:
-            out["file_name"] = self.file_name
-        out["bbox"] = self.bbox.to_list() if self.bbox is not None else None
-        if self.pose is not None:
-            out.update(self.pose.to_dict())
-        return out

@@ -20,6 +20,8 @@ def centres(b: np.ndarray) -> np.ndarray:
     return np.stack([(b[:, 0] + b[:, 2]) / 2, (b[:, 1] + b[:, 3]) / 2], axis=1)
 
 
-def diags(b: np.ndarray) -> np.ndarray:
-    """(K,) diagonals, floored at 1 px so degenerate boxes do not divide by zero."""
-    return np.maximum(np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]), 1.0)
+def diags(b: np.ndarray, floor: float = 1.0) -> np.ndarray:
+    """(K,) diagonals of (K, >=4) xyxy boxes, floored at ``floor`` px (default 1: the tracker divides
+    by them; PCK passes 0 so that a degenerate box is skipped, not scored against 1 px)."""
+    b = np.asarray(b, dtype=np.float64)
+    return np.maximum(np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]), floor)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fdpose.metrics.boxes import diags
 from fdpose.skeleton import HEAD_TOP, JOINT_NAMES, NUM_JOINTS, UPPER_NECK
 
 
@@ -22,12 +23,6 @@ def head_size(gt_xy: np.ndarray) -> np.ndarray:
     """
     gt_xy = np.asarray(gt_xy, dtype=np.float64)
     return np.linalg.norm(gt_xy[:, HEAD_TOP] - gt_xy[:, UPPER_NECK], axis=-1)
-
-
-def box_diagonal(boxes_xyxy: np.ndarray) -> np.ndarray:
-    """Diagonal length of (N, 4) xyxy boxes -> (N,)."""
-    b = np.asarray(boxes_xyxy, dtype=np.float64)
-    return np.hypot(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
 
 
 @dataclass
@@ -96,4 +91,4 @@ def pck_bbox(
     pred_xy: np.ndarray, gt_xy: np.ndarray, visible: np.ndarray, boxes_xyxy: np.ndarray, threshold: float = 0.2
 ) -> PCKResult:
     """PCK@threshold of the ground-truth box diagonal."""
-    return pck(pred_xy, gt_xy, visible, box_diagonal(boxes_xyxy), threshold, "box_diagonal")
+    return pck(pred_xy, gt_xy, visible, diags(boxes_xyxy, floor=0.0), threshold, "box_diagonal")

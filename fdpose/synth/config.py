@@ -186,9 +186,6 @@ class Layout:
     def frame(self, match: str, idx: int, frame: int) -> Path:
         return self.root / "frames" / match / str(idx) / f"{frame:05d}.jpg"
 
-    def frames_dir(self, match: str, idx: int) -> Path:
-        return self.root / "frames" / match / str(idx)
-
     def video(self, match: str, idx: int) -> Path:
         return self.root / "videos" / f"{match}__{idx}.mp4"
 

@@ -149,9 +149,6 @@ class Canvas:
     origin: np.ndarray
     px_per_m: float
 
-    def to_px(self, xy_world: np.ndarray) -> np.ndarray:
-        """(N, 2) world metres -> (N, 2) canvas pixels."""
-        return np.stack([self.origin[0] + self.px_per_m * xy_world[:, 0], self.origin[1] - self.px_per_m * xy_world[:, 1]], axis=1)
 
 
 def build_canvas(venue: Venue, apparatus: Apparatus, size: tuple[int, int], origin: np.ndarray, rng: np.random.Generator) -> Canvas:

@@ -82,18 +82,6 @@ def as_box_array(values: Any, where: str = "boxes") -> np.ndarray:
     return out
 
 
-def detections_to_arrays(detections: Sequence[Detection], frame_count: int) -> list[np.ndarray]:
-    """Group :class:`Detection` records into one ``(K_t, 5)`` array per frame ``0..frame_count-1``.
-
-    Records whose frame lies outside the clip are ignored (a detection file may cover a longer video).
-    """
-    rows: list[list[list[float]]] = [[] for _ in range(frame_count)]
-    for det in detections:
-        if 0 <= det.frame_index < frame_count:
-            rows[det.frame_index].append(det.as_row())
-    return [as_box_array(r) for r in rows]
-
-
 @runtime_checkable
 class PersonDetector(Protocol):
     """A batched person detector.

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from fdpose.metrics.pose import box_diagonal, head_size, pck_bbox, pckh
+from fdpose.metrics.boxes import diags
+from fdpose.metrics.pose import head_size, pck_bbox, pckh
 
 
 def _poses(rng, n=10):
@@ -35,10 +36,19 @@ def test_pckh_counts_within_half_head(rng):
 def test_pck_bbox_uses_diagonal(rng):
     gt = _poses(rng, 2)
     boxes = np.array([[0, 0, 30, 40], [0, 0, 60, 80]], float)
-    assert box_diagonal(boxes).tolist() == [50.0, 100.0]
+    assert diags(boxes, floor=0.0).tolist() == [50.0, 100.0]
     pred = gt + np.array([15.0, 0.0])  # 15 px: beyond 0.2*50=10, within 0.2*100=20
     r = pck_bbox(pred, gt, np.ones((2, 16), bool), boxes, 0.2)
     assert r.mean == pytest.approx(0.5)
+
+
+def test_pck_bbox_skips_a_degenerate_box(rng):
+    # the tracker's diagonals are floored at 1 px; PCK's are not, so a point box is not scored
+    gt = _poses(rng, 2)
+    boxes = np.array([[5, 5, 5, 5], [0, 0, 60, 80]], float)
+    assert diags(boxes).tolist() == [1.0, 100.0]
+    r = pck_bbox(gt + 0.5, gt, np.ones((2, 16), bool), boxes, 0.2)
+    assert r.count.tolist() == [1] * 16 and r.mean == 1.0
 
 
 def test_pck_shape_mismatch():

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from fdpose.errors import FdposeError, ValidationError
-from fdpose.records import FrameRecord, JointSource, PersonBox, Pose
+from fdpose.records import JointSource, PersonBox, Pose
 
 
 def test_box_normalises_corners_and_geometry():
@@ -33,8 +33,6 @@ def test_pose_shapes_sources_and_roundtrip(rng):
     q = Pose.from_dict(p.to_dict())
     assert np.allclose(q.keypoints, p.keypoints, equal_nan=True)
     assert list(q.source) == list(p.source)
-    fr = FrameRecord(5, PersonBox([0, 0, 1, 1], 0.5), p, "00005.jpg").to_dict()
-    assert fr["frame_index"] == 5 and fr["bbox"] == [0, 0, 1, 1, 0.5] and fr["keypoints"][3][0] is None
 
 
 def test_pose_accepts_xy_only_and_rejects_wrong_shape():
