@@ -117,6 +117,9 @@ def torch_load(path: str | os.PathLike[str], map_location: Any = "cpu") -> Any:
             "allow-list); re-save it with only its state_dict", p) from None
     except (RuntimeError, EOFError, OSError) as err:
         raise InputError(f"cannot read checkpoint: {err}", p) from None
+    except (IndexError, KeyError, ValueError, TypeError, AttributeError, UnicodeDecodeError):
+        # arbitrary bytes drive the unpickler's opcode machine into any of these (b"this is ..." -> IndexError)
+        raise InputError("cannot read checkpoint: not a torch checkpoint or damaged", p) from None
 
 
 def state_dict_of(checkpoint: Any, path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:

@@ -60,18 +60,11 @@ def parse_input_size(text: str) -> tuple[int, int]:
 
 
 def resolve_device(device: str) -> str:
-    """``auto`` -> ``cuda`` when available else ``cpu``; ``cpu``, ``cuda``, ``cuda:N`` checked."""
-    import torch
+    """``auto`` -> ``cuda`` when available else ``cpu``; ``cpu``, ``cuda``, ``cuda:N`` checked
+    (:func:`fdpose.runtime.resolve_device`, the one resolver)."""
+    from fdpose.runtime import resolve_device as resolve
 
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cpu":
-        return device
-    if device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit()):
-        if not torch.cuda.is_available():
-            raise ConfigError(f"--device {device}: CUDA is not available on this machine (use cpu or auto)")
-        return device
-    raise ConfigError(f"--device must be auto, cpu, cuda or cuda:N, got {device!r}")
+    return resolve(device)
 
 
 @dataclass

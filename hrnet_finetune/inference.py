@@ -64,6 +64,26 @@ def _config_of(config: Optional[str | os.PathLike[str] | Any], checkpoint_obj: A
     return config
 
 
+def first_mismatch(model_state: dict[str, Any], weights: dict[str, Any]) -> Optional[str]:
+    """One line naming the first state-dict key (in the model's order) that is missing, of another shape,
+    or unexpected, with the counts of each kind; None when the checkpoint fits."""
+    missing = [k for k in model_state if k not in weights]
+    wrong = [k for k in model_state if k in weights and tuple(weights[k].shape) != tuple(model_state[k].shape)]
+    unexpected = [k for k in weights if k not in model_state]
+    if not (missing or wrong or unexpected):
+        return None
+    first = next(k for k in [*model_state, *unexpected] if k in missing or k in wrong or k in unexpected)
+    if first in wrong:
+        what = (f"{first} has shape {tuple(weights[first].shape)} in the checkpoint, "
+                f"{tuple(model_state[first].shape)} in the model")
+    elif first in missing:
+        what = f"{first} is missing from the checkpoint"
+    else:
+        what = f"{first} is not in the model"
+    return (f"first mismatching key: {what} ({len(missing)} missing, {len(wrong)} of another shape, "
+            f"{len(unexpected)} unexpected of {len(model_state)}; was the checkpoint trained with another --arch?)")
+
+
 def load_pose_model(config: Optional[str | os.PathLike[str] | Any], checkpoint: str | os.PathLike[str],
                     device: str = "auto") -> PoseModel:
     """Build the model of ``config`` (file, Config, or None = the checkpoint's embedded config),
@@ -89,11 +109,11 @@ def load_pose_model(config: Optional[str | os.PathLike[str] | Any], checkpoint: 
     if int(model.head.out_channels) != NUM_JOINTS:
         raise ConfigError(f"pose model has {model.head.out_channels} output joints, fdpose needs {NUM_JOINTS}", ckpt_path)
     weights = state_dict_of(obj, ckpt_path)
-    try:
-        model.load_state_dict(weights, strict=True)
-    except RuntimeError as err:
-        first = str(err).splitlines()[1:2] or [str(err)]
-        raise ValidationError(f"checkpoint does not fit its config: {first[0].strip()}", ckpt_path) from None
+    mismatch = first_mismatch(model.state_dict(), weights)
+    if mismatch:
+        raise ValidationError(f"checkpoint does not fit its config ({cfg.filename or 'embedded config'}): {mismatch}",
+                              ckpt_path)
+    model.load_state_dict(weights, strict=True)
     meta = mpii_metainfo()
     model.dataset_meta = meta
     model.to(torch.device(dev)).eval()

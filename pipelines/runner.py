@@ -17,14 +17,15 @@ One clip goes through the stages of method.md 2.2 (:func:`process_clip`):
 The batch (:func:`run_batch`) takes its share of the clips under ``torchrun`` (clip i goes to
 rank ``i % WORLD_SIZE``), skips complete clips with ``resume``, runs clips in ``workers``
 spawned processes, and turns every per-clip failure into a reported ``failed`` outcome: one
-bad clip never stops the batch.
+bad clip never stops the batch. A bad backend (checkpoint, config, device) is checked once up front
+and stops the run. Resume redoes clips whose settings changed or whose files do not load
+(:mod:`fdpose.pipelines.resume`).
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing as mp
-import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -34,13 +35,15 @@ import numpy as np
 
 from fdpose.errors import ConfigError, FdposeError, InputError
 from fdpose.pipelines.detectors.base import BackendInfo
-from fdpose.pipelines.clip_json import ClipPoses, is_complete, write_clip_json
+from fdpose.pipelines.clip_json import ClipPoses, write_clip_json
 from fdpose.pipelines.frames import ClipSource, FrameTreeClip, discover_clips
 from fdpose.pipelines.interpolate import InterpolationConfig, interpolate_joints
+from fdpose.pipelines.resume import RECORD_KEY, resume_record, stale_reason
 from fdpose.pipelines.sampling import (NUM_SAMPLED_FRAMES, aligned_indices, fill_nonfinite, pred_comp_path,
                                        split_clip_id, write_pred_comp)
 from fdpose.pipelines.tracking import TrackerConfig, TrackResult, synchronised_partner, track_diver
 from fdpose.records import JointSource
+from fdpose.runtime import dist_env, resolve_device
 from fdpose.skeleton import NUM_JOINTS
 
 log = logging.getLogger(__name__)
@@ -159,9 +162,10 @@ def output_paths(out: Path, clip_id: str) -> tuple[Path, Optional[Path]]:
     return json_path, pred_comp_path(Path(out) / "pose", match, idx)
 
 
-def _complete(out: Path, clip_id: str) -> bool:
-    json_path, npz_path = output_paths(out, clip_id)
-    return is_complete(json_path, clip_id) and (npz_path is None or npz_path.is_file())
+def _stale_reason(cfg: RunConfig, clip_id: str, record: dict[str, Any]) -> Optional[str]:
+    """None when ``--resume`` may keep the clip's outputs, else why it is redone (:mod:`fdpose.pipelines.resume`)."""
+    json_path, npz_path = output_paths(cfg.out, clip_id)
+    return stale_reason(json_path, npz_path, clip_id, record, cfg.frames)
 
 
 class _Timer:
@@ -263,7 +267,7 @@ def process_clip(source: ClipSource, cfg: RunConfig, detector_factory: Callable[
                      detector=detector.info, pose=pose.info, boxes=track.boxes, keypoints=filled.keypoints,
                      joint_source=filled.joint_source, track=[d.value for d in track.decisions],
                      sampled_indices=sampled, file_names=names,
-                     settings={**cfg.settings(), "interpolation": asdict(icfg)})
+                     settings={**cfg.settings(), "interpolation": asdict(icfg), RECORD_KEY: resume_record(cfg)})
     if npz_path is not None:
         write_pred_comp(npz_path, fill_nonfinite(clip.sampled_keypoints()), cfg.frames)
     write_clip_json(json_path, clip)  # last: its presence marks the clip complete
@@ -348,10 +352,8 @@ def shard(items: Sequence[Any], rank: int, world_size: int) -> list[Any]:
 
 def dist_rank() -> tuple[int, int]:
     """(RANK, WORLD_SIZE) from the environment torchrun sets; (0, 1) outside torchrun."""
-    try:
-        return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
-    except ValueError:
-        raise ConfigError("RANK / WORLD_SIZE must be integers") from None
+    env = dist_env()
+    return env.rank, env.world_size
 
 
 _WORKER: dict[str, Any] = {}
@@ -391,14 +393,22 @@ def run_batch(inputs: Sequence[str | Path], cfg: RunConfig, progress: bool = Tru
     Path(cfg.out).mkdir(parents=True, exist_ok=True)
     outcomes: list[ClipOutcome] = []
     todo: list[ClipSource] = []
+    record = resume_record(cfg) if cfg.resume else {}
     for clip in clips:
-        if cfg.resume and _complete(cfg.out, clip.clip_id):
+        reason = _stale_reason(cfg, clip.clip_id, record) if cfg.resume else "no output"
+        if reason is None:
             outcomes.append(ClipOutcome(clip.clip_id, "skipped", "complete (resume)"))
-        else:
-            todo.append(clip)
+            continue
+        if reason != "no output":
+            log.info("redoing %s: %s", clip.clip_id, reason)
+        todo.append(clip)
     if todo:
-        # Check the backends once up front: a wrong checkpoint path is one error, not N failures.
-        make_detector(cfg)
+        # Build the backends once up front: a bad checkpoint, config or device is one error (exit 2), not N
+        # failed clips; in one process the backends are reused, workers build their own.
+        resolve_device(cfg.device)
+        _worker_state(cfg)
+        if cfg.workers > 1 and len(todo) > 1:
+            _WORKER.clear()  # the spawned workers build their own: free this process's copy
         from fdpose.progress import tqdm
 
         bar = tqdm(total=len(todo), desc=f"clips (rank {rank})" if world_size > 1 else "clips", unit="clip",
