@@ -81,14 +81,6 @@ class DistContext:
         dist.all_gather_object(out, obj)
         return out
 
-    def broadcast_object(self, obj: Any) -> Any:
-        """Rank 0's ``obj`` on every rank."""
-        if not self.distributed:
-            return obj
-        box = [obj]
-        dist.broadcast_object_list(box, src=0)
-        return box[0]
-
     def sum_tensor(self, t: torch.Tensor) -> torch.Tensor:
         """Element-wise sum over ranks (a copy; input unchanged)."""
         out = t.detach().clone().to(self.device if self.backend == "nccl" else "cpu")

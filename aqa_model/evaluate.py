@@ -28,7 +28,7 @@ import logging
 import math
 import os
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -39,7 +39,7 @@ from torch.utils.data import DataLoader, Subset
 from fdpose.aqa_model.config import AQAConfig
 from fdpose.aqa_model.data import ExemplarPicker, FineDivingAQADataset
 from fdpose.aqa_model.data.finediving import key_name
-from fdpose.aqa_model.metrics import ScoreMetrics, aiou, query_iou, score_metrics, srcc_interval
+from fdpose.aqa_model.metrics import ScoreMetrics, aiou, query_iou, score_metrics, srcc, srcc_interval
 from fdpose.aqa_model.model import HPMCoRe, VideoEncoding
 from fdpose.errors import ValidationError
 from fdpose.finediving import FineDivingAnnotations, Key
@@ -225,10 +225,8 @@ def per_dive_table(preds: Sequence[QueryPrediction]) -> list[dict[str, Any]]:
         t = np.array([p.true_score for p in group])
         s = np.array([p.pred_score for p in group])
         rho = None
-        if len(group) >= 2 and np.ptp(t) > 0 and np.ptp(s) > 0:
-            from scipy import stats
-
-            rho = _finite_or_none(float(stats.spearmanr(s, t)[0]))
+        if len(group) >= 2 and np.ptp(t) > 0 and np.ptp(s) > 0 and np.isfinite(s).all() and np.isfinite(t).all():
+            rho = _finite_or_none(srcc(s, t))
         rows.append({"dive_number": dive, "count": len(group), "true_mean": float(t.mean()),
                      "pred_mean": float(s.mean()), "l2": float(np.mean((s - t) ** 2)), "srcc": rho,
                      "fallback": sum(p.fallback for p in group)})
@@ -394,9 +392,3 @@ def write_eval_outputs(result: EvalResult, out_dir: str | os.PathLike[str], num_
                                      f"{title}\n{label}" if title else label,
                                      [p.dive for p in result.predictions])
     return paths
-
-
-def prediction_dicts(result: EvalResult) -> list[dict[str, Any]]:
-    """Plain-dict predictions (for JSON)."""
-    return [{**asdict(p), "key": list(p.key), "exemplars": [list(k) for k in p.exemplars]}
-            for p in result.predictions]

@@ -29,6 +29,7 @@ IoU 1 (the public code would give 0/eps = 0 there; identical predictions should 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Literal, Sequence
 
@@ -86,7 +87,8 @@ def srcc(pred: Sequence[float] | np.ndarray, true: Sequence[float] | np.ndarray)
 
 def srcc_interval(pred: Sequence[float] | np.ndarray, true: Sequence[float] | np.ndarray, level: float = 0.95,
                   resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap interval of the SRCC of (N,) scores, resampling queries with replacement.
+    """Percentile bootstrap interval of the SRCC of (N,) scores (``scipy.stats.bootstrap``, paired:
+    queries resampled with replacement).
 
     With the few dozen test dives of a small world SRCC moves a lot between equally good models;
     the interval says how much. Resamples whose predicted or true scores are all tied (SRCC
@@ -95,21 +97,27 @@ def srcc_interval(pred: Sequence[float] | np.ndarray, true: Sequence[float] | np
     p, t = _scores(pred, true)
     if not 0 < level < 1:
         raise ValidationError(f"level must be in (0, 1), got {level}")
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, p.size, size=(resamples, p.size))
-    rp, rt = p[idx], t[idx]
-    ok = (rp.std(axis=1) > 0) & (rt.std(axis=1) > 0)
-    if not ok.any():
+    with warnings.catch_warnings():  # tied resamples give NaN, which the percentiles below leave out
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+        res = stats.bootstrap((p, t), _rank_correlation, paired=True, vectorized=True, n_resamples=resamples,
+                              confidence_level=level, method="percentile", random_state=np.random.default_rng(seed))
+    rho = res.bootstrap_distribution[np.isfinite(res.bootstrap_distribution)]
+    if rho.size == 0:
         return float("nan"), float("nan")
-    # Spearman = Pearson of ranks; rank each resample (average ranks for ties, as spearmanr)
-    ranks_p = stats.rankdata(rp[ok], axis=1)
-    ranks_t = stats.rankdata(rt[ok], axis=1)
-    ranks_p -= ranks_p.mean(axis=1, keepdims=True)
-    ranks_t -= ranks_t.mean(axis=1, keepdims=True)
-    rho = (ranks_p * ranks_t).sum(axis=1) / np.sqrt((ranks_p ** 2).sum(axis=1) * (ranks_t ** 2).sum(axis=1))
     alpha = (1 - level) / 2
     lo, hi = np.quantile(rho, [alpha, 1 - alpha])
     return float(lo), float(hi)
+
+
+def _rank_correlation(p: np.ndarray, t: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Spearman's rho along ``axis`` of (..., N) scores (Pearson of average ranks, as ``spearmanr``);
+    NaN where either side is all tied."""
+    rp = stats.rankdata(p, axis=axis)
+    rt = stats.rankdata(t, axis=axis)
+    rp -= rp.mean(axis=axis, keepdims=True)
+    rt -= rt.mean(axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (rp * rt).sum(axis=axis) / np.sqrt((rp ** 2).sum(axis=axis) * (rt ** 2).sum(axis=axis))
 
 
 def l2(pred: Sequence[float] | np.ndarray, true: Sequence[float] | np.ndarray) -> float:
