@@ -23,6 +23,7 @@ Two sources:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Optional, Sequence
 
@@ -47,6 +48,8 @@ class CameraMotion:
     scale: np.ndarray
     offset: np.ndarray
     known: np.ndarray
+    step_scale: Optional[np.ndarray] = None  #: (T,) per-step zoom (row 0: 1), when built from steps
+    step_shift: Optional[np.ndarray] = None  #: (T, 2) per-step shift, px
 
     @classmethod
     def identity(cls, n: int, known: bool = True) -> "CameraMotion":
@@ -64,7 +67,8 @@ class CameraMotion:
         for t in range(1, n):
             s_cum[t] = scale[t] * s_cum[t - 1]
             off[t] = scale[t] * off[t - 1] + shift[t]
-        return cls(s_cum, off, np.asarray(known, dtype=bool).copy())
+        return cls(s_cum, off, np.asarray(known, dtype=bool).copy(), np.asarray(scale, dtype=np.float64).copy(),
+                   np.asarray(shift, dtype=np.float64).reshape(n, 2).copy())
 
     def __len__(self) -> int:
         return len(self.scale)
@@ -237,7 +241,20 @@ def clip_motion(cands: Sequence[np.ndarray], cfg: "Params", image_size: Optional
         return CameraMotion.identity(n)
     if cfg.camera_source == "pixels" and given is not None:
         given.check(n)
-        return given
+        if given.step_scale is None:
+            return given
+        # (a step the pixels could not measure - textureless water, a blurred whip-pan - takes
+        # the box vote's shift when the vote has one; short runs left are interpolated)
+        shift, known = vote_shifts(cands, dataclasses.replace(cfg, cam_fill_gap=0), image_size)
+        scale, step = given.step_scale.copy(), given.step_shift.copy()
+        have = given.known.copy()
+        use = ~have & known
+        step[use], scale[use], have[use] = shift[use], 1.0, True
+        have[:1] = False
+        zoom = np.log(scale)
+        both = np.column_stack([step, zoom])
+        _fill_gaps(both, have, cfg.cam_fill_gap)
+        return CameraMotion.from_steps(np.exp(both[:, 2]), both[:, :2], have)
     shift, known = vote_shifts(cands, cfg, image_size)
     motion = CameraMotion.from_steps(np.ones(n), shift, known)
     motion.known[:1] = False if n else motion.known[:1]  # (the vote never measures frame 0's step)
