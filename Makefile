@@ -18,7 +18,9 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/fdpose demo -o $(OUT) --quick --overwrite
 
+# Lint first (seconds), then the suite: ruff's rules are in ruff.toml.
 test: $(STAMP)
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
 wheel-check: $(STAMP)

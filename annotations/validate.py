@@ -199,7 +199,7 @@ def _check_protocol(fc: FrameCheck, shapes: list[_Shape], cfg: ValidateConfig) -
         half = (fc.box[2:] - fc.box[:2]) * (1 + cfg.box_margin) / 2
         centre = (fc.box[:2] + fc.box[2:]) / 2
         enlarged = np.concatenate([centre - half - cfg.tolerance_px, centre + half + cfg.tolerance_px])
-    for j, s in sorted(first_joint.items()):
+    for _j, s in sorted(first_joint.items()):  # joint order: problems listed as in MPII
         xy = s.points[0]
         if size is not None and not _inside(xy, size, cfg.tolerance_px):
             fc.error("joint-outside-image", f"point {_fmt_xy(xy)} is outside the {size[0]}x{size[1]} image", s.index, s.label)

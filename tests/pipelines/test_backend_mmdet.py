@@ -84,7 +84,7 @@ def test_detector_outputs_person_boxes(detector: MMDetDetector, frames: list[np.
     raw = detector.raw_detections(frames, [10, 11])
     out = detector.detect(frames, [10, 11])
     assert len(out) == 2 and "torchvision" not in sys.modules
-    for boxes, (xyxy, scores, labels), frame in zip(out, raw, frames):
+    for boxes, (_xyxy, scores, labels), frame in zip(out, raw, frames):
         assert boxes.dtype == np.float64 and boxes.ndim == 2 and boxes.shape[1] == 5
         assert set(labels.tolist()) == {PERSON, CAR}  # the random model emits both classes
         person = labels == PERSON

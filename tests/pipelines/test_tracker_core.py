@@ -40,7 +40,7 @@ def test_paper_config_is_eq25_exactly() -> None:
     rng = np.random.default_rng(3)
     for _ in range(20):
         cands = []
-        for t in range(15):
+        for _t in range(15):
             k = int(rng.integers(0, 5))
             cands.append(np.array([_box(*rng.uniform(20, 400, 2), *rng.uniform(10, 80, 2), rng.uniform(0.05, 1))
                                    for _ in range(k)]).reshape(k, 5))
