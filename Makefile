@@ -18,9 +18,10 @@ install: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/fdpose demo -o $(OUT) --quick --overwrite
 
-# Lint first (seconds), then the suite: ruff's rules are in ruff.toml.
+# Lint and type-check first (seconds), then the suite: rules in ruff.toml and mypy.ini.
 test: $(STAMP)
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 	$(PY) -m pytest -q
 
 wheel-check: $(STAMP)

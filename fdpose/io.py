@@ -24,7 +24,7 @@ from fdpose.errors import InputError
 MAX_JSON_BYTES = 256 * 1024 * 1024
 
 
-def _atomic_write(path: str | os.PathLike[str], writer: Callable[[io.BufferedWriter], None]) -> Path:
+def _atomic_write(path: str | os.PathLike[str], writer: Callable[[io.BufferedWriter], object]) -> Path:
     dst = Path(path)
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
@@ -115,7 +115,8 @@ def read_json(path: str | os.PathLike[str], max_bytes: int = MAX_JSON_BYTES) -> 
 def write_npz(path: str | os.PathLike[str], **arrays: np.ndarray) -> Path:
     """Atomically write an uncompressed ``.npz`` with the given named arrays."""
     buf = io.BytesIO()
-    np.savez(buf, **arrays)
+    savez: Any = np.savez  # numpy's stub lets a **kwargs key bind `allow_pickle`, so mypy refuses **arrays
+    savez(buf, **arrays)
     return atomic_write_bytes(path, buf.getvalue())
 
 

@@ -39,8 +39,8 @@ class PersonBox:
             raise ValidationError(f"box has non-finite coordinates {arr.tolist()}")
         x1, y1, x2, y2 = arr
         # LabelMe rectangles may be drawn from any corner: normalise to x1<=x2, y1<=y2.
-        arr = np.array([min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)])
-        object.__setattr__(self, "xyxy", arr)
+        ordered = np.array([min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)])
+        object.__setattr__(self, "xyxy", ordered)
         object.__setattr__(self, "score", float(self.score))
 
     @property

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, cast
 
 import numpy as np
 
@@ -285,7 +285,8 @@ class VideoWriter:
         self._closed = False
         self._container: Any = av.open(str(self.tmp), mode="w", format="mp4")
         try:
-            self._stream = self._container.add_stream(codec, rate=rate)
+            # PyAV types add_stream as video | audio | subtitle; a video codec name gives a video stream
+            self._stream: Any = cast(Any, self._container.add_stream(codec, rate=rate))
             self._stream.width, self._stream.height, self._stream.pix_fmt = width, height, "yuv420p"
             if codec == "libx264":
                 self._stream.options = {"crf": "20", "preset": "veryfast"}
