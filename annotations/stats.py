@@ -3,7 +3,9 @@
 One row per folder (a folder holds the frames of one dive/video): images, labelled frames,
 unreadable label files, joints visible / occluded / absent; per-joint visibility over all
 frames; diver box sizes. Files that cannot be read are counted, not raised
-(``fdpose annotate validate`` says why).
+(``fdpose annotate validate`` says why). The three tables are pandas DataFrames
+(:meth:`AnnotationStats.folder_table`, :meth:`~AnnotationStats.joint_table`,
+:meth:`~AnnotationStats.box_table`), for analysis beyond the printed text.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 import numpy as np
 
@@ -22,6 +24,9 @@ from fdpose.video import IMAGE_SUFFIXES
 
 from fdpose.annotations.labelme import read_labelme
 from fdpose.annotations.protocol import VIS_ABSENT, VIS_OCCLUDED, VIS_VISIBLE, doc_to_label
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +61,8 @@ class FolderStats:
         }
 
 
-def _spread(values: list[float]) -> Optional[dict[str, float]]:
-    if not values:
-        return None
-    arr = np.asarray(values, dtype=np.float64)
-    return {"min": float(arr.min()), "median": float(np.median(arr)), "max": float(arr.max())}
+#: Columns of :meth:`AnnotationStats.folder_table` (the order of the printed table).
+FOLDER_COLUMNS = ("images", "labelled", "unreadable", "boxes", "visible", "occluded", "absent")
 
 
 @dataclass
@@ -88,16 +90,45 @@ class AnnotationStats:
             total += f.visibility
         return total
 
+    def folder_table(self) -> "pd.DataFrame":
+        """One row per folder (index: folder name), int columns :data:`FOLDER_COLUMNS`."""
+        import pandas as pd
+
+        rows = [{"images": f.images, "labelled": f.labelled, "unreadable": f.unreadable, "boxes": f.with_box,
+                 **f.joint_totals()} for f in self.folders]
+        index = pd.Index([f.folder for f in self.folders], name="folder")
+        return pd.DataFrame(rows, index=index, columns=list(FOLDER_COLUMNS)).astype("int64")
+
+    def joint_table(self) -> "pd.DataFrame":
+        """One row per joint in MPII order: visible / occluded / absent counts and the visible share (NaN: no frame)."""
+        import pandas as pd
+
+        vis = self.visibility()
+        table = pd.DataFrame({n: vis[:, v] for n, v in (("visible", VIS_VISIBLE), ("occluded", VIS_OCCLUDED),
+                                                         ("absent", VIS_ABSENT))},
+                             index=pd.Index(JOINT_NAMES, name="joint"))
+        frames = table.sum(axis=1)
+        table["visible_share"] = (table["visible"] / frames).where(frames > 0)
+        return table
+
+    def box_table(self) -> "pd.DataFrame":
+        """min / median / max of the diver box width and height in px (rows width, height; empty without boxes)."""
+        import pandas as pd
+
+        wh = pd.DataFrame([s for f in self.folders for s in f.box_wh], columns=["width", "height"], dtype="float64")
+        return wh.agg(["min", "median", "max"]).T
+
     def box_sizes(self) -> dict[str, Optional[dict[str, float]]]:
         """min/median/max of the diver box width and height (None when no box was drawn)."""
-        wh = [s for f in self.folders for s in f.box_wh]
-        return {"width": _spread([w for w, _ in wh]), "height": _spread([h for _, h in wh])}
+        table = self.box_table()
+        return {key: None if table.loc[key].isna().all() else {k: float(v) for k, v in table.loc[key].items()}
+                for key in ("width", "height")}
 
     def to_dict(self) -> dict[str, Any]:
-        vis = self.visibility()
+        joints = self.joint_table()
         return {
             "folders": [f.to_dict() for f in self.folders],
-            "joints": {name: {n: int(vis[j, v]) for v, n in _VIS_NAMES.items()} for j, name in enumerate(JOINT_NAMES)},
+            "joints": {name: {n: int(row[n]) for n in _VIS_NAMES.values()} for name, row in joints.iterrows()},
             "box": self.box_sizes(),
             "frames_labelled": self.frames_labelled,
             "images": self.images,
@@ -162,30 +193,21 @@ def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
 
 
 def format_stats(stats: AnnotationStats) -> str:
-    """Human-readable tables: per folder, per joint, box sizes, totals."""
+    """Human-readable tables: per folder (with a total row), per joint, box sizes, totals."""
     out: list[str] = []
-    rows = []
-    for f in stats.folders:
-        t = f.joint_totals()
-        rows.append([f.folder, f.images, f.labelled, f.unreadable, f.with_box, t["visible"], t["occluded"], t["absent"]])
-    vis = stats.visibility()
-    totals = {n: int(vis[:, v].sum()) for v, n in _VIS_NAMES.items()}
-    rows.append(["total", stats.images, stats.frames_labelled, stats.unreadable, sum(f.with_box for f in stats.folders),
-                 totals["visible"], totals["occluded"], totals["absent"]])
-    out += _table(["folder", "images", "labelled", "unreadable", "boxes", "visible", "occluded", "absent"], rows)
+    folders = stats.folder_table()
+    rows: list[list[Any]] = [[name, *map(int, row)] for name, row in folders.iterrows()]
+    rows.append(["total", *map(int, folders.sum(axis=0))])
+    out += _table(["folder", *FOLDER_COLUMNS], rows)
     out.append("")
-    jrows = []
-    for j, name in enumerate(JOINT_NAMES):
-        n = int(vis[j].sum())
-        pct = f"{100.0 * vis[j, VIS_VISIBLE] / n:.1f}" if n else "-"
-        jrows.append([name, int(vis[j, VIS_VISIBLE]), int(vis[j, VIS_OCCLUDED]), int(vis[j, VIS_ABSENT]), pct])
+    joints = stats.joint_table()
+    jrows = [[name, int(r["visible"]), int(r["occluded"]), int(r["absent"]),
+              "-" if np.isnan(r["visible_share"]) else f"{100.0 * r['visible_share']:.1f}"] for name, r in joints.iterrows()]
     out += _table(["joint", "visible", "occluded", "absent", "visible %"], jrows)
     out.append("")
-    sizes = stats.box_sizes()
-    brows = []
-    for key in ("width", "height"):
-        s = sizes[key]
-        brows.append([f"box {key}"] + (["-", "-", "-"] if s is None else [f"{s['min']:.1f}", f"{s['median']:.1f}", f"{s['max']:.1f}"]))
+    boxes = stats.box_table()
+    brows = [[f"box {key}"] + (["-"] * 3 if boxes.loc[key].isna().all() else [f"{v:.1f}" for v in boxes.loc[key]])
+             for key in ("width", "height")]
     out += _table(["px", "min", "median", "max"], brows)
     out.append("")
     out.append(f"{stats.frames_labelled} frames labelled in {len(stats.folders)} folders"

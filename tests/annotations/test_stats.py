@@ -95,3 +95,22 @@ def test_visibility_names_follow_the_protocol(folder):
     d = collect_stats([folder]).to_dict()
     assert list(d["joints"]) == list(JOINT_NAMES)
     assert np.all([set(v) == {"visible", "occluded", "absent"} for v in d["joints"].values()])
+
+
+def test_tables_are_dataframes_of_the_same_counts(folder, tmp_path):
+    stats = collect_stats([folder])
+    folders = stats.folder_table()
+    assert list(folders.index) == ["01_1", "01_2"] and folders.index.name == "folder"
+    assert folders.loc["01_2"].to_dict() == {"images": 4, "labelled": 2, "unreadable": 1, "boxes": 1,
+                                             "visible": 29, "occluded": 1, "absent": 2}
+    assert (folders.dtypes == "int64").all() and folders["labelled"].sum() == stats.frames_labelled
+    joints = stats.joint_table()
+    assert list(joints.index) == list(JOINT_NAMES)
+    assert joints.loc["r_ankle", ["visible", "occluded", "absent"]].tolist() == [3, 0, 2]
+    assert joints.loc["r_ankle", "visible_share"] == pytest.approx(0.6)
+    boxes = stats.box_table()
+    assert boxes.loc["width"].tolist() == [66.0, 75.0, 100.0] and list(boxes.columns) == ["min", "median", "max"]
+    (tmp_path / "nothing").mkdir()
+    none = collect_stats([tmp_path / "nothing"])
+    assert none.folder_table().empty and none.joint_table()["visible_share"].isna().all()
+    assert none.box_table().isna().all().all()
