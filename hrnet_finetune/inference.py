@@ -94,10 +94,12 @@ def load_pose_model(config: Optional[str | os.PathLike[str] | Any], checkpoint: 
     from mmpose.registry import MODELS
 
     import fdpose.hrnet_finetune.register  # noqa: F401 - registers fdpose's transforms
+    from fdpose.logs import route_mmengine_logs
     from fdpose.hrnet_finetune.checkpoints import state_dict_of, torch_load
     from fdpose.hrnet_finetune.config import resolve_device
     from fdpose.hrnet_finetune.mmpose_dataset import mpii_metainfo
 
+    route_mmengine_logs()
     ckpt_path = Path(checkpoint)
     obj = torch_load(ckpt_path)
     cfg = _config_of(config, obj, ckpt_path)

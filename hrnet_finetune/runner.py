@@ -10,7 +10,8 @@
 * The visualizer (without backends) and the log processor are mmengine's own classes, built
   directly: mmpose's registries for them import ``mmpose.visualization``, which needs torchvision.
   fdpose writes its own history instead of visualizer scalars.
-* mmengine's console log goes to stderr, keeping stdout for ``--json``.
+* mmengine's console log goes into python logging (:func:`fdpose.logs.route_mmengine_logs`): its
+  warnings at DEBUG, shown by the CLI with ``-v``; stdout stays free for ``--json``.
 * The config formats its text once (:class:`_TextCachedConfig`) instead of at every checkpoint.
 * Checkpoints are written to a temporary file and renamed (mmengine writes in place, so a kill
   while writing left a truncated file), and :class:`~fdpose.hrnet_finetune.resume.ExactResumeHook`
@@ -64,9 +65,6 @@ class FdposeRunner(Runner):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for handler in self.logger.handlers:
-            if type(handler) is logging.StreamHandler:
-                handler.setStream(sys.stderr)
         if not any(isinstance(h, ExactResumeHook) for h in self.hooks):
             self.register_hook(ExactResumeHook())
 
@@ -76,6 +74,13 @@ class FdposeRunner(Runner):
             super(FdposeRunner, self).save_checkpoint(out_dir, tmp.name, *args, **kwargs)
 
         write_checkpoint_atomically(Path(out_dir) / filename, write)
+
+    def build_logger(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        from fdpose.logs import route_mmengine_logs
+
+        logger = super().build_logger(*args, **kwargs)
+        route_mmengine_logs()  # this run's logger and mmengine's global one: console output into python logging
+        return logger
 
     def _run_options(self) -> dict[str, Any]:
         return dict(self.cfg.get("fdpose_run", None) or {})

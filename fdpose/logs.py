@@ -1,0 +1,90 @@
+"""Third-party log output routed into python logging, so the CLI's ``-v`` decides what is shown.
+
+mmengine's ``MMLogger`` instances print to their own console handler (timestamped
+``- mmengine - WARNING -`` lines) whatever python logging is configured to; its deprecation
+notices ("FileClient will be deprecated", ...) reach the user on every fine-tuning run. And python
+``warnings`` from libraries print outside logging. Both are library noise for an fdpose user:
+
+* :func:`route_mmengine_logs` replaces the console handler of every ``MMLogger`` instance by
+  :class:`ForwardToLogging`, which re-emits records on the python logger ``mmengine.<instance>``,
+  warnings and below at DEBUG, errors as errors. File handlers (a run's log file) are kept.
+  Called where fdpose creates mmengine loggers (the fine-tuning runner, model loading).
+* :func:`capture_warnings` sends python ``warnings`` into logging (``py.warnings``) and demotes
+  the ones raised outside fdpose's own code to DEBUG.
+
+The CLI shows DEBUG records only with ``-v`` (:func:`fdpose.cli.main.cli`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+#: Levels below this are re-emitted at DEBUG (library warnings are noise for the user).
+KEEP_LEVEL = logging.ERROR
+
+_FDPOSE_ROOT = os.path.dirname(os.path.abspath(__file__))
+_PACKAGE_ROOTS = tuple(os.path.dirname(_FDPOSE_ROOT) + os.sep + d + os.sep
+                       for d in ("annotations", "pipelines", "hrnet_finetune", "aqa_model"))
+
+
+class ForwardToLogging(logging.Handler):
+    """A handler that re-emits records on the python logger ``prefix.<record name>``; levels below
+    :data:`KEEP_LEVEL` become DEBUG."""
+
+    def __init__(self, prefix: str = "mmengine") -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def emit(self, record: logging.LogRecord) -> None:
+        name = record.name if record.name.startswith(self.prefix) else f"{self.prefix}.{record.name}"
+        level = record.levelno if record.levelno >= KEEP_LEVEL else logging.DEBUG
+        target = logging.getLogger(name)
+        if target.isEnabledFor(level):
+            target.log(level, "%s", record.getMessage().rstrip())
+
+
+def _is_console(handler: logging.Handler) -> bool:
+    # FileHandler subclasses StreamHandler: only plain stream handlers are console output.
+    return isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler)
+
+
+def route_logger(logger: logging.Logger, prefix: str = "mmengine") -> None:
+    """Replace ``logger``'s console handlers by one :class:`ForwardToLogging` (idempotent)."""
+    for handler in list(logger.handlers):
+        if _is_console(handler):
+            logger.removeHandler(handler)
+    if not any(isinstance(h, ForwardToLogging) for h in logger.handlers):
+        forward = ForwardToLogging(prefix)
+        forward.setLevel(logging.NOTSET)
+        logger.addHandler(forward)
+
+
+def route_mmengine_logs() -> None:
+    """Route every ``MMLogger`` instance created so far (see the module docstring)."""
+    from mmengine.logging import MMLogger
+
+    # ManagerMixin keeps its instances in this class dict; there is no public way to list them.
+    instances: dict[str, Any] = getattr(MMLogger, "_instance_dict", {})
+    for logger in list(instances.values()):
+        route_logger(logger)
+
+
+class _DemoteForeignWarnings(logging.Filter):
+    """On ``py.warnings``: warnings raised outside fdpose's code become DEBUG (dropped unless DEBUG is on)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if text.startswith((_FDPOSE_ROOT + os.sep, *_PACKAGE_ROOTS)):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
+def capture_warnings() -> None:
+    """Send python ``warnings`` into logging, library ones at DEBUG (idempotent)."""
+    logging.captureWarnings(True)
+    logger = logging.getLogger("py.warnings")
+    if not any(isinstance(f, _DemoteForeignWarnings) for f in logger.filters):
+        logger.addFilter(_DemoteForeignWarnings())
