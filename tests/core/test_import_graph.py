@@ -1,8 +1,8 @@
 """The import graph of the source tree: data flows one way and no module imports itself back.
 
-Read from the sources (every ``import`` anywhere in a module, function-level included, except
-under ``if __name__ == "__main__":`` and ``if TYPE_CHECKING:``), with the folder -> package map
-of setup.cfg, so a hidden cycle behind a local import counts too.
+Read from the sources (every ``import`` anywhere in a module: function-level and ``if TYPE_CHECKING:``
+ones included, only the ``if __name__ == "__main__":`` block left out), with the folder -> package
+map of setup.cfg, so a cycle hidden behind a local or a type-only import counts too.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def _skipped(node: ast.AST) -> bool:
     if not isinstance(node, ast.If):
         return False
     test = ast.unparse(node.test)
-    return "TYPE_CHECKING" in test or test.replace("'", '"') == '__name__ == "__main__"'
+    return test.replace("'", '"') == '__name__ == "__main__"'
 
 
 def imports_of(path: Path, known: dict[str, Path]) -> set[str]:
@@ -137,6 +137,15 @@ def test_the_analysis_sees_modules_and_local_imports() -> None:
     # main registers the commands through a function-level import: still an edge
     assert "fdpose.cli.track" in graph["fdpose.cli.main"]
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [{"a", "b", "c"}]
+
+
+def test_local_and_type_only_imports_count(tmp_path: Path) -> None:
+    src = tmp_path / "m.py"
+    src.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from fdpose.io import read_json\n"
+                   "def f():\n    import fdpose.errors\n"
+                   "if __name__ == '__main__':\n    from fdpose.cli.main import main\n")
+    known = {"fdpose.io": src, "fdpose.errors": src, "fdpose.cli.main": src}
+    assert imports_of(src, known) == {"fdpose.io", "fdpose.errors"}
 
 
 def test_no_import_cycles() -> None:
