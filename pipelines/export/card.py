@@ -5,7 +5,7 @@ can be regenerated for any dataset folder."""
 from __future__ import annotations
 
 import os
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 from typing import Optional
 
@@ -55,28 +55,23 @@ def card_text(ds: FineDivingPose, report: CheckReport) -> str:
     lines += ["Pose pipeline (detector + pose model): "
               + ", ".join(f"{b} ({k} clip(s))" for b, k in backends.most_common()) + ".", ""]
 
+    clips = ds.table()
     lines += ["## Contents", ""]
     rows = []
-    for s in splits:
-        clips = [c for c in ds.clips if c.split == s]
-        listed = len(ds.splits.get(s, []))
-        rows.append([s, len(clips), listed, len(clips) * n, sum(c.manual_frames for c in clips),
-                     len({c.dive_number for c in clips})])
-    rows.append(["all", len(ds.clips), sum(len(v) for v in ds.splits.values()), len(ds.clips) * n,
-                 sum(c.manual_frames for c in ds.clips), len({c.dive_number for c in ds.clips})])
+    for name, part, listed in [*((s, clips[clips["split"] == s], len(ds.splits.get(s, []))) for s in splits),
+                               ("all", clips, sum(len(v) for v in ds.splits.values()))]:
+        rows.append([name, len(part), listed, len(part) * n, int(part["manual_frames"].sum()),
+                     part["dive_number"].nunique()])
     lines += _table(["split", "clips", "split keys", "frames", "manually labelled frames", "dive numbers"], rows)
     lines += [""]
 
-    per_dive: dict[str, list] = defaultdict(list)
-    for c in ds.clips:
-        per_dive[c.dive_number].append(c)
     lines += ["## Dive numbers", ""]
-    drows = []
-    for dive, clips in sorted(per_dive.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-        by_split = Counter(c.split for c in clips)
-        drows.append([dive, len(clips), ", ".join(f"{s} {k}" for s, k in sorted(by_split.items())),
-                      f"{sum(c.difficulty for c in clips) / len(clips):.2f}",
-                      f"{sum(c.dive_score for c in clips) / len(clips):.2f}"])
+    dives = clips.groupby("dive_number").agg(clips=("clip_id", "size"), difficulty=("difficulty", "mean"),
+                                             score=("dive_score", "mean"))
+    per_split = clips.groupby(["dive_number", "split"]).size()
+    dives = dives.assign(order=-dives["clips"]).sort_values(["order", "dive_number"])  # most clips first
+    drows = [[dive, int(row["clips"]), ", ".join(f"{s} {k}" for s, k in per_split.loc[dive].items()),
+              f"{row['difficulty']:.2f}", f"{row['score']:.2f}"] for dive, row in dives.iterrows()]
     lines += _table(["dive number", "clips", "per split", "mean difficulty", "mean score"], drows) + [""]
 
     t = report.totals

@@ -217,6 +217,18 @@ class FineDivingPose:
         """Clip keys in manifest order (only those of ``split`` when given)."""
         return [c.key for c in self.clips if split is None or c.split == split]
 
+    def table(self) -> Any:
+        """The manifest's clips as a pandas DataFrame, one row per clip in manifest order: ``match``,
+        ``idx``, ``clip_id``, ``split``, ``dive_number``, ``dive_score``, ``difficulty``,
+        ``manual_frames``, ``source_frames``, ``detector``, ``pose``."""
+        import pandas as pd
+
+        columns = ["match", "idx", "clip_id", "split", "dive_number", "dive_score", "difficulty", "manual_frames",
+                   "source_frames", "detector", "pose"]
+        return pd.DataFrame([[c.key[0], c.key[1], c.clip_id, c.split, c.dive_number, c.dive_score, c.difficulty,
+                              c.manual_frames, c.source_frames, c.backends.get("detector"), c.backends.get("pose")]
+                             for c in self.clips], columns=columns)
+
     def clip(self, key: Key) -> ClipEntry:
         for c in self.clips:
             if c.key == (str(key[0]), int(key[1])):

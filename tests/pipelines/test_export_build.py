@@ -145,6 +145,18 @@ def test_card_counts_and_command(dataset: Path) -> None:
     assert "| 3 | manual |" in card
 
 
+def test_clip_table_and_the_card_dive_rows(dataset: Path) -> None:
+    ds = load_dataset(dataset)
+    table = ds.table()
+    assert len(table) == len(ds.clips) and list(table["clip_id"]) == [c.clip_id for c in ds.clips]
+    assert table["manual_frames"].sum() == sum(c.manual_frames for c in ds.clips)
+    assert set(table["split"]) == {c.split for c in ds.clips} and (table["detector"] == "file").all()
+    card = (dataset / "README.md").read_text()
+    for dive, part in table.groupby("dive_number"):  # one card row per dive number: clips and mean score
+        mean = sum(part["dive_score"]) / len(part)
+        assert f"| {dive} | {len(part)} |" in card and f"| {mean:.2f} |" in card
+
+
 def test_split_test_only_and_allow_missing(world: ExportWorld, tmp_path: Path) -> None:
     ann = load_annotations(world.annotations)
     track = tmp_path / "track"
