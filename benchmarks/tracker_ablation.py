@@ -84,7 +84,7 @@ def synth_clips(root: Path) -> list[tuple[dict[str, Any], list[np.ndarray], Call
 
 
 def score_synth(clips: list, cfg: TrackerConfig, cams: dict[int, CameraMotion]) -> dict[str, float]:
-    right = frames = replay = replay_boxed = 0
+    right = frames = replay = replay_boxed = live_right = 0
     for i, (gt, cands, make_cam) in enumerate(clips):
         cam = None
         if cfg.camera.enabled and cfg.camera.source == "pixels":
@@ -99,7 +99,9 @@ def score_synth(clips: list, cfg: TrackerConfig, cams: dict[int, CameraMotion]) 
             if fr.get("segment") == "replay":
                 replay += 1
                 replay_boxed += int(np.isfinite(res.boxes[t, 0]))
-    return {"accuracy": right / frames, "frames": frames,
+            else:
+                live_right += int(ok[t])
+    return {"accuracy": right / frames, "frames": frames, "live": live_right / (frames - replay),
             "replay_boxed": replay_boxed / replay if replay else float("nan")}
 
 
@@ -186,18 +188,20 @@ def render(synth: dict[str, Any], real: Optional[dict[str, Any]], cmd: str) -> s
     names = list(next(iter(synth.values())).keys())
     worlds = list(synth.keys())
     lines += ["## Synth worlds (simulated detector)", "",
-              "Frames right as in `fdpose.pipelines.evaluate.tracking_correct`; `replay boxed`: share of the",
-              "broadcast worlds' replay frames given a box (the entry end refuses them; the rule above",
+              "Frames right as in `fdpose.pipelines.evaluate.tracking_correct`; `broadcast live`: the same",
+              "over the broadcast worlds' frames outside the replay; `replay boxed`: share of the replay",
+              "frames given a box (the entry end means to refuse them; the rule of the first columns",
               "counts them as misses where the detector found the diver).", "",
-              "| variant | " + " | ".join(worlds) + " | mean plain | mean broadcast | replay boxed |",
-              "|---|" + "---|" * (len(worlds) + 3)]
+              "| variant | " + " | ".join(worlds) + " | mean plain | mean broadcast | broadcast live | replay boxed |",
+              "|---|" + "---|" * (len(worlds) + 4)]
     for n in names:
         accs = [synth[w][n]["accuracy"] for w in worlds]
         plain = [synth[w][n]["accuracy"] for w in worlds if w.startswith("plain")]
         bc = [synth[w][n] for w in worlds if w.startswith("broadcast")]
         rep = np.nanmean([r["replay_boxed"] for r in bc]) if bc else float("nan")
         lines.append(f"| {n} | " + " | ".join(f"{a:.3f}" for a in accs)
-                     + f" | {np.mean(plain):.3f} | {np.mean([r['accuracy'] for r in bc]):.3f} | {rep:.2f} |")
+                     + f" | {np.mean(plain):.3f} | {np.mean([r['accuracy'] for r in bc]):.3f}"
+                     + f" | {np.mean([r['live'] for r in bc]):.3f} | {rep:.2f} |")
     if real:
         lines += ["", f"## Real dev clips (detector `{real['detector']}`)", ""]
         for clip, r in real["clips"].items():
