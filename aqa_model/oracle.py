@@ -25,7 +25,7 @@ import numpy as np
 from fdpose.errors import InputError, ValidationError
 from fdpose.finediving import Key
 from fdpose.io import read_json
-from fdpose.pipelines.sampling import aligned_indices, pred_comp_path, write_pred_comp
+from fdpose.sampling import aligned_indices, pred_comp_path, write_pred_comp
 from fdpose.skeleton import NUM_JOINTS
 
 log = logging.getLogger(__name__)

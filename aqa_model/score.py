@@ -46,7 +46,7 @@ from fdpose.finediving import FineDivingAnnotations, Key, load_annotations
 from fdpose.io import read_json
 from fdpose.pipelines.frames import IMAGE_SUFFIXES, VIDEO_SUFFIXES, FrameTreeClip, VideoClip
 from fdpose.pipelines.runner import RunConfig, run_batch
-from fdpose.pipelines.sampling import (
+from fdpose.sampling import (
     NUM_SAMPLED_FRAMES,
     aligned_indices,
     fill_nonfinite,

@@ -40,7 +40,7 @@ from fdpose.errors import FdposeError, ValidationError
 from fdpose.io import atomic_write_text, dumps_json, read_json
 from fdpose.pipelines.detectors.base import BackendInfo
 from fdpose.pipelines.frames import frame_number
-from fdpose.pipelines.sampling import aligned_indices
+from fdpose.sampling import aligned_indices
 from fdpose.pipelines.tracking import TrackDecision
 from fdpose.records import JointSource
 from fdpose.skeleton import NUM_JOINTS

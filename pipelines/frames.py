@@ -24,13 +24,12 @@ from typing import Any, Iterator, NamedTuple, Optional, Sequence
 import numpy as np
 
 from fdpose.errors import ConfigError, InputError
+from fdpose.sampling import CLIP_ID_SEP
 from fdpose.video import (DECODERS, IMAGE_SUFFIXES, VIDEO_SUFFIXES, ClipInfo, frame_number, image_size, is_image,
                           iter_video, list_images, natural_key, probe_video, read_image, resolve_decoder)
 
 log = logging.getLogger(__name__)
 
-#: Separator between match and index in a frame-tree clip id (match names contain "_").
-CLIP_ID_SEP = "__"
 
 __all__ = ["CLIP_ID_SEP", "DECODERS", "IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "ClipInfo", "ClipSource", "Frame",
            "FrameTreeClip", "VideoClip", "discover_clips", "frame_number"]

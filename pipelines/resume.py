@@ -87,7 +87,7 @@ def stale_reason(json_path: Path, npz_path: Optional[Path], clip_id: str, record
     """None when the clip's outputs can be kept on resume, else why it must be redone
     ("no output" when it was never finished)."""
     from fdpose.pipelines.clip_json import read_clip_json
-    from fdpose.pipelines.sampling import read_pred_comp
+    from fdpose.sampling import read_pred_comp
 
     if not json_path.is_file():
         return "no output"

@@ -38,7 +38,7 @@ from fdpose.pipelines.export.merge import LabelIndex, index_manual_labels, merge
 from fdpose.pipelines.export.schema import (FORMAT_NAME, MANIFEST_NAME, PROVENANCE_TABLE, SCHEMA_VERSION,
                                             validate_manifest)
 from fdpose.pipelines.runner import output_paths
-from fdpose.pipelines.sampling import NUM_SAMPLED_FRAMES, split_clip_id
+from fdpose.sampling import NUM_SAMPLED_FRAMES, split_clip_id
 from fdpose.skeleton import JOINT_NAMES
 
 log = logging.getLogger(__name__)

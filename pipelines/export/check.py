@@ -35,7 +35,7 @@ from fdpose.metrics.pose import head_size, pck
 from fdpose.pipelines.export.dataset import (ARRAY_SPECS, ClipArrays, ClipEntry, array_problems, file_sha256,
                                              manifest_path, read_raw_arrays)
 from fdpose.pipelines.export.schema import SCHEMA_VERSION, Provenance, manifest_problems
-from fdpose.pipelines.sampling import pred_comp_path, read_pred_comp
+from fdpose.sampling import pred_comp_path, read_pred_comp
 from fdpose.skeleton import HEAD_TOP, JOINT_NAMES, UPPER_NECK
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from fdpose.annotations.convert import ConvertReport, labelme_entries, write_coc
 from fdpose.annotations.interchange import FrameEntry
 from fdpose.errors import InputError
 from fdpose.finediving import Key
-from fdpose.pipelines.sampling import pred_comp_path, write_pred_comp
+from fdpose.sampling import pred_comp_path, write_pred_comp
 
 log = logging.getLogger(__name__)
 

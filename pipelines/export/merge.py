@@ -33,7 +33,7 @@ from fdpose.pipelines.clip_json import ClipPoses
 from fdpose.pipelines.export.dataset import ClipArrays
 from fdpose.pipelines.export.schema import SOURCE_CODES, Provenance
 from fdpose.pipelines.frames import frame_number
-from fdpose.pipelines.sampling import fill_nonfinite
+from fdpose.sampling import fill_nonfinite
 
 log = logging.getLogger(__name__)
 

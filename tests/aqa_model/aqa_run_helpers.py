@@ -17,7 +17,7 @@ from aqa_helpers import micro_config
 
 from fdpose.aqa_model.config import AQAConfig
 from fdpose.finediving import FineDivingAnnotations, FineGrainedRecord, save_annotations
-from fdpose.pipelines.sampling import write_pred_comp
+from fdpose.sampling import write_pred_comp
 
 FRAMES = 20  # frames per clip; the micro config samples 16 of them
 HEIGHT, WIDTH = 24, 32

@@ -14,7 +14,7 @@ from fdpose.aqa_model.data import ExemplarPicker, FineDivingAQADataset, select_t
 from fdpose.aqa_model.model import HPMCoRe
 from fdpose.errors import InputError, ValidationError
 from fdpose.finediving import FineDivingAnnotations, FineGrainedRecord, load_annotations
-from fdpose.pipelines.sampling import write_pred_comp
+from fdpose.sampling import write_pred_comp
 
 FRAMES_PER_CLIP = 31  # trimmed clip length; the micro config samples 16 of them
 
@@ -143,7 +143,7 @@ def test_real_annotations_exemplars_exist_for_every_test_clip(shared_data: Path)
 
 def test_a_96_row_pose_file_serves_a_model_of_fewer_frames(tmp_path: Path) -> None:
     # FineDiving-Pose and the pipeline write 96 rows; the micro config samples 16 frames.
-    from fdpose.pipelines.sampling import aligned_indices
+    from fdpose.sampling import aligned_indices
 
     cfg = micro_config()
     ann = _world(tmp_path, KEYS, DIVES)

@@ -18,7 +18,7 @@ from fdpose.aqa_model.model import HPMCoRe
 from fdpose.aqa_model.oracle import VISIBILITY_CONFIDENCE, write_oracle_poses
 from fdpose.finediving import load_annotations
 from fdpose.io import read_json
-from fdpose.pipelines.sampling import aligned_indices, read_pred_comp
+from fdpose.sampling import aligned_indices, read_pred_comp
 from fdpose.synth.config import SynthConfig
 from fdpose.synth.world import generate_world
 

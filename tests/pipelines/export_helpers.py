@@ -18,7 +18,7 @@ import numpy as np
 
 from fdpose.io import read_json
 from fdpose.pipelines.clip_json import BackendInfo, ClipPoses, write_clip_json
-from fdpose.pipelines.sampling import aligned_indices, fill_nonfinite, pred_comp_path, write_pred_comp
+from fdpose.sampling import aligned_indices, fill_nonfinite, pred_comp_path, write_pred_comp
 from fdpose.synth.config import SynthConfig
 from fdpose.synth.world import generate_world
 

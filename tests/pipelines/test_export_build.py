@@ -17,7 +17,7 @@ from fdpose.finediving import load_annotations
 from fdpose.pipelines.clip_json import read_clip_json
 from fdpose.pipelines.export import Provenance, export_dataset, load_dataset
 from fdpose.pipelines.export.merge import ManualFrame, merge_clip
-from fdpose.pipelines.sampling import pred_comp_path, read_pred_comp
+from fdpose.sampling import pred_comp_path, read_pred_comp
 from fdpose.skeleton import JOINT_INDEX
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from fdpose.finediving import load_annotations
 from fdpose.pipelines.clip_json import BackendInfo, ClipPoses, write_clip_json
 from fdpose.pipelines.export import export_dataset, load_dataset
-from fdpose.pipelines.sampling import aligned_indices
+from fdpose.sampling import aligned_indices
 
 
 def _fake_clip(match: str, idx: int, first: int, n: int, rng: np.random.Generator) -> ClipPoses:

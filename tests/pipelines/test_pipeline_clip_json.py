@@ -12,7 +12,7 @@ from fdpose.errors import ValidationError
 from fdpose.pipelines.clip_json import (
     BackendInfo, ClipPoses, clip_to_doc, is_complete, read_clip_json, validate_clip_doc, write_clip_json,
 )
-from fdpose.pipelines.sampling import aligned_indices
+from fdpose.sampling import aligned_indices
 
 
 def make_clip(rng: np.random.Generator, n: int = 40, tree: bool = True) -> ClipPoses:

@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from fdpose.cli.track import track_and_estimate
 from fdpose.pipelines.clip_json import read_clip_json
 from fdpose.pipelines.runner import RunConfig, output_paths, run_batch, shard
-from fdpose.pipelines.sampling import aligned_indices, read_pred_comp
+from fdpose.sampling import aligned_indices, read_pred_comp
 
 sys.path.insert(0, str(Path(__file__).parent))
 from pipeline_helpers import tiny_hrnet_checkpoint  # noqa: E402

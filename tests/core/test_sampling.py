@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fdpose.errors import InputError, ValidationError
-from fdpose.pipelines.sampling import (
+from fdpose.sampling import (
     NUM_SAMPLED_FRAMES, aligned_indices, fill_nonfinite, gather_sampled, pred_comp_path, read_pred_comp,
     split_clip_id, write_pred_comp,
 )
@@ -105,7 +105,7 @@ def test_split_clip_id() -> None:
 
 
 def test_resample_rows_picks_the_nearest_sampled_frame() -> None:
-    from fdpose.pipelines.sampling import resample_rows
+    from fdpose.sampling import resample_rows
 
     T, first = 137, 16858
     numbers = list(range(first, first + T))
