@@ -2,6 +2,13 @@
 
 Presets:
 
+* ``hpmcore`` (the default of ``train-aqa``): HP-MCoRe as its official code builds it (commit 6bce799 of
+  github:Lumos0507/HP-MCoRe, method.md 3.8), the code that produced the paper's numbers: RegNetY-002-GSM
+  static branch, I3D averaged per clip, HD-GCN skeletal branch, ``C_channel`` reducers, pre-norm fusion
+  with the pose term on the logits, one shared decoder per branch, BiGRU segmentation over the static
+  features, stage-mean contrastive loss (tau 0.1, each branch x10). :data:`HPMCORE_FIELDS` lists every
+  field it sets; each is one paper/code difference, so each is an ablation (``docs/aqa.md`` maps
+  method.md 3.8 item by item). 31.2 M parameters, ~275 GFLOPs per training pair (``benchmarks/aqa.py``).
 * ``paper`` (alias ``full``, kept for existing configs and runs; it logs that it is an alias):
   HP-MCoRe as the paper's text describes it, at the paper's sizes (I3D + ResNet-50 + five-ring skeletal encoder,
   3 stages, BiGRU segmentation, weighted pose-guided fusion, stage-wise contrastive loss).
@@ -69,24 +76,33 @@ log = logging.getLogger(__name__)
 
 Backbone = Literal["i3d", "frame2d"]
 SegmentationHead = Literal["bigru", "fc", "tcn"]
-FusionMode = Literal["weighted", "addition", "dot", "none"]
+FusionMode = Literal["weighted", "addition", "dot", "logits", "none"]
 ContrastiveMode = Literal["stagewise", "infonce", "triplet", "token", "none"]
 SkeletalHierarchy = Literal["rings", "semantic"]
 VideoCrop = Literal["frame", "diver"]
-SegmentationInput = Literal["motion", "all"]
+SegmentationInput = Literal["motion", "all", "static"]
 StaticEncoder = Literal["resnet", "regnet_gsm"]
-StageCut = Literal["inclusive", "half_open"]
+StageCut = Literal["inclusive", "half_open", "last_lead"]
+# ----- C1 block types (hpmcore) -----
+SkeletalEncoder = Literal["hse", "hdgcn"]
+I3DPool = Literal["max", "avg"]
+I3DStageAxis = Literal["frames", "clips"]
+ReducerHidden = Literal["double_out", "in_plus_128"]
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "backbone": ("i3d", "frame2d"),
     "segmentation_head": ("bigru", "fc", "tcn"),
-    "fusion": ("weighted", "addition", "dot", "none"),
+    "fusion": ("weighted", "addition", "dot", "logits", "none"),
     "contrastive": ("stagewise", "infonce", "triplet", "token", "none"),
     "skeletal_hierarchy": ("rings", "semantic"),
     "video_crop": ("frame", "diver"),
-    "segmentation_input": ("motion", "all"),
+    "segmentation_input": ("motion", "all", "static"),
     "static_encoder": ("resnet", "regnet_gsm"),
-    "stage_cut": ("inclusive", "half_open"),
+    "stage_cut": ("inclusive", "half_open", "last_lead"),
+    "skeletal_encoder": ("hse", "hdgcn"),
+    "i3d_pool": ("max", "avg"),
+    "i3d_stage_axis": ("frames", "clips"),
+    "reducer_hidden": ("double_out", "in_plus_128"),
 }
 
 
@@ -198,6 +214,39 @@ class AQAConfig:
     # both codes' seg_pool_1d: [:t1], [t1:t2], [t2:]).
     stage_cut: StageCut = "inclusive"
     # ===== end of C2 block =====
+    # ===== C1 block: HP-MCoRe's official code (method.md 3.8), the ``hpmcore`` preset =====
+    # Defaults keep the paper-text model (``paper``); each field is one code/paper difference.
+    # I3D clip pooling: "max" = three mixed convs (mixed_conv_layers) then spatial max-pool (paper text);
+    # "avg" = 3D average pooling of each clip's Mixed_5c map to one 1024-d vector (the code, no mixed convs).
+    i3d_pool: I3DPool = "max"
+    # Where I3D features are cut into stages: "frames" = clip features spread onto the T frames, cut at
+    # the transitions; "clips" = the code: the 9 clip vectors cut at transition // clip_stride.
+    i3d_stage_axis: I3DStageAxis = "frames"
+    # Skeletal encoder: "hse" = the paper-text hierarchical encoder (encoders/skeletal.py); "hdgcn" = the
+    # code's HD-GCN (encoders/hdgcn.py: 2-channel input, subset GCNs + EdgeConv merged by hierarchy attention,
+    # multi-scale temporal conv; widths skeletal_channels, EdgeConv k edgeconv_k).
+    skeletal_encoder: SkeletalEncoder = "hse"
+    # HD-GCN's classifier head (Linear(128, classes)): the code builds it (60 classes) but never adds its loss;
+    # 0 = not built. It only adds parameters.
+    skeletal_classifier_classes: int = 0
+    # Reducer hidden width: "double_out" = Linear(d_in, 2 d) -> Linear(2 d, d); "in_plus_128" = the code's
+    # C_channel Linear(d_in, d_in + 128) -> Linear(d_in + 128, d), both with ReLUs.
+    reducer_hidden: ReducerHidden = "double_out"
+    # Fusion block norm placement: post-norm (paper Eq. 11) or pre-norm (the code's PoseAttnNet). With
+    # fusion "logits" (the code) the pose term w * (e e^T) / 64 is added to the attention logits, e a
+    # linear embedding of 0.01 x the skeletal features, w learnable from fusion_lambda_init (code 0.001).
+    fusion_prenorm: bool = False
+    fusion_qkv_bias: bool = True  # the code's q/k/v projections have no bias (fusion and decoders)
+    decoder_qkv_bias: bool = True
+    # Contrastive loss on the stage means through a learnable projection g (paper) or on the L2-normalised
+    # stage means themselves (the code); branches averaged (False) or summed, each weighted
+    # lambda_contrastive (the code: 10 L_con(fused) + 10 L_con(static)).
+    contrastive_projection: bool = True
+    contrastive_branch_sum: bool = False
+    # Frames resized to (H, W) before the frame_size crop (the code: (200, 112), anisotropic); () =
+    # short-side resize to frame_size (keeps the aspect ratio).
+    frame_resize: tuple[int, ...] = ()
+    # ===== end of C1 block =====
     extra: dict[str, Any] = field(default_factory=dict)  # free-form notes carried into checkpoints
 
     # ------------------------------------------------------------------ checks
@@ -248,6 +297,14 @@ class AQAConfig:
         if not self.stage_reducer and self.use_sve and self.static_dim_out != self.d_model:
             raise ConfigError(f"stage_reducer false feeds the static features ({self.static_dim_out}-d) to the "
                               f"decoder directly: d_model must be {self.static_dim_out}, got {self.d_model}")
+        if self.frame_resize and (len(self.frame_resize) != 2 or min(self.frame_resize) < self.frame_size):
+            raise ConfigError(f"frame_resize must be (H, W), both >= frame_size {self.frame_size}, "
+                              f"got {list(self.frame_resize)}")
+        if self.skeletal_encoder == "hdgcn" and any(c % 4 for c in self.skeletal_channels):
+            raise ConfigError(f"skeletal_encoder hdgcn needs skeletal_channels divisible by 4, "
+                              f"got {list(self.skeletal_channels)}")
+        if self.i3d_pool == "avg" and self.mixed_conv_layers:
+            raise ConfigError("i3d_pool 'avg' is the code's plain average per clip: set mixed_conv_layers 0")
         if self.pose_channels not in (2, 3):
             raise ConfigError(f"pose_channels must be 2 or 3, got {self.pose_channels}")
         return self
@@ -307,7 +364,7 @@ class AQAConfig:
 
 
 def preset(name: str) -> AQAConfig:
-    """The named preset: ``paper`` (alias ``full``), ``tiny`` or ``mcore``."""
+    """The named preset: ``hpmcore``, ``paper`` (alias ``full``), ``tiny`` or ``mcore``."""
     if name == "paper":
         return AQAConfig(name="paper").validate()
     if name == "full":
@@ -335,7 +392,38 @@ def preset(name: str) -> AQAConfig:
             stage_len=5, segmentation_hidden=368, contrastive="token", temperature=0.5, lambda_contrastive=10.0,
             segmentation_dropout=0.5, segmentation_transition_weights=(1.0, 2.0), stage_cut="half_open",
         ).validate()
-    raise ConfigError(f"unknown preset {name!r} (paper, full, tiny, mcore or a .json/.yaml file)")
+    if name == "hpmcore":
+        return AQAConfig(name="hpmcore", **HPMCORE_FIELDS).validate()
+    raise ConfigError(f"unknown preset {name!r} (hpmcore, paper, full, tiny, mcore or a .json/.yaml file)")
+
+
+#: ``hpmcore`` = HP-MCoRe's official code (commit 6bce799 of github:Lumos0507/HP-MCoRe; method.md 3.8):
+#: every field where it departs from the paper-text defaults (``paper``), in method.md 3.8's order.
+HPMCORE_FIELDS: dict[str, Any] = {
+    # static branch: RegNetY-002 + gate-shift modules per frame, 368-d (ImageNet weights: --static-weights)
+    "static_encoder": "regnet_gsm",
+    # dynamic branch: Kinetics I3D, 9 clips of 16 frames, 3D average pooling per clip, no mixed convs;
+    # the clip vectors are cut into stages at transition // 10
+    "mixed_conv_layers": 0, "i3d_pool": "avg", "i3d_stage_axis": "clips",
+    # skeletal branch: HD-GCN on (x, y), widths 64, 64, 64, 64, 128 (the default skeletal_channels), EdgeConv
+    # k 5, temporal kernel 5, with its unused 60-class head
+    "skeletal_encoder": "hdgcn", "pose_channels": 2, "skeletal_classifier_classes": 60,
+    # reducers per stage and branch: Linear(d, d + 128) -> ReLU -> Linear(., 256) -> ReLU
+    "reducer_hidden": "in_plus_128", "d_model": 256,
+    # fusion: pre-norm, 2 heads, pose term on the logits (weight from 0.001), no q/k/v bias
+    "fusion": "logits", "fusion_prenorm": True, "fusion_heads": 2, "fusion_lambda_init": 0.001,
+    "fusion_qkv_bias": False,
+    # ONE decoder per branch shared across stages: width 256, 2 heads, 4 layers; score MLPs 256 -> 64 -> 1
+    "shared_decoder": True, "decoder_heads": 2, "decoder_layers": 4, "decoder_qkv_bias": False, "mlp_hidden": 256,
+    # segmentation: BiGRU (hidden 368, dropout 0.5) over the per-frame static features, transition 2 x2
+    "segmentation_input": "static", "segmentation_hidden": 368, "segmentation_dropout": 0.5,
+    "segmentation_transition_weights": (1.0, 2.0), "stage_cut": "last_lead",
+    # contrastive: L2-normalised stage means, tau 0.1, fused and static each x10, summed
+    "contrastive": "stagewise", "contrastive_projection": False, "temperature": 0.1, "lambda_contrastive": 10.0,
+    "contrastive_branch_sum": True,
+    # stage length 10 (the default); input: frames resized to 200 x 112 (H x W), crop 112
+    "stage_len": 10, "frame_resize": (200, 112), "frame_size": 112, "video_crop": "frame",
+}
 
 
 MTL_AQA_FRAMES = 103
@@ -356,7 +444,7 @@ def mtl_aqa_input(cfg: AQAConfig) -> AQAConfig:
                                clip_starts_explicit=MTL_AQA_CLIP_STARTS).validate()
 
 
-PRESETS: tuple[str, ...] = ("paper", "full", "tiny", "mcore")
+PRESETS: tuple[str, ...] = ("hpmcore", "paper", "full", "tiny", "mcore")
 
 
 def load_config(spec: str | os.PathLike[str]) -> AQAConfig:
@@ -405,7 +493,7 @@ def save_config(config: AQAConfig, path: str | os.PathLike[str]) -> Path:
 
 # presets meant to start from pretrained visual encoders (method.md 3.8): training them from random
 # weights is refused unless asked for, because it silently trains a different model
-PRETRAINED_PRESETS: tuple[str, ...] = ("paper", "full", "mcore")
+PRETRAINED_PRESETS: tuple[str, ...] = ("hpmcore", "paper", "full", "mcore")
 
 
 def random_init_encoders(cfg: AQAConfig) -> list[str]:

@@ -98,16 +98,18 @@ class StageContrast(nn.Module):
     """Projection g (LayerNorm + Linear) then the chosen loss.
 
     forward(query_stages (B, K, L, d), exemplar_stages (B, K, L, d)) -> scalar.
+    projection False: g is the identity, the losses see the stage means themselves (HP-MCoRe's code:
+    L2-normalised stage means, the normalisation being the cosine inside every loss here).
     """
 
     def __init__(self, in_dim: int, proj_dim: int, kind: ContrastiveKind = "stagewise",
-                 tau: float = 0.5, margin: float = 0.2) -> None:
+                 tau: float = 0.5, margin: float = 0.2, projection: bool = True) -> None:
         super().__init__()
         if kind not in ("stagewise", "infonce", "triplet", "token"):
             raise ConfigError(f"unknown contrastive loss {kind!r}")
         self.kind, self.tau, self.margin = kind, tau, margin
         # the token-level loss (MCoRe's code) compares the stage features themselves: no projection
-        self.g: nn.Module = (nn.Identity() if kind == "token"
+        self.g: nn.Module = (nn.Identity() if kind == "token" or not projection
                              else nn.Sequential(nn.LayerNorm(in_dim), nn.Linear(in_dim, proj_dim)))
 
     def embed(self, stages: torch.Tensor) -> torch.Tensor:

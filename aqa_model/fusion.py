@@ -11,6 +11,14 @@ per attention head (2 heads), d_h = d / heads. Ablation variants: ``"addition"``
 A = A_v + A_p (lambda fixed at 1) and ``"dot"`` the element-wise product A_v * A_p with each
 row renormalised to sum to one. Without a pose input (HSE off) the block is plain
 self-attention with A = A_v.
+
+HP-MCoRe's code (``mode="logits"``, the ``hpmcore`` preset) adds the pose term to the LOGITS:
+
+    A = softmax(Q_v K_v^T / sqrt(d_h) + w * (E E^T) / 64),   E = (0.01 X_p) U_e   (B, L, d)
+
+the same pose term for every head, w learnable (initialised at 0.001 there), no Q_p / K_p. Its block is
+pre-norm (``prenorm=True``): Z = X_v + (A V_v) W_o with A computed from LN(X_v); out = Z + FFN(LN(Z)),
+and its Q / K / V projections have no bias (``qkv_bias=False``).
 """
 
 from __future__ import annotations
@@ -23,23 +31,29 @@ from torch import nn
 
 from fdpose.errors import ConfigError
 
+#: HP-MCoRe's code scales the skeletal features by 0.01 before embedding them and divides E E^T by 64
+POSE_INPUT_SCALE = 0.01
+POSE_LOGIT_DIVISOR = 64.0
+
 
 class PoseGuidedFusion(nn.Module):
     """visual (B, L, d), pose (B, L, d_p) or None -> fused (B, L, d)."""
 
     def __init__(self, dim: int, pose_dim: int | None, heads: int = 2,
-                 mode: Literal["weighted", "addition", "dot"] = "weighted", lambda_init: float = 0.5,
-                 ffn_ratio: int = 4) -> None:
+                 mode: Literal["weighted", "addition", "dot", "logits"] = "weighted", lambda_init: float = 0.5,
+                 ffn_ratio: int = 4, prenorm: bool = False, qkv_bias: bool = True) -> None:
         super().__init__()
-        if mode not in ("weighted", "addition", "dot"):
+        if mode not in ("weighted", "addition", "dot", "logits"):
             raise ConfigError(f"unknown fusion mode {mode!r}")
         if dim % heads:
             raise ConfigError(f"fusion dim {dim} not divisible by {heads} heads")
-        self.heads, self.mode = heads, mode
-        self.q_v, self.k_v, self.v_v = (nn.Linear(dim, dim) for _ in range(3))
-        self.q_p = nn.Linear(pose_dim, dim) if pose_dim else None
-        self.k_p = nn.Linear(pose_dim, dim) if pose_dim else None
-        if mode == "weighted":
+        self.heads, self.mode, self.prenorm = heads, mode, prenorm
+        self.q_v, self.k_v, self.v_v = (nn.Linear(dim, dim, bias=qkv_bias) for _ in range(3))
+        pair = pose_dim and mode != "logits"
+        self.q_p = nn.Linear(pose_dim, dim) if pair else None
+        self.k_p = nn.Linear(pose_dim, dim) if pair else None
+        self.pose_embed = nn.Linear(pose_dim, dim) if (pose_dim and mode == "logits") else None
+        if mode in ("weighted", "logits"):
             self.pose_lambda = nn.Parameter(torch.tensor(float(lambda_init)))
         else:
             self.register_buffer("pose_lambda", torch.tensor(1.0))
@@ -52,12 +66,24 @@ class PoseGuidedFusion(nn.Module):
         b, n, d = x.shape
         return x.view(b, n, self.heads, d // self.heads).transpose(1, 2)  # (B, h, L, d_h)
 
-    def _attention(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    def _logits(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
         q, k = self._split(q), self._split(k)
-        return torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]), dim=-1)
+        return q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+
+    def _attention(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self._logits(q, k), dim=-1)
 
     def attention_map(self, visual: torch.Tensor, pose: torch.Tensor | None) -> torch.Tensor:
-        """The pose-guided attention A (B, heads, L, L) of Eq. 10."""
+        """The pose-guided attention A (B, heads, L, L) of Eq. 10 (or the code's, ``mode="logits"``).
+
+        visual: the block's (normalised, when pre-norm) visual input (B, L, d); pose (B, L, d_p).
+        """
+        if self.mode == "logits":
+            logits = self._logits(self.q_v(visual), self.k_v(visual))
+            if pose is not None and self.pose_embed is not None:
+                e = self.pose_embed(pose * POSE_INPUT_SCALE)  # (B, L, d)
+                logits = logits + self.pose_lambda * (e @ e.transpose(-2, -1) / POSE_LOGIT_DIVISOR).unsqueeze(1)
+            return torch.softmax(logits, dim=-1)
         a_v = self._attention(self.q_v(visual), self.k_v(visual))
         if pose is None or self.q_p is None or self.k_p is None:
             return a_v
@@ -67,9 +93,14 @@ class PoseGuidedFusion(nn.Module):
             return a / a.sum(dim=-1, keepdim=True).clamp_min(1e-12)
         return a_v + self.pose_lambda * a_p
 
+    def _mix(self, x: torch.Tensor, pose: torch.Tensor | None) -> torch.Tensor:
+        b, n, d = x.shape
+        attn = self.attention_map(x, pose)
+        return self.out((attn @ self._split(self.v_v(x))).transpose(1, 2).reshape(b, n, d))
+
     def forward(self, visual: torch.Tensor, pose: torch.Tensor | None = None) -> torch.Tensor:
-        b, n, d = visual.shape
-        attn = self.attention_map(visual, pose)
-        mixed = (attn @ self._split(self.v_v(visual))).transpose(1, 2).reshape(b, n, d)
-        z = self.norm1(visual + self.out(mixed))
+        if self.prenorm:  # the code's PoseAttnNet: LN inside the residual branches, none after
+            z = visual + self._mix(self.norm1(visual), pose)
+            return z + self.ffn(self.norm2(z))
+        z = self.norm1(visual + self._mix(visual, pose))
         return self.norm2(z + self.ffn(z))

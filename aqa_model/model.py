@@ -40,6 +40,7 @@ from torch.nn import functional as F
 from fdpose.aqa_model.config import AQAConfig
 from fdpose.aqa_model.contrastive import StageContrast
 from fdpose.aqa_model.encoders.frame2d import Frame2DBackbone
+from fdpose.aqa_model.encoders.hdgcn import HDGCNEncoder
 from fdpose.aqa_model.encoders.i3d import DynamicVisualEncoder
 from fdpose.aqa_model.encoders.regnet import RegNetGSMEncoder
 from fdpose.aqa_model.encoders.skeletal import HierarchicalSkeletalEncoder
@@ -113,9 +114,11 @@ class CompareOutput:
     branch_deltas: dict[str, torch.Tensor]
 
 
-def _reducer(in_dim: int, dim: int) -> nn.Module:
-    """Per-stage dimension reducer (the public code's C_channel: two ReLU linear layers)."""
-    return nn.Sequential(nn.Linear(in_dim, 2 * dim), nn.ReLU(), nn.Linear(2 * dim, dim), nn.ReLU())
+def _reducer(in_dim: int, dim: int, hidden: str = "double_out") -> nn.Module:
+    """Per-stage dimension reducer: two ReLU linear layers, hidden width 2 x dim (``double_out``) or
+    in_dim + 128 (``in_plus_128``, HP-MCoRe's code's ``C_channel``)."""
+    mid = in_dim + 128 if hidden == "in_plus_128" else 2 * dim
+    return nn.Sequential(nn.Linear(in_dim, mid), nn.ReLU(), nn.Linear(mid, dim), nn.ReLU())
 
 
 class HPMCoRe(nn.Module):
@@ -131,7 +134,7 @@ class HPMCoRe(nn.Module):
             if cfg.backbone == "i3d":
                 self.motion_encoder = DynamicVisualEncoder(cfg.num_frames, cfg.clip_len, cfg.clip_stride,
                                                            cfg.i3d_width, cfg.mixed_conv_layers, cfg.i3d_weights,
-                                                           clip_starts=cfg.clip_starts())
+                                                           clip_starts=cfg.clip_starts(), pool=cfg.i3d_pool)
             else:
                 self.motion_encoder = Frame2DBackbone(cfg.frame2d_widths, cfg.frame2d_depths, cfg.frame2d_group_width,
                                                       cfg.frame2d_stem, cfg.temporal_shift_div)
@@ -144,15 +147,23 @@ class HPMCoRe(nn.Module):
             self.static_encoder = StaticVisualEncoder(cfg.resnet_layers, cfg.resnet_width, cfg.static_dim,
                                                       cfg.resnet_weights)
         static_dim = cfg.static_dim_out
-        self.pose_encoder = (HierarchicalSkeletalEncoder(cfg.pose_channels, cfg.skeletal_channels,
-                                                         cfg.skeletal_hierarchy, cfg.skeletal_levels, cfg.edgeconv,
-                                                         cfg.edgeconv_k, cfg.skeletal_temporal_kernel,
-                                                         cfg.pose_body_frame)
-                             if cfg.use_hse else None)
+        self.pose_encoder: nn.Module | None = None
+        if cfg.use_hse and cfg.skeletal_encoder == "hdgcn":  # HP-MCoRe's code
+            self.pose_encoder = HDGCNEncoder(cfg.pose_channels, cfg.skeletal_channels, cfg.edgeconv_k,
+                                             cfg.skeletal_temporal_kernel, cfg.skeletal_classifier_classes)
+        elif cfg.use_hse:
+            self.pose_encoder = HierarchicalSkeletalEncoder(cfg.pose_channels, cfg.skeletal_channels,
+                                                            cfg.skeletal_hierarchy, cfg.skeletal_levels, cfg.edgeconv,
+                                                            cfg.edgeconv_k, cfg.skeletal_temporal_kernel,
+                                                            cfg.pose_body_frame)
         pose_dim = self.pose_encoder.out_dim if self.pose_encoder is not None else 0
 
+        if cfg.segmentation_input == "static" and not cfg.use_sve:
+            raise ConfigError("segmentation_input 'static' needs the static encoder (use_sve)")
         if cfg.segmentation_input == "all":
             seg_dim = motion_dim + (static_dim if cfg.use_sve else 0) + pose_dim
+        elif cfg.segmentation_input == "static":
+            seg_dim = static_dim
         else:
             seg_dim = motion_dim or (static_dim if cfg.use_sve else pose_dim)
         self.segmenter = (ProcedureSegmenter(cfg.segmentation_head, seg_dim, k, cfg.segmentation_hidden,
@@ -167,18 +178,22 @@ class HPMCoRe(nn.Module):
                               f"({', '.join(f'{b} {in_dims[b]}' for b in self.branches)}), got {d}")
         # stage_reducer false (MCoRe's code): the features reach the decoder as they are
         self.reducers = nn.ModuleDict({
-            b: nn.ModuleList((_reducer(in_dims[b], d) if cfg.stage_reducer else nn.Identity()) for _ in range(k))
+            b: nn.ModuleList((_reducer(in_dims[b], d, cfg.reducer_hidden) if cfg.stage_reducer else nn.Identity())
+                             for _ in range(k))
             for b in self.branches})
         self.fusion: nn.ModuleList | None = None
         if "motion" in self.branches and cfg.fusion != "none":
             guide = pose_dim if (cfg.use_dve and cfg.use_hse) else None
             self.fusion = nn.ModuleList(
-                PoseGuidedFusion(d, guide, cfg.fusion_heads, cfg.fusion, cfg.fusion_lambda_init) for _ in range(k))
+                PoseGuidedFusion(d, guide, cfg.fusion_heads, cfg.fusion, cfg.fusion_lambda_init,
+                                 prenorm=cfg.fusion_prenorm, qkv_bias=cfg.fusion_qkv_bias) for _ in range(k))
         self.contrast = (nn.ModuleDict({
-            b: StageContrast(d, cfg.projection_dim, cfg.contrastive, cfg.temperature, cfg.triplet_margin)
+            b: StageContrast(d, cfg.projection_dim, cfg.contrastive, cfg.temperature, cfg.triplet_margin,
+                             cfg.contrastive_projection)
             for b in self.branches}) if cfg.contrastive != "none" else None)
         self.regressor = ContrastiveRegressor(self.branches, k, d, cfg.decoder_heads, cfg.decoder_layers,
-                                              cfg.mlp_hidden, cfg.shared_decoder, cfg.learned_stage_weights)
+                                              cfg.mlp_hidden, cfg.shared_decoder, cfg.learned_stage_weights,
+                                              cfg.decoder_qkv_bias)
 
     # ------------------------------------------------------------------ per video
     def _check_inputs(self, video: torch.Tensor | None, pose: torch.Tensor | None) -> None:
@@ -203,11 +218,22 @@ class HPMCoRe(nn.Module):
         """
         self._check_inputs(video, pose)
         cfg = self.config
-        motion = self.motion_encoder(video) if self.motion_encoder is not None else None
+        # i3d_stage_axis "clips" (HP-MCoRe's code): the stages are cut from the N clip vectors themselves
+        clip_axis = isinstance(self.motion_encoder, DynamicVisualEncoder) and cfg.i3d_stage_axis == "clips"
+        motion_clips = self.motion_encoder.clip_features(video) if clip_axis else None  # (B, N, C)
+        motion = self.motion_encoder(video) if (self.motion_encoder is not None and not clip_axis) else None
         static = self.static_encoder(video) if self.static_encoder is not None else None
         skel = self.pose_encoder(pose) if self.pose_encoder is not None else None
-        streams = [f for f in (motion, static, skel) if f is not None]
-        seg_input = torch.cat(streams, dim=-1) if cfg.segmentation_input == "all" else streams[0]
+        if cfg.segmentation_input == "static":
+            seg_input = static
+        else:
+            if motion_clips is not None:  # per-frame motion features for the segmentation head only
+                motion_frames = self.motion_encoder.to_frames(motion_clips)
+            else:
+                motion_frames = motion
+            streams = [f for f in (motion_frames, static, skel) if f is not None]
+            seg_input = torch.cat(streams, dim=-1) if cfg.segmentation_input == "all" else streams[0]
+        assert seg_input is not None
         b = seg_input.shape[0]
         if self.segmenter is not None:
             logits, pred = self.segmenter(seg_input)
@@ -217,10 +243,16 @@ class HPMCoRe(nn.Module):
         if cut.shape != (b, cfg.num_transitions):
             raise ValidationError(f"transitions must be (B, {cfg.num_transitions}), got {tuple(cut.shape)}")
 
-        def staged(features: torch.Tensor | None) -> list[torch.Tensor] | None:
-            return None if features is None else cut_stages(features, cut, cfg.stage_len, cfg.stage_cut == "half_open")
+        def staged(features: torch.Tensor | None, at: torch.Tensor) -> list[torch.Tensor] | None:
+            return None if features is None else cut_stages(features, at, cfg.stage_len, cfg.stage_cut == "half_open",
+                                                            1 if cfg.stage_cut == "last_lead" else 0)
 
-        motion_st, static_st, pose_st = staged(motion), staged(static), staged(skel)
+        if motion_clips is not None:
+            # the code's transition // 10: the clip starting at or before the transition frame
+            motion_st = staged(motion_clips, torch.div(cut, cfg.clip_stride, rounding_mode="floor"))
+        else:
+            motion_st = staged(motion, cut)
+        static_st, pose_st = staged(static, cut), staged(skel, cut)
         stages: dict[str, torch.Tensor] = {}
         if "motion" in self.branches:
             base = motion_st if motion_st is not None else pose_st
@@ -290,8 +322,9 @@ class HPMCoRe(nn.Module):
                         + segmentation_loss(exemplar.seg_logits, et.to(mse.device), w))
         contrast = zero
         if self.contrast is not None:
-            contrast = torch.stack([self.contrast[b](query.stages[b], exemplar.stages[b])
-                                    for b in self.branches]).mean()
+            per_branch = torch.stack([self.contrast[b](query.stages[b], exemplar.stages[b]) for b in self.branches])
+            # HP-MCoRe's code: lambda x each branch's loss, summed; paper text: lambda x their mean
+            contrast = per_branch.sum() if cfg.contrastive_branch_sum else per_branch.mean()
         total = mse + ce + cfg.lambda_contrastive * contrast
         parts = {"total": float(total.detach()), "mse": float(mse.detach()), "ce": float(ce.detach()),
                  "contrastive": float(contrast.detach())}

@@ -24,13 +24,19 @@ from torch import nn
 
 
 class CrossAttentionBlock(nn.Module):
-    """q <- q + MHA(LN(q), LN(m), LN(m)); q <- q + FFN(LN(q)). q (B, L, d), m (B, L', d)."""
+    """q <- q + MHA(LN(q), LN(m), LN(m)); q <- q + FFN(LN(q)). q (B, L, d), m (B, L', d).
 
-    def __init__(self, dim: int, heads: int, ffn_ratio: int = 4) -> None:
+    qkv_bias False: the q / k / v projections have no bias (the codes' decoder_fuser); the output
+    projection keeps its bias either way.
+    """
+
+    def __init__(self, dim: int, heads: int, ffn_ratio: int = 4, qkv_bias: bool = True) -> None:
         super().__init__()
         self.norm_q = nn.LayerNorm(dim)
         self.norm_m = nn.LayerNorm(dim)
         self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        if not qkv_bias:  # nn.MultiheadAttention(bias=False) would drop the output bias too
+            self.attn.register_parameter("in_proj_bias", None)
         self.norm_f = nn.LayerNorm(dim)
         self.ffn = nn.Sequential(nn.Linear(dim, ffn_ratio * dim), nn.GELU(), nn.Linear(ffn_ratio * dim, dim))
 
@@ -43,9 +49,9 @@ class CrossAttentionBlock(nn.Module):
 class StageDecoder(nn.Module):
     """A stack of cross-attention blocks: (query (B, L, d), exemplar (B, L, d)) -> (B, L, d)."""
 
-    def __init__(self, dim: int, heads: int, layers: int) -> None:
+    def __init__(self, dim: int, heads: int, layers: int, qkv_bias: bool = True) -> None:
         super().__init__()
-        self.blocks = nn.ModuleList(CrossAttentionBlock(dim, heads) for _ in range(layers))
+        self.blocks = nn.ModuleList(CrossAttentionBlock(dim, heads, qkv_bias=qkv_bias) for _ in range(layers))
 
     def forward(self, query: torch.Tensor, exemplar: torch.Tensor) -> torch.Tensor:
         for block in self.blocks:
@@ -81,13 +87,14 @@ class ContrastiveRegressor(nn.Module):
 
     def __init__(self, branches: Sequence[str], num_stages: int, dim: int, heads: int = 4,
                  layers: int = 4, hidden: int = 256, shared_decoder: bool = False,
-                 learned_stage_weights: bool = True) -> None:
+                 learned_stage_weights: bool = True, qkv_bias: bool = True) -> None:
         super().__init__()
         self.branches = tuple(branches)
         self.num_stages = num_stages
         # shared_decoder: ONE decoder per branch used for every stage (MCoRe's and HP-MCoRe's code)
         self.decoders = nn.ModuleDict({
-            b: nn.ModuleList(StageDecoder(dim, heads, layers) for _ in range(1 if shared_decoder else num_stages))
+            b: nn.ModuleList(StageDecoder(dim, heads, layers, qkv_bias)
+                             for _ in range(1 if shared_decoder else num_stages))
             for b in self.branches
         })
         self.mlps = nn.ModuleDict({b: ScoreMLP(dim, hidden) for b in self.branches})

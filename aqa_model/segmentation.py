@@ -134,12 +134,14 @@ def stage_bounds(transitions: torch.Tensor, num_frames: int) -> torch.Tensor:
 
 
 def cut_stages(features: torch.Tensor, transitions: torch.Tensor, stage_len: int,
-               half_open: bool = False) -> list[torch.Tensor]:
+               half_open: bool = False, last_lead: int = 0) -> list[torch.Tensor]:
     """Cut (B, T, C) features into K stages of fixed length (linear, aligned corners).
 
     transitions: (B, K-1) frame indices (any numeric dtype). Returns K tensors (B, stage_len, C).
     half_open: stage k ends the frame BEFORE transition k+1 (the codes' ``seg_pool_1d``:
     ``[:t1], [t1:t2], [t2:]``) instead of on it; a stage never shrinks below one frame.
+    last_lead: the last stage starts that many frames before its transition (HP-MCoRe's
+    ``seg_pool_1d`` at 6bce799: ``[:t1+1], [t1:t2+1], [t2-1:]``, i.e. inclusive with last_lead 1).
     """
     b, t, c = features.shape
     bounds = stage_bounds(transitions.to(features.device), t)  # (B, K+1)
@@ -150,6 +152,8 @@ def cut_stages(features: torch.Tensor, transitions: torch.Tensor, stage_len: int
         start, end = bounds[:, k:k + 1], bounds[:, k + 1:k + 2]
         if half_open and k < last:
             end = torch.maximum(end - 1, start)
+        if last_lead and k == last:
+            start = (start - last_lead).clamp_min(0)
         pos = start + (end - start) * frac  # (B, L) fractional frame positions
         lo = pos.floor().long().clamp(0, t - 1)
         hi = (lo + 1).clamp(max=t - 1)

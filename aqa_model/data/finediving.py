@@ -175,12 +175,14 @@ def _read_rgb(path: Path, factor: int) -> np.ndarray:
 
 def load_video(files: Sequence[Path], positions: np.ndarray, size: int,
                rng: np.random.Generator | None = None, flip: bool = False,
-               windows: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+               windows: np.ndarray | None = None, resize_hw: Sequence[int] = ()) -> tuple[np.ndarray, int]:
     """Read the sampled frames -> ((T, 3, size, size) float32 ImageNet-normalised RGB, raw width).
 
     windows: (T, 3) diver windows (:func:`diver_windows`, already jittered for training) in
     full-resolution pixels: crop those. Else the short-side resize + square crop, ``rng`` giving
-    random offsets (training) instead of the centre; one crop for the whole clip. Frames are
+    random offsets (training) instead of the centre; one crop for the whole clip. ``resize_hw``
+    (H, W) replaces the short-side resize by that anisotropic resize (HP-MCoRe's code: 200 x 112,
+    config ``frame_resize``) before the crop. Frames are
     decoded at the smallest JPEG scale that still has ``size`` pixels across the region used.
     """
     out = np.empty((len(positions), 3, size, size), np.float32)
@@ -191,6 +193,8 @@ def load_video(files: Sequence[Path], positions: np.ndarray, size: int,
     raw_height, raw_width = first.shape[:2] if first is not None else (0, 0)
     extent = float(windows[:, 2].min()) if windows is not None else float(min(raw_height, raw_width))
     factor = decode_factor(extent, size)
+    if resize_hw and windows is None:
+        factor = min(decode_factor(raw_height, int(resize_hw[0])), decode_factor(raw_width, int(resize_hw[1])))
     for i, pos in enumerate(positions):
         img = _read_rgb(files[int(pos)], factor)
         if windows is not None:
@@ -199,7 +203,8 @@ def load_video(files: Sequence[Path], positions: np.ndarray, size: int,
             img = _crop_window(img, float(windows[i, 0]) / r, float(windows[i, 1]) / r, float(windows[i, 2]) / r,
                                size)
         else:
-            img = _resize_short_side(img, size)
+            img = (cv2.resize(img, (int(resize_hw[1]), int(resize_hw[0])), interpolation=cv2.INTER_AREA)
+                   if resize_hw else _resize_short_side(img, size))
             h, w = img.shape[:2]
             if offsets is None:
                 offsets = ((h - size) // 2, (w - size) // 2) if rng is None else (
@@ -228,7 +233,7 @@ def load_clip_video(files: Sequence[Path], positions: np.ndarray, config: AQACon
             log.warning("%s: no usable joint in the pose: whole-frame crop", where)
         elif rng is not None:
             windows = jitter_windows(windows, rng)
-    return load_video(files, positions, config.frame_size, rng, flip, windows)
+    return load_video(files, positions, config.frame_size, rng, flip, windows, config.frame_resize)
 
 
 def load_pose(poses_root: str | os.PathLike[str], key: Key, num_frames: int, channels: int,

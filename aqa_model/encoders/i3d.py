@@ -7,7 +7,8 @@ trunk's temporal positions inside a clip are averaged, giving one feature map pe
 the temporal receptive field across clips. Our reading of "mixed convolution": a temporal
 (3x1x1) and a spatial (1x3x3) convolution in parallel inside a 4x channel bottleneck,
 summed, BatchNorm, residual, ReLU (:class:`MixedTemporalConv`).
-The per-clip features (B, N, C) are finally interpolated linearly from the clip centres onto
+With ``pool="avg"`` (HP-MCoRe's code) there are no mixed convolutions: each clip's map is
+averaged over time and space to one vector. The per-clip features (B, N, C) are finally interpolated linearly from the clip centres onto
 the T sampled frames so every stream shares one time axis (stage cutting works on frames).
 
 Parameter names follow ``kinetics_i3d_pytorch`` (hassony2) so its ``model_rgb.pth`` loads from
@@ -197,8 +198,13 @@ class DynamicVisualEncoder(nn.Module):
 
     def __init__(self, num_frames: int = 96, clip_len: int = 16, clip_stride: int = 10, width: float = 1.0,
                  mixed_layers: int = 3, weights: str | None = None,
-                 clip_starts: Sequence[int] | None = None) -> None:
+                 clip_starts: Sequence[int] | None = None, pool: str = "max") -> None:
         super().__init__()
+        if pool not in ("max", "avg"):
+            raise ValueError(f"I3D pool must be max or avg, got {pool!r}")
+        # "max": mixed convs across clips then spatial max-pool (paper text); "avg": the code's 3D
+        # average pooling of each clip's Mixed_5c map (AvgPool3d over its whole 2x4x4 map at 112 px)
+        self.pool = pool
         # explicit starts (MTL-AQA's 10 segments of 103 frames) or every clip_stride frames
         self.clip_starts = (list(clip_starts) if clip_starts
                             else list(range(0, num_frames - clip_len + 1, clip_stride)))
@@ -223,9 +229,15 @@ class DynamicVisualEncoder(nn.Module):
         clips = torch.cat([x[:, :, s:s + self.clip_len] for s in self.clip_starts])  # (N*B, 3, L, H, W)
         fmap = self.i3d(clips).mean(dim=2)  # average the clip's own temporal positions
         n = len(self.clip_starts)
+        if self.pool == "avg":  # then space: one vector per clip, clips never see each other
+            return fmap.mean(dim=(-2, -1)).view(n, b, -1).transpose(0, 1)
         fmap = fmap.view(n, b, *fmap.shape[1:]).permute(1, 2, 0, 3, 4)  # (B, C, N, h, w)
         fmap = self.mixed(fmap)
         return fmap.amax(dim=(-2, -1)).transpose(1, 2)  # spatial max-pool -> (B, N, C)
 
+    def to_frames(self, clip_features: torch.Tensor) -> torch.Tensor:
+        """(B, N_clips, C) -> (B, T, C): linear from the clip centres onto the sampled frames."""
+        return torch.einsum("tn,bnc->btc", self.frame_weights, clip_features)
+
     def forward(self, video: torch.Tensor) -> torch.Tensor:
-        return torch.einsum("tn,bnc->btc", self.frame_weights, self.clip_features(video))
+        return self.to_frames(self.clip_features(video))

@@ -57,7 +57,8 @@ def _parse_key(text: str) -> tuple[str, int]:
 @click.option("--poses-from-gt", type=_EXISTING_DIR,
               help="Oracle poses: a synth world's gt/ folder; pose files are derived into RUN_DIR.")
 @click.option("-o", "--out", "out_dir", type=_DIR, required=True, help="Run directory (checkpoints, logs).")
-@click.option("--config", "config_spec", help="Model: paper (alias full) | tiny | mcore | a JSON/YAML file  [new runs: full]")
+@click.option("--config", "config_spec", help="Model: hpmcore (the official code) | paper (alias full) | tiny | mcore | a JSON/YAML file  "
+                   "[new runs: hpmcore]")
 @click.option("--epochs", type=int, help="Training epochs  [200]")
 @click.option("--batch-size", type=int, help="Pairs per step per process  [8]")
 @click.option("--lr", type=float, help="Adam learning rate, cosine schedule  [5e-4]")
@@ -79,7 +80,7 @@ def _parse_key(text: str) -> tuple[str, int]:
               help="ImageNet weights (local file) for the static encoder: a torchvision ResNet state dict, or "
                    "timm's regnety_002 (.pth/.bin/.safetensors) for RegNetY-002-GSM configs (mcore, hpmcore).")
 @click.option("--allow-random-init", is_flag=True,
-              help="Let paper/full/mcore train visual encoders that start from random weights.")
+              help="Let hpmcore/paper/full/mcore train visual encoders that start from random weights.")
 @_threads_option
 @json_option
 def train_aqa(frames_root: Optional[Path], annotations: Optional[Path], poses_root: Optional[Path],
@@ -101,7 +102,7 @@ def train_aqa(frames_root: Optional[Path], annotations: Optional[Path], poses_ro
     from fdpose.aqa_model.encoders.weights import verify_pretrained
     from fdpose.aqa_model.train import TrainOptions, train
 
-    config = load_config(config_spec) if config_spec else (None if resume else load_config("full"))
+    config = load_config(config_spec) if config_spec else (None if resume else load_config("hpmcore"))
     if config is not None:
         if i3d_weights:
             config = dataclasses.replace(config, i3d_weights=str(i3d_weights))
