@@ -1,6 +1,6 @@
 """``fdpose export``: build, check and describe the FineDiving-Pose dataset.
 
-``fdpose export --auto TRACK_OUT --manual LABELME_DIR... --annotations FINEDIVING_DIR -o DATASET``
+``fdpose export --auto TRACK_OUT [--manual LABELME_DIR]... --annotations FINEDIVING_DIR -o DATASET``
 builds the dataset; ``fdpose export check DATASET`` checks an existing one. Heavy imports stay
 inside the commands so ``fdpose --help`` stays fast.
 """
@@ -21,38 +21,19 @@ SPLITS = ("all", "train", "test")
 DEFAULT_MAX_INTERPOLATED = 0.3
 
 
-def _expand_manual(args: list[str]) -> list[str]:
-    """``--manual A B C`` -> ``--manual A --manual B --manual C``: several label folders after one flag,
-    as the command line of the issue writes it (click options take one value each)."""
-    out: list[str] = []
-    in_manual = False
-    for a in args:
-        if a == "--manual":
-            in_manual = True
-            out.append(a)
-            continue
-        if in_manual and not a.startswith("-") and out[-1] != "--manual":
-            out.append("--manual")
-        elif a.startswith("-"):
-            in_manual = False
-        out.append(a)
-    return out
-
-
 class ExportGroup(click.Group):
     """The ``export`` group: runs the build without a subcommand, ``check`` as a subcommand."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] in self.commands:
             return super().parse_args(ctx, args)
-        args = _expand_manual(list(args))
-        ctx.meta["fdpose_export_argv"] = list(args)
+        ctx.meta["fdpose_export_argv"] = list(args)  # recorded in the manifest as the command that made it
         return super().parse_args(ctx, args)
 
     def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[override]
         if args and args[0] not in self.commands:
-            raise click.UsageError(f"unexpected argument {args[0]!r} (subcommand: check; options take one value, "
-                                   "except --manual DIR...)", ctx)
+            raise click.UsageError(f"unexpected argument {args[0]!r} (subcommand: check; options take one value: "
+                                   "repeat --manual for several label folders)", ctx)
         return super().resolve_command(ctx, args)
 
 
@@ -79,8 +60,8 @@ def _summary_text(s: dict[str, Any]) -> str:
 @click.group("export", cls=ExportGroup, invoke_without_command=True, no_args_is_help=True)
 @click.option("--auto", "track_out", type=click.Path(file_okay=False, path_type=Path), metavar="TRACK_OUT",
               help="Output folder of fdpose track-and-estimate ({match}__{idx}.json per clip).")
-@click.option("--manual", multiple=True, type=click.Path(path_type=Path), metavar="LABELME_DIR...",
-              help="LabelMe folder(s) laid out {match}/{idx}/{frame}.json; manual joints win.")
+@click.option("--manual", multiple=True, type=click.Path(path_type=Path), metavar="LABELME_DIR",
+              help="LabelMe folder laid out {match}/{idx}/{frame}.json, repeatable; manual joints win.")
 @click.option("--annotations", type=click.Path(path_type=Path), metavar="FINEDIVING_DIR",
               help="FineDiving annotation folder (the four pickles).")
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), metavar="DATASET",
@@ -112,7 +93,7 @@ def export(ctx: click.Context, track_out: Optional[Path], manual: tuple[Path, ..
     and the chosen formats, then checks the result.
 
     \b
-    fdpose export --auto TRACK_OUT --manual LABELME_DIR... --annotations FINEDIVING_DIR -o DATASET
+    fdpose export --auto TRACK_OUT [--manual LABELME_DIR]... --annotations FINEDIVING_DIR -o DATASET
     fdpose export check DATASET
     """
     if ctx.invoked_subcommand is not None:

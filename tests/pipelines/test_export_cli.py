@@ -25,7 +25,7 @@ def _run(*args: str):
 
 def test_build_check_and_json(world: ExportWorld, tmp_path: Path) -> None:
     out = tmp_path / "D"
-    res = _run("export", "--auto", str(world.track), "--manual", str(world.manual_a), str(world.manual_b),
+    res = _run("export", "--auto", str(world.track), "--manual", str(world.manual_a), "--manual", str(world.manual_b),
                "--annotations", str(world.annotations), "-o", str(out), "--format", "hpmcore", "--check",
                "--no-progress", "--json")
     assert res.exit_code == 0, res.output
@@ -54,6 +54,14 @@ def test_build_check_and_json(world: ExportWorld, tmp_path: Path) -> None:
     assert "result: FAILED (files, finite)" in res.stdout
     res = _run("export", "check", str(out), "--json", "--no-progress")
     assert res.exit_code == 1 and json.loads(res.stdout)["ok"] is False
+
+
+def test_manual_folders_are_one_per_option(world: ExportWorld, tmp_path: Path) -> None:
+    # click parses --manual itself (multiple=True): two folders after one flag are a usage error
+    res = _run("export", "--auto", str(world.track), "--manual", str(world.manual_a), str(world.manual_b),
+               "--annotations", str(world.annotations), "-o", str(tmp_path / "D"), "--no-progress")
+    assert res.exit_code == 2 and not (tmp_path / "D").exists()
+    assert f"unexpected argument '{world.manual_b}'" in res.output and "repeat --manual" in res.output
 
 
 def test_check_option_fails_the_build_when_a_check_fails(world: ExportWorld, tmp_path: Path) -> None:
