@@ -47,7 +47,7 @@ def variants() -> dict[str, TrackerConfig]:
     out = {"Eq. 25 alone (paper)": TrackerConfig.paper()}
     for name in REFINEMENTS:
         out[f"all on, {name} off"] = base.without(name)
-    out["all on, camera from pixels"] = base.with_(source="pixels")
+    out["all on, camera by the box vote"] = base.with_(source="boxes")
     out["all on (default)"] = base
     return out
 

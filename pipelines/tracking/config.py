@@ -40,15 +40,15 @@ class CoreConfig:
 class CameraConfig:
     """Camera-motion compensation (:mod:`fdpose.pipelines.tracking.camera`).
 
-    source: ``boxes`` (vote of the detections, pan only; the default) or ``pixels`` (tracked
-    image features, pan + zoom; needs a precomputed motion, else the vote stands in). The
-    pixel camera is the more accurate camera (synth: 0.015 px median step error against 0.64 px
-    for the vote) but the refinements below were tuned on the vote's behaviour and lose
-    accuracy with it: docs/tracker.md.
+    source: ``pixels`` (tracked image features, pan + zoom; the default; needs the clip's
+    measured motion - the runner measures it while it decodes frames for the detector - else
+    the vote stands in; steps the pixels cannot measure take the vote's shift) or ``boxes``
+    (vote of the detections, pan only: it needs two people who agree, which a real detector
+    with ~2 boxes a frame rarely gives). Measured in docs/tracker.md.
     """
 
     enabled: bool = True
-    source: str = "boxes"
+    source: str = "pixels"
     cam_tol: float = 0.15  #: boxes vote: raising it lets sloppier box pairs agree on a shift
     cam_min_inliers: int = 2  #: boxes vote: raising it needs more agreeing boxes (more unknown frames)
     cam_size_ratio: float = 1.35  #: boxes vote: raising it lets boxes of more different size pair
