@@ -42,7 +42,8 @@ Presets:
   RegNetY-002 with gate-shift modules per frame (``static_encoder="regnet_gsm"``, ImageNet weights
   from ``--static-weights``), its 368-d features used directly (``stage_reducer=False``,
   ``d_model=368``), BiGRU segmentation (hidden 368) over them, 3 stages of 5 steps, ONE decoder
-  shared by the stages (3 layers, 8 heads), stage deltas averaged (``learned_stage_weights=False``),
+  shared by the stages (3 layers, 8 heads, no q/k/v biases), stage deltas averaged
+  (``learned_stage_weights=False``),
   the token-level contrastive loss (``contrastive="token"``, tau 0.5, weight 10), the BiGRU with
   dropout 0.5 and the second transition's CE weighted x2 (``segmentation_dropout``,
   ``segmentation_transition_weights``), stages cut half-open (``stage_cut``); no pose, no fusion. The former ``mcore`` (a gate-less shift backbone as the motion stream, 256-d reducers,
@@ -51,7 +52,7 @@ Presets:
   "stage_reducer": true, "d_model": 256, "shared_decoder": false, "decoder_layers": 2,
   "decoder_heads": 4, "learned_stage_weights": true, "stage_len": 10, "segmentation_hidden": 256,
   "contrastive": "stagewise", "segmentation_dropout": 0.0, "segmentation_transition_weights": [],
-  "stage_cut": "inclusive"}``.
+  "stage_cut": "inclusive", "decoder_qkv_bias": true}``.
 
 A config FILE (JSON or YAML) may name a ``preset`` and override any field; fields it does not
 name keep the preset's values (:func:`load_config`). ``"input_layout": "mtl_aqa"`` in a file
@@ -388,7 +389,7 @@ def preset(name: str) -> AQAConfig:
         return AQAConfig(
             name="mcore", use_dve=False, use_sve=True, use_hse=False, fusion="none",
             static_encoder="regnet_gsm", stage_reducer=False, d_model=368,
-            shared_decoder=True, decoder_layers=3, decoder_heads=8, learned_stage_weights=False,
+            shared_decoder=True, decoder_layers=3, decoder_heads=8, decoder_qkv_bias=False, learned_stage_weights=False,
             stage_len=5, segmentation_hidden=368, contrastive="token", temperature=0.5, lambda_contrastive=10.0,
             segmentation_dropout=0.5, segmentation_transition_weights=(1.0, 2.0), stage_cut="half_open",
         ).validate()

@@ -33,12 +33,11 @@ MICRO = {"num_frames": 16, "frame_size": 32, "regnet_widths": [8, 16], "regnet_d
 def test_mcore_sizes_and_flops_match_the_official_code() -> None:
     cost = model_cost(preset("mcore"))
     # MCoRe's code: RegNetY-002-GSM 2,815,598 (test_aqa_regnet), GRU(368, 368, bidirectional) + Linear(736, 2)
-    # = 1,630,978, decoder_fuser(368, 8 heads, 3 layers) 4,888,512 + MLP_score 110,977; ours has biases on the
-    # decoder's q/k/v projections (nn.MultiheadAttention): 3 layers x 3 x 368 = 3,312 more
+    # = 1,630,978, decoder_fuser(368, 8 heads, 3 layers, no q/k/v bias) 4,888,512 + MLP_score 110,977
     assert cost.params_by_component == {"static_encoder": 2_815_598, "segmenter": 1_630_978,
-                                        "regressor": 4_888_512 + 110_977 + 3_312}
-    assert cost.params_total == 9_449_377  # method.md 3.8: 9.45 M used
-    # method.md 3.5: ~23.4 GFLOPs per batch-1 training pair; measured 23.59 (2 x 11.65 encode + 2 x 0.15 compare)
+                                        "regressor": 4_888_512 + 110_977}
+    assert cost.params_total == 9_446_065  # method.md 3.8: 9.45 M used
+    # method.md 3.5: ~23.4 GFLOPs per batch-1 training pair; 23.59 here (2 x 11.65 encode + 2 x 0.15 compare)
     assert cost.flops_train_step_forward / 1e9 == pytest.approx(23.4, rel=0.02)
     assert cost.flops_encode / 1e9 == pytest.approx(11.65, abs=0.01)
 
@@ -47,6 +46,7 @@ def test_mcore_fields_are_the_codes() -> None:
     cfg = preset("mcore")
     assert (cfg.static_encoder, cfg.regnet_gsm, cfg.stage_reducer, cfg.d_model) == ("regnet_gsm", True, False, 368)
     assert (cfg.shared_decoder, cfg.decoder_layers, cfg.decoder_heads, cfg.learned_stage_weights) == (True, 3, 8, False)
+    assert not cfg.decoder_qkv_bias
     assert (cfg.stage_len, cfg.num_stages, cfg.segmentation_hidden) == (5, 3, 368)
     assert (cfg.contrastive, cfg.temperature, cfg.lambda_contrastive) == ("token", 0.5, 10.0)
     assert (cfg.use_dve, cfg.use_sve, cfg.use_hse, cfg.fusion) == (False, True, False, "none")
@@ -130,7 +130,8 @@ def test_former_mcore_is_a_config_file(tmp_path: Path) -> None:
                                 "stage_reducer": True, "d_model": 256, "shared_decoder": False, "decoder_layers": 2,
                                 "decoder_heads": 4, "learned_stage_weights": True, "stage_len": 10,
                                 "segmentation_hidden": 256, "contrastive": "stagewise", "segmentation_dropout": 0.0,
-                                "segmentation_transition_weights": [], "stage_cut": "inclusive"}))
+                                "segmentation_transition_weights": [], "stage_cut": "inclusive",
+                                "decoder_qkv_bias": True}))
     old, new = model_cost(former), model_cost(load_config(path))
     assert old.params_by_component == new.params_by_component and old.flops_encode == new.flops_encode
     assert dataclasses.replace(load_config(path), static_encoder="resnet") == former
