@@ -278,3 +278,25 @@ def test_weights_record_is_path_and_sha256(tmp_path: Path) -> None:
     assert rec == {"path": str(path.resolve()), "bytes": 3,
                    "sha256": "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"}
     assert sha256_file(path) == rec["sha256"] and weights_record(None) is None
+
+
+def test_hpmcore_weight_files_are_checked_and_recorded(tmp_path: Path) -> None:
+    import dataclasses
+
+    from fdpose.aqa_model.config import preset
+    from fdpose.aqa_model.encoders.weights import verify_pretrained
+
+    i3d = generate(piergiaj_i3d_layout())
+    regnet = generate(timm_regnety_002_layout(), seed=2)
+    torch.save(i3d, tmp_path / "rgb_imagenet.pt")
+    write_safetensors(tmp_path / "model.safetensors", regnet)
+    cfg = dataclasses.replace(preset("hpmcore"), i3d_weights=str(tmp_path / "rgb_imagenet.pt"),
+                              regnet_weights=str(tmp_path / "model.safetensors"))
+    records = verify_pretrained(cfg)
+    assert records["i3d"]["layout"] == "pytorch-i3d" and records["static"]["layout"] == "timm regnety"
+    assert records["static"]["sha256"] == sha256_file(tmp_path / "model.safetensors")
+    del regnet["s2.b1.se.fc2.bias"]
+    write_safetensors(tmp_path / "model.safetensors", regnet)
+    with pytest.raises(InputError, match=r"missing key s2\.b1\.se\.fc2\.bias"):
+        verify_pretrained(cfg)
+    assert verify_pretrained(preset("tiny")) == {}  # no visual encoder, nothing to check
