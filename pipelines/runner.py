@@ -42,6 +42,7 @@ from fdpose.pipelines.resume import RECORD_KEY, resume_record, stale_reason
 from fdpose.pipelines.sampling import (NUM_SAMPLED_FRAMES, aligned_indices, fill_nonfinite, pred_comp_path,
                                        split_clip_id, write_pred_comp)
 from fdpose.pipelines.tracking import TrackerConfig, TrackResult, synchronised_partner, track_diver
+from fdpose.pipelines.tracking.camera import CameraMotion, PixelCamera
 from fdpose.records import JointSource
 from fdpose.runtime import dist_env, resolve_device
 from fdpose.skeleton import NUM_JOINTS
@@ -190,24 +191,33 @@ def _timed_batches(source: ClipSource, batch: int, timer: _Timer) -> Iterator[li
         yield frames
 
 
-def _detect(source: ClipSource, cfg: RunConfig, detector: Any, timer: _Timer) -> tuple[list[np.ndarray], int, int, int]:
-    """Candidates of every frame and the clip's (frame count, width, height)."""
+def _detect(source: ClipSource, cfg: RunConfig, detector: Any, timer: _Timer
+            ) -> tuple[list[np.ndarray], int, int, int, Optional[CameraMotion]]:
+    """Candidates of every frame, the clip's (frame count, width, height) and, when the tracker
+    asks for it and the frames are decoded, the camera motion measured from the pixels."""
     info = source.probe()
     if cfg.detector == "file" and (info.frame_count_exact or isinstance(source, FrameTreeClip)):
         start = time.perf_counter()
         cands = detector.detect([], list(range(info.frame_count)))
         timer.add("detect", start)
-        return cands, info.frame_count, info.width, info.height
+        return cands, info.frame_count, info.width, info.height, None  # (no pixels: the box vote)
+    cam_cfg = cfg.tracker.camera
+    camera = PixelCamera(cam_cfg) if cam_cfg.enabled and cam_cfg.source == "pixels" else None
     cands: list[np.ndarray] = []
     n = 0
     for frames in _timed_batches(source, cfg.batch_size, timer):
         start = time.perf_counter()
-        cands.extend(detector.detect([f.image for f in frames], [f.frame_index for f in frames]))
-        timer.add("detect", start)
+        boxes = detector.detect([f.image for f in frames], [f.frame_index for f in frames])
+        cands.extend(boxes)
+        start = timer.add("detect", start)
+        if camera is not None:  # (the frames are decoded here anyway; the tracker's camera)
+            for f, b in zip(frames, boxes):
+                camera.add(f.image, b)
+            timer.add("track", start)
         n += len(frames)
     if n == 0:
         raise FdposeError("video decodes to no frames", source.path)
-    return cands, n, info.width, info.height
+    return cands, n, info.width, info.height, None if camera is None else camera.motion()
 
 
 def _estimate_poses(source: ClipSource, cfg: RunConfig, pose: PoseBackend, track: TrackResult, n: int,
@@ -239,9 +249,9 @@ def process_clip(source: ClipSource, cfg: RunConfig, detector_factory: Callable[
     if hasattr(pose, "reset"):
         pose.reset()  # per-clip state (e.g. mediapipe's previous body axis) must not leak across clips
     detector = detector_factory(source.clip_id)
-    cands, n, width, height = _detect(source, cfg, detector, timer)
+    cands, n, width, height, camera = _detect(source, cfg, detector, timer)
     start = time.perf_counter()
-    track = track_diver(cands, cfg.tracker, init_box=cfg.init_box, image_size=(width, height))
+    track = track_diver(cands, cfg.tracker, init_box=cfg.init_box, image_size=(width, height), camera=camera)
     timer.add("track", start)
     if not track.found:
         raise ClipSkipped(f"no person detected in {n} frames", source.path)

@@ -1,0 +1,54 @@
+"""The runner measures the tracker's pixel camera while it decodes frames for a detector."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from fdpose.pipelines.detectors.base import BackendInfo
+from fdpose.pipelines.detectors.file import FileDetector
+from fdpose.pipelines.frames import discover_clips
+from fdpose.pipelines.runner import RunConfig, _detect, _Timer
+from fdpose.pipelines.tracking import TrackerConfig
+from fdpose.pipelines.tracking.camera import CameraMotion
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from fdpose.cli.main import cli
+
+    w = tmp_path_factory.mktemp("cam") / "world"
+    res = CliRunner().invoke(cli, ["-q", "synth", str(w), "-n", "1", "--seed", "2", "--frames", "30", "--no-video"])
+    assert res.exit_code == 0, res.output
+    return w
+
+
+class _Replay:
+    """A frame-decoding detector that answers from the world's detection files."""
+
+    info = BackendInfo("replay", None, None)
+
+    def __init__(self, files: FileDetector, clip_id: str) -> None:
+        self.clip = files.for_clip(clip_id)
+
+    def detect(self, frames: list[np.ndarray], indices: list[int]) -> list[np.ndarray]:
+        assert all(f.ndim == 3 for f in frames)  # real pixels were decoded
+        return [self.clip.all_frames(max(indices) + 1)[t] for t in indices]
+
+
+def test_runner_measures_the_pixel_camera(world: Path, tmp_path: Path) -> None:
+    clip = discover_clips([world / "frames"])[0]
+    det = _Replay(FileDetector(world / "detections"), clip.clip_id)
+    cfg = RunConfig(out=tmp_path, detector="replay", batch_size=5)
+    cands, n, w, h, camera = _detect(clip, cfg, det, _Timer())
+    assert isinstance(camera, CameraMotion) and len(camera) == n == len(cands)
+    assert camera.known[1:].mean() > 0.3  # the synth world's stands give corners to track
+    # the box vote asked for: no pixel work
+    cfg = RunConfig(out=tmp_path, detector="replay", tracker=TrackerConfig().with_(source="boxes"))
+    assert _detect(clip, cfg, det, _Timer())[4] is None
+    # the file detector never decodes: no camera either (the tracker falls back to the vote)
+    cfg = RunConfig(out=tmp_path, detector="file", detections=world / "detections")
+    assert _detect(clip, cfg, FileDetector(world / "detections").for_clip(clip.clip_id), _Timer())[4] is None
