@@ -283,6 +283,11 @@ def verify_pretrained(cfg: Any) -> dict[str, dict[str, Any]]:
     from fdpose.aqa_model.encoders.static import ResNet
 
     records: dict[str, dict[str, Any]] = {}
+    if cfg.i3d_weights and not (cfg.use_dve and cfg.backbone == "i3d"):
+        log.warning("I3D weights %s ignored: config %r has no I3D encoder", cfg.i3d_weights, cfg.name)
+    static_named = cfg.regnet_weights if cfg.static_encoder == "regnet_gsm" else cfg.resnet_weights
+    if static_named and not cfg.use_sve:
+        log.warning("static weights %s ignored: config %r has no static encoder", static_named, cfg.name)
     with torch.device("meta"):
         if cfg.use_dve and cfg.backbone == "i3d" and cfg.i3d_weights:
             state = strip_prefixes(read_state_dict(cfg.i3d_weights, "I3D", containers=("state_dict",)),

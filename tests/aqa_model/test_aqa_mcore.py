@@ -159,6 +159,10 @@ def test_micro_mcore_run_records_the_weights_and_evaluates_without_them(tmp_path
     weights = tmp_path / "regnety_micro.pth"
     source = generate(timm_regnety_002_layout((8, 16), (1, 1), 4, 8, classes=10))
     torch.save(source, weights)
+    built = HPMCoRe(dataclasses.replace(load_config(cfg_path), regnet_weights=str(weights)))
+    trunk = built.static_encoder.trunk.state_dict()
+    assert torch.equal(trunk["s2.b1.conv1.net.conv.weight"], source["s2.b1.conv1.conv.weight"])
+    assert torch.count_nonzero(trunk["s2.b1.conv1.gsm.conv3D.weight"]) == 0
     out = tmp_path / "run"
     res = CliRunner().invoke(aqa_group(), ["train-aqa", *world_args(world), "-o", str(out), "--config",
                                            str(cfg_path), "--static-weights", str(weights), "--epochs", "1",

@@ -300,3 +300,17 @@ def test_hpmcore_weight_files_are_checked_and_recorded(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"missing key s2\.b1\.se\.fc2\.bias"):
         verify_pretrained(cfg)
     assert verify_pretrained(preset("tiny")) == {}  # no visual encoder, nothing to check
+
+
+def test_weights_for_a_switched_off_encoder_are_ignored_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    import dataclasses
+    import logging
+
+    from fdpose.aqa_model.config import preset
+    from fdpose.aqa_model.encoders.weights import verify_pretrained
+
+    cfg = dataclasses.replace(preset("tiny"), i3d_weights="missing_i3d.pt", resnet_weights="missing_resnet.pth")
+    with caplog.at_level(logging.WARNING, logger="fdpose.aqa_model.encoders.weights"):
+        assert verify_pretrained(cfg) == {}
+    assert "I3D weights missing_i3d.pt ignored: config 'tiny' has no I3D encoder" in caplog.text
+    assert "static weights missing_resnet.pth ignored: config 'tiny' has no static encoder" in caplog.text
