@@ -8,9 +8,11 @@ Input: per frame t the detector's candidate boxes ``(K_t, 5)`` ``[x1, y1, x2, y2
 Output (:class:`TrackResult`): per frame the chosen diver box or none, and a decision
 ``init | matched | re-acquired | lost``.
 
-**Pass 1** (:mod:`fdpose.pipelines.tracking.tracklets`) links candidates into short tracklets,
-estimates the camera's motion from them (broadcast cameras follow the diver, so spectators
-move in the image) and gives every candidate a *local motion* (camera-compensated spread of
+**Pass 1** (:mod:`fdpose.pipelines.tracking.tracklets`) takes the camera's motion
+(:mod:`fdpose.pipelines.tracking.camera`: from the pixels when the caller measured it, else a
+vote of the boxes; broadcast cameras follow the diver, so spectators move in the image), links
+candidates into short tracklets in scene coordinates and gives every candidate a *local
+motion* (camera-compensated spread of
 its tracklet over ``static_window`` frames, in box diagonals) and a *static* flag (its whole
 tracklet is nearly always still). Spectators and judges stand still and upright; the diver
 travels and rotates. Two links of a frame are exchanged when that lowers their summed cost by
@@ -54,7 +56,7 @@ Otherwise the seed is chosen from the whole clip in two steps:
    travels the dive's height and rotates, a judge's track does neither. Segments, not the
    whole track, so a track that runs on from the diver onto a spectator gains nothing.
 
-**Pass 2 - nearest neighbour (Eq. 25)**, in scene coordinates (camera shift removed). From the
+**Pass 2 - nearest neighbour (Eq. 25)**, in scene coordinates (camera pan and zoom removed). From the
 seed frame the tracker runs forward to the end and backward to the start. With ``prev`` the
 last diver box, ``gap`` the frames since it, ``diag`` its diagonal and ``pred`` its scene
 centre moved by the smoothed scene velocity (for at most ``velocity_horizon`` frames), a
@@ -162,6 +164,11 @@ the track resumes from the anchor (``re-acquired``). A false box near the diver 
 state off the diver, whose next boxes then failed the jump or size gate for the rest of the
 clip. Two or more consecutive picks are kept: the entry's lone shrinking boxes are such a run,
 after which pass 1 often links the diver's tracklet on to a spectator.
+
+**Entry end** (:mod:`fdpose.pipelines.tracking.entry`, forward in time): once the track has
+fallen ``entry_min_drop`` diagonals below its highest point, is falling and then finds no
+admissible candidate for ``entry_lost_frames`` frames, the diver is under water and the pass
+stops: no later frame gets a box (people in the foreground or at the poolside, a replay).
 
 The tuning history of these rules (what each changed, measured on synth worlds) is in
 ``docs/tracker.md``; the ablation there measures each refinement switched off.
