@@ -17,6 +17,7 @@ import pytest
 
 from fdpose.metrics.boxes import iou
 from fdpose.pipelines.tracking import TrackerConfig, track_diver
+from fdpose.pipelines.tracking.camera import motion_from_frames
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,7 +41,8 @@ def test_follows_the_diver_on_clip_a(shared_data: Path, detector) -> None:  # ty
     labels = sorted(json.loads((folder / "labels_mpii.json").read_text()), key=lambda r: r["image"])
     images = _frames(folder)
     cands = detector.detect(images, list(range(len(images))))
-    res = track_diver(cands, TrackerConfig(), image_size=(images[0].shape[1], images[0].shape[0]))
+    cam = motion_from_frames(images, cands, TrackerConfig().camera)  # (as the runner measures it)
+    res = track_diver(cands, TrackerConfig(), image_size=(images[0].shape[1], images[0].shape[0]), camera=cam)
     right = 0
     for t, rec in enumerate(labels):
         j = np.asarray(rec["joints"], dtype=float)
@@ -56,7 +58,8 @@ def test_track_ends_at_the_entry_on_the_armstand_clip(shared_data: Path, detecto
     doc = json.loads((REPO / "benchmarks" / "data" / "mtlaqa_10m_armstand_diver.json").read_text())
     images = _frames(folder)
     cands = detector.detect(images, list(range(len(images))))
-    res = track_diver(cands, TrackerConfig(), image_size=(images[0].shape[1], images[0].shape[0]))
+    cam = motion_from_frames(images, cands, TrackerConfig().camera)  # (as the runner measures it)
+    res = track_diver(cands, TrackerConfig(), image_size=(images[0].shape[1], images[0].shape[0]), camera=cam)
     entry = doc["entry_frame"]
     assert all(res.box(t) is None for t in range(entry, len(images)))
     for t in range(5):  # the handstand and the push-off: on the diver
