@@ -84,6 +84,9 @@ class _DemoteForeignWarnings(logging.Filter):
 
 def capture_warnings() -> None:
     """Send python ``warnings`` into logging, library ones at DEBUG (idempotent)."""
+    # Off first: captureWarnings(True) is a no-op while logging believes it is on, even when something
+    # (pytest's per-test catch_warnings, another library) has since replaced warnings.showwarning.
+    logging.captureWarnings(False)
     logging.captureWarnings(True)
     logger = logging.getLogger("py.warnings")
     if not any(isinstance(f, _DemoteForeignWarnings) for f in logger.filters):
