@@ -4,8 +4,8 @@ Rules (the same for every stage, so no command prints bars into a log file or a 
 
 - bars go to stderr, never stdout (stdout carries ``--json`` output);
 - no bar when stderr is not a terminal (CI logs, ``2> file``, tests), when the caller passes
-  ``enabled=False`` (``--no-progress``, ``-q``), or when ``FDPOSE_NO_PROGRESS`` is set to a
-  non-empty value other than ``0``;
+  ``enabled=False`` (a command's ``--no-progress``), after :func:`set_bars` ``(False)`` (``fdpose
+  -q``), or when ``FDPOSE_NO_PROGRESS`` is set to a non-empty value other than ``0``;
 - bars of inner loops disappear when done (``leave=False``), the terminal width is followed.
 
 A disabled bar is still a working object: iterating it yields the items and ``update`` /
@@ -23,10 +23,19 @@ T = TypeVar("T")
 #: Environment variable that turns every bar off (for scripts that capture a terminal).
 ENV_DISABLE = "FDPOSE_NO_PROGRESS"
 
+_process_enabled = True
+
+
+def set_bars(enabled: bool) -> None:
+    """Allow or forbid every bar of this process (the root command sets it from ``-q`` on each run)."""
+    global _process_enabled
+    _process_enabled = bool(enabled)
+
 
 def bars_wanted(enabled: bool = True) -> bool:
-    """Whether a bar would be shown: ``enabled``, stderr a terminal and not switched off by the environment."""
-    if not enabled or os.environ.get(ENV_DISABLE, "") not in ("", "0"):
+    """Whether a bar would be shown: ``enabled``, allowed for the process, stderr a terminal and not
+    switched off by the environment."""
+    if not (enabled and _process_enabled) or os.environ.get(ENV_DISABLE, "") not in ("", "0"):
         return False
     try:
         return sys.stderr.isatty()

@@ -33,6 +33,7 @@ class FdposeGroup(click.Group):
 def cli(verbose: int, quiet: bool) -> None:
     """fdpose: FineDiving-Pose annotation, pose pipeline and action-quality assessment."""
     from fdpose.logs import capture_warnings
+    from fdpose.progress import set_bars
 
     level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s", force=True)
@@ -42,6 +43,7 @@ def cli(verbose: int, quiet: bool) -> None:
     # mmengine's console output and library python warnings arrive at DEBUG (fdpose.logs): shown with -v.
     logging.getLogger("mmengine").setLevel(logging.DEBUG if verbose else logging.WARNING)
     capture_warnings()
+    set_bars(not quiet)  # -q: warnings and errors only, so no progress bars either
 
 
 def _register() -> None:

@@ -64,3 +64,20 @@ def test_tqdm_drop_in_forces_stderr_and_keeps_disable(monkeypatch: pytest.Monkey
     assert list(tqdm(range(2), desc="off", disable=True)) == [0, 1]
     assert terminal.getvalue() == before
     assert progress_mod.bars_wanted()
+
+
+def test_quiet_root_command_forbids_bars_for_the_run(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from fdpose.cli.main import cli
+
+    try:
+        for args, wanted in ((["-q"], False), ([], True)):
+            res = CliRunner().invoke(cli, [*args, "annotate", "stats", str(tmp_path)])
+            assert res.exit_code == 0, res.output
+            terminal, _ = streams(monkeypatch)
+            assert bars_wanted() is wanted
+            list(progress(range(3), desc="after"))
+            assert ("after" in terminal.getvalue()) is wanted
+    finally:
+        progress_mod.set_bars(True)
