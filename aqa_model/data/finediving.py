@@ -6,7 +6,7 @@ Layout read (method.md 2.3):
   ``action_type``, ``dive_score``, ``difficulty``, ``steps_transit_frames`` = last frame of
   every stage but the last, in the trimmed clip's own frame positions);
 * frames: ``{frames_root}/{match}/{idx}/{frame:05d}.jpg``; the 96 (``num_frames``) frames are
-  picked exactly as the public loader does (``fdpose.pipelines.sampling.aligned_indices``);
+  picked exactly as the public loader does (``fdpose.sampling.aligned_indices``);
 * poses: ``{poses_root}/{match}/pred_comp_{idx}.npz``, key ``pred`` (96, 16, 2|3) for the same
   sampled frames; 2-channel files get confidence 1, 3-channel files lose it for a 2-channel
   model.
@@ -49,7 +49,7 @@ from fdpose.aqa_model.config import AQAConfig
 from fdpose.aqa_model.segmentation import map_transitions_to_samples
 from fdpose.errors import InputError
 from fdpose.finediving import FineDivingAnnotations, FineGrainedRecord, Key
-from fdpose.pipelines.sampling import (
+from fdpose.sampling import (
     NUM_SAMPLED_FRAMES,
     PRED_KEY,
     aligned_indices,
@@ -243,7 +243,7 @@ def load_pose(poses_root: str | os.PathLike[str], key: Key, num_frames: int, cha
 
     A model that samples T != 96 frames (``tiny``: 32) also reads the standard 96-row files
     (FineDiving-Pose, the pipeline): each of its T sampled frames takes the row of the nearest
-    of the 96 (:func:`fdpose.pipelines.sampling.resample_rows`; needs ``frame_count`` and, for
+    of the 96 (:func:`fdpose.sampling.resample_rows`; needs ``frame_count`` and, for
     frame trees, the clip's ``frame_numbers``).
     """
     path = pred_comp_path(poses_root, key[0], key[1])
