@@ -8,7 +8,7 @@ from fdpose.metrics.boxes import iou
 from fdpose.pipelines.tracking.config import TrackerConfig
 from fdpose.pipelines.tracking.pass2 import TrackDecision
 from fdpose.pipelines.tracking.tracker import TrackResult, synchronised_partner, track_diver
-from fdpose.pipelines.tracking.tracklets import track_value
+from fdpose.pipelines.tracking.seed import track_value
 
 __all__ = ["TrackDecision", "TrackerConfig", "TrackResult", "track_diver", "track_value", "iou",
            "synchronised_partner"]

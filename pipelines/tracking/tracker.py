@@ -189,7 +189,8 @@ from fdpose.pipelines.tracking.camera import CameraMotion, clip_motion
 from fdpose.pipelines.tracking.config import TrackerConfig
 from fdpose.pipelines.tracking.core import core_seed, nearest_neighbour
 from fdpose.pipelines.tracking.pass2 import TrackDecision, pass2, pass2_context
-from fdpose.pipelines.tracking.tracklets import Pass1, analyse, centres, choose_seeds, diags, track_value
+from fdpose.pipelines.tracking.seed import choose_seeds, track_value
+from fdpose.pipelines.tracking.tracklets import Pass1, analyse, centres, diags
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from fdpose.pipelines.tracking import TrackerConfig, track_diver
-from fdpose.pipelines.tracking.tracklets import analyse, choose_seeds
+from fdpose.pipelines.tracking.seed import choose_seeds
+from fdpose.pipelines.tracking.tracklets import analyse
 
 
 def _box(cx: float, cy: float, w: float, h: float, s: float) -> list[float]:
