@@ -1,7 +1,12 @@
 """Pass 2 of the diver tracker: nearest neighbour (Eq. 25) from one seed, forward then backward.
 
-Helpers for :mod:`fdpose.pipelines.tracking` (parameters come from its ``TrackerConfig``; the
-rules are documented in its module docstring).
+Helpers for :mod:`fdpose.pipelines.tracking.tracker` (parameters: the flat view of its
+``TrackerConfig``; rules in its docstring). The candidate filters live with their refinement:
+:mod:`.gates`, :mod:`.people`, :mod:`.still` (hand-over, stillness after the flight),
+:mod:`.fall`, :mod:`.entry`. Two refinements are small enough to stay here: ``velocity`` (the
+distance is also measured to a constant-velocity prediction: the diver's flight is smooth over
+a few frames) and ``recovery`` (a single unconfirmed pick after which nothing is admissible was
+a false detection: the track resumes from the last confirmed box).
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import numpy as np
 from fdpose.pipelines.tracking.camera import CameraMotion
 from fdpose.pipelines.tracking.entry import EntryWatch
 from fdpose.pipelines.tracking.fall import fall_support
+from fdpose.pipelines.tracking.gates import entering_water, gate_mask
+from fdpose.pipelines.tracking.people import person_mask
 from fdpose.pipelines.tracking.still import still_after, still_head_end, still_head_place
 from fdpose.pipelines.tracking.tracklets import Pass1, centres, diags, touches_border
 
@@ -81,8 +88,6 @@ def _step(state: _State, t: int, boxes: np.ndarray, scene: np.ndarray, static: n
         d_pred = np.linalg.norm(c - pred, axis=1) / diag
         d = np.minimum(d, d_pred)
     ratio = diags(boxes) / zoom / diag
-    jump_gate = min(cfg.max_jump + cfg.jump_growth * (gap - 1), cfg.max_jump_cap)
-    size_gate = cfg.size_gate(gap)
     conf = boxes[:, 4]
     # Entering the water the diver's box shrinks fast but stays in the diver's column: a
     # smaller candidate whose scene centre lies within the last box's width (around the last
@@ -91,37 +96,13 @@ def _step(state: _State, t: int, boxes: np.ndarray, scene: np.ndarray, static: n
     dx = np.abs(c[:, 0] - c_prev[0])
     if cfg.use_velocity and state.n_obs:
         dx = np.minimum(dx, np.abs(c[:, 0] - pred[0]))
-    # (forward in time only: backwards, the diver's box grows out of the water; a shrink
-    # there is a smaller person, such as a spectator cut by the border)
-    entering = (ratio < 1) & (dx <= half_w) & (1 / ratio <= cfg.entry_size_ratio) & forward
-    # A box cut by the image border is smaller than its person: growing from a cut last box, or
-    # shrinking into a cut candidate, may go up to cut_size_ratio.
-    clipped = ((ratio > 1) & state.cut) | ((ratio < 1) & cut)
-    size_ok = np.maximum(ratio, 1 / ratio) <= np.where(clipped, max(size_gate, cfg.cut_size_ratio), size_gate)
-    ok = (conf >= cfg.min_conf) & (d <= jump_gate) & (size_ok | entering)
-    # Only candidates within the base gate of the last box, at most confirm_gap frames after
-    # it, may be unconfirmed: a re-acquisition after a longer miss or a long jump needs a
-    # tracklet of confirm_frames detections.
-    # (a box cut by the image border is a person half in view, whose centre jumps: early only
-    # when the diver's own last box was cut too, leaving the view)
-    early = (gap == 1) | ((gap <= cfg.confirm_gap) & (~cut | state.cut))
-    # (a diver standing still - the track on a static tracklet - moves off by continuing
-    # motion, not by a jump: an unconfirmed candidate then must lie within the static gate)
-    reach = cfg.static_gate if state.still else cfg.max_jump
-    ok &= (early & (d <= reach)) | (support >= cfg.confirm_frames)
-    base_ok = ok.copy()  # the gates every candidate must pass, before the person rules
+    entering = entering_water(cfg, ratio, dx, half_w, forward)
+    base_ok = gate_mask(cfg, gap, d, ratio, conf, cut, state.cut, entering, support, state.still)
     # A static candidate continues the track only where the track itself is (nearly) still in
     # the scene: the diver standing on the board, never a diver flying past a seated judge.
     speed = float(np.linalg.norm(state.vel)) / diag * cfg.lost_speed_decay ** (gap - 1) if state.n_obs else 0.0
     same = (owner == state.tracklet) & (state.tracklet >= 0)
-    # A tracklet seen beside the diver's is another person: it never continues the track.
-    ok &= ~excluded | same
-    # (a static tracklet exactly where a moving track is predicted is the same person whose
-    # still phase - standing on the board - was linked separately)
-    # (a short tracklet that stood still wherever it was measured counts as static too: a
-    # spectator the camera's tilt brought into view; a shrink in the diver's column excepted)
-    person = static | (still_short & ~entering) if still_short is not None else static
-    ok &= ~person | same | ((d <= cfg.static_gate) & (speed <= cfg.static_speed)) | (d_pred <= cfg.static_gate / 2)
+    ok = base_ok & person_mask(cfg, d, d_pred, speed, same, excluded, static, still_short, entering)
     if handoff is not None:  # ... or the diver's still phase before take-off, met backwards in time
         ok |= base_ok & handoff
     if barred is not None:
