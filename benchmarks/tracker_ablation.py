@@ -129,15 +129,11 @@ def real_clips(shared: Path) -> list[tuple[str, Path, list[Optional[np.ndarray]]
 
 
 def make_detector(name: str) -> Any:
-    if name == "mediapipe":
-        from fdpose.pipelines.detectors.mediapipe import MediaPipeDetector
+    """The detector ``track-and-estimate --detector NAME`` would build (the runner's factory)."""
+    from fdpose.pipelines.runner import RunConfig
+    from fdpose.pipelines.runner import make_detector as factory
 
-        return MediaPipeDetector()
-    if name == "ssd":
-        from fdpose.pipelines.detectors import ssd  # type: ignore[attr-defined]
-
-        return ssd.make_detector() if hasattr(ssd, "make_detector") else ssd.SSDDetector()
-    raise SystemExit(f"error: unknown detector {name!r}")
+    return factory(RunConfig(out=Path(tempfile.gettempdir()), detector=name))("real")
 
 
 def real_right(gt: list[Optional[np.ndarray]], under: list[bool], cands: list[np.ndarray], boxes: np.ndarray
