@@ -8,9 +8,10 @@
   thread per core; beside another CPU-bound process those threads wait on each other at every
   parallel region (a descheduled thread stalls the rest), so a busy 2-core machine ran training
   tens of times slower instead of about half as fast (issue 13 C). The automatic choice takes the
-  cores this process may use (``os.sched_getaffinity``), divided among the torchrun processes of
-  this machine, minus the cores other processes keep busy (1-minute load average, rounded up), at
-  least 1. ``--threads N`` or ``FDPOSE_THREADS=N`` override it; an ``OMP_NUM_THREADS`` the user
+  cores this process may use (``os.sched_getaffinity``), divided among the processes of this job
+  (torchrun's local world, parallel workers), minus the cores other processes keep busy (their CPU
+  time over 0.2 s from /proc/stat; the load average elsewhere), at least 1. It is chosen once, at
+  start-up: a competitor that starts later is not seen. ``--threads N`` or ``FDPOSE_THREADS=N`` override it; an ``OMP_NUM_THREADS`` the user
   set is left as torch read it. ``benchmarks/threads.py`` measures the choice idle and busy.
 
 torch is imported only inside the functions that need it.
@@ -97,18 +98,51 @@ def usable_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def busy_cores() -> int:
-    """Cores other processes keep busy: the 1-minute load average, rounded up (0 where unknown).
-
-    The load average lags by about a minute and counts this process once it runs, so it is read
-    at start-up, before this process has loaded the machine.
-    """
+def _cpu_jiffies() -> Optional[tuple[int, int]]:
+    """(busy, total) jiffies of the whole machine from /proc/stat (None where unreadable)."""
     try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):
-        return 0
-    # 0.25 of slack: an idle machine's background noise (load 0.1-0.2) takes no core away.
-    return max(0, math.ceil(load - 0.25))
+        with open("/proc/stat", encoding="ascii") as fh:
+            fields = [int(v) for v in fh.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    total = sum(fields[:8])  # user nice system idle iowait irq softirq steal (guest is inside user)
+    return total - idle, total
+
+
+def _own_cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def others_cpu_use(window: float = 0.2) -> Optional[float]:
+    """Cores kept busy by other processes over the next ``window`` seconds (machine busy time from
+    /proc/stat minus this process's own), or None where /proc/stat is unreadable."""
+    import time
+
+    first, own0, t0 = _cpu_jiffies(), _own_cpu_seconds(), time.monotonic()
+    if first is None:
+        return None
+    time.sleep(window)
+    second, own1, elapsed = _cpu_jiffies(), _own_cpu_seconds(), time.monotonic() - t0
+    if second is None or second[1] <= first[1] or elapsed <= 0:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    busy = (second[0] - first[0]) / ticks - (own1 - own0)
+    return max(0.0, busy / elapsed)
+
+
+def busy_cores(window: float = 0.2) -> int:
+    """Cores other processes keep busy, rounded (half a core counts): measured over ``window`` seconds
+    from /proc/stat; where that is unreadable, the 1-minute load average (which lags by about a
+    minute and counts this process once it runs), minus a quarter core of background noise."""
+    use = others_cpu_use(window)
+    if use is None:
+        try:
+            use = max(0.0, os.getloadavg()[0] - 0.25)
+        except (AttributeError, OSError):
+            return 0
+    return int(use + 0.5)
 
 
 def choose_threads(requested: Optional[int] = None, processes: Optional[int] = None) -> int:
@@ -131,25 +165,27 @@ def choose_threads(requested: Optional[int] = None, processes: Optional[int] = N
     return max(1, share - busy_cores())
 
 
-def apply_threads(requested: Optional[int] = None, processes: Optional[int] = None) -> int:
-    """Set torch's intra-op threads to :func:`choose_threads` (unless the user set ``OMP_NUM_THREADS`` and gave
-    no ``--threads``/``FDPOSE_THREADS``); returns the count in effect."""
-    import torch
-
+def resolve_threads(requested: Optional[int] = None, processes: Optional[int] = None) -> Optional[int]:
+    """:func:`choose_threads`, or None when the user set ``OMP_NUM_THREADS`` and neither ``--threads`` nor
+    ``FDPOSE_THREADS`` (torch read that variable already: leave it)."""
     explicit = bool(requested) or bool(os.environ.get(THREADS_ENV, "").strip())
     if not explicit and os.environ.get("OMP_NUM_THREADS", "").strip():
+        if requested is not None and requested < 0:
+            raise ConfigError(f"--threads must be 0 (automatic) or more, got {requested}")
+        return None
+    return choose_threads(requested, processes)
+
+
+def apply_threads(requested: Optional[int] = None, processes: Optional[int] = None) -> int:
+    """Set torch's intra-op threads to :func:`resolve_threads`; returns the count in effect."""
+    import torch
+
+    n = resolve_threads(requested, processes)
+    if n is None:
         n = torch.get_num_threads()
         log.debug("torch threads: %d (OMP_NUM_THREADS)", n)
         return n
-    n = choose_threads(requested, processes)
     if n != torch.get_num_threads():
         torch.set_num_threads(n)
-    log.debug("torch threads: %d (%d usable cores, load %s)", n, usable_cores(), _load_text())
+    log.debug("torch threads: %d (%d usable cores)", n, usable_cores())
     return n
-
-
-def _load_text() -> str:
-    try:
-        return f"{os.getloadavg()[0]:.2f}"
-    except (AttributeError, OSError):
-        return "unknown"

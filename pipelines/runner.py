@@ -44,7 +44,7 @@ from fdpose.pipelines.sampling import (NUM_SAMPLED_FRAMES, aligned_indices, fill
 from fdpose.pipelines.tracking import TrackerConfig, TrackResult, synchronised_partner, track_diver
 from fdpose.pipelines.tracking.camera import CameraMotion, PixelCamera
 from fdpose.records import JointSource
-from fdpose.runtime import dist_env, resolve_device
+from fdpose.runtime import apply_threads, dist_env, resolve_device
 from fdpose.skeleton import NUM_JOINTS
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,9 @@ class RunConfig:
     save_overlay: bool = False
     batch_size: int = 16
     flip_test: bool = False
+    # torch threads per process (None: leave this process's setting; spawned workers choose
+    # automatically, fdpose.runtime); the CLI passes its choice.
+    threads: Optional[int] = None
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     interpolation: InterpolationConfig = field(default_factory=InterpolationConfig)
 
@@ -373,6 +376,8 @@ def _worker_state(cfg: RunConfig) -> tuple[Callable[[str], Any], PoseBackend]:
     """Backends of this process, built once (models are loaded once per worker, not per clip)."""
     if _WORKER.get("cfg") != cfg:
         _WORKER.clear()
+        if cfg.threads is not None or mp.parent_process() is not None:
+            apply_threads(cfg.threads, processes=cfg.workers * dist_env().local_world_size)
         _WORKER.update(cfg=cfg, detector=make_detector(cfg), pose=make_pose(cfg))
     return _WORKER["detector"], _WORKER["pose"]
 

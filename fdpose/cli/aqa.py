@@ -26,19 +26,21 @@ def _is_main_process() -> bool:
 
 
 _threads_option = click.option(
-    "--threads", type=int, help="Torch CPU threads per process (1 avoids oversubscription on busy machines).")
+    "--threads", type=int,
+    help="Torch CPU threads per process (default: the cores other processes leave free, shared among torchrun "
+         "processes; env FDPOSE_THREADS).")
 
 
-def _set_threads(threads: Optional[int]) -> None:
-    if threads is None:
-        return
-    import torch
-
+def _set_threads(threads: Optional[int]) -> Optional[int]:
+    """Apply the thread rule of fdpose.runtime; returns the count set (None: OMP_NUM_THREADS left as is)."""
     from fdpose.errors import ConfigError
+    from fdpose.runtime import apply_threads, resolve_threads
 
-    if threads < 1:
+    if threads is not None and threads < 1:
         raise ConfigError(f"--threads must be >= 1, got {threads}")
-    torch.set_num_threads(threads)
+    if resolve_threads(threads) is None:
+        return None
+    return apply_threads(threads)
 
 
 def _parse_key(text: str) -> tuple[str, int]:
@@ -115,6 +117,7 @@ def train_aqa(frames_root: Optional[Path], annotations: Optional[Path], poses_ro
         records = verify_pretrained(config)
         if records:
             config = dataclasses.replace(config, extra={**config.extra, "pretrained_weights": records})
+    threads = _set_threads(threads)
     opts = TrainOptions(
         out_dir=out_dir, annotations=annotations, frames_root=frames_root, poses_root=poses_root,
         poses_from_gt=poses_from_gt, config=config, epochs=epochs, batch_size=batch_size, lr=lr,

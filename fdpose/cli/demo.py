@@ -17,7 +17,9 @@ from fdpose.cli.common import emit_json, json_option
 @click.option("--quick", is_flag=True, help="Smaller world and shorter training (under 3 minutes on 2 CPU cores).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the world and of every training.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--threads", type=int, help="Torch CPU threads  [2]")
+@click.option("--threads", type=int,
+              help="Torch CPU threads (default: the cores other processes leave free; a resumed demo keeps its "
+                   "count). The figures depend on it.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted demo in OUT (finished steps are kept).")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier demo in OUT.")
 @json_option
@@ -30,9 +32,11 @@ def demo(out: Path, quick: bool, seed: int, device: str, threads: Optional[int],
     """
     from fdpose.demo.plan import plan_for
     from fdpose.demo.report import STEP_TITLES, summary_table
-    from fdpose.demo.run import prepare_out, run_demo
+    from fdpose.demo.run import prepare_out, run_demo, stored_threads
     from fdpose.demo.steps import DemoContext
 
+    if threads is None and resume:
+        threads = stored_threads(out)
     plan = plan_for(quick, seed, threads)
     prepare_out(out, resume, overwrite)
     command = "fdpose demo " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "fdpose demo"

@@ -42,18 +42,13 @@ class _TrainByDefault(click.Group):
 
 threads_option = click.option(
     "--threads", type=int, default=0, show_default=True,
-    help="CPU threads for torch (0: torch's default). 1 is often faster on a CPU other jobs share.")
+    help="CPU threads for torch (0: automatic, the cores other processes leave free; env FDPOSE_THREADS).")
 
 
 def _set_threads(threads: int) -> None:
-    if threads < 0:
-        from fdpose.errors import ConfigError
+    from fdpose.runtime import apply_threads
 
-        raise ConfigError(f"--threads must be 0 or more, got {threads}")
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
+    apply_threads(threads)
 
 
 @click.group("finetune-hrnet", cls=_TrainByDefault, context_settings={"help_option_names": ["-h", "--help"]})

@@ -51,6 +51,9 @@ def _table(summary: dict[str, Any]) -> str:
 @click.option("--workers", default=1, show_default=True, type=int, help="Clips processed in parallel.")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu", show_default=True)
 @click.option("--batch-size", default=16, show_default=True, type=int, help="Frames per detector/pose batch.")
+@click.option("--threads", default=0, show_default=True, type=int,
+              help="torch CPU threads per process (0: automatic, the cores other processes leave free, shared "
+                   "among --workers; env FDPOSE_THREADS).")
 @click.option("--flip-test", is_flag=True, help="--pose hrnet: average with the flipped crop.")
 @click.option("--save-overlay", is_flag=True, help="Write an overlay video and contact sheet per clip.")
 @click.option("--no-progress", is_flag=True, help="No progress bar on stderr.")
@@ -59,7 +62,7 @@ def track_and_estimate(inputs: tuple[Path, ...], out: Path, detector: str, detec
                        det_config: Optional[Path], det_checkpoint: Optional[Path], pose: str,
                        pose_config: Optional[Path], pose_checkpoint: Optional[Path], frames: int,
                        init_box: Optional[str], resume: bool, workers: int, device: str, batch_size: int,
-                       flip_test: bool, save_overlay: bool, no_progress: bool, as_json: bool) -> None:
+                       threads: int, flip_test: bool, save_overlay: bool, no_progress: bool, as_json: bool) -> None:
     """Track the diver and estimate 16 joints in every clip of INPUT (videos, folders of videos,
     or FineDiving frame trees {root}/{match}/{idx}/*.jpg).
 
@@ -68,12 +71,14 @@ def track_and_estimate(inputs: tuple[Path, ...], out: Path, detector: str, detec
     Exit code 1 when a clip failed (the others are still processed).
     """
     from fdpose.pipelines.runner import RunConfig, run_batch
+    from fdpose.runtime import dist_env, resolve_threads
 
     cfg = RunConfig(out=out, detector=detector, detections=detections, det_config=det_config,
                     det_checkpoint=det_checkpoint, pose=pose, pose_config=pose_config,
                     pose_checkpoint=pose_checkpoint, frames=frames, init_box=parse_box(init_box), resume=resume,
                     workers=workers, device=device, save_overlay=save_overlay, batch_size=batch_size,
-                    flip_test=flip_test)
+                    flip_test=flip_test,
+                    threads=resolve_threads(threads, processes=max(workers, 1) * dist_env().local_world_size))
     summary = run_batch(list(inputs), cfg, progress=not no_progress).to_dict()
     if as_json:
         emit_json(summary)

@@ -53,6 +53,8 @@ class DemoPlan:
     # clips picks noise (measured); the last epoch is kept.
     aqa_val_share: float = 0.0
     aqa_exemplars: int = 10
+    # torch threads: part of the plan because the figures depend on it (reductions split differently);
+    # chosen by fdpose.runtime when --threads is not given (2 on an idle 2-core machine).
     threads: int = 2
 
     def to_dict(self) -> dict[str, Any]:
@@ -65,10 +67,13 @@ PLANS: dict[str, DemoPlan] = {"default": DEFAULT, "quick": QUICK}
 
 
 def plan_for(quick: bool, seed: int = 0, threads: int | None = None) -> DemoPlan:
-    """The quick or default plan with the given seed (and torch thread count)."""
+    """The quick or default plan with the given seed and torch thread count (None: chosen for this
+    machine's free cores, :func:`fdpose.runtime.choose_threads`)."""
     import dataclasses
+
+    from fdpose.runtime import choose_threads
 
     base = QUICK if quick else DEFAULT
     if threads is not None and threads < 1:
         raise ConfigError(f"--threads must be >= 1, got {threads}")
-    return dataclasses.replace(base, seed=seed, threads=threads or base.threads)
+    return dataclasses.replace(base, seed=seed, threads=threads or choose_threads())

@@ -68,7 +68,7 @@ def summary_table(result: DemoResult) -> str:
               for name, value, what in rows]
     lines.append("  time per step: " + ", ".join(f"{STEP_TITLES.get(k, k)} {sec:.0f} s"
                                                  for k, sec in result.seconds.items())
-                 + f"; total {result.total_seconds:.0f} s")
+                 + f"; total {result.total_seconds:.0f} s ({result.plan.threads} torch threads)")
     return "\n".join(lines)
 
 

@@ -42,6 +42,17 @@ def _load_state(out: Path, plan: DemoPlan) -> dict[str, Any]:
     return state
 
 
+def stored_threads(out: Path) -> Optional[int]:
+    """The torch thread count of the demo run in ``out`` (None when there is none): a resumed demo keeps
+    it, since the figures depend on it."""
+    path = _state_path(out)
+    if not path.is_file():
+        return None
+    state = read_json(path)
+    threads = state.get("plan", {}).get("threads") if isinstance(state, dict) else None
+    return threads if isinstance(threads, int) and threads >= 1 else None
+
+
 def _plain(d: dict[str, Any]) -> dict[str, Any]:
     """The plan as it reads back from JSON (tuples become lists)."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}

@@ -55,18 +55,21 @@ def test_finetune_with_v_shows_them_as_debug(labelme: Path, tmp_path: Path) -> N
 def test_library_warnings_demoted_fdpose_warnings_kept(caplog: pytest.LogCaptureFixture) -> None:
     from fdpose.logs import capture_warnings
 
-    capture_warnings()
-    try:
-        with caplog.at_level(logging.INFO):
-            warnings.warn_explicit("library noise", UserWarning, "/usr/lib/python3/dist-packages/somelib.py", 1)
-            import fdpose.logs as logs_module
+    library = "/usr/lib/python3/dist-packages/somelib.py"
+    with warnings.catch_warnings():  # filters and showwarning restored afterwards, whatever ran before
+        warnings.simplefilter("always")
+        capture_warnings()
+        try:
+            with caplog.at_level(logging.INFO):
+                warnings.warn_explicit("library noise", UserWarning, library, 1)
+                import fdpose.logs as logs_module
 
-            warnings.warn_explicit("ours", UserWarning, logs_module.__file__, 1)
-        messages = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "py.warnings"]
-        assert [level for level, m in messages if "ours" in m] == ["WARNING"]
-        assert not [m for _, m in messages if "library noise" in m]
-        with caplog.at_level(logging.DEBUG):
-            warnings.warn_explicit("library noise 2", UserWarning, "/usr/lib/python3/dist-packages/somelib.py", 2)
-        assert [r.levelname for r in caplog.records if "library noise 2" in r.getMessage()] == ["DEBUG"]
-    finally:
-        logging.captureWarnings(False)
+                warnings.warn_explicit("ours", UserWarning, logs_module.__file__, 1)
+            messages = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "py.warnings"]
+            assert [level for level, m in messages if "ours" in m] == ["WARNING"]
+            assert not [m for _, m in messages if "library noise" in m]
+            with caplog.at_level(logging.DEBUG):
+                warnings.warn_explicit("library noise 2", UserWarning, library, 2)
+            assert [r.levelname for r in caplog.records if "library noise 2" in r.getMessage()] == ["DEBUG"]
+        finally:
+            logging.captureWarnings(False)
