@@ -223,7 +223,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--videos", type=int, default=12)
     ap.add_argument("--seeds", default="0,1")
-    ap.add_argument("--detector", default="ssd", help="real-clip detector (ssd | mediapipe); 'none' skips the real clips")
+    ap.add_argument("--detector", default="ssd",
+                    help="real-clip detector (ssd | mediapipe); 'none' skips the real clips")
     ap.add_argument("--worlds", type=Path, default=None, help="keep the generated worlds here (reused when present)")
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--json", action="store_true")

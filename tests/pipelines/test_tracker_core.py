@@ -30,7 +30,8 @@ def _eq25(cands: list[np.ndarray], seed_t: int, seed_row: int) -> list[int]:
             if not len(cands[t]):
                 continue
             c = cands[t]
-            dist = np.hypot((c[:, 0] + c[:, 2]) / 2 - (last[0] + last[2]) / 2, (c[:, 1] + c[:, 3]) / 2 - (last[1] + last[3]) / 2)
+            dist = np.hypot((c[:, 0] + c[:, 2]) / 2 - (last[0] + last[2]) / 2,
+                            (c[:, 1] + c[:, 3]) / 2 - (last[1] + last[3]) / 2)
             j = int(np.argmax(c[:, 4] - dist / np.hypot(last[2] - last[0], last[3] - last[1])))
             rows[t], last = j, c[j]
     return rows
@@ -61,14 +62,16 @@ def test_paper_rule_weighs_confidence_against_distance() -> None:
     seed = np.array([_box(100, 100, 20, 40, 1.0)])
     f1 = np.array([_box(100 + 0.2 * diag, 100, 20, 40, 0.5), _box(100, 100 + 1.0 * diag, 20, 40, 0.9)])
     near = f1[0]
-    f2 = np.array([_box(near[0] + 10 + 0.2 * diag, 100, 20, 40, 0.5), _box(near[0] + 10, 100 + 0.3 * diag, 20, 40, 0.9)])
+    f2 = np.array([_box(near[0] + 10 + 0.2 * diag, 100, 20, 40, 0.5),
+                   _box(near[0] + 10, 100 + 0.3 * diag, 20, 40, 0.9)])
     res = track_diver([seed, f1, f2], TrackerConfig.paper())
     assert list(res.candidate_index) == [0, 0, 1]
     # no gate in the paper's rule: a far box is still taken when it is the only one
     res = track_diver([seed, np.array([_box(400, 300, 20, 40, 0.1)])], TrackerConfig.paper())
     assert res.decisions == [TrackDecision.INIT, TrackDecision.MATCHED]
     # ... while the gates refinement refuses it
-    res = track_diver([seed, np.array([_box(400, 300, 20, 40, 0.1)])], TrackerConfig.paper().with_(gates={"enabled": True}))
+    gated = TrackerConfig.paper().with_(gates={"enabled": True})
+    res = track_diver([seed, np.array([_box(400, 300, 20, 40, 0.1)])], gated)
     assert res.decisions == [TrackDecision.INIT, TrackDecision.LOST]
 
 

@@ -53,7 +53,8 @@ def test_follows_the_diver_on_clip_a(shared_data: Path, detector) -> None:  # ty
     assert right >= 31  # measured 33 of 34 (margin: detector builds differ slightly)
 
 
-def test_track_ends_at_the_entry_on_the_armstand_clip(shared_data: Path, detector) -> None:  # type: ignore[no-untyped-def]
+def test_track_ends_at_the_entry_on_the_armstand_clip(shared_data: Path,
+                                                      detector) -> None:  # type: ignore[no-untyped-def]
     folder = shared_data / "real" / "mtlaqa_10m_armstand"
     doc = json.loads((REPO / "benchmarks" / "data" / "mtlaqa_10m_armstand_diver.json").read_text())
     images = _frames(folder)
