@@ -1,7 +1,8 @@
 """Benchmark of the AQA model on this machine: training steps/s, inference cost, peak memory,
 parameters and FLOPs (method.md 3.5 cost note).
 
-    python benchmarks/aqa.py                       # tiny (batch 4, 5 steps) and full (batch 1, 2 steps)
+    python benchmarks/aqa.py                       # tiny (batch 4, 5 steps) and hpmcore (batch 1, 2 steps)
+    python benchmarks/aqa.py --configs hpmcore,mcore --batch 1 --steps 1 --json   # the official codes' sizes
     python benchmarks/aqa.py --configs tiny --json # JSON only
 
 Each config runs in a child process so that its peak resident memory (``getrusage``
@@ -31,7 +32,8 @@ import time
 import tracemalloc
 from typing import Any
 
-DEFAULT_PLAN = {"tiny": {"batch": 4, "steps": 5}, "full": {"batch": 1, "steps": 2}, "mcore": {"batch": 1, "steps": 2}}
+DEFAULT_PLAN = {"tiny": {"batch": 4, "steps": 5}, "hpmcore": {"batch": 1, "steps": 2}, "paper": {"batch": 1, "steps": 2},
+                "full": {"batch": 1, "steps": 2}, "mcore": {"batch": 1, "steps": 2}}
 
 
 def _rss_mb() -> float:
@@ -113,11 +115,11 @@ def measure(config_name: str, batch: int, steps: int, threads: int | None) -> di
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = (f"{'config':<7}{'batch':>6}{'step s':>9}{'cpu s':>8}{'steps/s':>9}{'peak RSS MB':>13}{'+model MB':>11}"
+    head = (f"{'config':<9}{'batch':>6}{'step s':>9}{'cpu s':>8}{'steps/s':>9}{'peak RSS MB':>13}{'+model MB':>11}"
             f"{'params M':>10}{'GFLOP fwd':>11}{'GFLOP train':>12}{'query s (cached/naive)':>25}")
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r['config']:<7}{r['batch']:>6}{r['train_step_s']:>9.3f}{r['train_step_cpu_s']:>8.3f}"
+        lines.append(f"{r['config']:<9}{r['batch']:>6}{r['train_step_s']:>9.3f}{r['train_step_cpu_s']:>8.3f}"
                      f"{r['train_steps_per_s']:>9.3f}"
                      f"{r['peak_rss_mb']:>13.0f}{r['peak_rss_mb'] - r['rss_before_model_mb']:>11.0f}"
                      f"{r['params'] / 1e6:>10.3f}{r['gflops_encode'] + r['gflops_compare']:>11.2f}"
@@ -128,9 +130,9 @@ def table(rows: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--configs", default="tiny,full", help="comma-separated presets or config files")
-    parser.add_argument("--batch", type=int, help="batch size for every config (default: tiny 4, full 1)")
-    parser.add_argument("--steps", type=int, help="timed training steps (default: tiny 5, full 2)")
+    parser.add_argument("--configs", default="tiny,hpmcore", help="comma-separated presets or config files")
+    parser.add_argument("--batch", type=int, help="batch size for every config (default: tiny 4, others 1)")
+    parser.add_argument("--steps", type=int, help="timed training steps (default: tiny 5, others 2)")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
     parser.add_argument("--json", action="store_true", help="print only the JSON")
     parser.add_argument("--child", help=argparse.SUPPRESS)

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from aqa_run_helpers import aqa_group
+from aqa_run_helpers import aqa_group, make_world, one_thread, world_args
 from click.testing import CliRunner
 from torch.nn import functional as F
 
@@ -25,12 +25,16 @@ from fdpose.aqa_model.fusion import PoseGuidedFusion
 from fdpose.aqa_model.model import HPMCoRe
 from fdpose.aqa_model.regression import StageDecoder
 from fdpose.aqa_model.segmentation import cut_stages
+from fdpose.errors import ConfigError
 
 #: a CPU-sized hpmcore: same code paths, 16 frames of 32x32 resized from 40x32, 3 I3D clips of 8 frames
 MICRO = {"num_frames": 16, "frame_size": 32, "frame_resize": [40, 32], "i3d_width": 0.0625, "clip_len": 8,
          "clip_stride": 4, "regnet_widths": [8, 16], "regnet_depths": [1, 1], "regnet_group_width": 4,
          "regnet_stem": 8, "skeletal_channels": [8, 8, 16], "skeletal_classifier_classes": 5, "d_model": 16,
          "segmentation_hidden": 8, "mlp_hidden": 16, "stage_len": 4}
+
+
+_ = one_thread  # re-exported fixture
 
 
 def _count(module: torch.nn.Module) -> int:
@@ -78,7 +82,7 @@ def test_hpmcore_fields_and_paper_defaults() -> None:
                       "video_crop", "contrastive", "lambda_contrastive"}
     assert (paper.i3d_pool, paper.skeletal_encoder, paper.reducer_hidden, paper.fusion) == ("max", "hse",
                                                                                             "double_out", "weighted")
-    with pytest.raises(Exception, match="frame_resize must be"):
+    with pytest.raises(ConfigError, match="frame_resize must be"):
         dataclasses.replace(cfg, frame_resize=(100,)).validate()
 
 
@@ -229,6 +233,29 @@ def test_train_aqa_defaults_to_hpmcore_and_refuses_random_encoders(tmp_path) -> 
     assert "config 'hpmcore' would train randomly initialised visual encoders: I3D (--i3d-weights)" in res.output
     assert "static RegNetY-002-GSM (--static-weights" in res.output and "--allow-random-init" in res.output
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_micro_hpmcore_trains_and_evaluates_through_the_cli(tmp_path) -> None:
+    """The whole path with the code's input: 2-channel poses read from (16, 3) files, frames resized
+    anisotropically then cropped, static-feature segmentation, clip-axis I3D stages."""
+    import json
+
+    world = make_world(tmp_path / "world")
+    cfg_path = tmp_path / "hpmcore_micro.json"
+    cfg_path.write_text(json.dumps({"preset": "hpmcore", **MICRO}))
+    out = tmp_path / "run"
+    common = ["--device", "cpu", "--threads", "1", "--json"]
+    res = CliRunner().invoke(aqa_group(), ["train-aqa", *world_args(world), "-o", str(out), "--config", str(cfg_path),
+                                           "--epochs", "1", "--batch-size", "4", "--val-share", "0.25",
+                                           "--no-final-test", "--allow-random-init", *common])
+    assert res.exit_code == 0, res.output
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["name"] == "hpmcore" and saved["pose_channels"] == 2 and saved["frame_resize"] == [40, 32]
+    res = CliRunner().invoke(aqa_group(), ["eval-aqa", str(out), "--split", "val", "--exemplars", "2", *common])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    assert report["queries"] == 2 and math.isfinite(report["l2"]) and report["l2"] > 0
 
 
 def test_frames_resized_to_200x112_then_cropped(tmp_path) -> None:
