@@ -35,8 +35,9 @@ def child(choice: str, seconds: float, max_steps: int) -> dict[str, Any]:
     """Run in the child process: choose threads, then time training steps for about ``seconds``."""
     import torch
 
-    from fdpose.runtime import apply_threads, usable_cores
+    from fdpose.runtime import apply_threads, others_cpu_use, usable_cores
 
+    others = others_cpu_use(0.5)  # what the machine looks like to this child (burner and other users)
     start_choice = time.perf_counter()
     threads = apply_threads(None) if choice == "new" else torch.get_num_threads()
     choice_seconds = time.perf_counter() - start_choice
@@ -69,7 +70,8 @@ def child(choice: str, seconds: float, max_steps: int) -> dict[str, Any]:
         steps += 1
     elapsed = time.perf_counter() - t0
     return {"choice": choice, "threads": threads, "cores": usable_cores(), "steps": steps, "seconds": elapsed,
-            "images_per_s": 16 * steps / elapsed, "choice_seconds": choice_seconds}
+            "images_per_s": 16 * steps / elapsed, "choice_seconds": choice_seconds,
+            "others_busy_cores": None if others is None else round(others, 2)}
 
 
 def _burners(n: int) -> list[subprocess.Popen]:
@@ -121,7 +123,8 @@ def main() -> None:
         mine = [r for r in runs if r["state"] == state and r["choice"] == choice]
         table[f"{state}/{choice}"] = {"threads": sorted({r["threads"] for r in mine}),
                                       "images_per_s": statistics.median(r["images_per_s"] for r in mine),
-                                      "runs": [round(r["images_per_s"], 2) for r in mine]}
+                                      "runs": [round(r["images_per_s"], 2) for r in mine],
+                                      "others_busy_cores": [r["others_busy_cores"] for r in mine]}
     ips = {k: v["images_per_s"] for k, v in table.items()}
     report = {
         "cores": runs[0]["cores"], "burners": args.burners, "seconds": args.seconds, "rounds": args.rounds,
@@ -139,9 +142,10 @@ def main() -> None:
         return
     print(f"{report['cores']} usable cores, {args.burners} burner(s) when busy; load average before "
           f"{report['load_average_before']}, after {report['load_average_after']}")
-    print(f"{'scenario':<12}{'threads':>10}{'images/s':>12}   runs")
+    print(f"{'scenario':<12}{'threads':>10}{'images/s':>12}   runs (cores busy with other processes at start)")
     for name, row in table.items():
-        print(f"{name:<12}{','.join(map(str, row['threads'])):>10}{row['images_per_s']:>12.2f}   {row['runs']}")
+        runs = ", ".join(f"{v} ({b})" for v, b in zip(row["runs"], row["others_busy_cores"]))
+        print(f"{name:<12}{','.join(map(str, row['threads'])):>10}{row['images_per_s']:>12.2f}   {runs}")
     for name, value in report["ratios"].items():
         print(f"{name:<16}{value:>8.3f}")
 
