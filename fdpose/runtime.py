@@ -20,7 +20,6 @@ torch is imported only inside the functions that need it.
 from __future__ import annotations
 
 import logging
-import math
 import os
 from dataclasses import dataclass
 from typing import Optional
