@@ -39,8 +39,8 @@ from fdpose.pipelines.clip_json import ClipPoses, write_clip_json
 from fdpose.pipelines.frames import ClipSource, FrameTreeClip, discover_clips
 from fdpose.pipelines.interpolate import InterpolationConfig, interpolate_joints
 from fdpose.pipelines.resume import RECORD_KEY, resume_record, stale_reason
-from fdpose.pipelines.sampling import (NUM_SAMPLED_FRAMES, aligned_indices, fill_nonfinite, pred_comp_path,
-                                       split_clip_id, write_pred_comp)
+from fdpose.sampling import (NUM_SAMPLED_FRAMES, aligned_indices, fill_nonfinite, pred_comp_path,
+                             split_clip_id, write_pred_comp)
 from fdpose.pipelines.tracking import TrackerConfig, TrackResult, synchronised_partner, track_diver
 from fdpose.pipelines.tracking.camera import CameraMotion, PixelCamera
 from fdpose.records import JointSource
