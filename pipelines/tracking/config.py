@@ -174,6 +174,7 @@ class EntryConfig:
     enabled: bool = True
     entry_min_drop: float = 1.5  #: raising it needs a longer fall (diagonals) before the end may come
     entry_lost_frames: int = 5  #: raising it needs a longer loss after the fall to end the track
+    entry_live_first: bool = True  #: seed hypotheses after another one's entry (a replay) are dropped
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,7 @@ class Params:
     entry_end: bool
     entry_min_drop: float
     entry_lost_frames: int
+    entry_live_first: bool
     sync_share: float
     sync_distance: float
     sync_size_ratio: float
@@ -382,6 +384,7 @@ class TrackerConfig:
         if not s.enabled:  # one hypothesis: the best-ranked tracklet (see tracker.track_diver)
             kw.update(seed_hypotheses=1, seed_still_hypothesis=False, seed_keep=1.0)
         kw.update(resume=r.enabled, resume_other_tracklets=r.resume_other_tracklets and r.enabled)
-        kw.update(entry_end=e.enabled, entry_min_drop=e.entry_min_drop, entry_lost_frames=e.entry_lost_frames)
+        kw.update(entry_end=e.enabled, entry_min_drop=e.entry_min_drop, entry_lost_frames=e.entry_lost_frames,
+                  entry_live_first=e.entry_live_first and e.enabled)
         kw.update(sync_share=sy.sync_share, sync_distance=sy.sync_distance, sync_size_ratio=sy.sync_size_ratio)
         return Params(**kw)

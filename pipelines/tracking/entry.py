@@ -7,6 +7,11 @@ not found for ``entry_lost_frames`` frames in a row, the diver has gone under: e
 frame is ``lost``, whoever the detector finds there (people in the foreground at the entry,
 officials at the poolside, a replay of the dive). Forward in time only; the track of a clip
 without a measured fall (camera motion unknown while it follows the diver) never ends early.
+
+*Live first* (``entry_live_first``): the dive is shown live before any replay, so among the
+seed hypotheses (:mod:`fdpose.pipelines.tracking.seed`) those seeded after the earliest entry
+another hypothesis found follow a replay and are dropped (a replay's tighter camera makes its
+diver travel further in the scene, which the seed choice would otherwise prefer).
 """
 
 from __future__ import annotations

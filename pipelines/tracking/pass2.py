@@ -171,8 +171,8 @@ def pass2_context(cands: Sequence[np.ndarray], p1: Pass1, cfg: "Params",
 
 
 def pass2(cands: Sequence[np.ndarray], p1: Pass1, cfg: "Params", seed_t: int, seed_row: int,
-          seed_box: np.ndarray, image_size: Optional[tuple[int, int]], ctx: Optional[Pass2Context] = None
-          ) -> tuple[np.ndarray, np.ndarray, list[TrackDecision]]:
+          seed_box: np.ndarray, image_size: Optional[tuple[int, int]], ctx: Optional[Pass2Context] = None,
+          info: Optional[dict] = None) -> tuple[np.ndarray, np.ndarray, list[TrackDecision]]:
     """Nearest-neighbour pass from one seed, forward then backward: (T, 5) boxes, (T,) rows, decisions.
 
     ctx: :func:`pass2_context` of the same clip (built here when None).
@@ -255,6 +255,8 @@ def pass2(cands: Sequence[np.ndarray], p1: Pass1, cfg: "Params", seed_t: int, se
             if j < 0:
                 lost = True
                 if watch is not None and watch.missed(t):
+                    if info is not None:
+                        info["entry_end"] = watch.end_frame
                     break  # (the diver entered the water: nobody later is the diver)
                 continue
             if p1.owner[t][j] == state.tracklet:  # a steady track: its neighbours are other people

@@ -168,7 +168,8 @@ after which pass 1 often links the diver's tracklet on to a spectator.
 **Entry end** (:mod:`fdpose.pipelines.tracking.entry`, forward in time): once the track has
 fallen ``entry_min_drop`` diagonals below its highest point, is falling and then finds no
 admissible candidate for ``entry_lost_frames`` frames, the diver is under water and the pass
-stops: no later frame gets a box (people in the foreground or at the poolside, a replay).
+stops: no later frame gets a box (people in the foreground or at the poolside, a replay). With
+``entry_live_first``, seed hypotheses seeded after another hypothesis' entry are dropped.
 
 The tuning history of these rules (what each changed, measured on synth worlds) is in
 ``docs/tracker.md``; the ablation there measures each refinement switched off.
@@ -290,18 +291,26 @@ def track_diver(candidates: Sequence[np.ndarray], config: Optional[TrackerConfig
             log.info("no candidate boxes in any of %d frames: no diver", n)
             return TrackResult(np.full((n, 5), np.nan), [TrackDecision.LOST] * n, np.full(n, -1, dtype=np.int64),
                                None, p1.static, p1)
-        best: Optional[tuple[float, tuple[int, int], tuple[np.ndarray, np.ndarray, list[TrackDecision]]]] = None
+        hyps: list[tuple[float, tuple[int, int], tuple[np.ndarray, np.ndarray, list[TrackDecision]]]] = []
+        ends: list[Optional[int]] = []
         ctx = pass2_context(cands, p1, cfg, image_size)  # shared by the seed hypotheses
         for rank, (t, j) in enumerate(seeds):
-            run = pass2(cands, p1, cfg, t, j, cands[t][j], image_size, ctx)
+            info: dict = {}
+            run = pass2(cands, p1, cfg, t, j, cands[t][j], image_size, ctx, info)
             value = track_value(run[0], run[1], p1, cfg, image_size)
             # the tracklet ranking's first choice keeps ties (and near-ties)
             if rank == 0:
                 value *= cfg.seed_keep
             log.debug("seed hypothesis %d at frame %d row %d: track value %.3f", rank, t, j, value)
-            if best is None or value > best[0]:
-                best = (value, (t, j), run)
-        assert best is not None
+            hyps.append((value, (t, j), run))
+            ends.append(info.get("entry_end"))
+        pool = hyps
+        if cfg.entry_live_first and any(e is not None for e in ends):
+            # (the live dive comes first: a hypothesis seeded after another one's entry into
+            # the water follows a replay of the dive)
+            first_end = min(e for e in ends if e is not None)
+            pool = [h for h in hyps if h[1][0] < first_end] or hyps
+        best = max(pool, key=lambda h: h[0])
         (seed_t, seed_row), (boxes, rows, decisions) = best[1], best[2]
     log.debug("tracked %d/%d frames from seed frame %d", int(np.sum(rows >= 0)), n, seed_t)
     return TrackResult(boxes, decisions, rows, seed_t, p1.static, p1)

@@ -162,3 +162,31 @@ def test_zoom_compensation_keeps_a_spectator_still() -> None:
     spect = np.array([[200.0, 150.0]])
     scene = [cam.to_scene(cam.scale[t] * spect + cam.offset[t], t) for t in range(n)]
     assert np.allclose(np.concatenate(scene), spect, atol=1e-6)
+
+
+def _replay_scene() -> tuple[list[np.ndarray], int]:
+    """The live dive (frames 0-15, falling 0.18 diagonals a frame), the water (16-23), then a
+    replay from a tighter camera (24-39: a larger diver falling and rotating faster, so its
+    track is worth more to the seed choice). Two seated spectators give the camera vote."""
+    rng = np.random.default_rng(4)
+    frames = []
+    for t in range(40):
+        rows = [_box(60 + rng.normal(0, 0.3), 300 + rng.normal(0, 0.3), 30, 60, 0.9),
+                _box(560 + rng.normal(0, 0.3), 300 + rng.normal(0, 0.3), 30, 60, 0.9)]
+        if t < 16:
+            rows.append(_box(300 + t, 60 + 8 * t, 20, 40, 0.7))
+        elif t >= 24:
+            u = t - 24
+            w, h = (40, 80) if u % 4 < 2 else (70, 50)  # (tuck and open: the aspect changes)
+            rows.append(_box(250 + 3 * u, 20 + 18 * u, w, h, 0.8))
+        frames.append(np.array(rows))
+    return frames, 24
+
+
+def test_live_dive_first_replay_gets_no_box() -> None:
+    frames, replay = _replay_scene()
+    on = track_diver(frames, TrackerConfig(), image_size=(640, 360))
+    assert all(on.candidate_index[t] == 2 for t in range(16))  # the live dive
+    assert all(on.box(t) is None for t in range(16, len(frames)))
+    off = track_diver(frames, TrackerConfig().with_(entry_live_first=False), image_size=(640, 360))
+    assert sum(off.box(t) is not None for t in range(replay, len(frames))) >= 8  # the replay seeded
