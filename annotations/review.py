@@ -347,12 +347,12 @@ def write_merge(
             if path.exists():
                 raise InputError("output exists (use --overwrite to replace it)", path)
     written: list[Path] = []
-    for dst, base, label, prov in jobs:
+    for dst, base, label, provenance in jobs:
         img = base.doc.image_file()
         if img is not None:
             label.image_path = Path(os.path.relpath(os.path.abspath(img), os.path.abspath(dst.parent))).as_posix()
         doc = label_to_doc(label, base.doc)
-        doc.extra[PROVENANCE_KEY] = prov
+        doc.extra[PROVENANCE_KEY] = provenance
         written.append(write_labelme(doc, dst))
     write_json(out_p / REVIEW_REPORT_NAME, report.to_dict())
     log.info("merged %d frame(s) into %s (preferring %s)", len(written), out_p, prefer)

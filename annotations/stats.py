@@ -157,16 +157,16 @@ def collect_stats(roots: Iterable[str | os.PathLike[str]]) -> AnnotationStats:
     the root when several roots are given. Raises :class:`InputError` for a root that is not
     a folder.
     """
-    roots = [Path(r) for r in roots]
+    paths = [Path(r) for r in roots]
     by_folder: dict[Path, FolderStats] = {}
-    for root in roots:
+    for root in paths:
         if not root.is_dir():
             raise InputError("not a folder", root)
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             folder = Path(dirpath)
             rel = folder.relative_to(root).as_posix()
-            name = rel if len(roots) == 1 else (root / rel).as_posix()
+            name = rel if len(paths) == 1 else (root / rel).as_posix()
             fs = FolderStats(name)
             for fname in sorted(filenames):
                 if fname.startswith("."):

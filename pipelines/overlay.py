@@ -76,7 +76,7 @@ def parse_record(record: Mapping[str, Any], where: str = "record") -> ParsedReco
             raise ValidationError(f"{where}.bbox: expected [x1, y1, x2, y2(, score)], got {bbox!r}")
     kps = record.get("keypoints")
     xy = np.full((NUM_JOINTS, 2), np.nan)
-    source = np.full(NUM_JOINTS, _MISSING, dtype=object)
+    source: np.ndarray = np.full(NUM_JOINTS, _MISSING, dtype=object)
     if kps is not None:
         if len(kps) != NUM_JOINTS:
             raise ValidationError(f"{where}.keypoints: expected {NUM_JOINTS} entries, got {len(kps)}")
@@ -105,7 +105,7 @@ def _dashed_line(img: np.ndarray, p: np.ndarray, q: np.ndarray, color: tuple[int
         cv2.line(img, _pt(a), _pt(b), color, thickness, cv2.LINE_AA)
 
 
-def _pt(p: np.ndarray) -> tuple[int, int]:
+def _pt(p: np.ndarray | Sequence[float]) -> tuple[int, int]:
     return int(round(float(p[0]))), int(round(float(p[1])))
 
 

@@ -30,7 +30,8 @@ class ExportGroup(click.Group):
         ctx.meta["fdpose_export_argv"] = list(args)  # recorded in the manifest as the command that made it
         return super().parse_args(ctx, args)
 
-    def resolve_command(self, ctx: click.Context, args: list[str]):  # type: ignore[override]
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[Optional[str], Optional[click.Command], list[str]]:
         if args and args[0] not in self.commands:
             raise click.UsageError(f"unexpected argument {args[0]!r} (subcommand: check; options take one value: "
                                    "repeat --manual for several label folders)", ctx)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Optional
+from typing import Any, Optional
 
 import click
 
@@ -15,7 +15,7 @@ from fdpose.errors import FdposeError
 class FdposeGroup(click.Group):
     """Click group that turns any :class:`FdposeError` into one line on stderr and an exit code."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except FdposeError as err:

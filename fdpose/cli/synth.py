@@ -51,7 +51,8 @@ def synth(out: Path, videos: int, seed: int, frames: int, train_share: float, de
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
     preset = dict(BROADCAST_PRESET) if broadcast else {}
-    if broadcast and click.get_current_context().get_parameter_source("detector_miss_rate").name == "DEFAULT":
+    source = click.get_current_context().get_parameter_source("detector_miss_rate")
+    if broadcast and source is click.core.ParameterSource.DEFAULT:
         detector_miss_rate = preset["detector_miss_rate"]
     preset.pop("detector_miss_rate", None)
     cfg = SynthConfig(videos=videos, seed=seed, frames=frames, train_share=train_share,

@@ -281,7 +281,7 @@ def render_clip(plan: ClipPlan, cfg: SynthConfig, layout: Layout) -> ClipResult:
                              {sid: name for sid, name in stage_defs})
     start = int(rng.integers(1000, 200000))
     coarse = CoarseRecord(dive.number, start, start + n_out - 1, score, dive.difficulty, judges)
-    gt = {
+    gt: dict[str, Any] = {
         "schema_version": GT_SCHEMA_VERSION,
         "match": plan.match,
         "idx": plan.idx,

@@ -11,6 +11,7 @@ them moves slightly (waving, swaying) and is drawn per frame.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterable
 
 import cv2
 import numpy as np
@@ -74,15 +75,21 @@ class Venue:
     sections: list[tuple[float, float]] = field(default_factory=list)
 
 
+def _rgb(values: Iterable[float]) -> tuple[int, int, int]:
+    """Three colour channels as ints (truncated, as int() does)."""
+    r, g, b = (int(v) for v in values)
+    return r, g, b
+
+
 def sample_venue(rng: np.random.Generator, apparatus: Apparatus) -> Venue:
     """Colours, camera scale and crowd of one match (nobody stands behind the board's tower,
     which would have to hide them)."""
     tower = (-(apparatus.length + 1.8), -1.2)
     s = float(rng.uniform(32, 46) if apparatus.kind == "springboard" else rng.uniform(24, 34))
-    wall_top = tuple(int(v) for v in rng.integers(90, 200, 3))
-    wall_bottom = tuple(int(v * 0.6) for v in wall_top)
+    wall_top = _rgb(rng.integers(90, 200, 3))
+    wall_bottom = _rgb(v * 0.6 for v in wall_top)
     water = (int(rng.integers(150, 200)), int(rng.integers(110, 150)), int(rng.integers(20, 60)))
-    stand = tuple(int(v) for v in rng.integers(50, 110, 3))
+    stand = _rgb(rng.integers(50, 110, 3))
     rows = int(rng.integers(3, 6))
     venue = Venue(s, wall_top, wall_bottom, water, stand, rows)
     # Stand sections with walls between them; not every seat is taken.
@@ -194,8 +201,8 @@ def build_canvas(venue: Venue, apparatus: Apparatus, size: tuple[int, int], orig
         cv2.line(img, (0, surface), (Wc - 1, surface), tuple(int(min(255, v * 1.3)) for v in venue.water), 1)
     _draw_static_board(img, apparatus, origin, s)
     # Light noise so the background is not flat (JPEG-like texture for detectors/pose models).
-    img = cv2.add(img, rng.integers(0, 6, img.shape, dtype=np.uint8))
-    return Canvas(img, origin.astype(np.float64), s)
+    textured = cv2.add(img, rng.integers(0, 6, img.shape, dtype=np.uint8))
+    return Canvas(textured, origin.astype(np.float64), s)
 
 
 def _draw_static_board(img: np.ndarray, app: Apparatus, origin: np.ndarray, s: float) -> None:

@@ -138,7 +138,7 @@ def generate_world(
             "steps_transit_frames": r.fine.steps_transit_frames.tolist(),
             **{k: v for k, v in r.summary.items() if k != "num_frames"},
         })
-    world = {
+    world: dict[str, Any] = {
         "version": WORLD_VERSION,
         "fdpose_version": __version__,
         "seed": cfg.seed,
