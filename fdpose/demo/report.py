@@ -34,6 +34,7 @@ def metric_rows(result: DemoResult) -> list[tuple[str, str, str]]:
     s = result.steps
     tr, ft, ex, ev = s.get("track", {}), s.get("finetune", {}), s.get("export", {}), s.get("eval", {})
     ci_lo, ci_hi = ev.get("srcc_ci95") or (None, None)
+    _, gain_lo, gain_hi = ev.get("srcc_gain_over_baseline") or (None, None, None)
     syn = s.get("synth", {})
     share = (ex.get("provenance_share") or {})
     return [
@@ -49,6 +50,9 @@ def metric_rows(result: DemoResult) -> list[tuple[str, str, str]]:
         ("SRCC (test)", _fmt(ev.get("srcc")),
          f"{ev.get('queries', 'n/a')} test dives, 95% bootstrap interval {_fmt(ci_lo)} to {_fmt(ci_hi)}; "
          f"exemplar-mean baseline {_fmt(ev.get('baseline_srcc'))}"),
+        ("SRCC gain over baseline", _fmt((ev.get("srcc_gain_over_baseline") or [None])[0]),
+         "model minus exemplar-mean baseline, same test dives, 95% paired bootstrap interval "
+         f"{_fmt(gain_lo)} to {_fmt(gain_hi)}"),
         ("R-l2 x100 (test)", _fmt(ev.get("rl2_x100"), digits=4),
          f"baseline {_fmt(ev.get('baseline_rl2_x100'), digits=4)}"),
         ("AIoU@0.5 / @0.75", f"{_fmt(ev.get('aiou_50'), digits=1)}% / {_fmt(ev.get('aiou_75'), digits=1)}%",

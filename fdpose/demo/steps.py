@@ -80,7 +80,8 @@ def step_synth(ctx: DemoContext) -> dict[str, Any]:
     from fdpose.synth.world import generate_world
 
     p = ctx.plan
-    cfg = SynthConfig(videos=p.clips, seed=p.seed, frames=p.frames, write_video=False, dive_numbers=p.dive_numbers)
+    cfg = SynthConfig(videos=p.clips, seed=p.seed, frames=p.frames, write_video=False, dive_numbers=p.dive_numbers,
+                      train_share=p.train_share)
     generate_world(cfg, ctx.world, workers=1, overwrite=True)
     train, test = _splits(ctx)
     frames = sum(1 for _ in (ctx.world / "frames").glob("*/*/*.jpg"))
@@ -118,6 +119,7 @@ def step_finetune(ctx: DemoContext) -> dict[str, Any]:
 
     p = ctx.plan
     train_keys, _ = _splits(ctx)
+    train_keys = train_keys[:p.hrnet_clips] if p.hrnet_clips else train_keys
     if ctx.hrnet.exists():  # a half-finished earlier attempt: this step always starts clean
         shutil.rmtree(ctx.hrnet)
     device = "cpu" if ctx.device == "cpu" else "auto"
@@ -238,12 +240,53 @@ def step_eval(ctx: DemoContext) -> dict[str, Any]:
     rep = result.summary()
     aiou = rep.get("aiou") or {}
     ci = rep.get("srcc_ci95") or [None, None]
+    preds = result.predictions
+    gain = srcc_gain_interval([q.pred_score for q in preds], [q.exemplar_mean for q in preds],
+                              [q.true_score for q in preds], seed=ctx.plan.seed) if len(preds) >= 3 else (None,) * 3
     return {"queries": rep["queries"], "srcc": _round(rep["srcc"]), "rl2_x100": _round(rep["rl2_x100"]),
+            "srcc_gain_over_baseline": [_round(v) for v in gain],
             "srcc_ci95": [_round(ci[0]), _round(ci[1])], "l2": _round(rep["l2"]),
             "aiou_50": _round(aiou.get("0.5")), "aiou_75": _round(aiou.get("0.75")),
             "baseline_srcc": _round(rep["baseline_exemplar_mean"]["srcc"]),
             "baseline_rl2_x100": _round(rep["baseline_exemplar_mean"]["rl2_x100"]),
             "scatter": str(paths["scatter"])}
+
+
+def srcc_gain_interval(pred: Any, baseline: Any, true: Any, level: float = 0.95, resamples: int = 2000,
+                       seed: int = 0) -> tuple[float, float, float]:
+    """SRCC(pred, true) - SRCC(baseline, true) over (N,) test dives and its paired percentile bootstrap
+    interval (the same dives resampled for both, ``scipy.stats.bootstrap``; seeded).
+
+    Whether the model beats the exemplar-mean baseline is this difference, not two overlapping
+    intervals: both rank the same dives, so their errors are correlated.
+    """
+    import warnings
+
+    import numpy as np
+    from scipy import stats
+
+    def gain(p: Any, b: Any, t: Any, axis: int = -1) -> Any:
+        rp, rb, rt = (stats.rankdata(x, axis=axis) for x in (p, b, t))
+
+        def corr(x: Any, y: Any) -> Any:
+            x = x - x.mean(axis=axis, keepdims=True)
+            y = y - y.mean(axis=axis, keepdims=True)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return (x * y).sum(axis=axis) / np.sqrt((x * x).sum(axis=axis) * (y * y).sum(axis=axis))
+
+        return corr(rp, rt) - corr(rb, rt)
+
+    arrays = [np.asarray(a, dtype=float) for a in (pred, baseline, true)]
+    point = float(gain(*arrays))
+    with warnings.catch_warnings():  # resamples with all-tied scores give NaN, dropped below
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+        res = stats.bootstrap(tuple(arrays), gain, paired=True, vectorized=True, n_resamples=resamples,
+                              confidence_level=level, method="percentile", random_state=np.random.default_rng(seed))
+    dist = res.bootstrap_distribution[np.isfinite(res.bootstrap_distribution)]
+    if dist.size == 0:
+        return point, float("nan"), float("nan")
+    lo, hi = np.quantile(dist, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return point, float(lo), float(hi)
 
 
 StepFn = Callable[..., dict[str, Any]]

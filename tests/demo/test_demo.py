@@ -18,7 +18,7 @@ from fdpose.io import read_json
 
 # Smaller than --quick (which CI runs through `make run`): the same seven steps, a minute of CPU.
 MICRO = dataclasses.replace(QUICK, name="micro", clips=8, frames=40, hrnet_epochs=2, hrnet_frame_stride=4,
-                            aqa_epochs=2, aqa_exemplars=3, threads=1)
+                            aqa_epochs=2, aqa_exemplars=3, threads=1, train_share=0.75, hrnet_clips=5)
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +51,10 @@ def test_every_step_runs_and_the_figures_are_measured(demo_run) -> None:
     assert track_joints == 16 * s["track"]["frames"]
     assert s["eval"]["queries"] == s["synth"]["test_clips"]
     assert s["eval"]["rl2_x100"] > 0 and s["train_aqa"]["epochs"] == 2
+    gain, lo, hi = s["eval"]["srcc_gain_over_baseline"]
+    assert (gain is None) == (s["eval"]["queries"] < 3)  # no interval from fewer than 3 dives
+    assert gain is None or lo <= gain <= hi
+    assert s["finetune"]["val_clips"] + len(read_json(out / "hrnet" / "metrics.json")["split"]["train"]["clips"]) == 5
     summary = read_json(out / "summary.json")
     assert summary["headline"]["tracking_accuracy"] == s["track"]["tracking_accuracy"]
     assert summary["total_seconds"] == pytest.approx(sum(summary["seconds"].values()), abs=0.1)
@@ -60,7 +64,8 @@ def test_every_step_runs_and_the_figures_are_measured(demo_run) -> None:
 def test_report_links_the_images_it_promises(demo_run) -> None:
     out, result, _ = demo_run
     text = (out / "report.md").read_text()
-    for needle in ("tracking accuracy", "PCKh@0.5 (test clips)", "SRCC (test)", "AIoU@0.5", "| total |"):
+    for needle in ("tracking accuracy", "PCKh@0.5 (test clips)", "SRCC (test)", "SRCC gain over baseline", "AIoU@0.5",
+                   "| total |"):
         assert needle in text
     images = [line.split("](", 1)[1].rstrip(")") for line in text.splitlines() if line.startswith("![")]
     assert len(images) == 4  # contact sheet, two training curves, scatter plot
@@ -105,7 +110,27 @@ def test_cli_refuses_a_busy_folder_in_one_line(tmp_path: Path) -> None:
 
 def test_plans() -> None:
     quick, full = plan_for(True), plan_for(False, seed=3, threads=1)
-    assert quick.name == "quick" and quick.clips < full.clips and quick.aqa_epochs < full.aqa_epochs
+    assert quick.name == "quick" and quick.frames < full.frames and quick.aqa_epochs < full.aqa_epochs
+    # quick: more test dives than the default world, fine-tuning on a capped number of labelled clips
+    assert quick.clips * (1 - quick.train_share) > full.clips * (1 - full.train_share) and quick.hrnet_clips == 18
     assert full.seed == 3 and full.threads == 1 and full.name == "default"
     with pytest.raises(ConfigError, match="--threads"):
         plan_for(True, threads=0)
+
+
+def test_srcc_gain_interval() -> None:
+    import numpy as np
+
+    from fdpose.demo.steps import srcc_gain_interval
+
+    rng = np.random.default_rng(0)
+    true = rng.normal(size=40)
+    good = true + 0.1 * rng.normal(size=40)
+    noise = rng.normal(size=40)
+    gain, lo, hi = srcc_gain_interval(good, noise, true)
+    assert lo <= gain <= hi and lo > 0.3  # a near-perfect ranking clearly beats a random one
+    gain, lo, hi = srcc_gain_interval(noise, good, true)
+    assert hi < -0.3
+    assert srcc_gain_interval(good, good, true) == (0.0, 0.0, 0.0)
+    assert srcc_gain_interval(good, noise, true, seed=1) != srcc_gain_interval(good, noise, true, seed=2)
+    assert srcc_gain_interval(good, noise, true, seed=1) == srcc_gain_interval(good, noise, true, seed=1)
