@@ -245,10 +245,14 @@ def _iter_opencv(path: Path) -> Iterator[np.ndarray]:
 
 
 def fps_fraction(fps: float) -> Fraction:
-    """``fps`` as the exact rational PyAV wants (29.97 -> 30000/1001)."""
-    if not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
+    """``fps`` as a rational for PyAV, denominator at most 1001 (30000/1001 stays exact, 29.97 -> 2997/100)."""
+    try:
+        value = float(fps)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
         raise ValidationError(f"video: fps must be a positive number, got {fps}")
-    return Fraction(fps).limit_denominator(1001)
+    return Fraction(value).limit_denominator(1001)
 
 
 class VideoWriter:
@@ -259,7 +263,8 @@ class VideoWriter:
     keeps its exact size). bit_rate: for mpeg4 (rate-controlled by bit rate); default ~0.25 bit
     per pixel, at least 400 kbit/s, which keeps thin skeleton lines crisp. Encoding is
     deterministic: identical frames give a byte-identical file. Use as a context manager, or
-    call :meth:`close` / :meth:`abort` (deletes the partial file) yourself.
+    call :meth:`close` / :meth:`abort` (deletes the partial file) yourself. A file that cannot be
+    written (read-only folder, disk full) is an :class:`InputError` naming it; no partial file stays.
     """
 
     def __init__(self, path: str | os.PathLike[str], width: int, height: int, fps: float = 25.0,
@@ -274,7 +279,10 @@ class VideoWriter:
             codec = "libx264" if width % 2 == 0 and height % 2 == 0 else "mpeg4"
         rate = fps_fraction(fps)
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(f"cannot create the folder ({exc.strerror or exc})", self.path.parent) from None
         # A name of our own in the destination folder (same file system, so the rename is atomic);
         # FFmpeg creates it with the umask's mode, like any other output.
         self.tmp = self.path.with_name(f".{self.path.stem}.{os.getpid()}.partial.mp4")
@@ -283,7 +291,11 @@ class VideoWriter:
         self.frames = 0
         self._av = av
         self._closed = False
-        self._container: Any = av.open(str(self.tmp), mode="w", format="mp4")
+        try:
+            self._container: Any = av.open(str(self.tmp), mode="w", format="mp4")
+        except (OSError, av.FFmpegError) as exc:
+            self.tmp.unlink(missing_ok=True)
+            raise InputError(f"cannot write video ({_av_reason(exc)})", self.path) from None
         try:
             # PyAV types add_stream as video | audio | subtitle; a video codec name gives a video stream
             self._stream: Any = cast(Any, self._container.add_stream(codec, rate=rate))
@@ -302,29 +314,36 @@ class VideoWriter:
             raise ValidationError(f"video: frame {self.frames}: expected ({self.size[1]}, {self.size[0]}, 3) uint8, "
                                   f"got {image_bgr.shape} {image_bgr.dtype}")
         frame = self._av.VideoFrame.from_ndarray(np.ascontiguousarray(image_bgr), format="bgr24")
-        for packet in self._stream.encode(frame):
-            self._container.mux(packet)
+        try:
+            for packet in self._stream.encode(frame):
+                self._container.mux(packet)
+        except (OSError, self._av.FFmpegError) as exc:
+            self.abort()
+            raise InputError(f"cannot write video ({_av_reason(exc)})", self.path, f"frame {self.frames}") from None
         self.frames += 1
 
     def close(self) -> Path:
         """Flush the encoder, close the file and rename it into place."""
         if not self._closed:
-            self._closed = True
-            for packet in self._stream.encode():
-                self._container.mux(packet)
-            self._container.close()
-            os.replace(self.tmp, self.path)
+            try:
+                for packet in self._stream.encode():
+                    self._container.mux(packet)
+                self._container.close()
+                self._closed = True
+                os.replace(self.tmp, self.path)
+            except (OSError, self._av.FFmpegError) as exc:
+                self.abort()
+                raise InputError(f"cannot write video ({_av_reason(exc)})", self.path) from None
         return self.path
 
     def abort(self) -> None:
         """Close and delete the partial file (after an error)."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            self._container.close()
-        except Exception:  # the container may already be broken; the temp file goes anyway
-            pass
+        if not self._closed:
+            self._closed = True
+            try:
+                self._container.close()
+            except Exception:  # the container may already be broken; the temp file goes anyway
+                pass
         self.tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> "VideoWriter":

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -11,8 +14,8 @@ import pytest
 
 from fdpose.errors import ConfigError, InputError, ValidationError
 from fdpose.video import (
-    VideoWriter, check_image, frame_number, image_size, iter_video, list_images, natural_key, probe_video,
-    resolve_decoder,
+    VideoWriter, check_image, fps_fraction, frame_number, image_size, iter_video, list_images, natural_key,
+    probe_video, resolve_decoder,
 )
 
 
@@ -111,3 +114,38 @@ def test_bad_videos_name_the_file(tmp_path: Path) -> None:
             list(iter_video(bad, decoder))
     with pytest.raises(InputError, match="missing.mp4: cannot read video"):
         list(iter_video(tmp_path / "missing.mp4"))
+
+
+def test_writer_output_errors_are_one_line_and_leave_nothing(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(InputError, match="afile: cannot create the folder"):
+        VideoWriter(tmp_path / "afile" / "v.mp4", 64, 48)
+    # a full disk, as a file-size limit in a child process (python ignores SIGXFSZ: writes fail with EFBIG)
+    script = (
+        "import resource, sys\n"
+        "import numpy as np\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000))\n"
+        "from fdpose.errors import FdposeError\n"
+        "from fdpose.video import VideoWriter\n"
+        "try:\n"
+        "    with VideoWriter(sys.argv[1], 160, 120, codec='mpeg4', bit_rate=5_000_000) as w:\n"
+        "        rng = np.random.default_rng(0)\n"
+        "        for _ in range(60):\n"
+        "            w.write(rng.integers(0, 255, (120, 160, 3), dtype=np.uint8))\n"
+        "except FdposeError as err:\n"
+        "    print(err)\n"
+    )
+    out = tmp_path / "full" / "v.mp4"
+    res = subprocess.run([sys.executable, "-c", script, str(out)], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().startswith(f"{out}: frame ") and res.stdout.strip().endswith("cannot write video (File too large)")
+    assert list(out.parent.iterdir()) == []
+
+
+def test_fps_fraction() -> None:
+    assert fps_fraction(30000 / 1001) == Fraction(30000, 1001) and fps_fraction(29.97) == Fraction(2997, 100)
+    assert fps_fraction(np.float32(25.0)) == 25
+    for bad in (0, -1.0, float("inf"), "abc", None):
+        with pytest.raises(ValidationError, match="fps must be a positive number"):
+            fps_fraction(bad)  # type: ignore[arg-type]
