@@ -154,6 +154,7 @@ class SeedConfig:
     init_presence: float = 0.4  #: raising it penalises shorter seed tracklets
     seed_hypotheses: int = 3  #: raising it tracks more seeds through the clip and keeps the best
     seed_still_hypothesis: bool = True  #: the best static tracklet also seeds a hypothesis
+    still_max_travel: float = 1.0  #: raising it lets static tracklets that travel further (diagonals) seed it
     seed_keep: float = 1.25  #: raising it keeps the ranking's first choice against others
 
 
@@ -232,6 +233,7 @@ class Params:
     init_presence: float
     seed_hypotheses: int
     seed_still_hypothesis: bool
+    still_max_travel: float
     seed_keep: float
     camera_source: str
     cam_tol: float

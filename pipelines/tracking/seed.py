@@ -50,7 +50,9 @@ def choose_seeds(cands: Sequence[np.ndarray], p1: Pass1, cfg: "Params",
     ranked.sort(key=lambda r: r[0], reverse=True)
     chosen = [tr for _, tr in ranked[:cfg.seed_hypotheses]]
     if cfg.seed_still_hypothesis:
-        still = [tr for _, tr in ranked if tr.static]
+        # (standing on the board: a static tracklet that travels - an official walking slowly
+        # along the deck, still by the local measure - is no diver before take-off)
+        still = [tr for _, tr in ranked if tr.static and tr.travel < cfg.still_max_travel]
         if still and not any(tr is still[0] for tr in chosen):
             chosen.append(still[0])
     return [_seed_frame(cands, p1, cfg, tr) for tr in chosen]

@@ -43,7 +43,8 @@ Otherwise the seed is chosen from the whole clip in two steps:
 2. *Whole-clip hypotheses.* The ``seed_hypotheses`` best-ranked tracklets each seed a full
    pass 2 (below), and the track with the largest :func:`track_value` wins (the first-ranked
    one's value counts ``seed_keep`` times, so near-ties keep the ranking's choice). With
-   ``seed_still_hypothesis`` the best-ranked static tracklet seeds one more hypothesis: in a
+   ``seed_still_hypothesis`` the best-ranked static tracklet that travels less than
+   ``still_max_travel`` diagonals (standing, not an official walking slowly) seeds one more hypothesis: in a
    short platform clip the diver stands on the board for most of it and the flight breaks up
    into lone boxes, so the diver's longest tracklet is static and ranked behind every short
    tracklet, spectators standing still but too briefly in view to be static. A track's

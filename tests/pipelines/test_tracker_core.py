@@ -190,3 +190,31 @@ def test_live_dive_first_replay_gets_no_box() -> None:
     assert all(on.box(t) is None for t in range(16, len(frames)))
     off = track_diver(frames, TrackerConfig().with_(entry_live_first=False), image_size=(640, 360))
     assert sum(off.box(t) is not None for t in range(replay, len(frames))) >= 8  # the replay seeded
+
+
+def test_still_hypothesis_is_someone_standing_not_walking() -> None:
+    """The still-phase seed (the diver standing on the board) is a static tracklet that stays in
+    place: an official walking slowly (0.033 diagonals a frame: still by the 9-frame local
+    measure, 1.7 diagonals over the clip) is not taken for it; a standing spectator is."""
+    from fdpose.pipelines.tracking.seed import choose_seeds
+    from fdpose.pipelines.tracking.tracklets import analyse
+
+    rng = np.random.default_rng(5)
+    frames = []
+    for t in range(60):
+        rows = [_box(60 + rng.normal(0, 0.3), 300 + rng.normal(0, 0.3), 30, 60, 0.9),
+                _box(560 + rng.normal(0, 0.3), 300 + rng.normal(0, 0.3), 30, 60, 0.9),
+                _box(200 + 2.2 * t, 200, 30, 60, 0.9)]  # the walking official
+        if 20 <= t < 40:
+            rows.append(_box(320, 20 + 10 * (t - 20), 20, 40, 0.6))  # the diver
+        frames.append(np.array(rows))
+    results = {}
+    for travel in (1.0, 3.0):
+        cfg = TrackerConfig().with_(seed_hypotheses=1, still_max_travel=travel).flat()
+        p1 = analyse(frames, cfg, (640, 360))
+        walker = p1.tracklets[p1.owner[0][2]]
+        assert walker.static and 1.5 < walker.travel < 3.0
+        results[travel] = choose_seeds(frames, p1, cfg, None)
+    assert [j for _, j in results[1.0]][0] == 3 and [j for _, j in results[3.0]][0] == 3  # the diver first
+    assert results[1.0][1][1] in (0, 1)  # default: a standing spectator is the still hypothesis
+    assert results[3.0][1][1] == 2  # the limit raised: the walker would be
