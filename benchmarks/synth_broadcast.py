@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from fdpose.pipelines.detectors.file import FileDetector
-from fdpose.pipelines.evaluate import tracking_correct
+from fdpose.synth.evaluate import tracking_correct
 from fdpose.pipelines.tracking import iou, track_diver
 from fdpose.synth.config import BROADCAST_PRESET, SynthConfig
 from fdpose.synth.world import generate_world

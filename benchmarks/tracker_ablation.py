@@ -5,7 +5,7 @@
 
 Synth: for each seed a plain world and a ``--broadcast`` world (``fdpose synth -n VIDEOS --seed S
 --no-video [--broadcast]``), the simulated detector's files as candidates; a frame is right as in
-:func:`fdpose.pipelines.evaluate.tracking_correct` (the chosen box has IoU >= 0.5 with the true
+:func:`fdpose.synth.evaluate.tracking_correct` (the chosen box has IoU >= 0.5 with the true
 diver box where the detector found the diver, no box elsewhere). Broadcast worlds end with a
 replay of the dive: that rule expects the diver there, while the tracker's entry end refuses
 it; the ``replay boxed`` column gives the share of replay frames that got a box.
@@ -32,7 +32,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from fdpose.metrics.boxes import iou
-from fdpose.pipelines.evaluate import tracking_correct
+from fdpose.synth.evaluate import tracking_correct
 from fdpose.pipelines.tracking import TrackerConfig, track_diver
 from fdpose.pipelines.tracking.camera import CameraMotion, motion_from_frames
 from fdpose.pipelines.tracking.config import REFINEMENTS
@@ -185,7 +185,7 @@ def render(synth: dict[str, Any], real: Optional[dict[str, Any]], cmd: str) -> s
     names = list(next(iter(synth.values())).keys())
     worlds = list(synth.keys())
     lines += ["## Synth worlds (simulated detector)", "",
-              "Frames right as in `fdpose.pipelines.evaluate.tracking_correct`; `broadcast live`: the same",
+              "Frames right as in `fdpose.synth.evaluate.tracking_correct`; `broadcast live`: the same",
               "over the broadcast worlds' frames outside the replay; `replay boxed`: share of the replay",
               "frames given a box; `broadcast, entry rule`: replay frames right when they get no box (the",
               "track ends at the entry, issue 11), the others as in the first columns.", "",

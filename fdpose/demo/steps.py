@@ -144,7 +144,7 @@ def step_track(ctx: DemoContext, finetune: dict[str, Any]) -> dict[str, Any]:
 
     Tracking accuracy is over all clips; PCKh@0.5 over the test clips only (never labelled).
     """
-    from fdpose.pipelines.evaluate import evaluate_run
+    from fdpose.synth.evaluate import evaluate_run
     from fdpose.pipelines.runner import RunConfig, run_batch
 
     train_keys, test_keys = _splits(ctx)

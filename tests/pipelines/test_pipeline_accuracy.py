@@ -34,7 +34,7 @@ pytest.importorskip("torch")
 pytest.importorskip("mmpose")
 pytest.importorskip("mmcv.ops")
 
-from fdpose.pipelines.evaluate import evaluate_run  # noqa: E402
+from fdpose.synth.evaluate import evaluate_run  # noqa: E402
 from fdpose.pipelines.interpolate import InterpolationConfig  # noqa: E402
 from fdpose.pipelines.runner import RunConfig, run_batch  # noqa: E402
 

@@ -1,10 +1,10 @@
-"""Tracking-accuracy rule of fdpose.pipelines.evaluate and the synchronised-dive check."""
+"""Tracking-accuracy rule (fdpose.synth.evaluate) and the synchronised-dive check."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from fdpose.pipelines.evaluate import tracking_correct
+from fdpose.synth.evaluate import tracking_correct
 from fdpose.pipelines.tracking import track_diver, synchronised_partner
 
 

@@ -1,5 +1,8 @@
 """Pipeline accuracy against a synthetic world's ground truth (``fdpose synth`` output).
 
+Here, beside the generator, because only the simulator knows its ground-truth files; the
+pipeline stages never read them.
+
 *Tracking accuracy* of a clip: the share of frames where the tracker's decision is right.
 A frame is right when the chosen box overlaps the true diver box with IoU >= ``iou_min``
 while the detector found the diver there (some candidate has IoU >= ``iou_min`` with the
@@ -21,10 +24,10 @@ import numpy as np
 
 from fdpose.errors import InputError
 from fdpose.io import read_json
+from fdpose.metrics.boxes import iou
 from fdpose.metrics.pose import pckh
 from fdpose.pipelines.clip_json import read_clip_json
 from fdpose.pipelines.detectors.file import FileDetector
-from fdpose.pipelines.tracking import iou
 
 __all__ = ["ClipScore", "gt_path", "load_gt", "tracking_correct", "evaluate_clip", "evaluate_run"]
 
@@ -81,7 +84,7 @@ def tracking_correct(gt: dict[str, Any], candidates: Sequence[np.ndarray], boxes
         c = candidates[t] if t < len(candidates) else np.zeros((0, 5))
         detected = g is not None and len(c) > 0 and float(iou(g, c).max()) >= iou_min
         chosen = t < len(boxes) and bool(np.isfinite(boxes[t][0]))
-        if detected:
+        if detected and g is not None:  # (detected implies a true box; said for the type checker)
             out[t] = chosen and float(iou(g, boxes[t][None, :4])[0]) >= iou_min
         else:
             out[t] = not chosen
