@@ -46,13 +46,16 @@ Presets:
   (``learned_stage_weights=False``),
   the token-level contrastive loss (``contrastive="token"``, tau 0.5, weight 10), the BiGRU with
   dropout 0.5 and the second transition's CE weighted x2 (``segmentation_dropout``,
-  ``segmentation_transition_weights``), stages cut half-open (``stage_cut``); no pose, no fusion. The former ``mcore`` (a gate-less shift backbone as the motion stream, 256-d reducers,
+  ``segmentation_transition_weights``), stages cut half-open (``stage_cut``); no pose, no fusion;
+  Adam at lr 1e-3 without schedule (``code_lr``, ``lr_schedule="constant"``), the RegNet at 0.1 x lr
+  with its BatchNorms in eval mode (``static_lr_factor``, ``static_frozen_bn``). The former ``mcore`` (a gate-less shift backbone as the motion stream, 256-d reducers,
   per-stage 2-layer decoders, stage length 10, stage-mean contrastive loss) is
   ``{"preset": "mcore", "use_dve": true, "backbone": "frame2d", "use_sve": false,
   "stage_reducer": true, "d_model": 256, "shared_decoder": false, "decoder_layers": 2,
   "decoder_heads": 4, "learned_stage_weights": true, "stage_len": 10, "segmentation_hidden": 256,
   "contrastive": "stagewise", "segmentation_dropout": 0.0, "segmentation_transition_weights": [],
-  "stage_cut": "inclusive", "decoder_qkv_bias": true}``.
+  "stage_cut": "inclusive", "decoder_qkv_bias": true, "static_lr_factor": 1.0, "static_frozen_bn": false,
+  "lr_schedule": "cosine", "code_lr": null}``.
 
 A config FILE (JSON or YAML) may name a ``preset`` and override any field; fields it does not
 name keep the preset's values (:func:`load_config`). ``"input_layout": "mtl_aqa"`` in a file
@@ -84,6 +87,7 @@ VideoCrop = Literal["frame", "diver"]
 SegmentationInput = Literal["motion", "all", "static"]
 StaticEncoder = Literal["resnet", "regnet_gsm"]
 StageCut = Literal["inclusive", "half_open", "last_lead"]
+LRSchedule = Literal["cosine", "constant"]
 # ----- C1 block types (hpmcore) -----
 SkeletalEncoder = Literal["hse", "hdgcn"]
 I3DPool = Literal["max", "avg"]
@@ -100,6 +104,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "segmentation_input": ("motion", "all", "static"),
     "static_encoder": ("resnet", "regnet_gsm"),
     "stage_cut": ("inclusive", "half_open", "last_lead"),
+    "lr_schedule": ("cosine", "constant"),
     "skeletal_encoder": ("hse", "hdgcn"),
     "i3d_pool": ("max", "avg"),
     "i3d_stage_axis": ("frames", "clips"),
@@ -214,6 +219,14 @@ class AQAConfig:
     # Stage k runs to transition k+1 inclusive ("inclusive") or stops the frame before it ("half_open",
     # both codes' seg_pool_1d: [:t1], [t1:t2], [t2:]).
     stage_cut: StageCut = "inclusive"
+    # Training (aqa_model/optim.py): the static encoder at static_lr_factor x lr (both codes: 0.1) with
+    # its BatchNorms in eval mode (static_frozen_bn: the codes' fix_bn, affine weights still train);
+    # lr_schedule "cosine" over the epochs or "constant" (MCoRe's code: no scheduler); code_lr = the lr
+    # used when train-aqa gets no --lr (None: 5e-4).
+    static_lr_factor: float = 1.0
+    static_frozen_bn: bool = False
+    lr_schedule: LRSchedule = "cosine"
+    code_lr: float | None = None
     # ===== end of C2 block =====
     # ===== C1 block: HP-MCoRe's official code (method.md 3.8), the ``hpmcore`` preset =====
     # Defaults keep the paper-text model (``paper``); each field is one code/paper difference.
@@ -288,6 +301,8 @@ class AQAConfig:
             raise ConfigError("frame2d_widths and frame2d_depths differ in length")
         if not self.diver_crop_scale > 0:
             raise ConfigError(f"diver_crop_scale must be > 0, got {self.diver_crop_scale}")
+        if not self.static_lr_factor > 0 or (self.code_lr is not None and not self.code_lr > 0):
+            raise ConfigError(f"static_lr_factor and code_lr must be > 0, got {self.static_lr_factor}, {self.code_lr}")
         if not 0.0 <= self.segmentation_dropout < 1.0:
             raise ConfigError(f"segmentation_dropout must be in [0, 1), got {self.segmentation_dropout}")
         if self.segmentation_transition_weights and len(self.segmentation_transition_weights) != self.num_transitions:
@@ -392,6 +407,7 @@ def preset(name: str) -> AQAConfig:
             shared_decoder=True, decoder_layers=3, decoder_heads=8, decoder_qkv_bias=False, learned_stage_weights=False,
             stage_len=5, segmentation_hidden=368, contrastive="token", temperature=0.5, lambda_contrastive=10.0,
             segmentation_dropout=0.5, segmentation_transition_weights=(1.0, 2.0), stage_cut="half_open",
+            static_lr_factor=0.1, static_frozen_bn=True, lr_schedule="constant", code_lr=1e-3,
         ).validate()
     if name == "hpmcore":
         return AQAConfig(name="hpmcore", **HPMCORE_FIELDS).validate()

@@ -42,7 +42,7 @@ from fdpose.aqa_model.contrastive import StageContrast
 from fdpose.aqa_model.encoders.frame2d import Frame2DBackbone
 from fdpose.aqa_model.encoders.hdgcn import HDGCNEncoder
 from fdpose.aqa_model.encoders.i3d import DynamicVisualEncoder
-from fdpose.aqa_model.encoders.regnet import RegNetGSMEncoder
+from fdpose.aqa_model.encoders.regnet import RegNetGSMEncoder, freeze_batchnorm
 from fdpose.aqa_model.encoders.skeletal import HierarchicalSkeletalEncoder
 from fdpose.aqa_model.encoders.static import StaticVisualEncoder
 from fdpose.aqa_model.fusion import PoseGuidedFusion
@@ -194,6 +194,14 @@ class HPMCoRe(nn.Module):
         self.regressor = ContrastiveRegressor(self.branches, k, d, cfg.decoder_heads, cfg.decoder_layers,
                                               cfg.mlp_hidden, cfg.shared_decoder, cfg.learned_stage_weights,
                                               cfg.decoder_qkv_bias)
+
+    def train(self, mode: bool = True) -> "HPMCoRe":
+        """``nn.Module.train``; with ``static_frozen_bn`` the static encoder's BatchNorms stay in eval
+        mode (the codes' ``fix_bn``: running statistics frozen, affine weights still trained)."""
+        super().train(mode)
+        if mode and self.config.static_frozen_bn and self.static_encoder is not None:
+            freeze_batchnorm(self.static_encoder)
+        return self
 
     # ------------------------------------------------------------------ per video
     def _check_inputs(self, video: torch.Tensor | None, pose: torch.Tensor | None) -> None:

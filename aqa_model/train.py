@@ -1,7 +1,9 @@
 """Training HP-MCoRe / MCoRe (method.md 3.5): ``fdpose train-aqa``.
 
-* Optimiser: Adam, weight decay 0, lr 5e-4 (code), cosine annealing over the epochs (stepped
-  once per epoch, down to ``min_lr`` = 0). Batch size is per process.
+* Optimiser: Adam, weight decay 0, lr 5e-4 (code; a config's ``code_lr`` when no lr is given),
+  cosine annealing over the epochs (stepped once per epoch, down to ``min_lr`` = 0) or the
+  config's ``lr_schedule``, the static encoder at ``static_lr_factor`` x lr (aqa_model/optim.py).
+  Batch size is per process.
 * Pairs: every training clip is a query once per epoch; its exemplar is another training clip
   with the same dive number, drawn by :class:`ExemplarPicker` from (seed, epoch, query)
   (without dive number: any other clip). Both are loaded with seeded augmentation and encoded
@@ -57,6 +59,7 @@ from fdpose.aqa_model.data.finediving import key_name
 from fdpose.aqa_model.distributed import DistContext, init_distributed
 from fdpose.aqa_model.evaluate import EvalResult, evaluate, write_eval_outputs
 from fdpose.aqa_model.model import HPMCoRe
+from fdpose.aqa_model.optim import build_scheduler, parameter_groups
 from fdpose.aqa_model.oracle import write_oracle_poses
 from fdpose.aqa_model.training_log import TrainingLog
 from fdpose.errors import ConfigError, InputError, ValidationError
@@ -219,6 +222,8 @@ def _resolve_settings(opts: TrainOptions, stored: dict[str, Any] | None, world_s
             raise ConfigError("a model config is needed for a new run (--config full|tiny|mcore|FILE)")
         if opts.annotations is None:
             raise ConfigError("--annotations is needed for a new run")
+        if given["lr"] is None and opts.config.code_lr is not None:
+            given["lr"] = opts.config.code_lr  # the lr of the code the preset reproduces
         settings = RunSettings(**{k: v for k, v in given.items() if v is not None or k in
                                   ("frames_root", "poses_root", "poses_from_gt")})
     else:
@@ -352,8 +357,10 @@ def _train(opts: TrainOptions, ctx: DistContext) -> TrainSummary:
         objective = nn.parallel.DistributedDataParallel(
             objective, device_ids=[device.index] if device.type == "cuda" else None,
             find_unused_parameters=True)  # ablations may leave parameters out of the loss
-    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=settings.epochs, eta_min=settings.min_lr)
+    # parameter groups (static encoder x static_lr_factor) and the schedule from the config (aqa_model/optim.py)
+    optimizer = torch.optim.Adam(parameter_groups(model, cfg, settings.lr), lr=settings.lr,
+                                 weight_decay=settings.weight_decay)
+    scheduler = build_scheduler(optimizer, cfg, settings.epochs, settings.min_lr)
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
 
     tlog = TrainingLog(out, enabled=ctx.is_main)

@@ -63,7 +63,7 @@ def _parse_key(text: str) -> tuple[str, int]:
                    "[new runs: hpmcore]")
 @click.option("--epochs", type=int, help="Training epochs  [200]")
 @click.option("--batch-size", type=int, help="Pairs per step per process  [8]")
-@click.option("--lr", type=float, help="Adam learning rate, cosine schedule  [5e-4]")
+@click.option("--lr", type=float, help="Adam learning rate (schedule and static-encoder factor from the config)  [the config's code_lr (mcore 1e-3), else 5e-4]")
 @click.option("--weight-decay", type=float, help="Adam weight decay  [0]")
 @click.option("--seed", type=int, help="Seed of init, data order, exemplars, augmentation, val split  [0]")
 @click.option("--val-share", type=float, help="Share of the training split held out for model selection  [0.1]")

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from pathlib import Path
 
 import pytest
 import torch
+from aqa_helpers import micro_config
 from aqa_run_helpers import aqa_group, make_world, one_thread, world_args
 from click.testing import CliRunner
 from test_aqa_weights import generate, timm_regnety_002_layout
@@ -19,6 +21,7 @@ from fdpose.aqa_model.contrastive import token_contrastive_loss
 from fdpose.aqa_model.cost import model_cost
 from fdpose.aqa_model.encoders.weights import sha256_file
 from fdpose.aqa_model.model import HPMCoRe
+from fdpose.aqa_model.optim import build_scheduler, parameter_groups
 from fdpose.aqa_model.segmentation import cut_stages, segmentation_loss
 from fdpose.errors import ConfigError
 
@@ -121,6 +124,36 @@ def test_micro_mcore_trains_a_step_through_the_shared_decoder() -> None:
     assert gate.grad is not None and gate.grad.abs().sum() > 0  # the zero-initialised gates learn
 
 
+def test_mcore_optimiser_groups_schedule_and_frozen_batchnorm() -> None:
+    cfg = AQAConfig.from_dict(MICRO, base=preset("mcore"))
+    assert (cfg.code_lr, cfg.lr_schedule, cfg.static_lr_factor, cfg.static_frozen_bn) == (1e-3, "constant", 0.1, True)
+    model = HPMCoRe(cfg)
+    groups = parameter_groups(model, cfg, 1e-3)
+    static = {id(p) for p in model.static_encoder.parameters()}
+    assert [g["lr"] for g in groups] == [1e-3, pytest.approx(1e-4)]
+    assert {id(p) for p in groups[1]["params"]} == static and not static & {id(p) for p in groups[0]["params"]}
+    opt = torch.optim.Adam(groups, lr=1e-3)
+    sched = build_scheduler(opt, cfg, epochs=5)
+    for _ in range(3):
+        opt.step()
+        sched.step()
+    assert [g["lr"] for g in opt.param_groups] == [1e-3, pytest.approx(1e-4)]
+    cosine = dataclasses.replace(cfg, lr_schedule="cosine")
+    opt = torch.optim.Adam(parameter_groups(model, cosine, 1e-3), lr=1e-3)
+    sched = build_scheduler(opt, cosine, epochs=4)
+    opt.step()
+    sched.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(1e-3 * (1 + math.cos(math.pi / 4)) / 2)
+    assert len(parameter_groups(HPMCoRe(micro_config()), micro_config(), 1e-3)) == 1  # factor 1: one group
+    # frozen BatchNorm: eval mode inside a training model, statistics untouched by a forward
+    model.train()
+    bns = [m for m in model.static_encoder.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    assert bns and not any(m.training for m in bns) and model.segmenter.training
+    before = [m.running_mean.clone() for m in bns]
+    model.encode(torch.randn(1, 16, 3, 32, 32), None, torch.tensor([[5, 11]]))
+    assert all(torch.equal(b, m.running_mean) for b, m in zip(before, bns))
+
+
 def test_former_mcore_is_a_config_file(tmp_path: Path) -> None:
     """The docstring's JSON rebuilds the former preset (gate-less shift backbone, reducers, per-stage decoders)."""
     former = AQAConfig(name="mcore", backbone="frame2d", use_dve=True, use_sve=False, use_hse=False, fusion="none",
@@ -131,7 +164,8 @@ def test_former_mcore_is_a_config_file(tmp_path: Path) -> None:
                                 "decoder_heads": 4, "learned_stage_weights": True, "stage_len": 10,
                                 "segmentation_hidden": 256, "contrastive": "stagewise", "segmentation_dropout": 0.0,
                                 "segmentation_transition_weights": [], "stage_cut": "inclusive",
-                                "decoder_qkv_bias": True}))
+                                "decoder_qkv_bias": True, "static_lr_factor": 1.0, "static_frozen_bn": False,
+                                "lr_schedule": "cosine", "code_lr": None}))
     old, new = model_cost(former), model_cost(load_config(path))
     assert old.params_by_component == new.params_by_component and old.flops_encode == new.flops_encode
     assert dataclasses.replace(load_config(path), static_encoder="resnet") == former
@@ -165,7 +199,7 @@ def test_micro_mcore_run_records_the_weights_and_evaluates_without_them(tmp_path
     assert torch.count_nonzero(trunk["s2.b1.conv1.gsm.conv3D.weight"]) == 0
     out = tmp_path / "run"
     res = CliRunner().invoke(aqa_group(), ["train-aqa", *world_args(world), "-o", str(out), "--config",
-                                           str(cfg_path), "--static-weights", str(weights), "--epochs", "1",
+                                           str(cfg_path), "--static-weights", str(weights), "--epochs", "2",
                                            "--batch-size", "4", "--val-share", "0.25", "--device", "cpu",
                                            "--threads", "1", "--no-final-test", "--json"])
     assert res.exit_code == 0, res.output
@@ -174,6 +208,11 @@ def test_micro_mcore_run_records_the_weights_and_evaluates_without_them(tmp_path
     assert record == {"path": str(weights.resolve()), "sha256": sha256_file(weights), "bytes": weights.stat().st_size,
                       "layout": "timm regnety"}
     assert run["settings"]["config"]["regnet_weights"] == str(weights)
+    # MCoRe's optimiser: lr 1e-3 without --lr, no schedule (both epochs at 1e-3)
+    assert run["settings"]["lr"] == 1e-3
+    rows = (out / "metrics.csv").read_text().splitlines()
+    lr_col = rows[0].split(",").index("lr")
+    assert [float(r.split(",")[lr_col]) for r in rows[1:]] == [1e-3, 1e-3]
     weights.unlink()  # evaluation rebuilds the model from the checkpoint alone
     res = CliRunner().invoke(aqa_group(), ["eval-aqa", str(out), "--split", "val", "--exemplars", "2",
                                            "--device", "cpu", "--threads", "1", "--json"])
