@@ -38,24 +38,24 @@ Presets:
   Batch 4 beats the paper's 8 at equal epochs on these small worlds (twice the steps); lr
   2e-3 halves the initial loss plateau of the three-encoder model but is less stable for
   ``tiny`` (0.67 / 0.14 on the two worlds).
-* ``mcore``: MCoRe as its official code builds it (github:Angel-1999/MCoRe; method.md 3.8 end, 4):
-  RegNetY-002 with gate-shift modules per frame (``static_encoder="regnet_gsm"``, ImageNet weights
-  from ``--static-weights``), its 368-d features used directly (``stage_reducer=False``,
-  ``d_model=368``), BiGRU segmentation (hidden 368) over them, 3 stages of 5 steps, ONE decoder
-  shared by the stages (3 layers, 8 heads, no q/k/v biases), stage deltas averaged
-  (``learned_stage_weights=False``),
-  the token-level contrastive loss (``contrastive="token"``, tau 0.5, weight 10), the BiGRU with
-  dropout 0.5 and the second transition's CE weighted x2 (``segmentation_dropout``,
-  ``segmentation_transition_weights``), stages cut half-open (``stage_cut``); no pose, no fusion;
-  Adam at lr 1e-3 without schedule (``code_lr``, ``lr_schedule="constant"``), the RegNet at 0.1 x lr
-  with its BatchNorms in eval mode (``static_lr_factor``, ``static_frozen_bn``). The former ``mcore`` (a gate-less shift backbone as the motion stream, 256-d reducers,
-  per-stage 2-layer decoders, stage length 10, stage-mean contrastive loss) is
-  ``{"preset": "mcore", "use_dve": true, "backbone": "frame2d", "use_sve": false,
+* ``mcore``: MCoRe as its official code builds it (github:Angel-1999/MCoRe; method.md 3.8 end, 4;
+  docs/aqa_pretrained.md maps it item by item): RegNetY-002 with gate-shift modules per frame
+  (``static_encoder="regnet_gsm"``, ImageNet weights from ``--static-weights``), its 368-d features
+  used directly (``stage_reducer=False``, ``d_model=368``), BiGRU segmentation (hidden 368,
+  ``segmentation_dropout`` 0.5, the second transition's CE x2: ``segmentation_transition_weights``),
+  3 stages cut half-open (``stage_cut``) of 5 steps, ONE decoder shared by the stages (3 layers,
+  8 heads, no q/k/v biases), stage deltas averaged (``learned_stage_weights=False``), the token-level
+  contrastive loss (``contrastive="token"``, tau 0.5, weight 10); no pose, no fusion; Adam at lr
+  1e-3 without schedule (``code_lr``, ``lr_schedule="constant"``), the RegNet at 0.1 x lr with its
+  BatchNorms in eval mode (``static_lr_factor``, ``static_frozen_bn``); frames resized to 200x112
+  before the 112 crop (``frame_resize``). The former ``mcore`` (a gate-less shift backbone as the
+  motion stream, 256-d reducers, per-stage 2-layer decoders, stage length 10, stage-mean contrastive
+  loss) is ``{"preset": "mcore", "use_dve": true, "backbone": "frame2d", "use_sve": false,
   "stage_reducer": true, "d_model": 256, "shared_decoder": false, "decoder_layers": 2,
   "decoder_heads": 4, "learned_stage_weights": true, "stage_len": 10, "segmentation_hidden": 256,
   "contrastive": "stagewise", "segmentation_dropout": 0.0, "segmentation_transition_weights": [],
-  "stage_cut": "inclusive", "decoder_qkv_bias": true, "static_lr_factor": 1.0, "static_frozen_bn": false,
-  "lr_schedule": "cosine", "code_lr": null}``.
+  "stage_cut": "inclusive", "decoder_qkv_bias": true, "static_lr_factor": 1.0,
+  "static_frozen_bn": false, "lr_schedule": "cosine", "code_lr": null, "frame_resize": []}``.
 
 A config FILE (JSON or YAML) may name a ``preset`` and override any field; fields it does not
 name keep the preset's values (:func:`load_config`). ``"input_layout": "mtl_aqa"`` in a file
@@ -408,6 +408,7 @@ def preset(name: str) -> AQAConfig:
             stage_len=5, segmentation_hidden=368, contrastive="token", temperature=0.5, lambda_contrastive=10.0,
             segmentation_dropout=0.5, segmentation_transition_weights=(1.0, 2.0), stage_cut="half_open",
             static_lr_factor=0.1, static_frozen_bn=True, lr_schedule="constant", code_lr=1e-3,
+            frame_resize=(200, 112),
         ).validate()
     if name == "hpmcore":
         return AQAConfig(name="hpmcore", **HPMCORE_FIELDS).validate()

@@ -55,6 +55,7 @@ def test_mcore_fields_are_the_codes() -> None:
     assert (cfg.use_dve, cfg.use_sve, cfg.use_hse, cfg.fusion) == (False, True, False, "none")
     assert (cfg.segmentation_dropout, cfg.segmentation_transition_weights, cfg.stage_cut) == (0.5, (1.0, 2.0),
                                                                                             "half_open")
+    assert (cfg.frame_resize, cfg.frame_size, cfg.num_frames) == ((200, 112), 112, 96)
     with pytest.raises(ConfigError, match="d_model must be 368, got 256"):
         dataclasses.replace(cfg, d_model=256).validate()
 
@@ -165,7 +166,7 @@ def test_former_mcore_is_a_config_file(tmp_path: Path) -> None:
                                 "segmentation_hidden": 256, "contrastive": "stagewise", "segmentation_dropout": 0.0,
                                 "segmentation_transition_weights": [], "stage_cut": "inclusive",
                                 "decoder_qkv_bias": True, "static_lr_factor": 1.0, "static_frozen_bn": False,
-                                "lr_schedule": "cosine", "code_lr": None}))
+                                "lr_schedule": "cosine", "code_lr": None, "frame_resize": []}))
     old, new = model_cost(former), model_cost(load_config(path))
     assert old.params_by_component == new.params_by_component and old.flops_encode == new.flops_encode
     assert dataclasses.replace(load_config(path), static_encoder="resnet") == former
