@@ -441,6 +441,8 @@ HPMCORE_FIELDS: dict[str, Any] = {
     "contrastive_branch_sum": True,
     # stage length 10 (the default); input: frames resized to 200 x 112 (H x W), crop 112
     "stage_len": 10, "frame_resize": (200, 112), "frame_size": 112, "video_crop": "frame",
+    # training: the RegNet at 0.1 x lr with its BatchNorms in eval mode (the code's lr_factor, fix_bn)
+    "static_lr_factor": 0.1, "static_frozen_bn": True,
 }
 
 
