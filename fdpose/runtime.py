@@ -9,9 +9,9 @@
   parallel region (a descheduled thread stalls the rest), so a busy 2-core machine ran training
   tens of times slower instead of about half as fast (issue 13 C). The automatic choice takes the
   cores this process may use (``os.sched_getaffinity``), divided among the processes of this job
-  (torchrun's local world, parallel workers), minus the cores other processes keep busy (their CPU
-  time over 0.2 s from /proc/stat; the load average elsewhere), at least 1. It is chosen once, at
-  start-up: a competitor that starts later is not seen. ``--threads N`` or ``FDPOSE_THREADS=N`` override it; an ``OMP_NUM_THREADS`` the user
+  (torchrun's local world, parallel workers), minus the cores other processes keep busy (the larger
+  of their CPU time over 0.2 s from /proc/stat and the 1-minute load average), at least 1. It is
+  chosen once, at start-up: a competitor that starts later is not seen. ``--threads N`` or ``FDPOSE_THREADS=N`` override it; an ``OMP_NUM_THREADS`` the user
   set is left as torch read it. ``benchmarks/threads.py`` measures the choice idle and busy.
 
 torch is imported only inside the functions that need it.
@@ -132,16 +132,17 @@ def others_cpu_use(window: float = 0.2) -> Optional[float]:
 
 
 def busy_cores(window: float = 0.2) -> int:
-    """Cores other processes keep busy, rounded (half a core counts): measured over ``window`` seconds
-    from /proc/stat; where that is unreadable, the 1-minute load average (which lags by about a
-    minute and counts this process once it runs), minus a quarter core of background noise."""
+    """Cores other processes keep busy, rounded (half a core counts): the larger of their CPU use
+    measured over ``window`` seconds from /proc/stat and the 1-minute load average minus a quarter
+    core of background noise. The sample sees what runs now; the load average remembers the last
+    minute, so bursty neighbours (test runs that come and go) that a short sample misses still
+    count. At start-up the load average does not yet hold this process's own work."""
     use = others_cpu_use(window)
-    if use is None:
-        try:
-            use = max(0.0, os.getloadavg()[0] - 0.25)
-        except (AttributeError, OSError):
-            return 0
-    return int(use + 0.5)
+    try:
+        load = max(0.0, os.getloadavg()[0] - 0.25)
+    except (AttributeError, OSError):
+        load = 0.0
+    return int(max(use or 0.0, load) + 0.5)
 
 
 def choose_threads(requested: Optional[int] = None, processes: Optional[int] = None) -> int:

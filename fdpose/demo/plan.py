@@ -66,10 +66,10 @@ class DemoPlan:
 
 
 DEFAULT = DemoPlan(name="default", clips=40, frames=80, hrnet_epochs=14, hrnet_frame_stride=2)
-# quick: half the world is test dives (24) so that the SRCC interval means something; the HRNet
-# fine-tunes on 18 of the 24 labelled clips (the fine-tuning step's size of the earlier 24-clip plan).
-QUICK = DemoPlan(name="quick", clips=48, frames=60, train_share=0.5, hrnet_clips=18, hrnet_epochs=14,
-                 hrnet_frame_stride=2, aqa_epochs=16)
+# A 48-clip quick world with half of it test dives (train_share 0.5, hrnet_clips 18) gave 24 test
+# dives and an SRCC interval excluding zero in 89 s, but one clip crossed the export check's 30%
+# interpolated-joints limit after later tracker changes (README): the 24-clip plan stays.
+QUICK = DemoPlan(name="quick", clips=24, frames=60, hrnet_epochs=14, hrnet_frame_stride=2, aqa_epochs=16)
 PLANS: dict[str, DemoPlan] = {"default": DEFAULT, "quick": QUICK}
 
 

@@ -98,10 +98,13 @@ def test_others_cpu_use_arithmetic(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(time, "monotonic", lambda: next(clock))
     monkeypatch.setattr(time, "sleep", lambda s: None)
     assert runtime.others_cpu_use(0.5) == pytest.approx((0.75 - 0.25) / 0.5, abs=0.02)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.0, 0.0))
     monkeypatch.setattr(runtime, "others_cpu_use", lambda window=0.2: 1.4)
     assert runtime.busy_cores() == 1
     monkeypatch.setattr(runtime, "others_cpu_use", lambda window=0.2: 0.3)
     assert runtime.busy_cores() == 0
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.1, 0.0, 0.0))
+    assert runtime.busy_cores() == 1  # a quiet moment in a busy minute still counts the minute
     monkeypatch.setattr(runtime, "others_cpu_use", lambda window=0.2: None)
     monkeypatch.setattr(os, "getloadavg", lambda: (2.1, 0.0, 0.0))
-    assert runtime.busy_cores() == 2  # fallback: load average minus a quarter core, rounded
+    assert runtime.busy_cores() == 2  # without /proc/stat: the load average minus a quarter core, rounded
