@@ -45,9 +45,10 @@ HDGCN_WIDTHS: tuple[int, ...] = (64, 64, 64, 64, 128)
 
 
 def _init_conv_bn(module: nn.Module, bn_scale: float = 1.0) -> None:
-    """The code's init: convs Kaiming-normal (fan_out) with zero bias, BatchNorm weight ``bn_scale``, bias 0."""
+    """The code's init: 2D convs Kaiming-normal (fan_out) with zero bias, BatchNorm weight ``bn_scale``, bias 0
+    (1D convs keep PyTorch's default, as the code's loop only visits ``nn.Conv2d``)."""
     for m in module.modules():
-        if isinstance(m, (nn.Conv1d, nn.Conv2d)):
+        if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode="fan_out")
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
