@@ -275,3 +275,17 @@ def test_frames_resized_to_200x112_then_cropped(tmp_path) -> None:
     # the short-side resize (199 x 112) + centre crop keeps original columns ~98-355 only: no white
     short = load_clip_video([path], np.array([0]), dataclasses.replace(cfg, frame_resize=()), None)[0]
     assert short[0, 0].max() < -1.5
+
+
+def test_i3d_avg_pool_is_the_codes_avgpool3d_per_clip() -> None:
+    from fdpose.aqa_model.encoders.i3d import DynamicVisualEncoder
+
+    enc = DynamicVisualEncoder(26, 16, 10, width=0.0625, mixed_layers=0, pool="avg").eval()
+    assert enc.clip_starts == [0, 10] and len(enc.mixed) == 0
+    video = torch.randn(1, 26, 3, 112, 112)
+    with torch.no_grad():
+        ours = enc.clip_features(video)  # (1, 2, C)
+        for n, start in enumerate(enc.clip_starts):
+            fmap = enc.i3d(video[:, start:start + 16].transpose(1, 2))
+            assert fmap.shape[2:] == (2, 4, 4)  # Mixed_5c of a 16 x 112 x 112 clip: the code's AvgPool3d((2, 4, 4))
+            assert torch.allclose(ours[0, n], F.avg_pool3d(fmap, (2, 4, 4)).flatten(), atol=1e-6)
