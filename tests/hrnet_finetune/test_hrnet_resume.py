@@ -241,3 +241,17 @@ def test_sigkill_then_cli_resume(hr_world: Path, reference: Path, tmp_path: Path
     res = subprocess.run(_cli(hr_world, tmp_path / "fresh", "--resume"), env=env, capture_output=True, text=True)
     assert res.returncode == 2 and res.stderr.strip().splitlines() == [
         f"error: {tmp_path / 'fresh'}: nothing to resume: the work dir does not exist"]
+
+
+def test_killed_mid_epoch_with_loader_workers(hr_world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Data-loader worker processes (mmengine seeds them with seed + worker id): resume is exact too."""
+    reference = tmp_path / "reference"
+    _train(_settings(hr_world, reference, workers=1))
+    work = tmp_path / "work"
+    with monkeypatch.context() as m:
+        _interrupt_training_iteration(2, 2, m)
+        with pytest.raises(KeyboardInterrupt):
+            _train(_settings(hr_world, work, workers=1))
+    result = _train(_settings(hr_world, work, workers=1, resume=True))
+    assert result.resumed_from is not None and result.resumed_from.endswith("epoch_1.pth")
+    _assert_same_run(work, reference)
