@@ -419,6 +419,9 @@ def _train(opts: TrainOptions, ctx: DistContext) -> TrainSummary:
                                   use_dive_number=settings.use_dive_number, seed=settings.seed,
                                   batch_size=settings.batch_size, num_workers=opts.num_workers,
                                   skip_missing=settings.skip_missing, progress=False)
+                # validation draws from the global RNGs (its DataLoader's base seed): put them back to the
+                # state just saved, so the next epoch (dropout masks) is the same resumed or not
+                restore_rng_state(rng_states[ctx.rank])
             record.update(_val_record(result))
             srcc = record.get("val_srcc")
             improved = (best["epoch"] is None or not splits.val

@@ -219,3 +219,37 @@ def test_micro_mcore_run_records_the_weights_and_evaluates_without_them(tmp_path
                                            "--device", "cpu", "--threads", "1", "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["queries"] == 2
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_micro_mcore_resume_equals_the_uninterrupted_run(tmp_path: Path) -> None:
+    """Two Adam groups, the constant schedule and frozen BatchNorm survive a stop and --resume exactly."""
+    from fdpose.aqa_model.train import TrainOptions, train
+
+    world = make_world(tmp_path / "world")
+    cfg = dataclasses.replace(AQAConfig.from_dict({**MICRO, "frame_resize": []}, base=preset("mcore")),
+                              regnet_gsm=True)
+
+    def options(out: Path, **kw: object) -> TrainOptions:
+        base = dict(out_dir=out, annotations=world / "annotations", frames_root=world / "frames",
+                    poses_root=world / "poses", config=cfg, epochs=2, batch_size=4, seed=0, val_share=0.25,
+                    val_exemplars=2, device="cpu", threads=1, progress=False, final_test=False)
+        base.update(kw)
+        return TrainOptions(**base)  # type: ignore[arg-type]
+
+    full = train(options(tmp_path / "a"))
+    part = train(options(tmp_path / "b", stop_after=1))
+    assert full.finished and not part.finished
+    resumed = train(TrainOptions(out_dir=tmp_path / "b", resume=True, device="cpu", threads=1, progress=False,
+                                 final_test=False))
+    assert resumed.finished
+    a = torch.load(tmp_path / "a" / "last.pt", weights_only=True)
+    b = torch.load(tmp_path / "b" / "last.pt", weights_only=True)
+    for name, tensor in a["model"].items():
+        assert torch.equal(tensor, b["model"][name]), name
+    assert [g["lr"] for g in a["optimizer"]["param_groups"]] == [1e-3, pytest.approx(1e-4)]
+    assert a["optimizer"]["param_groups"] == b["optimizer"]["param_groups"]
+    assert a["scheduler"] == b["scheduler"]
+    # the frozen static BatchNorms kept their initial statistics through both runs
+    assert all(torch.equal(v, torch.zeros_like(v)) for k, v in a["model"].items()
+               if k.startswith("static_encoder.") and k.endswith("running_mean"))
