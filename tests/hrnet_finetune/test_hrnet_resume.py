@@ -255,3 +255,18 @@ def test_killed_mid_epoch_with_loader_workers(hr_world: Path, tmp_path: Path, mo
     result = _train(_settings(hr_world, work, workers=1, resume=True))
     assert result.resumed_from is not None and result.resumed_from.endswith("epoch_1.pth")
     _assert_same_run(work, reference)
+
+
+def test_killed_while_finishing(hr_world: Path, reference: Path, tmp_path: Path) -> None:
+    """Every epoch done, killed while writing best.pth / metrics.json: --resume validates the last epoch again and
+    writes the same final files."""
+    import shutil
+
+    work = tmp_path / "work"
+    shutil.copytree(reference, work)
+    for name in ("best.pth", "metrics.json", "training_curve.png", "hint.txt"):
+        (work / name).unlink()
+    result = _train(_settings(hr_world, work, resume=True))
+    assert result.resumed_from is not None and result.resumed_from.endswith("epoch_3.pth")
+    assert [h["epoch"] for h in result.history] == [1, 2, 3]
+    _assert_same_run(work, reference)
