@@ -15,6 +15,9 @@ Modules (one concept each):
   transform, PCKh metric, history hook), imported by the configs' ``custom_imports``.
 * :mod:`~fdpose.hrnet_finetune.checkpoints`: checkpoint loading under ``torch.load(weights_only=True)``
   with a per-call allow-list, ``--init`` from a local pretrained checkpoint (COCO head re-initialised).
+* :mod:`~fdpose.hrnet_finetune.resume`: exact ``--resume`` (random-generator states in every
+  checkpoint, the resumed epoch validated again, atomic checkpoint writes, the newest loadable
+  checkpoint chosen, changed settings refused).
 * :mod:`~fdpose.hrnet_finetune.train`, :mod:`~fdpose.hrnet_finetune.evaluate`,
   :mod:`~fdpose.hrnet_finetune.bench`: the three commands' library functions.
 * :mod:`~fdpose.hrnet_finetune.inference`: ``load_pose_model`` and ``estimate`` for the pipeline.
