@@ -44,6 +44,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from fdpose.aqa_model.encoders.weights import load_timm_regnet
 from fdpose.errors import ConfigError
 
 #: RegNetY-002 (timm ``regnety_002``: w0 24, wa 36.44, wm 2.49, depth 13, group size 8, SE 0.25).
@@ -247,8 +248,6 @@ class RegNetGSMEncoder(nn.Module):
         self.frozen_bn = frozen_bn
         self.out_dim = self.trunk.out_dim
         if weights:
-            from fdpose.aqa_model.encoders.weights import load_timm_regnet  # weights imports this module
-
             load_timm_regnet(self.trunk, weights)
 
     def train(self, mode: bool = True) -> "RegNetGSMEncoder":

@@ -101,7 +101,7 @@ def train_aqa(frames_root: Optional[Path], annotations: Optional[Path], poses_ro
     import sys
 
     from fdpose.aqa_model.config import check_pretrained, load_config
-    from fdpose.aqa_model.encoders.weights import verify_pretrained
+    from fdpose.aqa_model.encoders.pretrained import verify_pretrained
     from fdpose.aqa_model.train import TrainOptions, train
 
     config = load_config(config_spec) if config_spec else (None if resume else load_config("hpmcore"))

@@ -284,7 +284,7 @@ def test_hpmcore_weight_files_are_checked_and_recorded(tmp_path: Path) -> None:
     import dataclasses
 
     from fdpose.aqa_model.config import preset
-    from fdpose.aqa_model.encoders.weights import verify_pretrained
+    from fdpose.aqa_model.encoders.pretrained import verify_pretrained
 
     i3d = generate(piergiaj_i3d_layout())
     regnet = generate(timm_regnety_002_layout(), seed=2)
@@ -307,10 +307,10 @@ def test_weights_for_a_switched_off_encoder_are_ignored_with_a_warning(caplog: p
     import logging
 
     from fdpose.aqa_model.config import preset
-    from fdpose.aqa_model.encoders.weights import verify_pretrained
+    from fdpose.aqa_model.encoders.pretrained import verify_pretrained
 
     cfg = dataclasses.replace(preset("tiny"), i3d_weights="missing_i3d.pt", resnet_weights="missing_resnet.pth")
-    with caplog.at_level(logging.WARNING, logger="fdpose.aqa_model.encoders.weights"):
+    with caplog.at_level(logging.WARNING, logger="fdpose.aqa_model.encoders.pretrained"):
         assert verify_pretrained(cfg) == {}
     assert "I3D weights missing_i3d.pt ignored: config 'tiny' has no I3D encoder" in caplog.text
     assert "static weights missing_resnet.pth ignored: config 'tiny' has no static encoder" in caplog.text
