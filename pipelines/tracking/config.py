@@ -174,7 +174,7 @@ class EntryConfig:
 
     enabled: bool = True
     entry_min_drop: float = 1.5  #: raising it needs a longer fall (diagonals) before the end may come
-    entry_lost_frames: int = 5  #: raising it needs a longer loss after the fall to end the track
+    entry_lost_frames: int = 8  #: raising it needs a longer loss after the fall to end the track
     entry_live_first: bool = True  #: seed hypotheses after another one's entry (a replay) are dropped
 
 

@@ -90,17 +90,17 @@ def test_config_sections_and_errors() -> None:
 
 def _entry_scene() -> tuple[list[np.ndarray], int]:
     """Two seated spectators (the camera vote), a diver falling 0.35 diagonals a frame for 16
-    frames, then nothing for 6 frames (under water), then an official walking along the
-    poolside just below where the diver went in (frames 22-34). Returns (frames, entry)."""
+    frames, then nothing for 10 frames (under water), then an official walking along the
+    poolside just below where the diver went in (frames 26-38). Returns (frames, entry)."""
     rng = np.random.default_rng(0)
     frames = []
-    for t in range(35):
+    for t in range(39):
         rows = [_box(60 + rng.normal(0, 0.3), 300 + rng.normal(0, 0.3), 30, 60, 0.9),
                 _box(560 + rng.normal(0, 0.3), 300 + rng.normal(0, 0.3), 30, 60, 0.9)]
         if t < 16:
             rows.append(_box(300 + 2 * t, 40 + 16 * t, 20, 40, 0.7))
-        elif t >= 22:
-            rows.append(_box(300 + 4 * (t - 22), 320, 22, 44, 0.8))
+        elif t >= 26:
+            rows.append(_box(300 + 4 * (t - 26), 320, 22, 44, 0.8))
         frames.append(np.array(rows))
     return frames, 16
 
