@@ -314,3 +314,23 @@ def test_weights_for_a_switched_off_encoder_are_ignored_with_a_warning(caplog: p
         assert verify_pretrained(cfg) == {}
     assert "I3D weights missing_i3d.pt ignored: config 'tiny' has no I3D encoder" in caplog.text
     assert "static weights missing_resnet.pth ignored: config 'tiny' has no static encoder" in caplog.text
+
+
+def test_safetensors_half_precision_tensors_read_as_their_values(tmp_path: Path) -> None:
+    g = torch.Generator().manual_seed(3)
+    a, b = torch.randn(4, 3, generator=g), torch.randn(5, generator=g)
+    blobs = {"a": (a.to(torch.bfloat16).view(torch.int16).numpy().tobytes(), "BF16", [4, 3]),
+             "b": (b.to(torch.float16).numpy().astype("<f2").tobytes(), "F16", [5])}
+    header, offset = {}, 0
+    for key, (data, dtype, shape) in blobs.items():
+        header[key] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(data)]}
+        offset += len(data)
+    head = json.dumps({"__metadata__": {"format": "pt"}, **header}).encode()
+    path = tmp_path / "half.safetensors"
+    path.write_bytes(struct.pack("<Q", len(head)) + head + b"".join(d for d, _, _ in blobs.values()))
+    read = read_state_dict(path, "test")
+    assert torch.equal(read["a"], a.to(torch.bfloat16).float())
+    assert torch.equal(read["b"], b.to(torch.float16))
+    (tmp_path / "bad.safetensors").write_bytes(b"\x05\x00\x00\x00\x00\x00\x00\x00{nope")
+    with pytest.raises(InputError, match="cannot load test weights"):
+        read_state_dict(tmp_path / "bad.safetensors", "test")
