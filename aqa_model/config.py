@@ -87,7 +87,7 @@ VideoCrop = Literal["frame", "diver"]
 SegmentationInput = Literal["motion", "all", "static"]
 StaticEncoder = Literal["resnet", "regnet_gsm"]
 StageCut = Literal["inclusive", "half_open", "last_lead"]
-LRSchedule = Literal["cosine", "constant"]
+LRSchedule = Literal["cosine", "constant", "cyclic"]
 # ----- C1 block types (hpmcore) -----
 SkeletalEncoder = Literal["hse", "hdgcn"]
 I3DPool = Literal["max", "avg"]
@@ -104,7 +104,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "segmentation_input": ("motion", "all", "static"),
     "static_encoder": ("resnet", "regnet_gsm"),
     "stage_cut": ("inclusive", "half_open", "last_lead"),
-    "lr_schedule": ("cosine", "constant"),
+    "lr_schedule": ("cosine", "constant", "cyclic"),
     "skeletal_encoder": ("hse", "hdgcn"),
     "i3d_pool": ("max", "avg"),
     "i3d_stage_axis": ("frames", "clips"),
@@ -221,11 +221,13 @@ class AQAConfig:
     stage_cut: StageCut = "inclusive"
     # Training (aqa_model/optim.py): the static encoder at static_lr_factor x lr (both codes: 0.1) with
     # its BatchNorms in eval mode (static_frozen_bn: the codes' fix_bn, affine weights still train);
-    # lr_schedule "cosine" over the epochs or "constant" (MCoRe's code: no scheduler); code_lr = the lr
-    # used when train-aqa gets no --lr (None: 5e-4).
+    # lr_schedule "cosine" over the epochs, "constant" (MCoRe's code: no scheduler) or "cyclic" (HP-MCoRe's
+    # code: CosineAnnealingLR with T_max = lr_cycle_epochs stepped per epoch, so the rate falls to 0 and
+    # climbs back every 2 x lr_cycle_epochs); code_lr = the lr used when train-aqa gets no --lr (None: 5e-4).
     static_lr_factor: float = 1.0
     static_frozen_bn: bool = False
     lr_schedule: LRSchedule = "cosine"
+    lr_cycle_epochs: int = 20
     code_lr: float | None = None
     # ===== end of C2 block =====
     # ===== C1 block: HP-MCoRe's official code (method.md 3.8), the ``hpmcore`` preset =====
@@ -301,6 +303,8 @@ class AQAConfig:
             raise ConfigError("frame2d_widths and frame2d_depths differ in length")
         if not self.diver_crop_scale > 0:
             raise ConfigError(f"diver_crop_scale must be > 0, got {self.diver_crop_scale}")
+        if self.lr_cycle_epochs < 1:
+            raise ConfigError(f"lr_cycle_epochs must be >= 1, got {self.lr_cycle_epochs}")
         if not self.static_lr_factor > 0 or (self.code_lr is not None and not self.code_lr > 0):
             raise ConfigError(f"static_lr_factor and code_lr must be > 0, got {self.static_lr_factor}, {self.code_lr}")
         if not 0.0 <= self.segmentation_dropout < 1.0:
@@ -441,8 +445,9 @@ HPMCORE_FIELDS: dict[str, Any] = {
     "contrastive_branch_sum": True,
     # stage length 10 (the default); input: frames resized to 200 x 112 (H x W), crop 112
     "stage_len": 10, "frame_resize": (200, 112), "frame_size": 112, "video_crop": "frame",
-    # training: the RegNet at 0.1 x lr with its BatchNorms in eval mode (the code's lr_factor, fix_bn)
-    "static_lr_factor": 0.1, "static_frozen_bn": True,
+    # training: Adam lr 1e-3 (config/FineDiving_HP.yaml at 6bce799), the RegNet at 0.1 x lr with its BatchNorms
+    # in eval mode (lr_factor, fix_bn), CosineAnnealingLR(T_max=20) stepped per epoch (cycles every 40 epochs)
+    "static_lr_factor": 0.1, "static_frozen_bn": True, "code_lr": 1e-3, "lr_schedule": "cyclic",  # lr_cycle_epochs 20
 }
 
 

@@ -253,3 +253,20 @@ def test_micro_mcore_resume_equals_the_uninterrupted_run(tmp_path: Path) -> None
     # the frozen static BatchNorms kept their initial statistics through both runs
     assert all(torch.equal(v, torch.zeros_like(v)) for k, v in a["model"].items()
                if k.startswith("static_encoder.") and k.endswith("running_mean"))
+
+
+def test_cyclic_schedule_is_hpmcores_cosine_with_t_max_20() -> None:
+    cfg = preset("hpmcore")
+    assert (cfg.lr_schedule, cfg.lr_cycle_epochs, cfg.code_lr, cfg.static_lr_factor, cfg.static_frozen_bn) == (
+        "cyclic", 20, 1e-3, 0.1, True)
+    p = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.Adam([p], lr=1e-3)
+    sched = build_scheduler(opt, cfg, epochs=201)
+    lrs = []
+    for _ in range(60):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    # lr_e = 1e-3 (1 + cos(pi e / 20)) / 2 for every epoch e, well past T_max: 0 at 20 and 60, 1e-3 at 40
+    assert lrs == pytest.approx([1e-3 * (1 + math.cos(math.pi * e / 20)) / 2 for e in range(60)], abs=1e-12)
+    assert lrs[20] == pytest.approx(0.0, abs=1e-12) and lrs[40] == pytest.approx(1e-3)
