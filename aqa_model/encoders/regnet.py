@@ -37,6 +37,7 @@ classifier + 21,602 in the 13 GSMs).
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Sequence
 
@@ -46,6 +47,8 @@ from torch.nn import functional as F
 
 from fdpose.aqa_model.encoders.weights import load_timm_regnet
 from fdpose.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 #: RegNetY-002 (timm ``regnety_002``: w0 24, wa 36.44, wm 2.49, depth 13, group size 8, SE 0.25).
 REGNETY_002 = {"widths": (24, 56, 152, 368), "depths": (1, 1, 4, 7), "group_width": 8, "stem": 32}
@@ -249,6 +252,8 @@ class RegNetGSMEncoder(nn.Module):
         self.out_dim = self.trunk.out_dim
         if weights:
             load_timm_regnet(self.trunk, weights)
+        else:
+            log.warning("static encoder: no RegNetY-002 weights given, random initialisation")
 
     def train(self, mode: bool = True) -> "RegNetGSMEncoder":
         super().train(mode)
