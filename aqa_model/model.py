@@ -21,11 +21,16 @@ MCoRe), fused with the pose stream when HSE is on (pose-guided attention, Eq. 8-
 visual ones, so the pose enters the fused features as values, not only as attention
 weights); with DVE off but HSE on it is the pose stream alone ("HSE alone" ablation). ``"static"`` = the static visual stream (SVE on).
 Segmentation runs on the motion visual stream if present, else static, else pose (method.md
-3.2: "a bidirectional GRU over the dynamic features"; the public HP-MCoRe code feeds its
-frame-level 2D features instead, which is what the ``mcore`` preset's motion stream is), or
-with ``segmentation_input="all"`` on every per-frame stream concatenated: a small randomly
-initialised I3D gives coarse clip-level features from which the transitions are learnt
-slowly, while the skeleton marks take-off and entry frame by frame.
+3.2: "a bidirectional GRU over the dynamic features"); with ``segmentation_input="static"``
+on the per-frame static (RegNetY-002-GSM) features, as HP-MCoRe's and MCoRe's code do (the
+``hpmcore`` preset); or with ``segmentation_input="all"`` on every per-frame stream
+concatenated: a small randomly initialised I3D gives coarse clip-level features from which the
+transitions are learnt slowly, while the skeleton marks take-off and entry frame by frame.
+
+I3D features are spread from the clip centres onto the frames and cut there
+(``i3d_stage_axis="frames"``), or, as HP-MCoRe's code does (``"clips"``), the N clip vectors
+themselves are cut at ``transition // clip_stride``; the per-frame spread then only feeds a
+segmentation head that reads the motion stream.
 """
 
 from __future__ import annotations
