@@ -313,3 +313,16 @@ def test_each_code_departure_set_back_alone_is_a_working_ablation() -> None:
         assert math.isfinite(parts["total"]), key
         tried += 1
     assert tried >= 15
+
+
+def test_micro_hpmcore_encoding_does_not_depend_on_the_batch() -> None:
+    """Cached exemplar encodings (eval-aqa, score) need a video's encoding to be its own in eval mode."""
+    model = HPMCoRe(_micro()).eval()
+    video, pose = torch.randn(3, 16, 3, 32, 32), torch.rand(3, 16, 16, 2) * 100
+    with torch.no_grad():
+        together = model.encode(video, pose)
+        for i in range(3):
+            alone = model.encode(video[i:i + 1], pose[i:i + 1])
+            assert torch.equal(alone.pred_transitions, together.pred_transitions[i:i + 1])
+            for b in ("motion", "static"):
+                assert torch.allclose(alone.stages[b], together.stages[b][i:i + 1], atol=1e-5)
