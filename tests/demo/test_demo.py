@@ -132,3 +132,17 @@ def test_srcc_gain_interval() -> None:
     assert srcc_gain_interval(good, good, true) == (0.0, 0.0, 0.0)
     assert srcc_gain_interval(good, noise, true, seed=1) != srcc_gain_interval(good, noise, true, seed=2)
     assert srcc_gain_interval(good, noise, true, seed=1) == srcc_gain_interval(good, noise, true, seed=1)
+
+
+def test_resume_keeps_the_stored_thread_count(tmp_path: Path) -> None:
+    """The figures depend on the torch thread count: a resumed demo keeps the count it started with."""
+    from fdpose.demo.run import _load_state, stored_threads
+    from fdpose.io import write_json
+
+    assert stored_threads(tmp_path) is None
+    plan = plan_for(True, threads=3)
+    write_json(tmp_path / "demo_state.json", {"plan": plan.to_dict(), "steps": {}, "seconds": {}})
+    assert stored_threads(tmp_path) == 3
+    assert _load_state(tmp_path, plan_for(True, threads=stored_threads(tmp_path)))["plan"]["threads"] == 3
+    with pytest.raises(ConfigError, match="different plan"):
+        _load_state(tmp_path, plan_for(True, threads=1))
