@@ -128,6 +128,8 @@ class RunSummary:
     wall_seconds: float
     rank: int = 0
     world_size: int = 1
+    #: The models that ran: ``{"detector": BackendInfo dict, "pose": BackendInfo dict}``.
+    models: dict[str, Any] = field(default_factory=dict)
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -145,6 +147,7 @@ class RunSummary:
             "clips": {"done": self.count("done"), "skipped": self.count("skipped"), "failed": self.count("failed"),
                       "total": len(self.outcomes)},
             "rank": self.rank, "world_size": self.world_size,
+            "models": self.models,
             "frames": frames,
             "stages": per_stage,
             "pipeline_frames_per_s": round(frames / total_secs, 2) if total_secs > 0 else None,
@@ -337,7 +340,7 @@ def make_pose(cfg: RunConfig) -> PoseBackend:
 
 
 def make_detector(cfg: RunConfig) -> Callable[[str], Any]:
-    """A factory clip_id -> PersonDetector for ``cfg.detector`` (file | mediapipe | mmdet)."""
+    """A factory clip_id -> PersonDetector for ``cfg.detector`` (ssd | file | mediapipe | mmdet)."""
     if cfg.detector == "file":
         from fdpose.pipelines.detectors.file import FileDetector
 
@@ -345,13 +348,13 @@ def make_detector(cfg: RunConfig) -> Callable[[str], Any]:
             raise ConfigError("--detector file needs --detections DIR")
         files = FileDetector(cfg.detections)
         return files.for_clip
-    if cfg.detector in ("mediapipe", "mmdet"):
+    if cfg.detector in ("ssd", "mediapipe", "mmdet"):
         import importlib
 
         module = importlib.import_module(f"fdpose.pipelines.detectors.{cfg.detector}")
         shared = module.make_detector(cfg)
         return lambda _clip_id: shared
-    raise ConfigError(f"unknown detector {cfg.detector!r} (file | mediapipe | mmdet)")
+    raise ConfigError(f"unknown detector {cfg.detector!r} (ssd | file | mediapipe | mmdet)")
 
 
 # ---- batch ------------------------------------------------------------------------------
@@ -408,6 +411,7 @@ def run_batch(inputs: Sequence[str | Path], cfg: RunConfig, progress: bool = Tru
     Path(cfg.out).mkdir(parents=True, exist_ok=True)
     outcomes: list[ClipOutcome] = []
     todo: list[ClipSource] = []
+    models: dict[str, Any] = {"detector": {"name": cfg.detector}, "pose": {"name": cfg.pose}}
     record = resume_record(cfg) if cfg.resume else {}
     for clip in clips:
         reason = _stale_reason(cfg, clip.clip_id, record) if cfg.resume else "no output"
@@ -421,7 +425,7 @@ def run_batch(inputs: Sequence[str | Path], cfg: RunConfig, progress: bool = Tru
         # Build the backends once up front: a bad checkpoint, config or device is one error (exit 2), not N
         # failed clips; in one process the backends are reused, workers build their own.
         resolve_device(cfg.device)
-        _worker_state(cfg)
+        models = _models_that_run(cfg, *_worker_state(cfg))
         if cfg.workers > 1 and len(todo) > 1:
             _WORKER.clear()  # the spawned workers build their own: free this process's copy
         from fdpose.progress import tqdm
@@ -442,4 +446,13 @@ def run_batch(inputs: Sequence[str | Path], cfg: RunConfig, progress: bool = Tru
         bar.close()
     order = {c.clip_id: i for i, c in enumerate(clips)}
     outcomes.sort(key=lambda o: order.get(o.clip_id, len(order)))
-    return RunSummary(outcomes, time.perf_counter() - t0, rank, world_size)
+    return RunSummary(outcomes, time.perf_counter() - t0, rank, world_size, models)
+
+
+def _models_that_run(cfg: RunConfig, detector_factory: Callable[[str], Any], pose: Any) -> dict[str, Any]:
+    """Name, version and model file (with sha256 where the backend gives it) of the detector and pose model."""
+    if cfg.detector == "file":
+        detector = BackendInfo(name="file", checkpoint=None if cfg.detections is None else str(cfg.detections))
+    else:
+        detector = detector_factory("").info
+    return {"detector": detector.to_dict(), "pose": pose.info.to_dict()}

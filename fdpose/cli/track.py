@@ -10,6 +10,11 @@ import click
 from fdpose.cli.common import emit_json, json_option
 from fdpose.cli.options import parse_box
 
+#: What runs with no flag: models that install.sh places, nothing else needed (docs/detector.md, docs/pose.md
+#: have the measurements on real footage behind the choice).
+DEFAULT_DETECTOR = "ssd"
+DEFAULT_POSE = "mediapipe"
+
 
 def _table(summary: dict[str, Any]) -> str:
     c = summary["clips"]
@@ -22,6 +27,9 @@ def _table(summary: dict[str, Any]) -> str:
         lines.append(f"{stage:<12}{v['seconds']:>10.2f}{fps:>12}")
     total = summary["pipeline_frames_per_s"]
     lines.append(f"{'pipeline':<12}{'':>10}{'-' if total is None else f'{total:.1f}':>12}")
+    for role, m in summary.get("models", {}).items():
+        lines.append(f"{role}: {m.get('name')}" + "".join(f"  {k}={m[k]}" for k in ("version", "checkpoint")
+                                                           if m.get(k)))
     lines.append(f"interpolated joints: {100 * summary['interpolated_share']:.2f}%   "
                  f"tracker losses: {summary['tracker_losses']} frames")
     for o in summary["clips_detail"]:
@@ -34,14 +42,16 @@ def _table(summary: dict[str, Any]) -> str:
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder: {clip_id}.json and pose/{match}/pred_comp_{idx}.npz.")
-@click.option("--detector", type=click.Choice(["file", "mediapipe", "mmdet"]), default="file", show_default=True,
-              help="Person detector backend.")
+@click.option("--detector", type=click.Choice(["ssd", "file", "mediapipe", "mmdet"]), default=None,
+              help="Person detector [default: file when --detections is given, else ssd]: ssd (offline SSD-MobileNetV2, every person), file (precomputed), mediapipe "
+                   "(BlazePose's, one person per frame), mmdet (--det-config/--det-checkpoint).")
 @click.option("--detections", type=click.Path(file_okay=False, path_type=Path),
               help="--detector file: folder of per-clip MOT/JSON detections ({match}/{idx}.txt or {clip_id}.txt).")
 @click.option("--det-config", type=click.Path(dir_okay=False, path_type=Path), help="--detector mmdet: config.")
 @click.option("--det-checkpoint", type=click.Path(dir_okay=False, path_type=Path), help="--detector mmdet: weights.")
-@click.option("--pose", "pose", type=click.Choice(["hrnet", "mediapipe"]), default="hrnet", show_default=True,
-              help="Pose backend.")
+@click.option("--pose", "pose", type=click.Choice(["hrnet", "mediapipe"]), default=None,
+              help="Pose backend [default: hrnet when --pose-checkpoint or --pose-config is given, else mediapipe]: "
+                   "mediapipe (BlazePose, offline) or hrnet (--pose-checkpoint, e.g. finetune-hrnet's).")
 @click.option("--pose-config", type=click.Path(dir_okay=False, path_type=Path),
               help="--pose hrnet: mmpose config (default: the one embedded in the checkpoint).")
 @click.option("--pose-checkpoint", type=click.Path(dir_okay=False, path_type=Path), help="--pose hrnet: weights.")
@@ -58,8 +68,8 @@ def _table(summary: dict[str, Any]) -> str:
 @click.option("--save-overlay", is_flag=True, help="Write an overlay video and contact sheet per clip.")
 @click.option("--no-progress", is_flag=True, help="No progress bar on stderr.")
 @json_option
-def track_and_estimate(inputs: tuple[Path, ...], out: Path, detector: str, detections: Optional[Path],
-                       det_config: Optional[Path], det_checkpoint: Optional[Path], pose: str,
+def track_and_estimate(inputs: tuple[Path, ...], out: Path, detector: Optional[str], detections: Optional[Path],
+                       det_config: Optional[Path], det_checkpoint: Optional[Path], pose: Optional[str],
                        pose_config: Optional[Path], pose_checkpoint: Optional[Path], frames: int,
                        init_box: Optional[str], resume: bool, workers: int, device: str, batch_size: int,
                        threads: int, flip_test: bool, save_overlay: bool, no_progress: bool, as_json: bool) -> None:
@@ -71,6 +81,11 @@ def track_and_estimate(inputs: tuple[Path, ...], out: Path, detector: str, detec
     Exit code 1 when a clip failed (the others are still processed).
     """
     from fdpose.pipelines.runner import RunConfig, run_batch
+
+    if detector is None:  # the flags that only one backend takes pick it
+        detector = "file" if detections is not None else DEFAULT_DETECTOR
+    if pose is None:
+        pose = "hrnet" if pose_checkpoint is not None or pose_config is not None else DEFAULT_POSE
     from fdpose.runtime import dist_env, resolve_threads
 
     cfg = RunConfig(out=out, detector=detector, detections=detections, det_config=det_config,

@@ -103,7 +103,7 @@ def test_table_output_and_bad_option(world: dict[str, Path], tmp_path: Path) -> 
     res = CliRunner().invoke(_group(), ["track-and-estimate", *_args(world, tmp_path / "o", "--init-box", "5,5,1,1")])
     assert res.exit_code == 2 and "--init-box must be x1,y1,x2,y2" in res.output
     res = CliRunner().invoke(_group(), ["track-and-estimate", str(world["frames"]), "-o", str(tmp_path / "o"),
-                                        "--no-progress"])
+                                        "--detector", "file", "--no-progress"])
     assert res.exit_code == 2 and "--detector file needs --detections DIR" in res.output
 
 
