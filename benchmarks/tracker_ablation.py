@@ -130,11 +130,20 @@ def real_clips(shared: Path) -> list[tuple[str, Path, list[Optional[np.ndarray]]
 
 
 def make_detector(name: str) -> Any:
-    """The detector ``track-and-estimate --detector NAME`` would build (the runner's factory)."""
+    """The detector ``track-and-estimate --detector NAME`` would build (the runner's factory), or
+    ``ssd@THRESHOLD[@lb]``: the SSD with another score threshold (and letterboxing)."""
+    if name.startswith("ssd@"):
+        from fdpose.pipelines.detectors.ssd import SSDConfig, SSDDetector
+
+        parts = name.split("@")
+        return SSDDetector(SSDConfig(score_threshold=float(parts[1]), letterbox="lb" in parts[2:]))
     from fdpose.pipelines.runner import RunConfig
     from fdpose.pipelines.runner import make_detector as factory
 
     return factory(RunConfig(out=Path(tempfile.gettempdir()), detector=name))("real")
+
+#: Detector settings of the ``--ssd-settings`` sweep (the tracker's result depends on them).
+SSD_SETTINGS = ("ssd@0.3", "ssd@0.2", "ssd@0.3@lb", "ssd@0.2@lb")
 
 
 def real_right(gt: list[Optional[np.ndarray]], under: list[bool], cands: list[np.ndarray], boxes: np.ndarray
@@ -201,6 +210,19 @@ def render(synth: dict[str, Any], real: Optional[dict[str, Any]], cmd: str) -> s
                      + f" | {np.mean(plain):.3f} | {np.mean([r['accuracy'] for r in bc]):.3f}"
                      + f" | {np.mean([r['live'] for r in bc]):.3f} | {rep:.2f}"
                      + f" | {np.mean([r['entry_rule'] for r in bc]):.3f} |")
+    if real and real.get("settings"):
+        sets = list(real["settings"])
+        lines += ["", "## Real dev clips, SSD settings", "",
+                  "Frames right on both dev clips (55) per SSD setting (score threshold, `lb`: letterboxed "
+                  "input), issue rule / tracker-only rule:", "",
+                  "| variant | " + " | ".join(f"`{k}`" for k in sets) + " | sum |", "|---|" + "---|" * (len(sets) + 1)]
+        for n in names:
+            cells = [real["settings"][k][n] for k in sets]
+            lines.append(f"| {n} | " + " | ".join(f"{a} / {b}" for a, b in cells)
+                         + f" | {sum(a for a, _ in cells)} / {sum(b for _, b in cells)} |")
+        lines.append("")
+        lines.append("Diver detected (IoU >= 0.5) in the 51 frames where he is visible: "
+                     + ", ".join(f"`{k}` {real['settings_found'][k]}" for k in sets) + ".")
     if real:
         lines += ["", f"## Real dev clips (detector `{real['detector']}`)", ""]
         for clip, r in real["clips"].items():
@@ -230,6 +252,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                     help="real-clip detector (ssd | mediapipe); 'none' skips the real clips")
     ap.add_argument("--worlds", type=Path, default=None, help="keep the generated worlds here (reused when present)")
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data")
+    ap.add_argument("--ssd-settings", action="store_true",
+                    help="also sweep the SSD's score threshold and letterboxing on the real clips")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--write-doc", type=Path, default=None, help="write the markdown tables to this file")
     args = ap.parse_args(argv)
@@ -249,8 +273,17 @@ def main(argv: Optional[list[str]] = None) -> int:
     real = None
     if args.detector != "none" and (args.shared / "real").is_dir():
         real = run_real(args.shared, args.detector)
+        if args.ssd_settings:
+            real["settings"], real["settings_found"] = {}, {}
+            for name in SSD_SETTINGS:
+                r = run_real(args.shared, name)
+                real["settings"][name] = {n: (sum(c["variants"][n]["right"] for c in r["clips"].values()),
+                                              sum(c["variants"][n]["tracker_only"] for c in r["clips"].values()))
+                                          for n in variants()}
+                real["settings_found"][name] = sum(c["diver_detected"] for c in r["clips"].values())
     cmd = ("OMP_NUM_THREADS=1 python benchmarks/tracker_ablation.py --videos "
            f"{args.videos} --seeds {args.seeds} --detector {args.detector}"
+           + (" --ssd-settings" if args.ssd_settings else "")
            + (f" --write-doc {args.write_doc}" if args.write_doc else ""))
     if args.json:
         json.dump({"synth": synth, "real": real}, sys.stdout, indent=1, default=float)
