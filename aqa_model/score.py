@@ -22,6 +22,7 @@ stage) mapped back to 0-based frame positions of the clip.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import tempfile
@@ -250,10 +251,12 @@ def score_clip(req: ScoreRequest) -> dict[str, Any]:
     cfg = model.config
     need_video = cfg.use_dve or cfg.use_sve
     pose_file = req.pose_file
+    pose_models = None  # the detector and pose model that made the pose, when this call estimated it
     if cfg.needs_pose and pose_file is None:
         if req.pipeline is None:
             raise ConfigError(f"the {cfg.name!r} model uses the diver's pose: pass --pose FILE or pipeline settings")
         pose_file = estimate_pose(req.clip, req.pipeline)
+        pose_models = json.loads(Path(pose_file).read_text()).get("backends")
     if need_video and req.exemplar_root is None:
         raise ConfigError(f"the {cfg.name!r} model reads video: pass --exemplars FRAME_ROOT of the exemplar dataset")
     if req.pose_file is not None and not cfg.needs_pose:
@@ -298,4 +301,5 @@ def score_clip(req: ScoreRequest) -> dict[str, Any]:
         "transitions_sampled": transitions, "frame_count": frames.frame_count, "sampled_frames": cfg.num_frames,
         "pose": None if pose is None else str(pose_file),
         "pose_estimated": pose is not None and req.pose_file is None,
+        "pose_models": pose_models,
     }

@@ -14,7 +14,7 @@ from typing import Any, Optional
 import click
 
 from fdpose.cli.common import emit_json, json_option
-from fdpose.cli.options import parse_box
+from fdpose.cli.options import parse_box, pick_backends
 
 _DIR = click.Path(file_okay=False, path_type=Path)
 _EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -286,14 +286,16 @@ def eval_aqa(checkpoint: Path, frames_root: Optional[Path], annotations: Optiona
 @click.option("--num-exemplars", type=int, default=10, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Exemplar seed.")
 @click.option("--device", default="auto", show_default=True)
-@click.option("--detector", type=click.Choice(["file", "mediapipe", "mmdet"]), default="mediapipe", show_default=True,
-              help="Without --pose: person detector of the track-and-estimate run on CLIP.")
+@click.option("--detector", type=click.Choice(["ssd", "file", "mediapipe", "mmdet"]), default=None,
+              help="Without --pose: person detector of the track-and-estimate run on CLIP [default: file with "
+                   "--detections, else ssd].")
 @click.option("--detections", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="--detector file: folder of per-clip detections ({match}/{idx}.txt or {clip_id}.txt).")
 @click.option("--det-config", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="--detector mmdet.")
 @click.option("--det-checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="--detector mmdet.")
-@click.option("--pose-backend", type=click.Choice(["hrnet", "mediapipe"]), default="mediapipe", show_default=True,
-              help="Without --pose: pose backend of the track-and-estimate run.")
+@click.option("--pose-backend", type=click.Choice(["hrnet", "mediapipe"]), default=None,
+              help="Without --pose: pose backend of the track-and-estimate run [default: hrnet with "
+                   "--pose-checkpoint/--pose-config, else mediapipe].")
 @click.option("--pose-config", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="--pose-backend hrnet.")
 @click.option("--pose-checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="--pose-backend hrnet: the fine-tuned HRNet (fdpose finetune-hrnet).")
@@ -303,8 +305,9 @@ def eval_aqa(checkpoint: Path, frames_root: Optional[Path], annotations: Optiona
 @json_option
 def score(clip: Path, checkpoint: Path, dive_number: Optional[str], no_dive_number: bool,
           exemplar_root: Optional[Path], annotations: Path, poses_root: Optional[Path], poses_from_gt: Optional[Path],
-          pose_file: Optional[Path], num_exemplars: int, seed: int, device: str, detector: str,
-          detections: Optional[Path], det_config: Optional[Path], det_checkpoint: Optional[Path], pose_backend: str,
+          pose_file: Optional[Path], num_exemplars: int, seed: int, device: str, detector: Optional[str],
+          detections: Optional[Path], det_config: Optional[Path], det_checkpoint: Optional[Path],
+          pose_backend: Optional[str],
           pose_config: Optional[Path], pose_checkpoint: Optional[Path], init_box: Optional[str],
           pose_out: Optional[Path], threads: Optional[int], as_json: bool) -> None:
     """Score one new dive CLIP (a video file or a folder of frames) against exemplars.
@@ -323,6 +326,7 @@ def score(clip: Path, checkpoint: Path, dive_number: Optional[str], no_dive_numb
     with tempfile.TemporaryDirectory(prefix="fdpose_score_pose_") as tmp:
         pipeline = None
         if pose_file is None:
+            detector, pose_backend = pick_backends(detector, detections, pose_backend, pose_checkpoint, pose_config)
             pipeline = RunConfig(out=pose_out or Path(tmp), detector=detector, detections=detections,
                                  det_config=det_config, det_checkpoint=det_checkpoint, pose=pose_backend,
                                  pose_config=pose_config, pose_checkpoint=pose_checkpoint,
@@ -339,6 +343,10 @@ def score(clip: Path, checkpoint: Path, dive_number: Optional[str], no_dive_numb
         return
     click.echo(f"{clip}: score {result['score']:.2f}  (dive {result['dive_number'] or 'any'}, "
                f"{len(result['exemplars'])} exemplars, mean exemplar score {result['exemplar_mean']:.2f})")
+    if result.get("pose_models"):
+        click.echo("  pose from track-and-estimate: " + ", ".join(
+            f"{role} {m.get('name')}" + (f" ({m['checkpoint']})" if m.get("checkpoint") else "")
+            for role, m in result["pose_models"].items()))
     for st in result["stages"]:
         click.echo(f"  {st['name']:<9} frames {st['first_frame']:>4}-{st['last_frame']:<4} "
                    f"contribution {st['contribution']:+.3f} (weight {st['weight']:.3f})")

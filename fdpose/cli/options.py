@@ -9,6 +9,21 @@ import click
 
 from fdpose.errors import ConfigError
 
+#: What track-and-estimate (and score without --pose) run with no backend flag: models install.sh places, so
+#: nothing else is needed (docs/detector.md and docs/pose.md hold the real-footage measurements behind them).
+DEFAULT_DETECTOR = "ssd"
+DEFAULT_POSE = "mediapipe"
+
+
+def pick_backends(detector: Optional[str], detections: Optional[object], pose: Optional[str],
+                  pose_checkpoint: Optional[object], pose_config: Optional[object]) -> tuple[str, str]:
+    """(detector, pose) backends: the flags only one backend takes pick it when the backend flag is absent."""
+    if detector is None:
+        detector = "file" if detections is not None else DEFAULT_DETECTOR
+    if pose is None:
+        pose = "hrnet" if pose_checkpoint is not None or pose_config is not None else DEFAULT_POSE
+    return detector, pose
+
 
 def parse_box(text: Optional[str], option: str = "--init-box") -> Optional[tuple[float, float, float, float]]:
     """``"x1,y1,x2,y2"`` -> a box with x2 > x1 and y2 > y1 (None stays None); else a one-line :class:`ConfigError`."""

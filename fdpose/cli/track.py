@@ -8,12 +8,7 @@ from typing import Any, Optional
 import click
 
 from fdpose.cli.common import emit_json, json_option
-from fdpose.cli.options import parse_box
-
-#: What runs with no flag: models that install.sh places, nothing else needed (docs/detector.md, docs/pose.md
-#: have the measurements on real footage behind the choice).
-DEFAULT_DETECTOR = "ssd"
-DEFAULT_POSE = "mediapipe"
+from fdpose.cli.options import parse_box, pick_backends
 
 
 def _table(summary: dict[str, Any]) -> str:
@@ -82,10 +77,7 @@ def track_and_estimate(inputs: tuple[Path, ...], out: Path, detector: Optional[s
     """
     from fdpose.pipelines.runner import RunConfig, run_batch
 
-    if detector is None:  # the flags that only one backend takes pick it
-        detector = "file" if detections is not None else DEFAULT_DETECTOR
-    if pose is None:
-        pose = "hrnet" if pose_checkpoint is not None or pose_config is not None else DEFAULT_POSE
+    detector, pose = pick_backends(detector, detections, pose, pose_checkpoint, pose_config)
     from fdpose.runtime import dist_env, resolve_threads
 
     cfg = RunConfig(out=out, detector=detector, detections=detections, det_config=det_config,

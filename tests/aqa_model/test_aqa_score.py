@@ -155,8 +155,35 @@ def test_without_a_pose_file_the_clip_goes_through_track_and_estimate(tmp_path: 
     out = json.loads(res.stdout)
     clip_json = tmp_path / "track" / f"{query[0]}__{query[1]}.json"
     assert out["pose_estimated"] is True and out["pose"] == str(clip_json) and clip_json.is_file()
+    assert out["pose_models"]["detector"]["name"] == "file" and out["pose_models"]["pose"]["name"] == "mediapipe"
     assert np.isfinite(out["score"]) and len(out["exemplars"]) == 2
     # The estimated pose is what the model saw: scoring with that file as --pose gives the same score.
     again = CliRunner().invoke(aqa_group(), [*common, "--pose", str(clip_json)])
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout)["score"] == pytest.approx(out["score"], abs=1e-5)
+
+
+def test_score_with_no_pose_flag_runs_the_offline_defaults(tmp_path: Path, shared_data: Path) -> None:
+    """A real clip scored with no pose/detector flag: the ssd detector and BlazePose make its pose."""
+    pytest.importorskip("mediapipe")
+    from fdpose.errors import DependencyError
+    from fdpose.model_files import SSD_OIDV4, model_file
+
+    try:
+        model_file(SSD_OIDV4)
+    except DependencyError:
+        pytest.skip("ssd model not installed")
+    root = tmp_path / "synth"
+    generate_world(SynthConfig(videos=3, seed=2, frames=30, write_video=False), root)
+    clip = tmp_path / "real"
+    clip.mkdir()
+    for i, path in enumerate(sorted((shared_data / "real" / "finediving_10m_clipA").glob("*.jpg"))[:12]):
+        (clip / f"{i:05d}.jpg").symlink_to(path)
+    res = CliRunner().invoke(aqa_group(), [
+        "score", str(clip), "--no-dive-number", "--num-exemplars", "2", "--checkpoint", str(_checkpoint(tmp_path / "m.pt")),
+        "--exemplars", str(root / "frames"), "--annotations", str(root / "annotations"), "--poses-from-gt",
+        str(root / "gt"), "--device", "cpu", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    assert out["pose_estimated"] is True and np.isfinite(out["score"])
+    assert out["pose_models"]["detector"]["name"] == "ssd" and out["pose_models"]["pose"]["name"] == "mediapipe"
