@@ -132,7 +132,10 @@ class MMDetDetector:
         from mmcv.transforms import Compose
         from mmdet.utils import get_test_pipeline_cfg
 
+        from fdpose.logs import route_mmengine_logs
+
         mmdet, datasets, models, transforms = _import_mmdet()
+        route_mmengine_logs()  # mmengine's console messages into python logging (shown with -v)
         self.config_path, self.checkpoint_path = Path(config), Path(checkpoint)
         self.score_threshold, self.batch_size = float(score_threshold), int(batch_size)
         self._version = str(mmdet.__version__)
