@@ -31,6 +31,7 @@ import hashlib
 import json
 import logging
 import os
+import pickle
 import re
 import struct
 from pathlib import Path
@@ -73,7 +74,11 @@ def _read_safetensors(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     tensors) read with numpy: no pickle, no extra dependency."""
     raw = Path(path).read_bytes()
     (n,) = struct.unpack("<Q", raw[:8])
+    if not 2 <= n <= len(raw) - 8:
+        raise ValueError(f"not a safetensors file (header of {n} bytes in a {len(raw)}-byte file)")
     header = json.loads(raw[8:8 + n])
+    if not isinstance(header, dict):
+        raise ValueError("not a safetensors file (its header is not a JSON object)")
     base = 8 + n
     out: dict[str, torch.Tensor] = {}
     for key, meta in header.items():
@@ -104,8 +109,18 @@ def read_state_dict(path: str | os.PathLike[str], what: str, containers: tuple[s
             obj: Any = _read_safetensors(path)
         else:
             obj = torch.load(os.fspath(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        # torch's restricted unpickler said no; its advice (retry with weights_only=False) is never taken
+        text = " ".join(str(exc).split())
+        found = re.search(r"WeightsUnpickler error: (.*?)(?: Check the documentation|$)", text)
+        detail = (found.group(1) if found else text)[:160]
+        if "global" in detail.lower():
+            raise InputError(f"refused to load {what} weights: the file holds Python objects besides tensors "
+                             f"({detail})", path) from None
+        raise InputError(f"cannot load {what} weights: not a plain state dict ({detail})", path) from None
     except Exception as exc:  # noqa: BLE001 - any unreadable file is an input error (pickle, zip, IO, JSON)
-        raise InputError(f"cannot load {what} weights: {' '.join(str(exc).split())[:200]}", path) from None
+        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise InputError(f"cannot load {what} weights: {detail}", path) from None
     if isinstance(obj, dict):
         for key in containers:
             if isinstance(obj.get(key), dict):

@@ -334,3 +334,33 @@ def test_safetensors_half_precision_tensors_read_as_their_values(tmp_path: Path)
     (tmp_path / "bad.safetensors").write_bytes(b"\x05\x00\x00\x00\x00\x00\x00\x00{nope")
     with pytest.raises(InputError, match="cannot load test weights"):
         read_state_dict(tmp_path / "bad.safetensors", "test")
+
+
+class _Planted:
+    """A pickled object that would create a file when unpickled by plain pickle."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return (open, (str(self.marker), "w"))
+
+
+def test_unsafe_empty_and_broken_weight_files_are_one_line_errors(tmp_path: Path) -> None:
+    import pickle
+
+    marker = tmp_path / "ran"
+    evil = tmp_path / "evil.pth"
+    evil.write_bytes(pickle.dumps({"stem.conv.weight": _Planted(marker)}, protocol=2))
+    with pytest.raises(InputError, match="refused to load RegNetY weights: the file holds Python objects") as err:
+        read_state_dict(evil, "RegNetY")
+    assert not marker.exists() and "weights_only" not in str(err.value)  # torch's unsafe retry advice dropped
+    (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
+    with pytest.raises(InputError, match=r"cannot load RegNetY weights: not a plain state dict \(Unsupported"):
+        read_state_dict(tmp_path / "junk.pth", "RegNetY")
+    (tmp_path / "empty.pth").write_bytes(b"")
+    with pytest.raises(InputError, match="cannot load RegNetY weights: EOFError"):
+        read_state_dict(tmp_path / "empty.pth", "RegNetY")
+    (tmp_path / "short.safetensors").write_bytes((10 ** 12).to_bytes(8, "little") + b"{}")
+    with pytest.raises(InputError, match=r"not a safetensors file \(header of 1000000000000 bytes in a 10-byte file\)"):
+        read_state_dict(tmp_path / "short.safetensors", "RegNetY")
