@@ -1,12 +1,13 @@
-"""MCoRe's frame-level 2D backbone with temporal shift (method.md 4).
+"""A frame-level 2D backbone with a plain temporal shift (``backbone="frame2d"``; the former ``mcore``).
 
 A RegNetY-style CNN run on every frame, with a temporal-shift module (TSM, Lin et al. 2019)
 at the start of every block's residual branch: 1/``shift_div`` of the channels take the
 previous frame's values and another 1/``shift_div`` the next frame's (zeros at the clip
-ends), so 2D convolutions mix information across time at no extra parameters. MCoRe uses
-RegNetY-002 with a gate-shift module (368-d features); we use the plain (gate-less) shift,
-which keeps the module parameter-free, and the RegNetY-002 widths (24, 56, 152, 368), depths
-(1, 1, 4, 7), group width 8, SE ratio 0.25 for the ``full``/``mcore`` sizes.
+ends), so 2D convolutions mix information across time at no extra parameters. MCoRe's code
+uses RegNetY-002 with gate-shift modules instead: that network is
+:mod:`fdpose.aqa_model.encoders.regnet` (what the ``mcore`` preset uses now); this gate-less
+variant stays as an ablation with the RegNetY-002 widths (24, 56, 152, 368), depths (1, 1, 4, 7),
+group width 8, SE ratio 0.25.
 
 video (B, T, 3, H, W) -> per-frame features (B, T, widths[-1]).
 """
