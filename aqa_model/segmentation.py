@@ -5,8 +5,8 @@ Each column is a softmax over *time* (Eq. 7): "which frame is transition i". Dec
 the public code: transition i is the argmax of column i restricted to the i-th part of the
 clip, frames ``[i * P, (i + 1) * P)`` with ``P = round(T / (K-1))`` (the last part runs to T).
 Training uses cross-entropy of each column against the ground-truth transition frame,
-averaged over transitions. (The public code feeds a target whose second transition has
-weight 2, which doubles that term; we weight the transitions equally.)
+averaged over transitions, each weighted by ``segmentation_transition_weights`` (default equal;
+the public codes' soft target holds 2 at the second transition, i.e. weights (1, 2)).
 
 Heads (ablation "BiGRU > FC > TCN"): ``bigru`` (bidirectional GRU + FC, the paper's),
 ``fc`` (per-frame linear layer, no temporal context), ``tcn`` (a single-stage MS-TCN-like
