@@ -238,6 +238,9 @@ class AQAConfig:
     # Where I3D features are cut into stages: "frames" = clip features spread onto the T frames, cut at
     # the transitions; "clips" = the code: the 9 clip vectors cut at transition // clip_stride.
     i3d_stage_axis: I3DStageAxis = "frames"
+    # I3D BatchNorm epsilon: 1e-3 (the TF Kinetics model) or 1e-5 (the PyTorch port HP-MCoRe's code runs,
+    # kinetics_i3d_pytorch: nn.BatchNorm3d's default); same weights, outputs ~1% apart on random statistics.
+    i3d_bn_eps: float = 1e-3
     # Skeletal encoder: "hse" = the paper-text hierarchical encoder (encoders/skeletal.py); "hdgcn" = the
     # code's HD-GCN (encoders/hdgcn.py: 2-channel input, subset GCNs + EdgeConv merged by hierarchy attention,
     # multi-scale temporal conv; widths skeletal_channels, EdgeConv k edgeconv_k).
@@ -320,6 +323,8 @@ class AQAConfig:
         if self.frame_resize and (len(self.frame_resize) != 2 or min(self.frame_resize) < self.frame_size):
             raise ConfigError(f"frame_resize must be (H, W), both >= frame_size {self.frame_size}, "
                               f"got {list(self.frame_resize)}")
+        if not self.i3d_bn_eps > 0:
+            raise ConfigError(f"i3d_bn_eps must be > 0, got {self.i3d_bn_eps}")
         if self.skeletal_encoder == "hdgcn" and any(c % 4 for c in self.skeletal_channels):
             raise ConfigError(f"skeletal_encoder hdgcn needs skeletal_channels divisible by 4, "
                               f"got {list(self.skeletal_channels)}")
@@ -426,7 +431,7 @@ HPMCORE_FIELDS: dict[str, Any] = {
     "static_encoder": "regnet_gsm",
     # dynamic branch: Kinetics I3D, 9 clips of 16 frames, 3D average pooling per clip, no mixed convs;
     # the clip vectors are cut into stages at transition // 10
-    "mixed_conv_layers": 0, "i3d_pool": "avg", "i3d_stage_axis": "clips",
+    "mixed_conv_layers": 0, "i3d_pool": "avg", "i3d_stage_axis": "clips", "i3d_bn_eps": 1e-5,
     # skeletal branch: HD-GCN on (x, y), widths 64, 64, 64, 64, 128 (the default skeletal_channels), EdgeConv
     # k 5, temporal kernel 5, with its unused 60-class head
     "skeletal_encoder": "hdgcn", "pose_channels": 2, "skeletal_classifier_classes": 60,

@@ -139,7 +139,8 @@ class HPMCoRe(nn.Module):
             if cfg.backbone == "i3d":
                 self.motion_encoder = DynamicVisualEncoder(cfg.num_frames, cfg.clip_len, cfg.clip_stride,
                                                            cfg.i3d_width, cfg.mixed_conv_layers, cfg.i3d_weights,
-                                                           clip_starts=cfg.clip_starts(), pool=cfg.i3d_pool)
+                                                           clip_starts=cfg.clip_starts(), pool=cfg.i3d_pool,
+                                                           bn_eps=cfg.i3d_bn_eps)
             else:
                 self.motion_encoder = Frame2DBackbone(cfg.frame2d_widths, cfg.frame2d_depths, cfg.frame2d_group_width,
                                                       cfg.frame2d_stem, cfg.temporal_shift_div)

@@ -111,10 +111,11 @@ class Mixed(nn.Module):
 class InceptionI3D(nn.Module):
     """Inception-I3D trunk up to Mixed_5c: clips (N, 3, L, H, W) -> (N, C, L/8, H/32, W/32).
 
-    C = 1024 at width 1.0.
+    C = 1024 at width 1.0. bn_eps: BatchNorm epsilon, 1e-3 as the TF model, 1e-5 in the PyTorch port
+    HP-MCoRe's code runs (kinetics_i3d_pytorch keeps nn.BatchNorm3d's default).
     """
 
-    def __init__(self, width: float = 1.0) -> None:
+    def __init__(self, width: float = 1.0, bn_eps: float = 1e-3) -> None:
         super().__init__()
 
         def w(c: int) -> int:
@@ -138,6 +139,9 @@ class InceptionI3D(nn.Module):
             self.order.append(name)
             cin = block.out_channels
         self.out_channels = cin
+        for m in self.modules():
+            if isinstance(m, nn.BatchNorm3d):
+                m.eps = bn_eps
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for name in self.order:
@@ -198,7 +202,7 @@ class DynamicVisualEncoder(nn.Module):
 
     def __init__(self, num_frames: int = 96, clip_len: int = 16, clip_stride: int = 10, width: float = 1.0,
                  mixed_layers: int = 3, weights: str | None = None,
-                 clip_starts: Sequence[int] | None = None, pool: str = "max") -> None:
+                 clip_starts: Sequence[int] | None = None, pool: str = "max", bn_eps: float = 1e-3) -> None:
         super().__init__()
         if pool not in ("max", "avg"):
             raise ValueError(f"I3D pool must be max or avg, got {pool!r}")
@@ -210,7 +214,7 @@ class DynamicVisualEncoder(nn.Module):
                             else list(range(0, num_frames - clip_len + 1, clip_stride)))
         self.clip_len = clip_len
         self.num_frames = num_frames
-        self.i3d = InceptionI3D(width)
+        self.i3d = InceptionI3D(width, bn_eps)
         if weights:
             load_kinetics_i3d(self.i3d, weights)
         else:

@@ -282,6 +282,10 @@ def test_i3d_avg_pool_is_the_codes_avgpool3d_per_clip() -> None:
 
     enc = DynamicVisualEncoder(26, 16, 10, width=0.0625, mixed_layers=0, pool="avg").eval()
     assert enc.clip_starts == [0, 10] and len(enc.mixed) == 0
+    bns = [m for m in HPMCoRe(dataclasses.replace(_micro(), use_sve=False, use_hse=False, fusion="none",
+                                                  segmentation_input="motion")).motion_encoder.modules()
+           if isinstance(m, torch.nn.BatchNorm3d)]
+    assert len(bns) == 57 and {m.eps for m in bns} == {1e-5}  # the PyTorch port the code runs (TF model: 1e-3)
     video = torch.randn(1, 26, 3, 112, 112)
     with torch.no_grad():
         ours = enc.clip_features(video)  # (1, 2, C)
