@@ -17,8 +17,18 @@ log "build tools + torch (CPU)"
 "${PIP[@]}" "pip>=24,<26.2" wheel ninja psutil cython "setuptools>=77.0.3,<81" "numpy>=2.0,<2.3" torch==2.13.0
 
 log "runtime requirements"
+# mmengine --no-deps: its opencv-python would come back beside the headless build (see below); its other
+# requirements are listed here.
 "${PIP[@]}" -r requirements/base.txt -r requirements/dev.txt \
-  mmengine==0.10.7 addict pyyaml yapf termcolor json_tricks munkres shapely six terminaltables
+  addict pyyaml yapf termcolor rich json_tricks munkres shapely six terminaltables
+"${PIP[@]}" --no-deps mmengine==0.10.7
+if "$VENV/bin/python" -m pip show -q opencv-python >/dev/null 2>&1; then
+  # opencv-python's wheel bundles Qt plugins and points Qt at them on import: labelme's PyQt5 window then
+  # fails to load "xcb". Both wheels own cv2/, so remove both and put the headless build back.
+  log "opencv-python -> opencv-python-headless"
+  "$VENV/bin/python" -m pip uninstall -y -q opencv-python opencv-python-headless
+  "${PIP[@]}" --force-reinstall --no-deps "opencv-python-headless>=4.10,<5"
+fi
 
 if ! "$VENV/bin/python" -c "import mmcv, mmcv.ops" >/dev/null 2>&1; then
   # PyPI has only mmcv's sdist; compiled ops (nms, RoIAlign) are needed by mmdet/mmpose models.
@@ -90,6 +100,6 @@ has "$MP_POSE/pose_landmark_heavy.tflite" $HEAVY_SHA || cp "$HEAVY" "$MP_POSE/po
 
 log "fdpose (editable)"
 "${PIP[@]}" --no-build-isolation --no-deps -e .
-"$VENV/bin/python" -m pip check >&2 || log "pip check reports the deliberate omissions above (torchvision)"
+"$VENV/bin/python" -m pip check >&2 || log "pip check reports the deliberate omissions above (torchvision; opencv-python, replaced by its headless build)"
 "$VENV/bin/python" -c "import torch, mmcv, mmcv.ops, mmengine, mmpose, mmdet, labelme, mediapipe, ai_edge_litert, fdpose; print('torch', torch.__version__, 'mmcv', mmcv.__version__, 'mmpose', mmpose.__version__, 'mmdet', mmdet.__version__, 'fdpose', fdpose.__version__)" >&2
 log "done"
