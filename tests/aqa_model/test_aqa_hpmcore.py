@@ -330,3 +330,26 @@ def test_micro_hpmcore_encoding_does_not_depend_on_the_batch() -> None:
             assert torch.equal(alone.pred_transitions, together.pred_transitions[i:i + 1])
             for b in ("motion", "static"):
                 assert torch.allclose(alone.stages[b], together.stages[b][i:i + 1], atol=1e-5)
+
+
+def test_training_crop_of_the_200x112_frame_moves_only_vertically(tmp_path) -> None:
+    """The code's RandomCrop(112) of a 200 x 112 frame: a random row offset in 0..88, all 112 columns."""
+    import cv2
+
+    from fdpose.aqa_model.data.finediving import load_clip_video
+
+    img = np.zeros((200, 112, 3), np.uint8)
+    img[:, :, :] = np.arange(200, dtype=np.uint8)[:, None, None]  # brightness = row
+    img[:, :8] = 255  # a white left band: every crop keeps all columns
+    path = tmp_path / "00000.png"
+    cv2.imwrite(str(path), img)
+    cfg = preset("hpmcore")
+    tops = set()
+    for seed in range(6):
+        video = load_clip_video([path], np.array([0]), cfg, None, np.random.default_rng(seed))[0]
+        red = video[0, 0] * 0.229 + 0.485  # back to [0, 1]
+        assert red[:, :6].min() > 0.99  # the white band is in every crop
+        tops.add(int(round(float(red[0, 20]) * 255)))  # first row of the crop
+    assert len(tops) > 1 and all(0 <= t <= 88 for t in tops)
+    centre = load_clip_video([path], np.array([0]), cfg, None)[0][0, 0] * 0.229 + 0.485
+    assert int(round(float(centre[0, 20]) * 255)) == 44  # evaluation: the centre crop, rows 44..155
