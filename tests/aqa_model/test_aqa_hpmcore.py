@@ -256,6 +256,16 @@ def test_micro_hpmcore_trains_and_evaluates_through_the_cli(tmp_path) -> None:
     assert res.exit_code == 0, res.output
     report = json.loads(res.stdout)
     assert report["queries"] == 2 and math.isfinite(report["l2"]) and report["l2"] > 0
+    # score: one clip of the test split with its pose file, against 3 exemplars of its dive number
+    res = CliRunner().invoke(aqa_group(), ["score", str(world / "frames" / "m4" / "1"), "--dive-number", "107b",
+                                           "--checkpoint", str(out), "--num-exemplars", "3", "--exemplars",
+                                           str(world / "frames"), "--annotations", str(world / "annotations"),
+                                           "--poses", str(world / "poses"), "--pose",
+                                           str(world / "poses" / "m4" / "pred_comp_1.npz"), *common])
+    assert res.exit_code == 0, res.output
+    scored = json.loads(res.stdout)
+    assert len(scored["exemplars"]) == 3 and math.isfinite(scored["score"])
+    assert scored["score"] == pytest.approx(scored["exemplar_mean"] + scored["stage_contribution_sum"], abs=1e-3)
 
 
 def test_frames_resized_to_200x112_then_cropped(tmp_path) -> None:
