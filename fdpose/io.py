@@ -24,11 +24,21 @@ from fdpose.errors import InputError
 MAX_JSON_BYTES = 256 * 1024 * 1024
 
 
+def current_umask() -> int:
+    """The process umask (read by setting it and putting it back: the only portable way)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write(path: str | os.PathLike[str], writer: Callable[[io.BufferedWriter], object]) -> Path:
     dst = Path(path)
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
     try:
+        # mkstemp creates 0600; the file gets the mode a plain open() would give, so shared datasets,
+        # track outputs and checkpoints stay readable by whoever the umask lets read them.
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as fh:
             writer(fh)
             fh.flush()
@@ -125,16 +135,41 @@ def write_pickle(path: str | os.PathLike[str], obj: Any) -> Path:
     return atomic_write_bytes(path, pickle.dumps(obj, protocol=4))
 
 
+#: The only globals an annotation pickle may name: numpy arrays, dtypes and scalars (the real FineDiving
+#: files were written under numpy 1, ``numpy.core``; files written here under numpy 2 say ``numpy._core``).
+#: Everything else (``os.system``, ``builtins.eval``, any class) is refused before it is called.
+PICKLE_ALLOWED_GLOBALS: frozenset[tuple[str, str]] = frozenset({
+    ("numpy", "dtype"), ("numpy", "ndarray"),
+    ("numpy.core.multiarray", "scalar"), ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "scalar"), ("numpy._core.multiarray", "_reconstruct"),
+})
+
+
+class _AnnotationUnpickler(pickle.Unpickler):
+    """Unpickler for annotation files: Python containers and numbers plus :data:`PICKLE_ALLOWED_GLOBALS`."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in PICKLE_ALLOWED_GLOBALS:
+            raise pickle.UnpicklingError(f"refused: the pickle asks for {module}.{name}; annotation files may hold "
+                                         "only Python containers, numbers, strings and numpy arrays/scalars")
+        return super().find_class(module, name)
+
+
 def read_pickle(path: str | os.PathLike[str]) -> Any:
-    """Load a pickle (FineDiving annotations hold numpy objects, so numpy must be importable)."""
+    """Load an annotation pickle with a restricted unpickler (no code from the file ever runs).
+
+    FineDiving annotations hold dicts, lists, tuples, strings, numbers and numpy arrays/scalars;
+    a pickle naming any other global is refused with :class:`InputError`.
+    """
     p = Path(path)
     try:
         with p.open("rb") as fh:
-            return pickle.load(fh)
+            return _AnnotationUnpickler(fh).load()
     except FileNotFoundError:
         raise InputError("file not found", p) from None
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, ValueError) as exc:
-        raise InputError(f"not a readable pickle ({type(exc).__name__}: {exc})", p) from None
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, ValueError, TypeError,
+            KeyError) as exc:
+        raise InputError(f"not a readable annotation pickle ({type(exc).__name__}: {exc})", p) from None
 
 
 def iter_files(roots: list[str | os.PathLike[str]] | tuple, suffix: str) -> Iterator[Path]:

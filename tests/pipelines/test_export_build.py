@@ -255,3 +255,14 @@ def test_manual_roots_may_be_match_or_clip_folders(world: ExportWorld, tmp_path:
     shutil.copyfile(src, stray / src.name)
     with pytest.raises(InputError, match="not laid out as"):
         index_manual_labels([stray], known)
+
+
+def test_dataset_folder_and_files_get_normal_modes(dataset: Path) -> None:
+    """The export's staging folder (mkdtemp: 0700) and atomically written files (mkstemp: 0600) end with the
+    modes the umask gives a normal mkdir/open, so a shared dataset is readable by others."""
+    from fdpose.io import current_umask
+
+    mask = current_umask()
+    assert dataset.stat().st_mode & 0o777 == 0o777 & ~mask
+    files = [p for p in dataset.rglob("*") if p.is_file()]
+    assert files and all(p.stat().st_mode & 0o777 == 0o666 & ~mask for p in files)
