@@ -15,17 +15,13 @@ from typing import Any, Optional
 
 import click
 
-from fdpose.cli.common import emit_json, json_option, stderr_is_tty
-from fdpose.errors import FdposeError
+from fdpose.cli.common import emit_json, invoke_with_one_line_errors, json_option, stderr_is_tty
 
 _ARCH_HELP = "Architecture: hrnet-w48 (method.md 2.2), hrnet-w32, hrnet-small (CPU tests), or a config file path."
 
 
 class _TrainByDefault(click.Group):
-    """A group whose default subcommand is ``train``; FdposeError -> one line on stderr + exit code.
-
-    (The error handling repeats the root group's so the command also behaves when used alone.)
-    """
+    """A group whose default subcommand is ``train``; errors print as one line even when used alone."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
@@ -33,11 +29,7 @@ class _TrainByDefault(click.Group):
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except FdposeError as err:
-            click.echo(f"error: {err}", err=True)
-            ctx.exit(err.exit_code)
+        return invoke_with_one_line_errors(ctx, lambda: super(_TrainByDefault, self).invoke(ctx))
 
 
 threads_option = click.option(

@@ -9,21 +9,14 @@ from typing import Any, Optional
 import click
 
 from fdpose import __version__
-from fdpose.errors import FdposeError
+from fdpose.cli.common import invoke_with_one_line_errors
 
 
 class FdposeGroup(click.Group):
-    """Click group that turns any :class:`FdposeError` into one line on stderr and an exit code."""
+    """Click group whose errors print as one line (:func:`fdpose.cli.common.invoke_with_one_line_errors`)."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except FdposeError as err:
-            click.echo(f"error: {err}", err=True)
-            ctx.exit(err.exit_code)
-        except MemoryError:
-            click.echo("error: out of memory", err=True)
-            ctx.exit(2)
+        return invoke_with_one_line_errors(ctx, lambda: super(FdposeGroup, self).invoke(ctx))
 
 
 @click.group(cls=FdposeGroup, context_settings={"help_option_names": ["-h", "--help"]})
