@@ -284,9 +284,17 @@ def process_clip(source: ClipSource, cfg: RunConfig, detector_factory: Callable[
                      joint_source=filled.joint_source, track=[d.value for d in track.decisions],
                      sampled_indices=sampled, file_names=names,
                      settings={**cfg.settings(), "interpolation": asdict(icfg), RECORD_KEY: resume_record(cfg)})
-    if npz_path is not None:
-        write_pred_comp(npz_path, fill_nonfinite(clip.sampled_keypoints()), cfg.frames)
-    write_clip_json(json_path, clip)  # last: its presence marks the clip complete
+    # The JSON is the clip's "done" marker: an old one must not vouch for a new npz, and an npz whose JSON
+    # could not be written (disk full, size limit) is removed rather than left without it.
+    json_path.unlink(missing_ok=True)
+    try:
+        if npz_path is not None:
+            write_pred_comp(npz_path, fill_nonfinite(clip.sampled_keypoints()), cfg.frames)
+        write_clip_json(json_path, clip)  # last: its presence marks the clip complete
+    except BaseException:
+        if npz_path is not None:
+            npz_path.unlink(missing_ok=True)
+        raise
     timer.add("write", start)
     if cfg.save_overlay:
         _save_overlay(source, clip, cfg.out)
@@ -396,6 +404,10 @@ def _run_one(args: tuple[ClipSource, RunConfig]) -> ClipOutcome:
     except FdposeError as exc:
         log.error("failed %s: %s", source.clip_id, exc)
         return ClipOutcome(source.clip_id, "failed", str(exc))
+    except OSError as exc:  # an output that cannot be written (disk full, size limit, permissions)
+        log.error("failed %s: %s", source.clip_id, " ".join(str(exc).split()))
+        log.debug("failed %s", source.clip_id, exc_info=True)
+        return ClipOutcome(source.clip_id, "failed", f"{type(exc).__name__}: {' '.join(str(exc).split())}")
     except Exception as exc:  # one broken clip (decoder crash, model error) must not end the batch
         log.exception("failed %s", source.clip_id)
         return ClipOutcome(source.clip_id, "failed", f"{type(exc).__name__}: {' '.join(str(exc).split())}")

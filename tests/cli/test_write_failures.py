@@ -82,3 +82,23 @@ def test_os_error_line_names_both_paths_and_the_size_limit() -> None:
         "a.npz: File too large (a file-size limit, e.g. ulimit -f)"
     assert os_error_line(PermissionError(errno.EACCES, "Permission denied", "src", None, "dst")) == \
         "src: dst: Permission denied"
+
+
+def test_disk_full_midway_leaves_no_npz_without_its_json(world: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The clip JSON cannot be written (ENOSPC): the clip fails (exit 1, named), no npz is left behind."""
+    import errno
+
+    import fdpose.pipelines.runner as runner
+
+    def full_disk(path: Path, clip: object) -> Path:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(runner, "write_clip_json", full_disk)
+    out = tmp_path / "T"
+    res = CliRunner().invoke(cli, ["-q", "track-and-estimate", str(world / "W/frames"), "-o", str(out),
+                                   "--detections", str(world / "W/detections"), "--pose", "mediapipe",
+                                   "--no-progress"])
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert "No space left on device" in res.output
+    assert not list(out.rglob("*.npz")) and not list(out.rglob("*.json"))
