@@ -380,12 +380,35 @@ class AQAConfig:
             default = getattr(base if base is not None else cls(), key)
             if isinstance(default, tuple) and isinstance(value, list):
                 value = tuple(value)
+            _check_type(key, value, default, source)
             values[key] = value
         cfg = cls(**values)
         try:
             return cfg.validate()
         except ConfigError as exc:
             raise ConfigError(exc.message, source) from None
+
+
+def _check_type(key: str, value: Any, default: Any, source: str | None) -> None:
+    """A config-file value must have its field's type (judged by the default; None defaults take anything):
+    ``{"num_frames": "32"}`` is a one-line error, not a TypeError deep inside the model."""
+    if default is None or value is None and default is None:
+        return
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif isinstance(default, str):
+        ok = isinstance(value, str)
+    elif isinstance(default, tuple):
+        ok = isinstance(value, tuple)
+    else:
+        ok = True
+    if not ok:
+        raise ConfigError(f"config key {key!r} must be {type(default).__name__} like its default {default!r}, "
+                          f"got {type(value).__name__} {value!r}", source)
 
 
 def preset(name: str) -> AQAConfig:

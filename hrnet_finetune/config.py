@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from fdpose.errors import ConfigError
+from fdpose.errors import ConfigError, InputError
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
@@ -157,11 +157,31 @@ def sync_codec(cfg: Any, input_size: Optional[tuple[int, int]] = None) -> None:
                 step["encoder"] = dict(codec)
 
 
-def load_arch_config(arch: str) -> Any:
-    """The mmengine ``Config`` of ``arch`` with the codec synchronised (registers fdpose's modules)."""
+#: Top-level keys a top-down pose config must define (mmpose's model, its heatmap codec, and the data).
+REQUIRED_CONFIG_KEYS: tuple[str, ...] = ("model", "codec", "train_dataloader", "val_dataloader")
+
+
+def read_mm_config(path: str | os.PathLike[str], required: tuple[str, ...] = REQUIRED_CONFIG_KEYS) -> Any:
+    """``mmengine.Config.fromfile`` with one-line errors: a config that does not parse or evaluate, or lacks
+    one of ``required``, is a :class:`ConfigError` naming the file (not a traceback from mmengine)."""
     from mmengine import Config
 
-    cfg = Config.fromfile(str(config_path(arch)))
+    try:
+        cfg = Config.fromfile(str(path))
+    except FileNotFoundError:
+        raise InputError("config not found", path) from None
+    except Exception as exc:  # noqa: BLE001 - mmengine raises anything the config's Python raises
+        detail = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else ""
+        raise ConfigError(f"not a readable mmengine config{detail}: {type(exc).__name__}: {exc}", path) from None
+    missing = [k for k in required if k not in cfg]
+    if missing:
+        raise ConfigError(f"not a top-down pose config: no {', '.join(missing)}", path)
+    return cfg
+
+
+def load_arch_config(arch: str) -> Any:
+    """The mmengine ``Config`` of ``arch`` with the codec synchronised (registers fdpose's modules)."""
+    cfg = read_mm_config(config_path(arch))
     sync_codec(cfg)
     return cfg
 

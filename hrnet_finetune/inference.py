@@ -60,7 +60,9 @@ def _config_of(config: Optional[str | os.PathLike[str] | Any], checkpoint_obj: A
         p = Path(config)
         if not p.is_file():
             raise InputError("pose config not found", p)
-        return Config.fromfile(str(p))
+        from fdpose.hrnet_finetune.config import read_mm_config
+
+        return read_mm_config(p, required=("model", "codec"))
     return config
 
 

@@ -61,8 +61,8 @@ def _parse_key(text: str) -> tuple[str, int]:
 @click.option("-o", "--out", "out_dir", type=_DIR, required=True, help="Run directory (checkpoints, logs).")
 @click.option("--config", "config_spec", help="Model: hpmcore (the official code) | paper (alias full) | tiny | mcore | a JSON/YAML file  "
                    "[new runs: hpmcore]")
-@click.option("--epochs", type=int, help="Training epochs  [200]")
-@click.option("--batch-size", type=int, help="Pairs per step per process  [8]")
+@click.option("--epochs", type=click.IntRange(min=1), help="Training epochs  [200]")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Pairs per step per process  [8]")
 @click.option("--lr", type=float, help="Adam learning rate (schedule and static-encoder factor from the config)  [the config's code_lr (mcore 1e-3), else 5e-4]")
 @click.option("--weight-decay", type=float, help="Adam weight decay  [0]")
 @click.option("--seed", type=int, help="Seed of init, data order, exemplars, augmentation, val split  [0]")
@@ -71,9 +71,9 @@ def _parse_key(text: str) -> tuple[str, int]:
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N")
 @click.option("--amp", is_flag=True, help="Mixed precision (float16 autocast; CUDA only).")
 @click.option("--resume", is_flag=True, help="Continue the run in RUN_DIR exactly where last.pt left it.")
-@click.option("--stop-after", type=int, help="Stop (checkpointed) after this many epochs; continue with --resume.")
+@click.option("--stop-after", type=click.IntRange(min=1), help="Stop (checkpointed) after this many epochs; continue with --resume.")
 @click.option("--skip-missing", is_flag=True, help="Skip clips with missing frames/poses (counted) instead of failing.")
-@click.option("--num-workers", type=int, default=0, show_default=True, help="DataLoader worker processes.")
+@click.option("--num-workers", type=click.IntRange(min=0), default=0, show_default=True, help="DataLoader worker processes.")
 @click.option("--no-final-test", is_flag=True, help="Do not score the test split at the end.")
 @click.option("--i3d-weights", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Kinetics-400 RGB I3D state dict (local file) for the dynamic encoder: kinetics_i3d_pytorch's "
@@ -185,12 +185,12 @@ def _run_record(ckpt: Path) -> dict[str, Any]:
 @click.option("--poses-from-gt", type=_EXISTING_DIR, help="Oracle poses from a synth world's gt/ folder.")
 @click.option("--split", type=click.Choice(["test", "val", "train"]), default="test", show_default=True,
               help="Queries to score (val: the run's held-out clips). Exemplars come from the training split.")
-@click.option("--exemplars", "num_exemplars", type=int, default=10, show_default=True, help="Votes per query.")
+@click.option("--exemplars", "num_exemplars", type=click.IntRange(min=1), default=10, show_default=True, help="Votes per query.")
 @click.option("--no-dive-number", is_flag=True, help="Exemplars of any dive number.")
 @click.option("--seed", type=int, help="Exemplar seed  [the run's seed]")
-@click.option("--batch-size", type=int, default=8, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--device", default="auto", show_default=True)
-@click.option("--num-workers", type=int, default=0, show_default=True)
+@click.option("--num-workers", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--skip-missing", is_flag=True, help="Skip clips with missing frames/poses (counted).")
 @click.option("--out", "out_dir", type=_DIR, help="Output folder  [RUN_DIR/eval/SPLIT]")
 @_threads_option
@@ -283,7 +283,7 @@ def eval_aqa(checkpoint: Path, frames_root: Optional[Path], annotations: Optiona
 @click.option("--poses-from-gt", type=_EXISTING_DIR, help="Exemplar oracle poses from a synth world's gt/.")
 @click.option("--pose", "pose_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Pose of the clip: pred_comp_*.npz, a pipeline clip JSON or a synth gt JSON.")
-@click.option("--num-exemplars", type=int, default=10, show_default=True)
+@click.option("--num-exemplars", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Exemplar seed.")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--detector", type=click.Choice(["ssd", "file", "mediapipe", "mmdet"]), default=None,

@@ -61,17 +61,17 @@ def finetune_hrnet() -> None:
 @click.option("--arch", default="hrnet-w48", show_default=True, help=_ARCH_HELP)
 @click.option("--init", "init", type=click.Path(dir_okay=False, path_type=Path),
               help="Local pretrained mmpose checkpoint (MPII or COCO HRNet; a 17-joint head is re-initialised).")
-@click.option("--epochs", type=int, help="Epochs (default: the config's 210; LR steps move proportionally).")
-@click.option("--batch-size", type=int, help="Images per batch (default: the config's).")
+@click.option("--epochs", type=click.IntRange(min=1), help="Epochs (default: the config's 210; LR steps move proportionally).")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Images per batch (default: the config's).")
 @click.option("--input-size", help="Network input WIDTHxHEIGHT, multiples of 32 (default: the config's, 256x256).")
 @click.option("--val-split", "val_share", type=float, default=0.1, show_default=True,
               help="Share of clips held out for validation (split by clip, never by frame).")
 @click.option("--val", "val_dirs", multiple=True, type=click.Path(path_type=Path),
               help="Validation LabelMe folder instead of --val-split (repeatable).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--workers", type=int, default=2, show_default=True, help="Data-loading processes (0: in the main process).")
+@click.option("--workers", type=click.IntRange(min=0), default=2, show_default=True, help="Data-loading processes (0: in the main process).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split and of training.")
-@click.option("--val-interval", type=int, default=1, show_default=True, help="Validate every N epochs (and at the end).")
+@click.option("--val-interval", type=click.IntRange(min=1), default=1, show_default=True, help="Validate every N epochs (and at the end).")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in WORK_DIR from its last epoch checkpoint.")
 @click.option("--frame-stride", type=int, default=1, show_default=True,
               help="Train on every N-th labelled frame of each clip (validation keeps all).")
@@ -134,7 +134,7 @@ def _print_scores(report: dict[str, Any]) -> None:
 @click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path),
               help="Config file (default: the one embedded in the checkpoint).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--batch-size", type=int, default=32, show_default=True, help="Crops per forward pass.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Crops per forward pass.")
 @click.option("--no-flip", is_flag=True, help="Disable the flip test.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the metrics JSON here.")
 @threads_option
@@ -167,7 +167,7 @@ def eval_cmd(checkpoint: Path, labelme_dirs: tuple[Path, ...], config: Optional[
 @click.option("--arch", default="hrnet-w32", show_default=True, help=_ARCH_HELP)
 @click.option("--steps", type=int, default=3, show_default=True, help="Timed training steps.")
 @click.option("--warmup", type=int, default=1, show_default=True, help="Untimed steps first.")
-@click.option("--batch-size", type=int, default=8, show_default=True, help="Images per step.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Images per step.")
 @click.option("--input-size", help="Network input WIDTHxHEIGHT (default: the config's).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @threads_option

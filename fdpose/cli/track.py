@@ -50,12 +50,14 @@ def _table(summary: dict[str, Any]) -> str:
 @click.option("--pose-config", type=click.Path(dir_okay=False, path_type=Path),
               help="--pose hrnet: mmpose config (default: the one embedded in the checkpoint).")
 @click.option("--pose-checkpoint", type=click.Path(dir_okay=False, path_type=Path), help="--pose hrnet: weights.")
-@click.option("--frames", default=96, show_default=True, type=int, help="Sampled frames per clip (pred_comp).")
+@click.option("--frames", default=96, show_default=True, type=click.IntRange(1, 1024),
+              help="Sampled frames per clip (pred_comp; HP-MCoRe reads 96, MTL-AQA layouts 103; at most 1024: more "
+                   "samples than a broadcast clip has frames only repeat frames).")
 @click.option("--init-box", help="x1,y1,x2,y2 of the diver in the first frame (all clips).")
 @click.option("--resume", is_flag=True, help="Skip clips whose outputs are complete and valid.")
-@click.option("--workers", default=1, show_default=True, type=int, help="Clips processed in parallel.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Clips processed in parallel.")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu", show_default=True)
-@click.option("--batch-size", default=16, show_default=True, type=int, help="Frames per detector/pose batch.")
+@click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1), help="Frames per detector/pose batch.")
 @click.option("--threads", default=0, show_default=True, type=int,
               help="torch CPU threads per process (0: automatic, the cores other processes leave free, shared "
                    "among --workers; env FDPOSE_THREADS).")
