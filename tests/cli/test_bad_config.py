@@ -29,7 +29,7 @@ def test_aqa_config_value_of_the_wrong_type(tmp_path: Path) -> None:
         path.write_text(body)
         with pytest.raises(ConfigError, match="must be"):
             load_config(path)
-    path.write_text('{"preset": "tiny", "num_frames": 16, "weight_decay": 0}')  # an int where a float is fine
+    path.write_text('{"preset": "tiny", "num_frames": 16, "i3d_width": 1}')  # an int where a float is fine
     assert load_config(path).num_frames == 16
 
 
