@@ -204,6 +204,8 @@ def _detect(source: ClipSource, cfg: RunConfig, detector: Any, timer: _Timer
     info = source.probe()
     if cfg.detector == "file" and (info.frame_count_exact or isinstance(source, FrameTreeClip)):
         start = time.perf_counter()
+        if hasattr(detector, "check_frame_count"):
+            detector.check_frame_count(info.frame_count)
         cands = detector.detect([], list(range(info.frame_count)))
         timer.add("detect", start)
         return cands, info.frame_count, info.width, info.height, None  # (no pixels: the box vote)
@@ -223,6 +225,8 @@ def _detect(source: ClipSource, cfg: RunConfig, detector: Any, timer: _Timer
         n += len(frames)
     if n == 0:
         raise FdposeError("video decodes to no frames", source.path)
+    if hasattr(detector, "check_frame_count"):
+        detector.check_frame_count(n)
     return cands, n, info.width, info.height, None if camera is None else camera.motion()
 
 
@@ -254,6 +258,12 @@ def process_clip(source: ClipSource, cfg: RunConfig, detector_factory: Callable[
     timer = _Timer()
     if hasattr(pose, "reset"):
         pose.reset()  # per-clip state (e.g. mediapipe's previous body axis) must not leak across clips
+    if cfg.init_box is not None:  # a seed off the image would silently lose every frame
+        info = source.probe()
+        x1, y1, x2, y2 = cfg.init_box
+        if x2 <= 0 or y2 <= 0 or x1 >= info.width or y1 >= info.height:
+            raise ConfigError(f"--init-box {x1:g},{y1:g},{x2:g},{y2:g} lies outside the {info.width}x{info.height} "
+                              "image", source.path)
     detector = detector_factory(source.clip_id)
     cands, n, width, height, camera = _detect(source, cfg, detector, timer)
     start = time.perf_counter()

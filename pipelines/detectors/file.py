@@ -172,6 +172,23 @@ class ClipFileDetections:
         """One ``(K_t, 5)`` array per frame ``0..frame_count-1``."""
         return [self.boxes(t) for t in range(frame_count)]
 
+    def check_frame_count(self, frame_count: int) -> None:
+        """:class:`InputError` naming the file (and the MOT line) when a detection lies beyond the clip's
+        ``frame_count`` frames: detections of another clip or another frame rate, not "no person"."""
+        beyond = [t for t in self._by_frame if t >= frame_count]
+        if not beyond:
+            return
+        first = min(beyond)
+        where = None
+        if self.path.suffix.lower() == ".txt":
+            for lineno, raw in enumerate(self.path.read_text(encoding="utf-8").splitlines(), start=1):
+                head = raw.strip().split(",", 1)[0].strip()
+                if head and not head.startswith("#") and _is_number(head) and int(float(head)) - 1 >= frame_count:
+                    where = f"line {lineno}"
+                    break
+        raise InputError(f"detection for frame {first + 1} (1-based) but the clip has {frame_count} frames "
+                         f"({len(beyond)} frames beyond it)", self.path, where)
+
 
 class FileDetector:
     """The ``file`` backend: a folder of per-clip detection files, looked up by clip id.
