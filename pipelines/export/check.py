@@ -28,7 +28,7 @@ from typing import Any, Iterable, Optional
 import numpy as np
 
 from fdpose.errors import FdposeError
-from fdpose.finediving import Key, load_annotations
+from fdpose.finediving import FINE_GRAINED_FILE, Key, load_annotations
 from fdpose.io import read_json
 from fdpose.progress import progress as progress_bar
 from fdpose.metrics.pose import head_size, pck
@@ -175,6 +175,11 @@ def _check_split_lists(splits: dict[str, list[Key]], entries: list[ClipEntry], c
 def _check_against_annotations(annotations: Path, splits: dict[str, list[Key]], entries: list[ClipEntry],
                                col: _Collector) -> None:
     ann = load_annotations(annotations)
+    if not ann.fine:
+        # the dataset's stage labels, dive numbers and scores come from the fine-grained file: a folder
+        # without it cannot vouch for the dataset (the coarse file alone would pass every key)
+        col.add("splits", f"{annotations}: no {FINE_GRAINED_FILE}: cannot check the clips against the annotations")
+        return
     records: dict[Key, Any] = dict(ann.coarse)
     records.update(ann.fine)
     for e in entries:

@@ -166,3 +166,17 @@ def test_not_a_dataset(tmp_path: Path) -> None:
         check_dataset(tmp_path)
     with pytest.raises(InputError, match="no manifest.json"):
         load_dataset(tmp_path)
+
+
+def test_annotations_without_the_fine_grained_file_fail(good: Path, world: ExportWorld, tmp_path: Path) -> None:
+    """The coarse file alone would vouch for every key: without the fine-grained file the check fails."""
+    import shutil
+
+    from fdpose.finediving import FINE_GRAINED_FILE
+
+    partial = tmp_path / "ann"
+    shutil.copytree(world.annotations, partial)
+    (partial / FINE_GRAINED_FILE).unlink()
+    report = check_dataset(good, annotations=partial)
+    assert not report.ok
+    assert any(f"no {FINE_GRAINED_FILE}" in p for p in report.check("splits").problems)
