@@ -161,6 +161,11 @@ def read_query_pose(path: Path, cfg: AQAConfig, frame_count: int | None, frame_n
     return pred[..., :cfg.pose_channels]
 
 
+#: Fewer frames than this is not a dive clip (a dive lasts seconds: dozens of frames): ``score`` refuses it
+#: instead of scoring a still image repeated ``num_frames`` times.
+MIN_CLIP_FRAMES = 8
+
+
 def estimate_pose(clip: Path, pipeline: RunConfig) -> Path:
     """Run track-and-estimate on the one clip into ``pipeline.out``; returns its clip JSON.
 
@@ -250,6 +255,11 @@ def score_clip(req: ScoreRequest) -> dict[str, Any]:
     model, state, ckpt = model_from_checkpoint(req.checkpoint, device)
     cfg = model.config
     need_video = cfg.use_dve or cfg.use_sve
+    # sampled positions first (cheap, no pixels): a clip too short to be a dive stops here, before the pipeline
+    frames = read_clip(req.clip, cfg, False)
+    if frames.frame_count < MIN_CLIP_FRAMES:
+        raise InputError(f"{frames.frame_count} frame(s): too few for a dive (at least {MIN_CLIP_FRAMES}: the model "
+                         f"samples {cfg.num_frames} frames over take-off, flight and entry)", req.clip)
     pose_file = req.pose_file
     pose_models = None  # the detector and pose model that made the pose, when this call estimated it
     if cfg.needs_pose and pose_file is None:
@@ -261,7 +271,6 @@ def score_clip(req: ScoreRequest) -> dict[str, Any]:
         raise ConfigError(f"the {cfg.name!r} model reads video: pass --exemplars FRAME_ROOT of the exemplar dataset")
     if req.pose_file is not None and not cfg.needs_pose:
         log.warning("the %s model uses no pose: --pose is ignored", cfg.name)
-    frames = read_clip(req.clip, cfg, False)  # sampled positions first: the pose is read at them
     pose = (read_query_pose(pose_file, cfg, frames.frame_count, frames.frame_numbers)
             if cfg.needs_pose and pose_file is not None else None)
     if need_video:

@@ -187,3 +187,21 @@ def test_score_with_no_pose_flag_runs_the_offline_defaults(tmp_path: Path, share
     out = json.loads(res.stdout)
     assert out["pose_estimated"] is True and np.isfinite(out["score"])
     assert out["pose_models"]["detector"]["name"] == "ssd" and out["pose_models"]["pose"]["name"] == "mediapipe"
+
+
+def test_a_one_frame_clip_is_refused(tmp_path: Path) -> None:
+    """A single image is not a dive: one line naming the clip and its frame count, exit 2, nothing scored."""
+    import cv2
+
+    root = tmp_path / "synth"
+    generate_world(SynthConfig(videos=3, seed=2, frames=30, write_video=False), root)
+    clip = tmp_path / "one"
+    clip.mkdir()
+    first = sorted((root / "frames").rglob("*.jpg"))[0]
+    cv2.imwrite(str(clip / "00000.jpg"), cv2.imread(str(first)))
+    res = CliRunner().invoke(aqa_group(), [
+        "score", str(clip), "--no-dive-number", "--num-exemplars", "2", "--checkpoint", str(_checkpoint(tmp_path / "m.pt")),
+        "--exemplars", str(root / "frames"), "--annotations", str(root / "annotations"), "--poses-from-gt",
+        str(root / "gt"), "--device", "cpu", "--detections", str(root / "detections")])
+    assert res.exit_code == 2, res.output
+    assert res.output.startswith(f"error: {clip}: 1 frame(s): too few for a dive")
