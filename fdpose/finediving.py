@@ -229,6 +229,18 @@ def _int_array(v: Any, name: str, path: Path, key: Any) -> np.ndarray:
     return arr.astype(np.int64)
 
 
+def _finite(v: Any, name: str, path: Path, key: Any) -> float:
+    """A finite float, else one line naming the file, the key and the field (a NaN score would only show
+    up later as a training loss of NaN, which reads like a bad learning rate)."""
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, got {v!r}", path, repr(key)) from None
+    if not np.isfinite(x):
+        raise InputError(f"{name} is {x} (not a finite number)", path, repr(key))
+    return x
+
+
 def parse_fine_grained(obj: Any, path: Path) -> dict[Key, FineGrainedRecord]:
     """Typed records from the loaded fine-grained pickle (errors name the file and key)."""
     if not isinstance(obj, dict):
@@ -243,8 +255,8 @@ def parse_fine_grained(obj: Any, path: Path) -> dict[Key, FineGrainedRecord]:
             raise InputError("sub-action_types must be a dict", path, repr(raw_key))
         out[key] = FineGrainedRecord(
             str(v["action_type"]),
-            float(v["dive_score"]),
-            float(v["difficulty"]),
+            _finite(v["dive_score"], "dive_score", path, raw_key),
+            _finite(v["difficulty"], "difficulty", path, raw_key),
             _int_array(v["steps_transit_frames"], "steps_transit_frames", path, raw_key),
             _int_array(v["frames_labels"], "frames_labels", path, raw_key),
             {int(k): str(n) for k, n in subs.items()},
@@ -266,7 +278,8 @@ def parse_coarse(obj: Any, path: Path) -> dict[Key, CoarseRecord]:
             raise InputError("judge_scores must be a list", path, repr(raw_key))
         out[key] = CoarseRecord(
             str(v["action_type"]), int(v["start_frame"]), int(v["end_frame"]),
-            float(v["dive_score"]), float(v["difficulty"]), [float(s) for s in js],
+            _finite(v["dive_score"], "dive_score", path, raw_key), _finite(v["difficulty"], "difficulty", path, raw_key),
+            [_finite(s, "judge_scores", path, raw_key) for s in js],
         )
     return out
 

@@ -77,3 +77,17 @@ def test_atomic_writes_respect_the_umask(tmp_path: Path, umask: int, mode: int) 
     for p in (a, b, c):
         assert p.stat().st_mode & 0o777 == mode, (p, oct(p.stat().st_mode))
     assert (tmp_path / "sub").stat().st_mode & 0o777 == 0o777 & ~umask
+
+
+def test_nan_dive_score_names_the_file_and_key(tmp_path: Path) -> None:
+    """A NaN score is refused when the annotations are read, not discovered as a NaN loss in training."""
+    from fdpose.finediving import FINE_GRAINED_FILE, load_annotations
+
+    rec = {"action_type": "107B", "dive_score": float("nan"), "difficulty": 3.0,
+           "steps_transit_frames": np.array([10, 40]), "frames_labels": np.zeros(60, dtype=np.int64),
+           "sub-action_types": {0: "take-off"}}
+    folder = tmp_path / "ann"
+    write_pickle(folder / FINE_GRAINED_FILE, {("01", 1): rec})
+    with pytest.raises(InputError) as err:
+        load_annotations(folder)
+    assert str(err.value) == f"{folder / FINE_GRAINED_FILE}: ('01', 1): dive_score is nan (not a finite number)"
