@@ -14,6 +14,7 @@ PyAV rather than ``cv2.VideoWriter``: OpenCV's writer drops the last column of o
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -25,6 +26,8 @@ from typing import Any, Iterator, Optional, cast
 import numpy as np
 
 from fdpose.errors import ConfigError, DependencyError, InputError, ValidationError
+
+log = logging.getLogger(__name__)
 
 #: Containers read as videos (FFmpeg decodes them all, through PyAV or OpenCV).
 VIDEO_SUFFIXES: tuple[str, ...] = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv",
@@ -88,11 +91,34 @@ def check_image(image: Optional[np.ndarray], path: Path, location: Optional[str]
     return image
 
 
+def jpeg_is_truncated(path: Path) -> bool:
+    """True for a ``.jpg``/``.jpeg`` file that does not end with the JPEG end-of-image marker ``FF D9``.
+
+    OpenCV decodes such a file without an error (the missing rows come out grey), so a frame cut short
+    by a failed copy would silently feed the detector and the pose model a half image.
+    """
+    if path.suffix.lower() not in (".jpg", ".jpeg"):
+        return False
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - 64))
+            tail = fh.read()
+    except OSError:
+        return False
+    # some encoders pad after the marker: look for it near the end, not only in the last two bytes
+    return b"\xff\xd9" not in tail
+
+
 def read_image(path: Path, location: Optional[str] = None) -> np.ndarray:
-    """Decode one image file into ``(H, W, 3) uint8`` BGR."""
+    """Decode one image file into ``(H, W, 3) uint8`` BGR (a truncated JPEG is decoded with a warning)."""
     import cv2
 
-    return check_image(cv2.imread(str(path), cv2.IMREAD_COLOR), path, location)
+    image = check_image(cv2.imread(str(path), cv2.IMREAD_COLOR), path, location)
+    if jpeg_is_truncated(path):
+        log.warning("%s: truncated JPEG (no end-of-image marker): only its first rows are real", path)
+    return image
 
 
 def image_size(path: Path, location: Optional[str] = None) -> tuple[int, int]:

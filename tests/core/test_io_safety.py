@@ -91,3 +91,22 @@ def test_nan_dive_score_names_the_file_and_key(tmp_path: Path) -> None:
     with pytest.raises(InputError) as err:
         load_annotations(folder)
     assert str(err.value) == f"{folder / FINE_GRAINED_FILE}: ('01', 1): dive_score is nan (not a finite number)"
+
+
+def test_truncated_jpeg_frame_is_decoded_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import cv2
+
+    from fdpose.video import jpeg_is_truncated, read_image
+
+    rng = np.random.default_rng(0)
+    good = tmp_path / "00000.jpg"
+    cv2.imwrite(str(good), rng.integers(0, 255, (64, 80, 3), dtype=np.uint8))
+    cut = tmp_path / "00001.jpg"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    assert not jpeg_is_truncated(good) and jpeg_is_truncated(cut)
+    with caplog.at_level("WARNING", logger="fdpose.video"):
+        assert read_image(good).shape == (64, 80, 3)
+        assert not caplog.records
+        assert read_image(cut).shape == (64, 80, 3)
+    assert len(caplog.records) == 1 and str(cut) in caplog.records[0].getMessage()
+    assert "truncated JPEG" in caplog.records[0].getMessage()
