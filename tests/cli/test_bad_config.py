@@ -66,3 +66,17 @@ def test_malformed_mmengine_configs(tmp_path: Path) -> None:
 ])
 def test_numeric_options_have_ranges(args: list[str], expect: str) -> None:
     _one_line(args, expect)
+
+
+def test_yaml_string_is_not_taken_as_a_bool(tmp_path: Path) -> None:
+    pytest.importorskip("yaml")
+    from fdpose.aqa_model.config import load_config
+    from fdpose.errors import ConfigError
+
+    path = tmp_path / "c.yaml"
+    path.write_text('preset: tiny\nuse_hse: "false"\n')  # a quoted string: truthy if taken as it is
+    with pytest.raises(ConfigError, match="'use_hse' must be bool like its default .*, got str 'false'"):
+        load_config(path)
+    path.write_text("preset: tiny\nuse_dve: true\nuse_hse: false\n")
+    cfg = load_config(path)
+    assert cfg.use_hse is False and cfg.use_dve is True
