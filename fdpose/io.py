@@ -44,11 +44,14 @@ def _atomic_write(path: str | os.PathLike[str], writer: Callable[[io.BufferedWri
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, dst)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError) and exc.filename is None:
+            # a failed write (disk full, file-size limit) names no file: name the output it was for
+            raise OSError(exc.errno, exc.strerror or str(exc), str(dst)) from exc
         raise
     return dst
 

@@ -110,3 +110,17 @@ def test_truncated_jpeg_frame_is_decoded_with_a_warning(tmp_path: Path, caplog: 
         assert read_image(cut).shape == (64, 80, 3)
     assert len(caplog.records) == 1 and str(cut) in caplog.records[0].getMessage()
     assert "truncated JPEG" in caplog.records[0].getMessage()
+
+
+def test_failed_write_names_the_output_and_leaves_nothing(tmp_path: Path) -> None:
+    import errno
+
+    def full_disk(fh: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    from fdpose.io import _atomic_write
+
+    with pytest.raises(OSError) as err:
+        _atomic_write(tmp_path / "out.bin", full_disk)  # type: ignore[arg-type]
+    assert err.value.filename == str(tmp_path / "out.bin") and err.value.errno == errno.ENOSPC
+    assert list(tmp_path.iterdir()) == []
