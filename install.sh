@@ -22,13 +22,6 @@ log "runtime requirements"
 "${PIP[@]}" -r requirements/base.txt -r requirements/dev.txt \
   addict pyyaml yapf termcolor rich json_tricks munkres shapely six terminaltables
 "${PIP[@]}" --no-deps mmengine==0.10.7
-if "$VENV/bin/python" -m pip show -q opencv-python >/dev/null 2>&1; then
-  # opencv-python's wheel bundles Qt plugins and points Qt at them on import: labelme's PyQt5 window then
-  # fails to load "xcb". Both wheels own cv2/, so remove both and put the headless build back.
-  log "opencv-python -> opencv-python-headless"
-  "$VENV/bin/python" -m pip uninstall -y -q opencv-python opencv-python-headless
-  "${PIP[@]}" --force-reinstall --no-deps "opencv-python-headless>=4.10,<5"
-fi
 
 if ! "$VENV/bin/python" -c "import mmcv, mmcv.ops" >/dev/null 2>&1; then
   # PyPI has only mmcv's sdist; compiled ops (nms, RoIAlign) are needed by mmdet/mmpose models.
@@ -97,6 +90,15 @@ MP_POSE="$("$VENV/bin/python" -c 'import mediapipe, os; print(os.path.join(os.pa
 has "$MP_POSE/pose_landmark_heavy.tflite" $HEAVY_SHA || cp "$HEAVY" "$MP_POSE/pose_landmark_heavy.tflite"
 # The TFLite runtime that runs the SSD detector (LiteRT, Google's successor of tflite-runtime).
 "$VENV/bin/python" -c "import ai_edge_litert" >/dev/null 2>&1 || "${PIP[@]}" ai-edge-litert==2.3.0
+
+if "$VENV/bin/python" -m pip show -q opencv-python >/dev/null 2>&1; then
+  # mmcv's install pulls opencv-python back in (mmengine asks for it). Its wheel bundles Qt plugins and points
+  # Qt at them on import: labelme's PyQt5 window then fails to load "xcb". Both wheels own cv2/, so remove
+  # both and put the headless build back. Last of the package steps, so nothing brings it back.
+  log "opencv-python -> opencv-python-headless"
+  "$VENV/bin/python" -m pip uninstall -y -q opencv-python opencv-python-headless
+  "${PIP[@]}" --force-reinstall --no-deps "opencv-python-headless>=4.10,<5"
+fi
 
 log "fdpose (editable)"
 "${PIP[@]}" --no-build-isolation --no-deps -e .

@@ -380,7 +380,7 @@ class AQAConfig:
             default = getattr(base if base is not None else cls(), key)
             if isinstance(default, tuple) and isinstance(value, list):
                 value = tuple(value)
-            _check_type(key, value, default, source)
+            _check_type(key, value, default, source, names[key])
             values[key] = value
         cfg = cls(**values)
         try:
@@ -389,10 +389,13 @@ class AQAConfig:
             raise ConfigError(exc.message, source) from None
 
 
-def _check_type(key: str, value: Any, default: Any, source: str | None) -> None:
-    """A config-file value must have its field's type (judged by the default; None defaults take anything):
-    ``{"num_frames": "32"}`` is a one-line error, not a TypeError deep inside the model."""
-    if default is None or value is None and default is None:
+def _check_type(key: str, value: Any, default: Any, source: str | None, spec: dataclasses.Field[Any]) -> None:
+    """A config-file value must have its field's type (judged by the default; None defaults take anything,
+    None is taken where the field's annotation admits it): ``{"num_frames": "32"}`` is a one-line error,
+    not a TypeError deep inside the model."""
+    if default is None:
+        return
+    if value is None and ("None" in str(spec.type) or "Optional" in str(spec.type)):
         return
     if isinstance(default, bool):
         ok = isinstance(value, bool)

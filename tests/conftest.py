@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pytest
@@ -32,3 +33,14 @@ def shared_data() -> Path:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True)
+def _bars_allowed_again() -> Iterator[None]:
+    """A CLI call with ``-q`` forbids progress bars for the whole process (what a real run wants); tests run
+    many CLI calls in one process, so each test starts with bars allowed again."""
+    from fdpose.progress import set_bars
+
+    set_bars(True)
+    yield
+    set_bars(True)
