@@ -92,6 +92,12 @@ class RunSettings:
     use_dive_number: bool = True
     skip_missing: bool = False
     world_size: int = 1
+    # "heldout": a val_share of the training split picks the epoch, the test split is scored once at the end.
+    # "official": the official code's protocol (method.md 3.8): the whole training split trains and the test
+    # split is scored every test_every epochs with new random exemplars; best-of-evaluations figures are
+    # reported labelled "selected on test" beside the last evaluation's.
+    protocol: str = "heldout"
+    test_every: int = 1
 
     def model_config(self) -> AQAConfig:
         return AQAConfig.from_dict(self.config)
@@ -99,7 +105,10 @@ class RunSettings:
 
 #: Settings a resumed run may not change (paths may move; the device / workers may change).
 FROZEN_ON_RESUME = ("config", "epochs", "batch_size", "lr", "weight_decay", "min_lr", "seed", "val_share",
-                    "val_exemplars", "use_dive_number")
+                    "val_exemplars", "use_dive_number", "protocol", "test_every")
+
+#: ``--protocol`` values (see :class:`RunSettings`).
+PROTOCOLS: tuple[str, ...] = ("heldout", "official")
 
 
 @dataclass
@@ -123,6 +132,8 @@ class TrainOptions:
     val_exemplars: int | None = None
     use_dive_number: bool | None = None
     skip_missing: bool | None = None
+    protocol: str | None = None
+    test_every: int | None = None
     device: str = "auto"
     resume: bool = False
     amp: bool = False
@@ -149,6 +160,7 @@ class TrainSummary:
     world_size: int
     parameters: int
     skipped: dict[str, str] = field(default_factory=dict)
+    official: dict[str, Any] | None = None  # --protocol official: selected-on-test and last-evaluation figures
 
     def as_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "out_dir": str(self.out_dir)}
@@ -210,6 +222,7 @@ def _resolve_settings(opts: TrainOptions, stored: dict[str, Any] | None, world_s
         "epochs": opts.epochs, "batch_size": opts.batch_size, "lr": opts.lr, "weight_decay": opts.weight_decay,
         "seed": opts.seed, "val_share": opts.val_share, "val_exemplars": opts.val_exemplars,
         "use_dive_number": opts.use_dive_number, "skip_missing": opts.skip_missing,
+        "protocol": opts.protocol, "test_every": opts.test_every,
         "config": None if opts.config is None else opts.config.to_dict(),
         "annotations": None if opts.annotations is None else str(opts.annotations),
         "frames_root": None if opts.frames_root is None else str(opts.frames_root),
@@ -224,6 +237,10 @@ def _resolve_settings(opts: TrainOptions, stored: dict[str, Any] | None, world_s
             raise ConfigError("--annotations is needed for a new run")
         if given["lr"] is None and opts.config.code_lr is not None:
             given["lr"] = opts.config.code_lr  # the lr of the code the preset reproduces
+        if opts.protocol == "official":
+            if opts.val_share not in (None, 0.0):
+                raise ConfigError("--protocol official trains on the whole training split: --val-share must be 0")
+            given["val_share"] = 0.0
         settings = RunSettings(**{k: v for k, v in given.items() if v is not None or k in
                                   ("frames_root", "poses_root", "poses_from_gt")})
     else:
@@ -246,6 +263,9 @@ def _resolve_settings(opts: TrainOptions, stored: dict[str, Any] | None, world_s
                           f"{settings.batch_size}, {settings.lr})")
     if not 0.0 <= settings.val_share < 1.0:
         raise ConfigError(f"--val-share must be in [0, 1), got {settings.val_share}")
+    if settings.protocol not in PROTOCOLS or settings.test_every < 1:
+        raise ConfigError(f"--protocol must be one of {', '.join(PROTOCOLS)} and --test-every >= 1 "
+                          f"(got {settings.protocol!r}, {settings.test_every})")
     settings.model_config()  # validates
     return settings
 
@@ -423,6 +443,9 @@ def _train(opts: TrainOptions, ctx: DistContext) -> TrainSummary:
                 # state just saved, so the next epoch (dropout masks) is the same resumed or not
                 restore_rng_state(rng_states[ctx.rank])
             record.update(_val_record(result))
+            if settings.protocol == "official" and splits.test and (epoch + 1) % settings.test_every == 0:
+                record.update(_official_test(model, ann, splits.test, settings, poses_root, device, opts, epoch))
+                restore_rng_state(rng_states[ctx.rank])
             srcc = record.get("val_srcc")
             improved = (best["epoch"] is None or not splits.val
                         or (srcc is not None and (best["val_srcc"] is None or srcc > best["val_srcc"])))
@@ -456,7 +479,10 @@ def _train(opts: TrainOptions, ctx: DistContext) -> TrainSummary:
         test_summary = _final_test(out, cfg, ann, settings, poses_root, device, opts)
     summary = TrainSummary(out, epoch, settings.epochs, finished, best["epoch"], best.get("record"), test_summary,
                            round(sum(float(h.get("seconds", 0.0)) for h in tlog.history), 3), ctx.world_size,
-                           n_params, {key_name(k): v for k, v in clips.skipped.items()})
+                           n_params, {key_name(k): v for k, v in clips.skipped.items()},
+                           official_summary(tlog.history) if settings.protocol == "official" else None)
+    if ctx.is_main and summary.official:
+        log.info("official protocol: %s", describe_official(summary.official))
     if ctx.is_main:
         write_json(out / "summary.json", summary.as_dict())
     ctx.barrier()
@@ -491,6 +517,60 @@ def _train_epoch(objective: nn.Module, model: HPMCoRe, loader: DataLoader, optim
         if progress and hasattr(bar, "set_postfix"):
             bar.set_postfix(loss=f"{float(parts[0]):.3f}")
     return sums, seen
+
+
+def _official_test(model: HPMCoRe, ann: FineDivingAnnotations, test: list[Key], settings: RunSettings,
+                   poses_root: str | None, device: torch.device, opts: TrainOptions, epoch: int) -> dict[str, Any]:
+    """One of the official protocol's test evaluations: new random exemplars each time (seed + epoch)."""
+    try:
+        result = evaluate(model, ann, test, ann.train, settings.frames_root, poses_root, device=device,
+                          num_exemplars=opts.test_exemplars, use_dive_number=settings.use_dive_number,
+                          seed=settings.seed + epoch + 1, batch_size=settings.batch_size,
+                          num_workers=opts.num_workers, skip_missing=settings.skip_missing, progress=False)
+    except ValidationError as exc:
+        log.warning("official protocol: test evaluation after epoch %d skipped: %s", epoch + 1, exc)
+        return {}
+    m = result.metrics
+    return {"test_srcc": m.srcc if math.isfinite(m.srcc) else None, "test_l2": m.l2, "test_rl2_x100": m.rl2_x100}
+
+
+def official_summary(history: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Best-of-evaluations figures of ``--protocol official`` from the per-epoch records, as the official code
+    reports them: the highest test SRCC, and the L2 and R-l2 minima tracked separately (maybe other epochs),
+    all labelled "selected on test"; beside them the last evaluation's figures."""
+    evals = [h for h in history if h.get("test_srcc") is not None or h.get("test_l2") is not None]
+    if not evals:
+        return None
+
+    def pick(key: str, best: Any) -> dict[str, Any] | None:
+        rows = [h for h in evals if h.get(key) is not None]
+        if not rows:
+            return None
+        row = best(rows, key=lambda h: h[key])
+        return {"value": row[key], "epoch": row["epoch"]}
+
+    last = evals[-1]
+    return {"evaluations": len(evals),
+            "selected_on_test": {"srcc": pick("test_srcc", max), "l2": pick("test_l2", min),
+                                 "rl2_x100": pick("test_rl2_x100", min)},
+            "last_evaluation": {"epoch": last["epoch"], "srcc": last.get("test_srcc"), "l2": last.get("test_l2"),
+                                "rl2_x100": last.get("test_rl2_x100")}}
+
+
+def describe_official(official: dict[str, Any]) -> str:
+    """One line: the selected-on-test figures (labelled so) beside the last evaluation's."""
+    sel, last = official["selected_on_test"], official["last_evaluation"]
+
+    def fmt(d: dict[str, Any] | None, digits: int) -> str:
+        return "n/a" if d is None else f"{d['value']:.{digits}f} (epoch {d['epoch']})"
+
+    def val(x: Any, digits: int) -> str:
+        return "n/a" if x is None else f"{x:.{digits}f}"
+
+    return (f"selected on test over {official['evaluations']} evaluations: SRCC {fmt(sel['srcc'], 4)}, "
+            f"min L2 {fmt(sel['l2'], 3)}, min R-l2 x100 {fmt(sel['rl2_x100'], 3)}; last evaluation (epoch "
+            f"{last['epoch']}): SRCC {val(last['srcc'], 4)}, L2 {val(last['l2'], 3)}, "
+            f"R-l2 x100 {val(last['rl2_x100'], 3)}")
 
 
 def _final_test(out: Path, cfg: AQAConfig, ann: FineDivingAnnotations, settings: RunSettings,

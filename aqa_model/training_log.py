@@ -18,10 +18,11 @@ from fdpose.io import atomic_write_text, write_json
 
 log = logging.getLogger(__name__)
 
-#: metrics.csv columns (val_* empty without a validation split; R-l2 range in val_rl2_min/max).
+#: metrics.csv columns (val_* empty without a validation split; R-l2 range in val_rl2_min/max; test_* only
+#: with --protocol official).
 CSV_COLUMNS = ("epoch", "lr", "loss_total", "loss_mse", "loss_ce", "loss_contrastive", "train_pairs",
                "val_srcc", "val_l2", "val_rl2_x100", "val_rl2_min", "val_rl2_max", "val_aiou_50", "val_aiou_75",
-               "val_baseline_srcc", "is_best", "seconds")
+               "val_baseline_srcc", "test_srcc", "test_l2", "test_rl2_x100", "is_best", "seconds")
 
 
 def history_csv(history: list[dict[str, Any]]) -> str:

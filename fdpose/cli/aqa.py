@@ -68,6 +68,11 @@ def _parse_key(text: str) -> tuple[str, int]:
 @click.option("--seed", type=int, help="Seed of init, data order, exemplars, augmentation, val split  [0]")
 @click.option("--val-share", type=float, help="Share of the training split held out for model selection  [0.1]")
 @click.option("--no-dive-number", is_flag=True, help="Exemplars of any dive number (the second setting).")
+@click.option("--protocol", type=click.Choice(["heldout", "official"]),
+              help="heldout: a validation share picks the epoch, the test split is scored once; official: the "
+                   "official code's protocol (whole training split; the test split scored every --test-every "
+                   "epochs with new exemplars; best-of figures labelled 'selected on test')  [heldout]")
+@click.option("--test-every", type=click.IntRange(min=1), help="--protocol official: epochs between test evaluations  [1]")
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N")
 @click.option("--amp", is_flag=True, help="Mixed precision (float16 autocast; CUDA only).")
 @click.option("--resume", is_flag=True, help="Continue the run in RUN_DIR exactly where last.pt left it.")
@@ -88,7 +93,8 @@ def _parse_key(text: str) -> tuple[str, int]:
 def train_aqa(frames_root: Optional[Path], annotations: Optional[Path], poses_root: Optional[Path],
               poses_from_gt: Optional[Path], out_dir: Path, config_spec: Optional[str], epochs: Optional[int],
               batch_size: Optional[int], lr: Optional[float], weight_decay: Optional[float], seed: Optional[int],
-              val_share: Optional[float], no_dive_number: bool, device: str, amp: bool, resume: bool,
+              val_share: Optional[float], no_dive_number: bool, protocol: Optional[str], test_every: Optional[int],
+              device: str, amp: bool, resume: bool,
               stop_after: Optional[int], skip_missing: bool, num_workers: int, no_final_test: bool,
               i3d_weights: Optional[Path], static_weights: Optional[Path], allow_random_init: bool,
               threads: Optional[int], as_json: bool) -> None:
@@ -123,7 +129,7 @@ def train_aqa(frames_root: Optional[Path], annotations: Optional[Path], poses_ro
         poses_from_gt=poses_from_gt, config=config, epochs=epochs, batch_size=batch_size, lr=lr,
         weight_decay=weight_decay, seed=seed, val_share=val_share,
         use_dive_number=False if no_dive_number else None, skip_missing=True if skip_missing else None,
-        device=device, resume=resume, amp=amp, num_workers=num_workers, threads=threads, stop_after=stop_after,
+        protocol=protocol, test_every=test_every, device=device, resume=resume, amp=amp, num_workers=num_workers, threads=threads, stop_after=stop_after,
         final_test=not no_final_test, progress=not (as_json and not sys.stderr.isatty()))
     summary = train(opts)
     if not _is_main_process():
@@ -134,6 +140,10 @@ def train_aqa(frames_root: Optional[Path], annotations: Optional[Path], poses_ro
     state = "finished" if summary.finished else "stopped (continue with --resume)"
     click.echo(f"{state} after epoch {summary.epochs_completed}/{summary.epochs_total} in {summary.seconds:.1f} s "
                f"({summary.parameters} parameters, world size {summary.world_size}); run in {summary.out_dir}")
+    if summary.official:
+        from fdpose.aqa_model.train import describe_official
+
+        click.echo(f"official protocol: {describe_official(summary.official)}")
     if summary.best_val and summary.best_val.get("val_srcc") is not None:
         b = summary.best_val
         click.echo(f"best epoch {summary.best_epoch}: val SRCC {b['val_srcc']:.4f}, R-l2x100 {b['val_rl2_x100']:.4f} "
