@@ -28,8 +28,9 @@ from fdpose.cli.common import emit_json, json_option
 @click.option("--broadcast", is_flag=True,
               help="Broadcast conditions: zoom, cuts, slow-motion replays, walking officials and coaches, people "
                    "in the foreground at the entry, on-screen graphics, false detections on the splash and the "
-                   "graphics, a detector missing the diver at the real detector's overall rate "
-                   "(fdpose.synth.config.BROADCAST_PRESET). --detector-miss-rate then sets that overall rate.")
+                   "graphics, a simulated detector calibrated on the real ssd detector (fdpose.synth.config.BROADCAST_PRESET): "
+                   "misses per phase, boxes on people, scores. --detector-miss-rate then sets the diver's overall "
+                   "miss rate instead of the per-phase ones.")
 @click.option("--no-video", is_flag=True, help="Skip the mp4 files (frames are always written).")
 @click.option("--workers", "-j", type=int, default=1, show_default=True, help="Worker processes (output is identical).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing world in OUT.")
@@ -52,9 +53,8 @@ def synth(out: Path, videos: int, seed: int, frames: int, train_share: float, de
         raise ConfigError(f"--workers must be at least 1, got {workers}")
     preset = dict(BROADCAST_PRESET) if broadcast else {}
     source = click.get_current_context().get_parameter_source("detector_miss_rate")
-    if broadcast and source is click.core.ParameterSource.DEFAULT:
-        detector_miss_rate = preset["detector_miss_rate"]
-    preset.pop("detector_miss_rate", None)
+    if broadcast and source is not click.core.ParameterSource.DEFAULT:
+        preset["detector_miss_overall"] = True  # the given rate over all frames, not the profile's per phase
     cfg = SynthConfig(videos=videos, seed=seed, frames=frames, train_share=train_share,
                       detector_miss_rate=detector_miss_rate, occluder_probability=occluder_probability,
                       twist_stages=twist_stages, write_video=not no_video,

@@ -25,6 +25,7 @@ import numpy as np
 
 from fdpose.synth.body import STAND, body_joints, place
 from fdpose.synth.config import IMAGE_HEIGHT, IMAGE_WIDTH, SynthConfig
+from fdpose.synth.detections import calibrated_miss_base  # noqa: F401 - re-exported, its old home
 from fdpose.synth.motion import StageFrames
 from fdpose.synth.render import Layer, PersonStyle, render_layer
 from fdpose.synth.scene import CLOTHES, HAIR, SKIN_TONES
@@ -308,18 +309,3 @@ def false_boxes(rng: np.random.Generator, count: int, region: Box, person_like: 
             box = (x1 + j[0], y1 + j[1], x2 + j[2], y2 + j[3])
         out.append(((float(box[0]), float(box[1]), float(box[2]), float(box[3])), float(rng.uniform(0.15, 0.6))))
     return out
-
-
-def calibrated_miss_base(difficulties: np.ndarray, target: float, slope: float) -> float:
-    """Base ``a`` with ``mean(clip(a + slope * d, 0, 0.95)) == target`` over the frames where the
-    diver is drawn (bisection; the mean is monotone in ``a``)."""
-    if len(difficulties) == 0:
-        return target
-    lo, hi = -1.0 - slope, 1.0
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        if float(np.mean(np.clip(mid + slope * difficulties, 0.0, 0.95))) < target:
-            lo = mid
-        else:
-            hi = mid
-    return (lo + hi) / 2

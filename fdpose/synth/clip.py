@@ -23,7 +23,7 @@ from fdpose.records import PersonBox
 from fdpose.skeleton import JOINT_NAMES
 from fdpose.synth.config import GT_SCHEMA_VERSION, IMAGE_HEIGHT, IMAGE_WIDTH, ClipPlan, Layout, SynthConfig
 from fdpose.synth import broadcast as bc
-from fdpose.synth.detections import Detection, DetectorModel, detect_frame, mot_lines
+from fdpose.synth.detections import PROFILES, Detection, DetectorModel, detect_clip, detect_frame, mot_lines
 from fdpose.synth.dives import dive_table
 from fdpose.synth.motion import Apparatus, DiveMotion, StageFrames
 from fdpose.synth.render import Layer, Occluder, PersonStyle, Splash, clip_layer_rows, composite, render_layer
@@ -275,7 +275,7 @@ def render_clip(plan: ClipPlan, cfg: SynthConfig, layout: Layout) -> ClipResult:
         raise
     if video is not None:
         video.close()
-    det_lines = _detect_all(cfg, rng, brng, det_model, det_inputs, gt_frames, stats)
+    det_lines = _detect_all(cfg, rng, brng, det_model, det_inputs, gt_frames, stats, frames)
 
     fine = FineGrainedRecord(dive.number, score, dive.difficulty, np.asarray(transits, np.int64), labels,
                              {sid: name for sid, name in stage_defs})
@@ -315,7 +315,8 @@ def render_clip(plan: ClipPlan, cfg: SynthConfig, layout: Layout) -> ClipResult:
                       "official": "walking on the deck", "coach": "walking on the deck",
                       "foreground": "near the camera at the entry"},
             "detection_sources": "frames[].detections[].source: a person id, or clutter / splash / graphics "
-                                 "for false positives (role false_positive)",
+                                 "/ diver_duplicate (a second, looser box on the diver) for false positives "
+                                 "(role false_positive)",
         }
     write_json(layout.gt(plan.match, plan.idx), gt, indent=1)
     atomic_write_text(layout.detections(plan.match, plan.idx), "\n".join(det_lines) + ("\n" if det_lines else ""))
@@ -343,17 +344,25 @@ def _draw_walker(img: np.ndarray, w: bc.Walker, seconds: float, s: float, org: n
 
 def _detect_all(cfg: SynthConfig, rng: np.random.Generator, brng: np.random.Generator, model: DetectorModel,
                 inputs: list[tuple[list[tuple[str, str, Box, float]], float, bool, list[tuple[str, Box]]]],
-                gt_frames: list[dict[str, Any]], stats: dict[str, int]) -> list[str]:
+                gt_frames: list[dict[str, Any]], stats: dict[str, int], frames: StageFrames) -> list[str]:
     """Run the simulated detector over every frame (after rendering, so that the diver's miss
     base can be calibrated over the clip); returns the MOT lines, adds ``detections`` to the
     ground-truth frames of a broadcast world."""
     base: Optional[float] = None
-    if cfg.detector_miss_overall:
+    profiled: Optional[list[list[Detection]]] = None
+    if cfg.detector_profile:
+        # Phase by dive time (replay frames too): take-off, flight, entry.
+        phases = [0 if fr["dive_time"] <= frames.t0 else 1 if fr["dive_time"] <= frames.t1 else 2 for fr in gt_frames]
+        profiled = detect_clip(brng, PROFILES[cfg.detector_profile], model,
+                               [(persons, diff, ph) for (persons, diff, _, _), ph in zip(inputs, phases)],
+                               (IMAGE_WIDTH, IMAGE_HEIGHT), cfg.detector_miss_rate if cfg.detector_miss_overall else None)
+    elif cfg.detector_miss_overall:
         d = np.array([diff for _, diff, drawn, _ in inputs if drawn], dtype=np.float64)
         base = bc.calibrated_miss_base(d, cfg.detector_miss_rate, cfg.detector_miss_difficulty)
     lines: list[str] = []
     for f, (persons, diff, _, regions) in enumerate(inputs):
-        dets = detect_frame(rng, model, f, persons, diff, (IMAGE_WIDTH, IMAGE_HEIGHT), base)
+        dets = (profiled[f] if profiled is not None
+                else detect_frame(rng, model, f, persons, diff, (IMAGE_WIDTH, IMAGE_HEIGHT), base))
         if cfg.broadcast:
             # Poisson(rate) false boxes per frame on the splash, and on the graphics shown (each
             # box on one of the panels, drawn at random).

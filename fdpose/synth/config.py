@@ -56,6 +56,12 @@ class SynthConfig:
       lower-third name / score bar, a REPLAY tag); they hide what is behind them.
     - ``splash_false_positive_rate`` / ``graphics_false_positive_rate``: mean false detections
       per frame on the splash (while it is in view) and on the graphics (while shown).
+    - ``detector_profile``: a simulated detector calibrated on a real one
+      (:data:`fdpose.synth.detections.PROFILES`; ``"ssd-dev"``: the default ``ssd`` detector on the
+      real dev clips, docs/detector.md) replaces the miss / person / score model above: the
+      diver's misses per phase, boxes on the other people at the measured rate and persistence,
+      duplicate boxes on the diver, measured scores. ``detector_miss_overall`` then replaces the
+      per-phase miss rates by ``detector_miss_rate`` over all the frames where the diver is drawn.
     """
 
     videos: int = 20
@@ -81,6 +87,7 @@ class SynthConfig:
     graphics: bool = False
     splash_false_positive_rate: float = 0.0
     graphics_false_positive_rate: float = 0.0
+    detector_profile: str = ""
 
     def __post_init__(self) -> None:
         from fdpose.synth.dives import DIVE_TABLE
@@ -115,6 +122,11 @@ class SynthConfig:
                 raise ConfigError(f"{name} must be within 0..1, got {getattr(self, name)}")
         if not 0.0 <= self.zoom <= 1.0:
             raise ConfigError(f"zoom must be within 0..1 (a fraction of the focal length), got {self.zoom}")
+        from fdpose.synth.detections import PROFILES
+
+        if self.detector_profile and self.detector_profile not in PROFILES:
+            raise ConfigError(f"detector_profile: unknown profile {self.detector_profile!r} "
+                              f"(known: {', '.join(sorted(PROFILES))}, or empty for the plain model)")
         for name in ("walkers", "false_positive_rate", "splash_false_positive_rate", "graphics_false_positive_rate"):
             if not 0.0 <= getattr(self, name) <= 20.0:
                 raise ConfigError(f"{name} must be within 0..20 per clip/frame, got {getattr(self, name)}")
@@ -140,17 +152,18 @@ _OFF: dict[str, Any] = {
     "person_miss_rate": 0.05, "detector_miss_difficulty": 0.35, "detector_miss_overall": False, "zoom": 0.0,
     "cut_probability": 0.0, "replay_probability": 0.0, "walkers": 0.0, "foreground_probability": 0.0,
     "graphics": False, "splash_false_positive_rate": 0.0, "graphics_false_positive_rate": 0.0,
+    "detector_profile": "",
 }
 
 #: ``fdpose synth --broadcast``: every broadcast feature on, at the strength below.
 #: Scene features (zoom .. graphics) are design choices meant to be frequent enough that every
 #: small world exercises them; they are not measured on real video.
-#: Detector figures: the diver's overall miss rate 0.20 is the one real measurement available
-#: so far, issue 11 section 1 (SSD-MobileNetV2 / Open Images V4 from @mediapipe/objectron on
-#: real footage: diver found in 100/101 frames of a 10 m dive and 70/112 of a 3 m dive, i.e.
-#: 43 misses in 213 frames). The false-positive rates on the splash and on graphics are
-#: placeholders of the same order as the existing clutter rate until docs/detector.md gives the
-#: real detector's measured rates on the dev clips: replace them from there.
+#: The detector is the ``ssd-dev`` profile, calibrated on the real ``ssd`` detector on the dev
+#: clips (docs/detector.md, ``benchmarks/detector_real.py --fp-only``): the diver's misses per
+#: phase, boxes on people that persist and walk with them, duplicate boxes on the diver, measured
+#: scores. Its false positives on the splash and on the graphics: none in the dev clips, so 0;
+#: no box on nothing there either, so no uniform clutter. ``fdpose synth --broadcast
+#: --detector-miss-rate R`` replaces the per-phase miss rates by R overall.
 BROADCAST_PRESET: dict[str, Any] = {
     "zoom": 0.4,
     "cut_probability": 0.3,
@@ -158,10 +171,10 @@ BROADCAST_PRESET: dict[str, Any] = {
     "walkers": 1.5,
     "foreground_probability": 0.6,
     "graphics": True,
-    "detector_miss_rate": 0.20,  # issue 11 section 1: 43 misses / 213 real frames
-    "detector_miss_overall": True,
-    "splash_false_positive_rate": 0.3,  # placeholder, see above
-    "graphics_false_positive_rate": 0.15,  # placeholder, see above
+    "detector_profile": "ssd-dev",
+    "false_positive_rate": 0.0,  # measured: no box on nothing in the 55 dev frames
+    "splash_false_positive_rate": 0.0,  # measured: 0 in 4 frames of splash (seen from under water)
+    "graphics_false_positive_rate": 0.0,  # measured: 0 in 21 frames with a broadcaster logo
 }
 
 
