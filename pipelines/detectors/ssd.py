@@ -103,6 +103,27 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarr
     return np.asarray(keep, dtype=np.int64)
 
 
+def boxes_from_outputs(encodings: np.ndarray, person_logits: np.ndarray, anchors: np.ndarray, scale: np.ndarray,
+                       offset: np.ndarray, image_hw: tuple[int, ...], config: "SSDConfig") -> np.ndarray:
+    """The graph's raw outputs -> ``(K, 5)`` person boxes ``[x1, y1, x2, y2, score]`` in pixels, best first.
+
+    encodings ``(N, 4)`` and anchors ``(N, 4)`` as in :func:`decode_boxes`; person_logits ``(N,)``;
+    scale / offset ``(4,)`` map input units to pixels (``SSDDetector._prepare``); image_hw clips
+    the boxes. Sigmoid, score threshold, decode, clip, NMS, ``max_boxes``.
+    """
+    scores = 1.0 / (1.0 + np.exp(-np.asarray(person_logits, dtype=np.float64)))
+    keep = scores >= config.score_threshold
+    if not keep.any():
+        return empty_boxes()
+    boxes = decode_boxes(encodings[keep], anchors[keep]) * scale + offset
+    scores = scores[keep]
+    h, w = image_hw[:2]
+    boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, w - 1)
+    boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, h - 1)
+    idx = nms(boxes, scores, config.nms_iou)[: config.max_boxes]
+    return as_box_array(np.concatenate([boxes[idx], scores[idx, None]], axis=1))
+
+
 def person_class_index(labels_path: Any) -> int:
     """Row of ``Person`` in the label map (row 0 is the background); the model's class axis uses it."""
     names = [line.strip() for line in open(labels_path, encoding="utf-8")]
@@ -204,17 +225,8 @@ class SSDDetector:
                              f"{image_bgr.dtype}")
         _, scale, offset = self._prepare(image_bgr)
         enc, logits = self.raw_outputs(image_bgr)
-        scores = 1.0 / (1.0 + np.exp(-logits[:, self.person_index].astype(np.float64)))
-        keep = scores >= self.config.score_threshold
-        if not keep.any():
-            return empty_boxes()
-        boxes = decode_boxes(enc[keep], self._anchors[keep]) * scale + offset
-        scores = scores[keep]
-        h, w = image_bgr.shape[:2]
-        boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, w - 1)
-        boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, h - 1)
-        idx = nms(boxes, scores, self.config.nms_iou)[: self.config.max_boxes]
-        return as_box_array(np.concatenate([boxes[idx], scores[idx, None]], axis=1))
+        return boxes_from_outputs(enc, logits[:, self.person_index], self._anchors, scale, offset,
+                                  image_bgr.shape[:2], self.config)
 
     def detect(self, frames: Sequence[np.ndarray], frame_indices: Sequence[int]) -> list[np.ndarray]:
         """One ``(K_t, 5)`` array per frame (the interpreter runs one frame at a time)."""
