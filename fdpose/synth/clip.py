@@ -315,8 +315,8 @@ def render_clip(plan: ClipPlan, cfg: SynthConfig, layout: Layout) -> ClipResult:
                       "official": "walking on the deck", "coach": "walking on the deck",
                       "foreground": "near the camera at the entry"},
             "detection_sources": "frames[].detections[].source: a person id, or clutter / splash / graphics "
-                                 "/ diver_duplicate (a second, looser box on the diver) for false positives "
-                                 "(role false_positive)",
+                                 + ("/ diver_duplicate (a second, looser box on the diver) " if cfg.detector_profile else "")
+                                 + "for false positives (role false_positive)",
         }
     write_json(layout.gt(plan.match, plan.idx), gt, indent=1)
     atomic_write_text(layout.detections(plan.match, plan.idx), "\n".join(det_lines) + ("\n" if det_lines else ""))

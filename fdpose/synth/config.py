@@ -144,6 +144,9 @@ class SynthConfig:
         if not self.broadcast:
             for k in _OFF:
                 del out[k]
+        for k, off in _ADDED_LATER.items():  # broadcast worlds made before these fields keep their world.json
+            if out.get(k, off) == off:
+                out.pop(k, None)
         return out
 
 
@@ -154,6 +157,9 @@ _OFF: dict[str, Any] = {
     "graphics": False, "splash_false_positive_rate": 0.0, "graphics_false_positive_rate": 0.0,
     "detector_profile": "",
 }
+
+#: Fields added after the first broadcast features, left out of world.json while off.
+_ADDED_LATER: dict[str, Any] = {"detector_profile": ""}
 
 #: ``fdpose synth --broadcast``: every broadcast feature on, at the strength below.
 #: Scene features (zoom .. graphics) are design choices meant to be frequent enough that every

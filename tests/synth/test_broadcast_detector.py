@@ -4,12 +4,14 @@ a world made with it reproduces them."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from fdpose import __version__
 from fdpose.errors import ConfigError
 from fdpose.synth.config import BROADCAST_PRESET, SynthConfig
 from fdpose.synth.detections import SSD_DEV, DetectorModel, detect_clip
@@ -130,3 +132,35 @@ def test_unknown_profile_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="unknown profile 'yolo'"):
         SynthConfig(detector_profile="yolo")
     assert SynthConfig(detector_profile="ssd-dev").broadcast
+
+
+#: A broadcast world with the features and the detector fields that existed before the profile
+#: (the old preset's values, cut / replay more often): sha256 (first 16 hex digits) per top-level
+#: entry, recorded with the generator at commit c5da468 (before the profile) and equal after it.
+OLD_BROADCAST = dict(videos=2, seed=11, frames=40, write_video=False, zoom=0.4, cut_probability=0.5,
+                     replay_probability=0.5, walkers=2.0, foreground_probability=0.6, graphics=True,
+                     detector_miss_rate=0.2, detector_miss_overall=True, splash_false_positive_rate=0.3,
+                     graphics_false_positive_rate=0.15)
+OLD_DIGESTS = {"frames": (172, "699c4338e3e47b61"), "labelme": (131, "21d05077f69a4831"), "gt": (2, "7a8f9e9e27e540e5"),
+               "detections": (2, "2cfa41578f29ae3c"), "annotations": (4, "4cf4fe976addb793"),
+               "world.json": (1, "d7160cefb621c762")}
+
+
+def test_broadcast_worlds_without_a_profile_are_unchanged(tmp_path: Path) -> None:
+    root = tmp_path / "w"
+    generate_world(SynthConfig(**OLD_BROADCAST), root)  # type: ignore[arg-type]
+    got = {}
+    for entry in OLD_DIGESTS:
+        h = hashlib.sha256()
+        p = root / entry
+        files = [p] if p.is_file() else sorted(q for q in p.rglob("*") if q.is_file())
+        for q in files:
+            data = q.read_bytes()
+            if q.name == "world.json":
+                data = data.replace(f'"fdpose_version": "{__version__}"'.encode(), b'"fdpose_version": ""')
+            h.update(str(q.relative_to(root)).encode())
+            h.update(b"\0")
+            h.update(data)
+        got[entry] = (len(files), h.hexdigest()[:16])
+    assert got == OLD_DIGESTS
+    assert "detector_profile" not in json.loads((root / "world.json").read_text())["config"]
