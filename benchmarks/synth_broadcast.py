@@ -1,14 +1,15 @@
 """What each broadcast feature of the synth world (``fdpose.synth.broadcast``) does to the simulated
 detector and to the current diver tracker.
 
-    OMP_NUM_THREADS=1 python benchmarks/synth_broadcast.py [--seed 0] [--videos 12] [--json]
+    OMP_NUM_THREADS=1 python benchmarks/synth_broadcast.py [--seed 0] [--videos 12] [--camera pixels|boxes] [--json]
 
 For every variant (the plain world, each feature alone at its ``--broadcast`` preset strength,
 then the whole preset) one world is generated with the same seed, so every variant shows the
 same dives. Columns: the diver's miss rate over the frames where he is drawn, boxes per frame,
 false positives per frame by source, and the tracking accuracy of
 :func:`fdpose.pipelines.tracking.track_diver` with its defaults, overall and per segment
-(live / cut / replay). A frame is right when the chosen box overlaps the true diver box (IoU >=
+(live / cut / replay), with the camera motion measured from the frames' pixels as the runner
+does (``--camera boxes``: the tracker's box vote instead). A frame is right when the chosen box overlaps the true diver box (IoU >=
 0.5) where the detector found the diver, and no box is chosen elsewhere (the rule of
 ``tests/pipelines/test_pipeline_tracking_synth.py``; replay frames are scored by the same rule).
 ``entry rule``: the same, but replay frames are right when they get no box (issue 11: the track
@@ -26,11 +27,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from fdpose.pipelines.detectors.file import FileDetector
 from fdpose.synth.evaluate import tracking_correct
-from fdpose.pipelines.tracking import iou, track_diver
+from fdpose.pipelines.tracking import TrackerConfig, iou, track_diver
+from fdpose.pipelines.tracking.camera import motion_from_frames
 from fdpose.synth.config import BROADCAST_PRESET, SynthConfig
 from fdpose.synth.world import generate_world
 
@@ -48,8 +51,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
-def measure(root: Path) -> dict[str, Any]:
-    """Detector and tracker figures of one world."""
+def measure(root: Path, camera: str = "pixels") -> dict[str, Any]:
+    """Detector and tracker figures of one world (``camera``: pixels or boxes, see the docstring)."""
+    cfg = TrackerConfig().with_(source=camera)
     detector = FileDetector(root / "detections")
     right: dict[str, list[int]] = {}
     drawn = missed = boxes = frames = replay_unboxed = 0
@@ -61,7 +65,11 @@ def measure(root: Path) -> dict[str, Any]:
         gt = json.loads(gt_path.read_text())
         n = gt["num_frames"]
         cands = detector.for_clip(f"{gt['match']}__{gt['idx']}").all_frames(n)
-        res = track_diver(cands, image_size=(gt["image_width"], gt["image_height"]))
+        cam = None
+        if camera == "pixels":
+            images = (cv2.imread(str(root / fr["image"])) for fr in gt["frames"])
+            cam = motion_from_frames(images, cands, cfg.camera)
+        res = track_diver(cands, cfg, image_size=(gt["image_width"], gt["image_height"]), camera=cam)
         correct = tracking_correct(gt, cands, res.boxes)
         for t, fr in enumerate(gt["frames"]):
             g = None if fr["diver"]["box"] is None else np.asarray(fr["diver"]["box"], dtype=float)
@@ -102,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--videos", type=int, default=12)
+    ap.add_argument("--camera", choices=("pixels", "boxes"), default="pixels")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     rows = {}
@@ -109,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, kw in VARIANTS.items():
             root = Path(tmp) / name.replace(" ", "_").replace("+", "_")
             generate_world(SynthConfig(videos=args.videos, seed=args.seed, write_video=False, **kw), root)
-            rows[name] = measure(root)
+            rows[name] = measure(root, args.camera)
             if not args.json:
                 r = rows[name]
                 fp = ", ".join(f"{k} {v}" for k, v in r["false_positives_per_frame"].items()) or "-"
@@ -119,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
                       f"{r['tracking']} | {seg} | {r['tracking_entry_rule']} | {w['found_none_chosen']} / "
                       f"{w['found_other_chosen']} / {w['not_found_box_chosen']} |", flush=True)
     if args.json:
-        json.dump({"seed": args.seed, "videos": args.videos, "variants": rows}, sys.stdout, indent=1)
+        json.dump({"seed": args.seed, "videos": args.videos, "camera": args.camera, "variants": rows}, sys.stdout,
+                  indent=1)
         print()
     return 0
 
