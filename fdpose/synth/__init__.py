@@ -48,13 +48,15 @@ last frame of the stage before it (:mod:`fdpose.finediving`).
 Broadcast worlds (``fdpose synth --broadcast`` or any broadcast field of
 :class:`~fdpose.synth.config.SynthConfig` on; :mod:`fdpose.synth.broadcast`): zoom, a cut to a
 second camera, a slow-motion replay appended after the live clip, officials and coaches walking
-on the deck, people in the foreground at the entry, on-screen graphics, and false detections on
-the splash and the graphics. Their ground truth adds, per frame, ``segment`` (live / cut /
+on the deck, people in the foreground at the entry, on-screen graphics, false detections on
+the splash and the graphics, and a simulated detector calibrated on a real one
+(``detector_profile``, :data:`fdpose.synth.detections.PROFILES`; the preset's ``ssd-dev``).
+Their ground truth adds, per frame, ``segment`` (live / cut /
 replay), ``dive_time`` (the live frame shown, fractional in the replay), ``zoom``,
 ``graphics[]`` (name, fixed screen box), ``splash_box`` (xyxy or null) and ``detections[]``
 (every MOT line of the frame in file order: ``box``, ``score``, ``role`` diver / spectator /
 judge / official / coach / foreground / false_positive, ``source`` a person id or clutter /
-splash / graphics); ``persons[]`` roles include official, coach and foreground; the top-level
+splash / graphics / diver_duplicate); ``persons[]`` roles include official, coach and foreground; the top-level
 ``broadcast`` object gives the live frame count, the cut frame, the replay length and the moving
 people. ``camera_offset`` is then the view's top-left canvas pixel (float, zoom-dependent).
 Replay frames come after the last transit, so they carry the last stage's label. With every

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 from fdpose import __version__
+from fdpose.cli.main import cli
 from fdpose.errors import ConfigError
 from fdpose.synth.config import BROADCAST_PRESET, SynthConfig
 from fdpose.synth.detections import SSD_DEV, DetectorModel, detect_clip
@@ -164,3 +166,18 @@ def test_broadcast_worlds_without_a_profile_are_unchanged(tmp_path: Path) -> Non
         got[entry] = (len(files), h.hexdigest()[:16])
     assert got == OLD_DIGESTS
     assert "detector_profile" not in json.loads((root / "world.json").read_text())["config"]
+
+
+def test_cli_miss_rate_with_broadcast_replaces_the_phases(tmp_path: Path) -> None:
+    args = ["synth", str(tmp_path / "w"), "--videos", "1", "--frames", "30", "--seed", "4", "--no-video", "--broadcast",
+            "--detector-miss-rate", "0.0"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    config = json.loads((tmp_path / "w" / "world.json").read_text())["config"]
+    assert config["detector_profile"] == "ssd-dev" and config["detector_miss_overall"] is True
+    assert config["detector_miss_rate"] == 0.0
+    gt = json.loads(next((tmp_path / "w" / "gt").rglob("*.json")).read_text())
+    drawn = [fr for fr in gt["frames"] if fr["diver"]["box"] is not None]
+    # rate 0: the base is solved low enough that even the hardest frame never misses him
+    found = sum(any(d["role"] == "diver" for d in fr["detections"]) for fr in drawn)
+    assert found == len(drawn)
