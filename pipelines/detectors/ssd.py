@@ -10,7 +10,8 @@ SSD with no post-processing inside the graph, so this module does what the graph
   the diver, often 1/8 of the frame high, to ~20 px (docs/detector.md has the comparison);
 - 1917 anchors generated as the TF-OD ``ssd_mobilenet_v2`` config does (:func:`ssd_anchors`);
 - box decoding with the TF-OD ``FasterRcnnBoxCoder`` scales (10, 10, 5, 5) (:func:`decode_boxes`);
-- the ``Person`` class logit through a sigmoid, a score threshold, then greedy NMS.
+- the ``Person`` class logit through a sigmoid, a score threshold, then greedy NMS
+  (decode to NMS: :func:`boxes_from_outputs`, tested on a stored raw output of the model).
 
 Several boxes per frame (the diver, judges, spectators, officials) are expected: the tracker
 picks the diver among them.
