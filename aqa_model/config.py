@@ -79,7 +79,8 @@ from fdpose.io import atomic_write_text, read_json
 log = logging.getLogger(__name__)
 
 Backbone = Literal["i3d", "frame2d"]
-SegmentationHead = Literal["bigru", "fc", "tcn"]
+SegmentationHead = Literal["bigru", "fc", "tcn", "asformer"]
+StageSplit = Literal["takeoff", "entry"]
 FusionMode = Literal["weighted", "addition", "dot", "logits", "none"]
 ContrastiveMode = Literal["stagewise", "infonce", "triplet", "token", "none"]
 SkeletalHierarchy = Literal["rings", "semantic"]
@@ -96,7 +97,8 @@ ReducerHidden = Literal["double_out", "in_plus_128"]
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "backbone": ("i3d", "frame2d"),
-    "segmentation_head": ("bigru", "fc", "tcn"),
+    "segmentation_head": ("bigru", "fc", "tcn", "asformer"),
+    "stage_split": ("takeoff", "entry"),
     "fusion": ("weighted", "addition", "dot", "logits", "none"),
     "contrastive": ("stagewise", "infonce", "triplet", "token", "none"),
     "skeletal_hierarchy": ("rings", "semantic"),
@@ -168,6 +170,17 @@ class AQAConfig:
     segmentation_input: SegmentationInput = "motion"
     segmentation_hidden: int = 256
     stage_len: int = 10  # every stage is resampled to this many steps (public code fix_size)
+    # ===== B block: Table V's 2* and Table VI's ASFormer head (aqa_model/asformer.py) =====
+    # Where K = 2 splits the dive: "takeoff" = take-off | flight+entry (the FineDiving first transit, paper's
+    # "2"); "entry" = take-off+flight | entry (the last transit, paper's "2*"). Only num_stages 2 reads it.
+    stage_split: StageSplit = "takeoff"
+    # ASFormer head (segmentation_head "asformer"): encoder of asformer_layers blocks (window and dilation
+    # 2^i), then asformer_decoders refinement stages of as many blocks, asformer_channels wide (ASFormer's
+    # num_f_maps 64; it uses 10 layers and 3 decoders at its input lengths, ours is num_frames).
+    asformer_layers: int = 7
+    asformer_decoders: int = 3
+    asformer_channels: int = 64
+    # ===== end of B block =====
     # --- fusion / decoder / regression (method.md 3.3, 3.4) ---
     d_model: int = 256
     fusion: FusionMode = "weighted"
@@ -310,6 +323,11 @@ class AQAConfig:
             raise ConfigError(f"lr_cycle_epochs must be >= 1, got {self.lr_cycle_epochs}")
         if not self.static_lr_factor > 0 or (self.code_lr is not None and not self.code_lr > 0):
             raise ConfigError(f"static_lr_factor and code_lr must be > 0, got {self.static_lr_factor}, {self.code_lr}")
+        if self.stage_split != "takeoff" and self.num_stages != 2:
+            raise ConfigError(f"stage_split {self.stage_split!r} needs num_stages 2, got {self.num_stages}")
+        if not (1 <= self.asformer_layers <= 12 and self.asformer_decoders >= 0 and self.asformer_channels >= 2):
+            raise ConfigError(f"asformer_layers must be 1-12, asformer_decoders >= 0, asformer_channels >= 2, got "
+                              f"{self.asformer_layers}, {self.asformer_decoders}, {self.asformer_channels}")
         if not 0.0 <= self.segmentation_dropout < 1.0:
             raise ConfigError(f"segmentation_dropout must be in [0, 1), got {self.segmentation_dropout}")
         if self.segmentation_transition_weights and len(self.segmentation_transition_weights) != self.num_transitions:

@@ -59,6 +59,7 @@ log = logging.getLogger(__name__)
 
 STAGE_NAMES: dict[int, tuple[str, ...]] = {1: ("dive",), 2: ("take-off", "flight+entry"),
                                            3: ("take-off", "flight", "entry")}
+ENTRY_SPLIT_NAMES: tuple[str, ...] = ("take-off+flight", "entry")  # num_stages 2, stage_split "entry" (2*)
 
 
 @dataclass
@@ -209,9 +210,11 @@ def pick_exemplars(ann: FineDivingAnnotations, dive_number: str | None, count: i
 
 
 def _stages(transitions: list[int], positions: np.ndarray, frame_count: int, contributions: list[float],
-            weights: list[float], deltas: list[float], fps: float | None) -> list[dict[str, Any]]:
+            weights: list[float], deltas: list[float], fps: float | None,
+            split: str = "takeoff") -> list[dict[str, Any]]:
     k = len(contributions)
-    names = STAGE_NAMES.get(k, tuple(f"stage {i + 1}" for i in range(k)))
+    names = (ENTRY_SPLIT_NAMES if k == 2 and split == "entry"
+             else STAGE_NAMES.get(k, tuple(f"stage {i + 1}" for i in range(k))))
     n = len(positions)
     t = sorted(int(x) for x in transitions)
     first_samples = [0, *t]
@@ -306,7 +309,7 @@ def score_clip(req: ScoreRequest) -> dict[str, Any]:
         "stage_contribution_sum": float(np.sum(votes["contributions"])),
         "exemplars": [{"key": key_name(k), "score": s, "vote": v} for k, s, v in zip(chosen, ex_scores, votes["votes"])],
         "stages": _stages(transitions, frames.positions, frames.frame_count, votes["contributions"], votes["weights"],
-                          votes["mean_deltas"], frames.fps),
+                          votes["mean_deltas"], frames.fps, cfg.stage_split),
         "transitions_sampled": transitions, "frame_count": frames.frame_count, "sampled_frames": cfg.num_frames,
         "pose": None if pose is None else str(pose_file),
         "pose_estimated": pose is not None and req.pose_file is None,

@@ -14,8 +14,8 @@ Layout read (method.md 2.3):
 GT transitions for K stages (:func:`select_transitions`): the model predicts K-1 transitions;
 FineDiving records have 2-4 transits (twisting dives split the flight into somersault and
 twist). K = 3 uses the first and the last transit (take-off ends / entry starts: the middle
-groups merge into one flight stage, as the public loader does); K = 2 uses the first; K = 1
-none. Each is then mapped onto the sampled frames as the first sample of the next stage
+groups merge into one flight stage, as the public loader does); K = 2 uses the first
+(``stage_split="takeoff"``) or the last (``"entry"``, the paper's 2*); K = 1 none. Each is then mapped onto the sampled frames as the first sample of the next stage
 (:func:`fdpose.aqa_model.segmentation.map_transitions_to_samples`).
 
 Frames become ``frame_size`` squares in one of two ways (``AQAConfig.video_crop``):
@@ -70,14 +70,20 @@ def key_name(key: Key) -> str:
     return f"{key[0]}/{key[1]}"
 
 
-def select_transitions(transits: Sequence[int] | np.ndarray, num_stages: int) -> np.ndarray:
-    """The K-1 FineDiving transits the model learns (rule in the module docstring)."""
+def select_transitions(transits: Sequence[int] | np.ndarray, num_stages: int,
+                       split: str = "takeoff") -> np.ndarray:
+    """The K-1 FineDiving transits the model learns (rule in the module docstring). split (K = 2 only):
+    "takeoff" keeps the first transit (take-off | flight+entry), "entry" the last (take-off+flight | entry,
+    Table V's 2*)."""
     t = [int(x) for x in np.asarray(transits).reshape(-1)]
     if num_stages == 1:
         return np.zeros(0, np.int64)
     if not t:
         raise ValueError("record has no transits")
-    chosen = [t[0]] if num_stages == 2 else [t[0], t[-1]]
+    if num_stages == 2:
+        chosen = [t[-1]] if split == "entry" else [t[0]]
+    else:
+        chosen = [t[0], t[-1]]
     return np.asarray(chosen, np.int64)
 
 
@@ -308,7 +314,7 @@ class FineDivingAQADataset(torch.utils.data.Dataset):
         if record is None:
             return "no fine-grained annotation for this clip"
         try:
-            select_transitions(record.steps_transit_frames, self.config.num_stages)
+            select_transitions(record.steps_transit_frames, self.config.num_stages, self.config.stage_split)
         except ValueError as exc:
             return str(exc)
         self.records[key] = record
@@ -353,7 +359,7 @@ class FineDivingAQADataset(torch.utils.data.Dataset):
         key = self.keys[index]
         record = self.records[key]
         positions = self.positions(key)
-        transits = select_transitions(record.steps_transit_frames, cfg.num_stages)
+        transits = select_transitions(record.steps_transit_frames, cfg.num_stages, cfg.stage_split)
         item: dict[str, torch.Tensor] = {
             "index": torch.tensor(index),
             "transitions": torch.from_numpy(map_transitions_to_samples(transits, positions)),
