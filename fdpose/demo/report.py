@@ -29,12 +29,33 @@ def _fmt(v: Any, pct: bool = False, digits: int = 3) -> str:
     return f"{float(v):.{digits}f}" if isinstance(v, float) else str(v)
 
 
+def zero_verdict(lo: Optional[float], hi: Optional[float]) -> str:
+    """Whether a 95% interval of an SRCC excludes zero, in words."""
+    if lo is None or hi is None:
+        return "no interval"
+    if lo > 0:
+        return "excludes zero"
+    return "excludes zero, below it" if hi < 0 else "includes zero"
+
+
+def baseline_verdict(lo: Optional[float], hi: Optional[float]) -> str:
+    """What the paired interval of the SRCC gain says about model vs exemplar-mean baseline."""
+    if lo is None or hi is None:
+        return "too few dives to tell"
+    if lo > 0:
+        return "the model beats the baseline"
+    if hi < 0:
+        return "the model is worse than the baseline"
+    return "not distinguishable from the baseline on these dives"
+
+
 def metric_rows(result: DemoResult) -> list[tuple[str, str, str]]:
     """(figure, value, what it is measured on) rows of the summary."""
     s = result.steps
     tr, ft, ex, ev = s.get("track", {}), s.get("finetune", {}), s.get("export", {}), s.get("eval", {})
     ci_lo, ci_hi = ev.get("srcc_ci95") or (None, None)
     _, gain_lo, gain_hi = ev.get("srcc_gain_over_baseline") or (None, None, None)
+    b_lo, b_hi = ev.get("baseline_srcc_ci95") or (None, None)
     syn = s.get("synth", {})
     share = (ex.get("provenance_share") or {})
     return [
@@ -48,11 +69,14 @@ def metric_rows(result: DemoResult) -> list[tuple[str, str, str]]:
         ("dataset provenance", ", ".join(f"{k} {_fmt(v, pct=True)}" for k, v in share.items()) or "n/a",
          "joints of the 96-frame export (manual labels of training clips win)"),
         ("SRCC (test)", _fmt(ev.get("srcc")),
-         f"{ev.get('queries', 'n/a')} test dives, 95% bootstrap interval {_fmt(ci_lo)} to {_fmt(ci_hi)}; "
-         f"exemplar-mean baseline {_fmt(ev.get('baseline_srcc'))}"),
+         f"{ev.get('queries', 'n/a')} test dives, 95% bootstrap interval {_fmt(ci_lo)} to {_fmt(ci_hi)} "
+         f"({zero_verdict(ci_lo, ci_hi)})"),
+        ("SRCC exemplar-mean baseline", _fmt(ev.get("baseline_srcc")),
+         f"delta = 0 (the mean score of the same-dive exemplars), same dives, 95% bootstrap interval "
+         f"{_fmt(b_lo)} to {_fmt(b_hi)}"),
         ("SRCC gain over baseline", _fmt((ev.get("srcc_gain_over_baseline") or [None])[0]),
          "model minus exemplar-mean baseline, same test dives, 95% paired bootstrap interval "
-         f"{_fmt(gain_lo)} to {_fmt(gain_hi)}"),
+         f"{_fmt(gain_lo)} to {_fmt(gain_hi)}: {baseline_verdict(gain_lo, gain_hi)}"),
         ("R-l2 x100 (test)", _fmt(ev.get("rl2_x100"), digits=4),
          f"baseline {_fmt(ev.get('baseline_rl2_x100'), digits=4)}"),
         ("AIoU@0.5 / @0.75", f"{_fmt(ev.get('aiou_50'), digits=1)}% / {_fmt(ev.get('aiou_75'), digits=1)}%",

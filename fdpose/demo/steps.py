@@ -227,6 +227,7 @@ def step_eval(ctx: DemoContext) -> dict[str, Any]:
     from fdpose.aqa_model.checkpoint import model_from_checkpoint
     from fdpose.aqa_model.distributed import pick_device
     from fdpose.aqa_model.evaluate import evaluate, write_eval_outputs
+    from fdpose.aqa_model.metrics import srcc_interval
     from fdpose.finediving import load_annotations
 
     device = pick_device(ctx.device)
@@ -243,11 +244,15 @@ def step_eval(ctx: DemoContext) -> dict[str, Any]:
     preds = result.predictions
     gain = srcc_gain_interval([q.pred_score for q in preds], [q.exemplar_mean for q in preds],
                               [q.true_score for q in preds], seed=ctx.plan.seed) if len(preds) >= 3 else (None,) * 3
+    # the baseline's own interval (same resampling rule as the model's): both figures carry one
+    base_ci = srcc_interval([q.exemplar_mean for q in preds], [q.true_score for q in preds],
+                            seed=ctx.plan.seed) if len(preds) >= 3 else (None, None)
     return {"queries": rep["queries"], "srcc": _round(rep["srcc"]), "rl2_x100": _round(rep["rl2_x100"]),
             "srcc_gain_over_baseline": [_round(v) for v in gain],
             "srcc_ci95": [_round(ci[0]), _round(ci[1])], "l2": _round(rep["l2"]),
             "aiou_50": _round(aiou.get("0.5")), "aiou_75": _round(aiou.get("0.75")),
             "baseline_srcc": _round(rep["baseline_exemplar_mean"]["srcc"]),
+            "baseline_srcc_ci95": [_round(v) for v in base_ci],
             "baseline_rl2_x100": _round(rep["baseline_exemplar_mean"]["rl2_x100"]),
             "scatter": str(paths["scatter"])}
 
@@ -277,7 +282,7 @@ def srcc_gain_interval(pred: Any, baseline: Any, true: Any, level: float = 0.95,
         return corr(rp, rt) - corr(rb, rt)
 
     arrays = [np.asarray(a, dtype=float) for a in (pred, baseline, true)]
-    point = float(gain(*arrays))
+    point = float(gain(arrays[0], arrays[1], arrays[2]))
     with warnings.catch_warnings():  # resamples with all-tied scores give NaN, dropped below
         warnings.simplefilter("ignore", stats.DegenerateDataWarning)
         res = stats.bootstrap(tuple(arrays), gain, paired=True, vectorized=True, n_resamples=resamples,

@@ -54,6 +54,8 @@ def test_every_step_runs_and_the_figures_are_measured(demo_run) -> None:
     gain, lo, hi = s["eval"]["srcc_gain_over_baseline"]
     assert (gain is None) == (s["eval"]["queries"] < 3)  # no interval from fewer than 3 dives
     assert gain is None or lo <= gain <= hi
+    b_lo, b_hi = s["eval"]["baseline_srcc_ci95"]  # the baseline's figure carries its own interval
+    assert (b_lo is None) == (gain is None) and (b_lo is None or -1.0 <= b_lo <= b_hi <= 1.0)
     assert s["finetune"]["val_clips"] + len(read_json(out / "hrnet" / "metrics.json")["split"]["train"]["clips"]) == 5
     summary = read_json(out / "summary.json")
     assert summary["headline"]["tracking_accuracy"] == s["track"]["tracking_accuracy"]
@@ -146,3 +148,22 @@ def test_resume_keeps_the_stored_thread_count(tmp_path: Path) -> None:
     assert _load_state(tmp_path, plan_for(True, threads=stored_threads(tmp_path)))["plan"]["threads"] == 3
     with pytest.raises(ConfigError, match="different plan"):
         _load_state(tmp_path, plan_for(True, threads=1))
+
+
+def test_report_says_whether_the_interval_excludes_zero_and_the_model_beats_the_baseline(tmp_path: Path) -> None:
+    from fdpose.demo.report import baseline_verdict, metric_rows, zero_verdict
+    from fdpose.demo.result import DemoResult
+
+    assert zero_verdict(0.12, 0.70) == "excludes zero" and zero_verdict(-0.5, 0.4) == "includes zero"
+    assert zero_verdict(-0.6, -0.1) == "excludes zero, below it" and zero_verdict(None, None) == "no interval"
+    assert baseline_verdict(0.05, 0.4) == "the model beats the baseline"
+    assert baseline_verdict(-0.4, -0.02) == "the model is worse than the baseline"
+    assert baseline_verdict(-0.1, 0.3) == "not distinguishable from the baseline on these dives"
+    assert baseline_verdict(None, None) == "too few dives to tell"
+    result = DemoResult(tmp_path, QUICK, steps={"eval": {
+        "queries": 32, "srcc": 0.41, "srcc_ci95": [0.08, 0.66], "baseline_srcc": 0.12,
+        "baseline_srcc_ci95": [-0.25, 0.47], "srcc_gain_over_baseline": [0.29, 0.02, 0.55]}})
+    rows = {name: (value, what) for name, value, what in metric_rows(result)}
+    assert rows["SRCC (test)"] == ("0.410", "32 test dives, 95% bootstrap interval 0.080 to 0.660 (excludes zero)")
+    assert rows["SRCC exemplar-mean baseline"][0] == "0.120" and "-0.250 to 0.470" in rows["SRCC exemplar-mean baseline"][1]
+    assert rows["SRCC gain over baseline"][1].endswith("0.020 to 0.550: the model beats the baseline")
