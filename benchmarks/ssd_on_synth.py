@@ -1,0 +1,134 @@
+"""The real ``ssd`` detector on the synth world's frames, beside the simulated detector of the same
+world: how far the renders are from the footage the simulated detector was calibrated on.
+
+    OMP_NUM_THREADS=1 python benchmarks/ssd_on_synth.py [--seed 0] [--videos 12] [--json]
+
+Two worlds of the same seed (no video): the plain world and the ``--broadcast`` preset. On every
+frame the real detector (threshold 0.3, stretch; docs/detector.md) runs on the JPEG and its boxes
+are sorted with the ground truth: the diver found when a box has IoU >= 0.3 with his box (the
+rule of benchmarks/detector_real.py), other boxes on a person of ``persons[]`` (IoU >= 0.3), on
+the graphics or the splash (half of the box inside them) or elsewhere. The same figures of the
+world's own simulated detections (its MOT file) are printed beside them. docs/synth_broadcast.md
+quotes the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import cv2
+import numpy as np
+
+from fdpose.metrics.boxes import iou
+from fdpose.pipelines.detectors.file import FileDetector
+from fdpose.pipelines.detectors.ssd import SSDConfig, SSDDetector
+from fdpose.synth.config import BROADCAST_PRESET, SynthConfig
+from fdpose.synth.world import generate_world
+
+PHASES = ("take_off", "flight", "entry")
+
+
+def _inside(box: np.ndarray, region: Sequence[float]) -> float:
+    """Share of ``box`` inside ``region`` (both xyxy)."""
+    w = max(0.0, min(box[2], region[2]) - max(box[0], region[0]))
+    h = max(0.0, min(box[3], region[3]) - max(box[1], region[1]))
+    return w * h / max(1e-9, (box[2] - box[0]) * (box[3] - box[1]))
+
+
+def sort_boxes(fr: dict[str, Any], boxes: np.ndarray) -> tuple[Optional[bool], dict[str, int]]:
+    """(diver found, or None when he is not drawn; other boxes by kind) of one GT frame."""
+    g = fr["diver"]["box"]
+    hit = -1
+    if g is not None and len(boxes):
+        u = iou(np.asarray(g, dtype=float), boxes[:, :4])
+        hit = int(u.argmax()) if float(u.max()) >= 0.3 else -1
+    people = np.array([q["box"] for q in fr["persons"] if q["role"] != "diver"], dtype=float).reshape(-1, 4)
+    kinds = {"people": 0, "diver_second": 0, "graphics": 0, "splash": 0, "other": 0}
+    for k, b in enumerate(boxes):
+        if k == hit:
+            continue
+        if len(people) and float(iou(b[:4], people).max()) >= 0.3:
+            kinds["people"] += 1
+        elif g is not None and _inside(np.asarray(g, dtype=float), b[:4]) > 0.5:
+            kinds["diver_second"] += 1  # another box holding most of the diver
+        elif any(_inside(b, gr["box"]) > 0.5 for gr in fr.get("graphics", [])):
+            kinds["graphics"] += 1
+        elif fr.get("splash_box") and _inside(b, fr["splash_box"]) > 0.5:
+            kinds["splash"] += 1
+        else:
+            kinds["other"] += 1
+    return (None if g is None else hit >= 0), kinds
+
+
+def measure(root: Path, detect: Any) -> dict[str, Any]:
+    """Figures of one world for one detector: ``detect(gt, frame_index, frame) -> (K, 5)``."""
+    frames = 0
+    miss = {p: [0, 0] for p in PHASES}
+    kinds: dict[str, int] = {}
+    for gt_path in sorted((root / "gt").rglob("*.json")):
+        gt = json.loads(gt_path.read_text())
+        t0, t1 = gt["stages"]["steps_transit_frames"][0], gt["stages"]["steps_transit_frames"][-1]
+        for t, fr in enumerate(gt["frames"]):
+            found, k = sort_boxes(fr, detect(gt, t, fr))
+            frames += 1
+            for name, v in k.items():
+                kinds[name] = kinds.get(name, 0) + v
+            if found is not None:
+                dt = fr.get("dive_time", t)
+                m = miss[PHASES[0 if dt <= t0 else 1 if dt <= t1 else 2]]
+                m[0] += int(not found)
+                m[1] += 1
+    drawn = sum(v[1] for v in miss.values())
+    return {"frames": frames, "diver_missed": round(sum(v[0] for v in miss.values()) / max(1, drawn), 3),
+            "diver_missed_by_phase": {p: round(v[0] / v[1], 3) if v[1] else None for p, v in miss.items()},
+            "boxes_per_frame": {k: round(v / frames, 3) for k, v in kinds.items()}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--videos", type=int, default=12)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    ssd = SSDDetector(SSDConfig())
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for world, extra in (("plain", {}), ("broadcast", dict(BROADCAST_PRESET))):
+            root = Path(tmp) / world
+            generate_world(SynthConfig(videos=args.videos, seed=args.seed, write_video=False, **extra), root)
+            files = FileDetector(root / "detections")
+            cache: dict[str, list[np.ndarray]] = {}
+
+            def simulated(gt: dict[str, Any], t: int, fr: dict[str, Any], files: FileDetector = files,
+                          cache: dict[str, list[np.ndarray]] = cache) -> np.ndarray:
+                clip = f"{gt['match']}__{gt['idx']}"
+                if clip not in cache:
+                    cache[clip] = files.for_clip(clip).all_frames(gt["num_frames"])
+                return cache[clip][t]
+
+            def real(gt: dict[str, Any], t: int, fr: dict[str, Any], root: Path = root) -> np.ndarray:
+                return ssd.detect_one(cv2.imread(str(root / fr["image"])))
+
+            for name, fn in (("simulated", simulated), ("real ssd", real)):
+                rows.append({"world": world, "detector": name, **measure(root, fn)})
+    if args.json:
+        print(json.dumps({"seed": args.seed, "videos": args.videos, "rows": rows}, indent=1))
+        return 0
+    print("| world | detector | frames | diver missed | take-off / flight / entry | boxes / frame: people, second box "
+          "on the diver, graphics, splash, other |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        ph = " / ".join("-" if v is None else str(v) for v in r["diver_missed_by_phase"].values())
+        b = r["boxes_per_frame"]
+        print(f"| {r['world']} | {r['detector']} | {r['frames']} | {r['diver_missed']} | {ph} | {b['people']}, "
+              f"{b['diver_second']}, {b['graphics']}, {b['splash']}, {b['other']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
