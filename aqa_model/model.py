@@ -52,7 +52,7 @@ from fdpose.aqa_model.encoders.skeletal import HierarchicalSkeletalEncoder
 from fdpose.aqa_model.encoders.static import StaticVisualEncoder
 from fdpose.aqa_model.fusion import PoseGuidedFusion
 from fdpose.aqa_model.regression import ContrastiveRegressor
-from fdpose.aqa_model.segmentation import ProcedureSegmenter, cut_stages, segmentation_loss
+from fdpose.aqa_model.segmentation import ProcedureSegmenter, cut_stages, segmentation_loss_all
 from fdpose.errors import ConfigError, ValidationError
 from fdpose.skeleton import NUM_JOINTS
 
@@ -65,12 +65,15 @@ class VideoEncoding:
     seg_logits: (B, T, K-1) segmentation logits (None when K = 1).
     pred_transitions: (B, K-1) decoded transitions (long); cut_transitions: (B, K-1) the
     transitions the stages were cut at (ground truth in training, else = pred_transitions).
+    seg_aux: (B, S-1, T, K-1) earlier stages' segmentation logits (the ASFormer head's encoder and
+    first decoders, supervised too), None for single-stage heads.
     """
 
     stages: dict[str, torch.Tensor]
     seg_logits: torch.Tensor | None
     pred_transitions: torch.Tensor
     cut_transitions: torch.Tensor
+    seg_aux: torch.Tensor | None = None
 
     @property
     def batch_size(self) -> int:
@@ -81,6 +84,7 @@ class VideoEncoding:
             {k: fn(v) for k, v in self.stages.items()},
             None if self.seg_logits is None else fn(self.seg_logits),
             fn(self.pred_transitions), fn(self.cut_transitions),
+            None if self.seg_aux is None else fn(self.seg_aux),
         )
 
     def select(self, index: int | slice | Sequence[int] | torch.Tensor) -> "VideoEncoding":
@@ -105,6 +109,7 @@ class VideoEncoding:
             None if first.seg_logits is None else torch.cat([e.seg_logits for e in encodings]),  # type: ignore[misc]
             torch.cat([e.pred_transitions for e in encodings]),
             torch.cat([e.cut_transitions for e in encodings]),
+            None if first.seg_aux is None else torch.cat([e.seg_aux for e in encodings]),  # type: ignore[misc]
         )
 
 
@@ -173,7 +178,9 @@ class HPMCoRe(nn.Module):
         else:
             seg_dim = motion_dim or (static_dim if cfg.use_sve else pose_dim)
         self.segmenter = (ProcedureSegmenter(cfg.segmentation_head, seg_dim, k, cfg.segmentation_hidden,
-                                             cfg.segmentation_dropout) if k >= 2 else None)
+                                             cfg.segmentation_dropout,
+                                             (cfg.asformer_channels, cfg.asformer_layers, cfg.asformer_decoders))
+                          if k >= 2 else None)
 
         self.branches: tuple[str, ...] = tuple(
             b for b, on in (("motion", cfg.use_dve or cfg.use_hse), ("static", cfg.use_sve)) if on)
@@ -249,8 +256,11 @@ class HPMCoRe(nn.Module):
             seg_input = torch.cat(streams, dim=-1) if cfg.segmentation_input == "all" else streams[0]
         assert seg_input is not None
         b = seg_input.shape[0]
+        aux: torch.Tensor | None = None
         if self.segmenter is not None:
-            logits, pred = self.segmenter(seg_input)
+            all_logits, pred = self.segmenter.forward_stages(seg_input)  # (B, S, T, K-1): S > 1 for ASFormer
+            logits = all_logits[:, -1]
+            aux = all_logits[:, :-1] if all_logits.shape[1] > 1 else None
         else:
             logits, pred = None, torch.zeros(b, 0, dtype=torch.long, device=seg_input.device)
         cut = pred if transitions is None else transitions.to(seg_input.device).long()
@@ -284,7 +294,7 @@ class HPMCoRe(nn.Module):
         if "static" in self.branches:
             assert static_st is not None
             stages["static"] = torch.stack([r(static_st[kk]) for kk, r in enumerate(self.reducers["static"])], dim=1)
-        return VideoEncoding(stages, logits, pred, cut)
+        return VideoEncoding(stages, logits, pred, cut, aux)
 
     # ------------------------------------------------------------------ per pair
     def compare(self, query: VideoEncoding, exemplar: VideoEncoding, exemplar_score: torch.Tensor) -> CompareOutput:
@@ -332,8 +342,9 @@ class HPMCoRe(nn.Module):
             qt = query.cut_transitions if query_transitions is None else query_transitions
             et = exemplar.cut_transitions if exemplar_transitions is None else exemplar_transitions
             w = cfg.segmentation_transition_weights
-            ce = 0.5 * (segmentation_loss(query.seg_logits, qt.to(mse.device), w)
-                        + segmentation_loss(exemplar.seg_logits, et.to(mse.device), w))
+            # ASFormer: every stage's output supervised, the CEs summed (seg_aux); other heads: seg_aux None
+            ce = 0.5 * (segmentation_loss_all(query.seg_logits, qt.to(mse.device), w, query.seg_aux)
+                        + segmentation_loss_all(exemplar.seg_logits, et.to(mse.device), w, exemplar.seg_aux))
         contrast = zero
         if self.contrast is not None:
             per_branch = torch.stack([self.contrast[b](query.stages[b], exemplar.stages[b]) for b in self.branches])

@@ -8,9 +8,11 @@ Training uses cross-entropy of each column against the ground-truth transition f
 averaged over transitions, each weighted by ``segmentation_transition_weights`` (default equal;
 the public codes' soft target holds 2 at the second transition, i.e. weights (1, 2)).
 
-Heads (ablation "BiGRU > FC > TCN"): ``bigru`` (bidirectional GRU + FC, the paper's),
-``fc`` (per-frame linear layer, no temporal context), ``tcn`` (a single-stage MS-TCN-like
-stack of dilated residual temporal convolutions).
+Heads (ablation "BiGRU > ASFormer > FC > TCN", paper Table VI): ``bigru`` (bidirectional GRU + FC,
+the paper's), ``fc`` (per-frame linear layer, no temporal context), ``tcn`` (a single-stage
+MS-TCN-like stack of dilated residual temporal convolutions), ``asformer`` (encoder + refinement
+decoders of windowed attention, :mod:`fdpose.aqa_model.asformer`; every stage's output is
+supervised, :func:`segmentation_loss_all`).
 
 Stage cutting: K stages from K-1 transitions ``t_1 <= ... <= t_{K-1}``; stage k covers frames
 ``[b_k, b_{k+1}]`` (both ends included) with ``b_0 = 0``, ``b_K = T - 1``, ``b_k = t_k``.
@@ -22,13 +24,14 @@ Gradients flow to the features; transitions are indices and carry none.
 
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from fdpose.aqa_model.asformer import ASFormerHead
 from fdpose.errors import ConfigError
 
 
@@ -72,14 +75,22 @@ class TCNHead(nn.Module):
         return self.out(y).transpose(1, 2)
 
 
-def build_head(kind: Literal["bigru", "fc", "tcn"], in_dim: int, num_transitions: int, hidden: int,
-               dropout: float = 0.0) -> nn.Module:
-    heads = {"bigru": BiGRUHead, "fc": FCHead, "tcn": TCNHead}
-    if kind not in heads:
-        raise ConfigError(f"unknown segmentation head {kind!r}")
+HEADS: tuple[str, ...] = ("bigru", "fc", "tcn", "asformer")
+
+
+def build_head(kind: str, in_dim: int, num_transitions: int, hidden: int, dropout: float = 0.0,
+               asformer: tuple[int, int, int] = (64, 7, 3)) -> nn.Module:
+    """The named head; asformer = (channels, layers per stage, decoders) of the ASFormer head."""
     if kind == "bigru":
         return BiGRUHead(in_dim, num_transitions, hidden, dropout)
-    return heads[kind](in_dim, num_transitions, hidden)
+    if kind == "fc":
+        return FCHead(in_dim, num_transitions, hidden)
+    if kind == "tcn":
+        return TCNHead(in_dim, num_transitions, hidden)
+    if kind == "asformer":
+        channels, layers, decoders = asformer
+        return ASFormerHead(in_dim, num_transitions, channels, layers, decoders, dropout)
+    raise ConfigError(f"unknown segmentation head {kind!r} (known: {', '.join(HEADS)})")
 
 
 def decode_transitions(logits: torch.Tensor) -> torch.Tensor:
@@ -108,6 +119,17 @@ def segmentation_loss(logits: torch.Tensor, transitions: torch.Tensor,
     if weights:
         per = per.view(b, m) * torch.as_tensor(list(weights), dtype=per.dtype, device=per.device)
     return per.mean()
+
+
+def segmentation_loss_all(logits: torch.Tensor, transitions: torch.Tensor, weights: Sequence[float] = (),
+                          aux_logits: torch.Tensor | None = None) -> torch.Tensor:
+    """:func:`segmentation_loss` of the final logits (B, T, K-1) plus, summed, that of every earlier stage's
+    logits aux_logits (B, S-1, T, K-1) (ASFormer's encoder and first decoders; None for one-stage heads)."""
+    loss = segmentation_loss(logits, transitions, weights)
+    if aux_logits is not None:
+        for s in range(aux_logits.shape[1]):
+            loss = loss + segmentation_loss(aux_logits[:, s], transitions, weights)
+    return loss
 
 
 def map_transitions_to_samples(transit_frames: Sequence[int] | np.ndarray,
@@ -167,13 +189,22 @@ def cut_stages(features: torch.Tensor, transitions: torch.Tensor, stage_len: int
 class ProcedureSegmenter(nn.Module):
     """Head + decoding: features (B, T, C) -> (logits (B, T, K-1), transitions (B, K-1))."""
 
-    def __init__(self, kind: Literal["bigru", "fc", "tcn"], in_dim: int, num_stages: int, hidden: int,
-                 dropout: float = 0.0) -> None:
+    def __init__(self, kind: str, in_dim: int, num_stages: int, hidden: int, dropout: float = 0.0,
+                 asformer: tuple[int, int, int] = (64, 7, 3)) -> None:
         super().__init__()
         if num_stages < 2:
             raise ConfigError("segmentation needs at least 2 stages")
-        self.head = build_head(kind, in_dim, num_stages - 1, hidden, dropout)
+        self.head = build_head(kind, in_dim, num_stages - 1, hidden, dropout, asformer)
 
     def forward(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         logits = self.head(features)
         return logits, decode_transitions(logits.detach())
+
+    def forward_stages(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """features (B, T, C) -> (every stage's logits (B, S, T, K-1), the last stage's transitions (B, K-1)).
+        S = 1 for single-stage heads, 1 + decoders for ASFormer."""
+        if isinstance(self.head, ASFormerHead):
+            logits = self.head.all_stages(features)
+        else:
+            logits = self.head(features)[:, None]
+        return logits, decode_transitions(logits[:, -1].detach())
