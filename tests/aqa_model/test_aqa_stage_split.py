@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -117,3 +118,32 @@ def test_score_report_names_the_entry_split_stages() -> None:
     args = (np.arange(16), 60, [1.0, 2.0], [0.5, 0.5], [1.0, 2.0], None)
     assert [s["name"] for s in _stages([12], *args, split="entry")] == ["take-off+flight", "entry"]
     assert [s["name"] for s in _stages([4], *args)] == ["take-off", "flight+entry"]
+
+
+def test_train_aqa_runs_2_star_with_the_asformer_head_from_a_json_config(tmp_path: Path) -> None:
+    from aqa_run_helpers import aqa_group, config_file, make_world, world_args
+    from click.testing import CliRunner
+
+    world = make_world(tmp_path / "world")  # transits (5, 13) of 20 frames: the entry split keeps 13
+    cfg = config_file(tmp_path / "two_star.json", num_stages=2, stage_split="entry", segmentation_head="asformer",
+                      asformer_channels=8, asformer_layers=3, asformer_decoders=2, segmentation_transition_weights=())
+    out = tmp_path / "run"
+    before = torch.get_num_threads()
+    try:
+        res = CliRunner().invoke(aqa_group(), ["train-aqa", *world_args(world), "-o", str(out), "--config", str(cfg),
+                                               "--epochs", "1", "--batch-size", "4", "--val-share", "0.25",
+                                               "--device", "cpu", "--threads", "1", "--json"])
+    finally:
+        torch.set_num_threads(before)
+    assert res.exit_code == 0, res.output
+    saved = json.loads((out / "config.json").read_text())
+    assert (saved["num_stages"], saved["stage_split"], saved["segmentation_head"]) == (2, "entry", "asformer")
+    summary = json.loads(res.stdout)
+    assert summary["test"]["aiou_mode"] == "stages" and summary["test"]["queries"] == 5
+    # sampled frames 0, 1, 2, 3, 5, ..., 13, 15, ...: the entry (first frame after transit 13) is sample 12
+    with (out / "test" / "predictions.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 5 and {r["true_transitions"] for r in rows} == {"12"}
+    state = torch.load(out / "last.pt", weights_only=True)
+    assert "segmenter.head.decoders.1.out.weight" in state["model"]
+    assert state["model"]["segmenter.head.encoder.out.weight"].shape[0] == 1  # K - 1 = 1 transition
