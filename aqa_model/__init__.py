@@ -7,7 +7,8 @@ Modules (one component each, docstrings cite method.md's equations):
 * ``encoders``: static (ResNet + multi-branch downsampling), i3d (Inception-I3D + mixed
   temporal convolutions), skeletal (hierarchical GCN + EdgeConv), frame2d (MCoRe's 2D CNN with
   temporal shift); local loaders for torchvision ResNet-50 and kinetics_i3d_pytorch weights.
-* ``segmentation``: Bi-GRU / FC / TCN transition heads, decoding, CE loss, stage cutting.
+* ``segmentation``: Bi-GRU / FC / TCN transition heads, decoding, CE loss, stage cutting;
+  ``asformer``: the ASFormer-style head (Table VI).
 * ``fusion``: pose-guided attention A = A_v + lambda A_p (Eq. 8-11).
 * ``contrastive``: stage-wise contrastive loss; InfoNCE / triplet alternatives (Eq. 12-15).
 * ``regression``: per-stage decoders, stage MLPs, normalised stage weights (Eq. 16-20).
