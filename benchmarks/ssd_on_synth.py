@@ -8,8 +8,9 @@ frame the real detector (threshold 0.3, stretch; docs/detector.md) runs on the J
 are sorted with the ground truth: the diver found when a box has IoU >= 0.3 with his box (the
 rule of benchmarks/detector_real.py), other boxes on a person of ``persons[]`` (IoU >= 0.3), on
 the graphics or the splash (half of the box inside them) or elsewhere. The same figures of the
-world's own simulated detections (its MOT file) are printed beside them. docs/synth_broadcast.md
-quotes the output.
+world's own simulated detections (its MOT file) are printed beside them. Last, the persistence of
+the simulated boxes on people, linked by the geometric rule used on the real clips
+(``benchmarks/detector_real.py``'s ``persistence``). docs/synth_broadcast.md quotes the output.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from fdpose.pipelines.detectors.file import FileDetector
 from fdpose.pipelines.detectors.ssd import SSDConfig, SSDDetector
 from fdpose.synth.config import BROADCAST_PRESET, SynthConfig
 from fdpose.synth.world import generate_world
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from detector_real import persistence  # noqa: E402 - the sibling benchmark's linking rule
 
 PHASES = ("take_off", "flight", "entry")
 
@@ -89,6 +93,24 @@ def measure(root: Path, detect: Any) -> dict[str, Any]:
             "boxes_per_frame": {k: round(v / frames, 3) for k, v in kinds.items()}}
 
 
+def people_persistence(root: Path) -> dict[str, Any]:
+    """The simulated people boxes' persistence over a world's clips, linked as on the real clips."""
+    spans: list[int] = []
+    boxes = cont = 0
+    for gt_path in sorted((root / "gt").rglob("*.json")):
+        gt = json.loads(gt_path.read_text())
+        frames = [{"frame": t, "false_positives": [{"box": d["box"], "kind": "people"} for d in fr["detections"]
+                                                   if d["role"] not in ("diver", "false_positive")]}
+                  for t, fr in enumerate(gt["frames"])]
+        r = persistence(frames, ("people",))
+        boxes += r["boxes"]
+        cont += r["continuing_previous_frame"]
+        spans += r["track_frames"]
+    return {"boxes": boxes, "continuing": round(cont / max(1, boxes), 3), "tracks": len(spans),
+            "mean_track_frames": round(float(np.mean(spans)), 2) if spans else 0.0, "longest": max(spans, default=0),
+            "one_frame_tracks": round(float(np.mean(np.array(spans) == 1)), 2) if spans else 0.0}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seed", type=int, default=0)
@@ -97,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     ssd = SSDDetector(SSDConfig())
     rows = []
+    pers: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for world, extra in (("plain", {}), ("broadcast", dict(BROADCAST_PRESET))):
             root = Path(tmp) / world
@@ -116,8 +139,10 @@ def main(argv: list[str] | None = None) -> int:
 
             for name, fn in (("simulated", simulated), ("real ssd", real)):
                 rows.append({"world": world, "detector": name, **measure(root, fn)})
+            if world == "broadcast":
+                pers = people_persistence(root)
     if args.json:
-        print(json.dumps({"seed": args.seed, "videos": args.videos, "rows": rows}, indent=1))
+        print(json.dumps({"seed": args.seed, "videos": args.videos, "rows": rows, "people_persistence": pers}, indent=1))
         return 0
     print("| world | detector | frames | diver missed | take-off / flight / entry | boxes / frame: people, second box "
           "on the diver, graphics, splash, other |")
@@ -127,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
         b = r["boxes_per_frame"]
         print(f"| {r['world']} | {r['detector']} | {r['frames']} | {r['diver_missed']} | {ph} | {b['people']}, "
               f"{b['diver_second']}, {b['graphics']}, {b['splash']}, {b['other']} |")
+    print(f"\nbroadcast world, simulated people boxes linked as on the real clips: {pers['boxes']} boxes, "
+          f"{pers['continuing']} continuing one of the previous frame, {pers['tracks']} tracks of "
+          f"{pers['mean_track_frames']} frames on average ({pers['one_frame_tracks']} of one frame, longest "
+          f"{pers['longest']})")
     return 0
 
 
