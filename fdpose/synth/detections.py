@@ -81,8 +81,9 @@ class DetectorProfile:
 #: frames: ``python benchmarks/detector_real.py --fp-only`` (docs/detector.md). Diver missed on 3/6
 #: take-off frames and 8/44 flight frames; the entry has one frame in view (missed): too few for a
 #: rate, so the entry takes the overall rate 12/51. 46 boxes on people (0.836 a frame), 21 of them
-#: continuing one of the previous frame (0.457); 6 duplicate boxes on the diver in 39 frames where
-#: he was found (0.154). Splash, graphics and other false boxes: none (4 frames of splash seen from
+#: continuing one of the previous frame (0.457); 6 duplicate boxes on the diver over the 39 frames
+#: where he was found (0.154; one of them, armstand frame 8, sits on a frame where his own box was
+#: missed: the profile puts every duplicate beside a found diver). Splash, graphics and other false boxes: none (4 frames of splash seen from
 #: under water, 21 frames with a broadcaster logo), so the profile has none.
 SSD_DEV = DetectorProfile(
     name="ssd-dev",
@@ -188,8 +189,8 @@ FrameInput = tuple[list[tuple[str, str, tuple[float, float, float, float], float
 def _duplicate(rng: np.random.Generator, box: tuple[float, float, float, float], W: int, H: int
                ) -> tuple[float, float, float, float] | None:
     """A second, looser box on the diver: each side scaled 0.8-2.2x around a centre moved by up to
-    a quarter of the size (the real ones: taller boxes reaching below the diver, wide ones over
-    the scene)."""
+    a quarter of the size (the five real ones beside a diver box: 0.56-2.26x its width, 0.82-1.84x
+    its height; benchmarks/data/ssd_dev_false_positives.json)."""
     x1, y1, x2, y2 = box
     w, h = x2 - x1, y2 - y1
     cx = (x1 + x2) / 2 + float(rng.uniform(-0.25, 0.25)) * w
