@@ -43,7 +43,7 @@ from fdpose.aqa_model.metrics import ScoreMetrics, aiou, query_iou, score_metric
 from fdpose.aqa_model.model import HPMCoRe, VideoEncoding
 from fdpose.errors import ValidationError
 from fdpose.finediving import FineDivingAnnotations, Key
-from fdpose.io import atomic_write_text, write_json
+from fdpose.io import atomic_write_text, remove_stale_temps, write_json
 
 log = logging.getLogger(__name__)
 
@@ -378,6 +378,7 @@ def write_eval_outputs(result: EvalResult, out_dir: str | os.PathLike[str], num_
     from fdpose.aqa_model.plots import score_scatter
 
     out = Path(out_dir)
+    remove_stale_temps(out, recursive=False)  # what a killed evaluation left mid-write
     paths = {
         "predictions": atomic_write_text(out / "predictions.csv",
                                          _csv_text(prediction_rows(result, num_frames), PREDICTION_COLUMNS)),

@@ -64,7 +64,7 @@ from fdpose.aqa_model.oracle import write_oracle_poses
 from fdpose.aqa_model.training_log import TrainingLog
 from fdpose.errors import ConfigError, InputError, ValidationError
 from fdpose.finediving import FineDivingAnnotations, Key, load_annotations
-from fdpose.io import write_json
+from fdpose.io import remove_stale_temps, write_json
 
 log = logging.getLogger(__name__)
 
@@ -340,9 +340,12 @@ def _train(opts: TrainOptions, ctx: DistContext) -> TrainSummary:
     out = Path(opts.out_dir)
     last = out / LAST_NAME
     stored_state: dict[str, Any] | None = None
+    if ctx.is_main:
+        remove_stale_temps(out)  # temp files a killed run left mid-write (their writer's pid is gone)
     if opts.resume:
         if not last.is_file():
-            raise InputError(f"nothing to resume: no {LAST_NAME} in the run directory", out)
+            raise InputError(f"nothing to resume: no {LAST_NAME} in the run directory (a run killed before its "
+                             "first epoch ended starts again without --resume)", out)
         stored_state = load_checkpoint(last)
     elif last.is_file():
         raise ConfigError(f"the run directory already holds a run ({LAST_NAME}); pass --resume to continue it "

@@ -6,11 +6,13 @@ destination folder, is flushed and fsynced, then renamed over the target in one 
 
 from __future__ import annotations
 
+import glob
 import io
 import json
 import math
 import os
 import pickle
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
@@ -34,7 +36,8 @@ def current_umask() -> int:
 def _atomic_write(path: str | os.PathLike[str], writer: Callable[[io.BufferedWriter], object]) -> Path:
     dst = Path(path)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
+    # the writer's pid in the name lets a later run tell a killed writer's leftover from a live one's
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.{os.getpid()}.", suffix=".tmp", dir=dst.parent)
     try:
         # mkstemp creates 0600; the file gets the mode a plain open() would give, so shared datasets,
         # track outputs and checkpoints stay readable by whoever the umask lets read them.
@@ -54,6 +57,61 @@ def _atomic_write(path: str | os.PathLike[str], writer: Callable[[io.BufferedWri
             raise OSError(exc.errno, exc.strerror or str(exc), str(dst)) from exc
         raise
     return dst
+
+
+def _writer_pid(name: str) -> Optional[int]:
+    """The pid in a temp name this package writes, else None: ``.{name}.{pid}.{random}.tmp`` (atomic writes),
+    ``.{name}.{pid}.tmp`` (HRNet checkpoints), ``.{stem}.{pid}.partial.mp4`` (videos),
+    ``.{name}.{pid}.{random}.partial`` (export staging), ``.{name}.old-{pid}`` (a replaced dataset)."""
+    if not name.startswith("."):
+        return None
+    parts = name.split(".")
+    if parts[-1].startswith("old-"):
+        candidates = [parts[-1][4:]]
+    elif name.endswith(".partial.mp4"):
+        candidates = [parts[-3]] if len(parts) >= 4 else []
+    elif name.endswith(".tmp") or name.endswith(".partial"):
+        candidates = [parts[-3], parts[-2]] if len(parts) >= 4 else []  # pid before the random part, if any
+    else:
+        return None
+    pids = [int(c) for c in candidates if c.isdigit()]
+    return pids[0] if pids else None
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: alive
+    return True
+
+
+def remove_stale_temps(folder: str | os.PathLike[str], recursive: bool = True, prefix: str = ".") -> list[Path]:
+    """Remove what killed writers left in ``folder``: temp files and staging folders whose writer process is gone.
+
+    A SIGKILL gives an atomic write no chance to clean up; the next run of the command calls this on its
+    output folder. Files of live processes (another run writing there now) are left alone; only names
+    starting with ``prefix`` are considered (``.{output name}.`` for the siblings of one output). Returns
+    the removed paths.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        return []
+    removed = []
+    for p in sorted(root.rglob(f"{glob.escape(prefix)}*") if recursive else root.glob(f"{glob.escape(prefix)}*")):
+        pid = _writer_pid(p.name)
+        if pid is None or _alive(pid) or not p.exists():
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+        removed.append(p)
+    return removed
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:

@@ -34,6 +34,7 @@ from typing import Any, Callable, Iterator, Optional, Protocol, Sequence
 import numpy as np
 
 from fdpose.errors import ConfigError, FdposeError, InputError
+from fdpose.io import remove_stale_temps
 from fdpose.pipelines.detectors.base import BackendInfo
 from fdpose.pipelines.clip_json import ClipPoses, write_clip_json
 from fdpose.pipelines.frames import ClipSource, FrameTreeClip, discover_clips
@@ -431,6 +432,7 @@ def run_batch(inputs: Sequence[str | Path], cfg: RunConfig, progress: bool = Tru
         rank, world_size = dist_rank()
     clips = shard(discover_clips(inputs), rank, world_size)
     Path(cfg.out).mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(cfg.out)  # temp files of a killed run (their writer's pid is gone); live ranks' are kept
     outcomes: list[ClipOutcome] = []
     todo: list[ClipSource] = []
     models: dict[str, Any] = {"detector": {"name": cfg.detector}, "pose": {"name": cfg.pose}}

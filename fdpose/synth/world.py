@@ -16,7 +16,7 @@ import numpy as np
 from fdpose import __version__
 from fdpose.errors import InputError
 from fdpose.finediving import FineDivingAnnotations, save_annotations, summary_statistics
-from fdpose.io import write_json
+from fdpose.io import remove_stale_temps, write_json
 from fdpose.synth.clip import ClipResult, render_clip
 from fdpose.synth.config import IMAGE_HEIGHT, IMAGE_WIDTH, VIDEO_FPS, WORLD_VERSION, ClipPlan, Layout, SynthConfig
 from fdpose.synth.scoring import recipe
@@ -78,6 +78,7 @@ def prepare_output(out: Path, overwrite: bool) -> None:
                 shutil.rmtree(p)
             elif p.exists():
                 p.unlink()
+        remove_stale_temps(out, recursive=False)  # a killed run's .world.json.{pid}.*.tmp
     out.mkdir(parents=True, exist_ok=True)
 
 

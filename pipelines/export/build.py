@@ -26,7 +26,7 @@ from fdpose import __version__
 from fdpose.annotations.interchange import FrameEntry
 from fdpose.errors import ConfigError, FdposeError, InputError, ValidationError
 from fdpose.finediving import FineDivingAnnotations, Key, load_annotations
-from fdpose.io import atomic_write_text, current_umask, dumps_json
+from fdpose.io import atomic_write_text, current_umask, dumps_json, remove_stale_temps
 from fdpose.progress import progress as progress_bar
 from fdpose.pipelines.clip_json import read_clip_json
 from fdpose.pipelines.export.card import write_card
@@ -291,7 +291,9 @@ def export_dataset(track_out: str | os.PathLike[str], manual: Sequence[str | os.
     # Everything is written into a hidden staging folder beside DATASET and moved into place at the
     # end: a failed export (bad clip JSON halfway, disk full, Ctrl-C) leaves no half dataset behind.
     out_p.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out_p.name}.", suffix=".partial", dir=out_p.parent))
+    # a killed export's staging folder (or replaced dataset) has a dead pid in its name: it goes now
+    remove_stale_temps(out_p.parent, recursive=False, prefix=f".{out_p.name}.")
+    stage = Path(tempfile.mkdtemp(prefix=f".{out_p.name}.{os.getpid()}.", suffix=".partial", dir=out_p.parent))
     stage.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700; the dataset gets a normal folder's mode
     try:
         entries, labelled = _write_clips(keys, outputs, labels, ann, split_of, formats, label_entries, stage,
