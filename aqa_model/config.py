@@ -81,6 +81,8 @@ log = logging.getLogger(__name__)
 Backbone = Literal["i3d", "frame2d"]
 SegmentationHead = Literal["bigru", "fc", "tcn", "asformer"]
 StageSplit = Literal["takeoff", "entry"]
+ASFormerWindow = Literal["sliding", "block"]
+ASFormerDecoderInput = Literal["columns", "peak"]
 FusionMode = Literal["weighted", "addition", "dot", "logits", "none"]
 ContrastiveMode = Literal["stagewise", "infonce", "triplet", "token", "none"]
 SkeletalHierarchy = Literal["rings", "semantic"]
@@ -99,6 +101,8 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "backbone": ("i3d", "frame2d"),
     "segmentation_head": ("bigru", "fc", "tcn", "asformer"),
     "stage_split": ("takeoff", "entry"),
+    "asformer_window": ("sliding", "block"),
+    "asformer_decoder_input": ("columns", "peak"),
     "fusion": ("weighted", "addition", "dot", "logits", "none"),
     "contrastive": ("stagewise", "infonce", "triplet", "token", "none"),
     "skeletal_hierarchy": ("rings", "semantic"),
@@ -174,12 +178,19 @@ class AQAConfig:
     # Where K = 2 splits the dive: "takeoff" = take-off | flight+entry (the FineDiving first transit, paper's
     # "2"); "entry" = take-off+flight | entry (the last transit, paper's "2*"). Only num_stages 2 reads it.
     stage_split: StageSplit = "takeoff"
-    # ASFormer head (segmentation_head "asformer"): encoder of asformer_layers blocks (window and dilation
-    # 2^i), then asformer_decoders refinement stages of as many blocks, asformer_channels wide (ASFormer's
-    # num_f_maps 64; it uses 10 layers and 3 decoders at its input lengths, ours is num_frames).
-    asformer_layers: int = 7
+    # ASFormer head (segmentation_head "asformer", aqa_model/asformer.py): encoder of asformer_layers blocks
+    # (window and dilation 2^i), asformer_decoders refinement stages of as many blocks, asformer_channels
+    # wide: HP-MCoRe's code (6bce799 models/modules.py ASFormerPrediction) 5 layers, 3 decoders, 64, input
+    # channels dropped at 0.3 in training. Window "sliding" = the code's fixed mask (frame t attends
+    # [t - w//2, t - w//2 + w)), "block" = ASFormer's original (the block of w frames widened by w//2 each
+    # side). Decoder input "columns" = the code: softmax over the K-1 transition columns per frame (for
+    # K = 2 a constant 1); "peak" = each column's softmax over time divided by its maximum.
+    asformer_layers: int = 5
     asformer_decoders: int = 3
     asformer_channels: int = 64
+    asformer_window: ASFormerWindow = "sliding"
+    asformer_channel_dropout: float = 0.3
+    asformer_decoder_input: ASFormerDecoderInput = "columns"
     # ===== end of B block =====
     # --- fusion / decoder / regression (method.md 3.3, 3.4) ---
     d_model: int = 256
@@ -325,6 +336,8 @@ class AQAConfig:
             raise ConfigError(f"static_lr_factor and code_lr must be > 0, got {self.static_lr_factor}, {self.code_lr}")
         if self.stage_split != "takeoff" and self.num_stages != 2:
             raise ConfigError(f"stage_split {self.stage_split!r} needs num_stages 2, got {self.num_stages}")
+        if not 0.0 <= self.asformer_channel_dropout < 1.0:
+            raise ConfigError(f"asformer_channel_dropout must be in [0, 1), got {self.asformer_channel_dropout}")
         if not (1 <= self.asformer_layers <= 12 and self.asformer_decoders >= 0 and self.asformer_channels >= 2):
             raise ConfigError(f"asformer_layers must be 1-12, asformer_decoders >= 0, asformer_channels >= 2, got "
                               f"{self.asformer_layers}, {self.asformer_decoders}, {self.asformer_channels}")

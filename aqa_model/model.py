@@ -43,6 +43,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from fdpose.aqa_model.config import AQAConfig
+from fdpose.aqa_model.asformer import ASFormerSpec
 from fdpose.aqa_model.contrastive import StageContrast
 from fdpose.aqa_model.encoders.frame2d import Frame2DBackbone
 from fdpose.aqa_model.encoders.hdgcn import HDGCNEncoder
@@ -178,8 +179,7 @@ class HPMCoRe(nn.Module):
         else:
             seg_dim = motion_dim or (static_dim if cfg.use_sve else pose_dim)
         self.segmenter = (ProcedureSegmenter(cfg.segmentation_head, seg_dim, k, cfg.segmentation_hidden,
-                                             cfg.segmentation_dropout,
-                                             (cfg.asformer_channels, cfg.asformer_layers, cfg.asformer_decoders))
+                                             cfg.segmentation_dropout, ASFormerSpec.from_config(cfg))
                           if k >= 2 else None)
 
         self.branches: tuple[str, ...] = tuple(

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from fdpose.aqa_model.asformer import ASFormerHead
+from fdpose.aqa_model.asformer import ASFormerHead, ASFormerSpec
 from fdpose.errors import ConfigError
 
 
@@ -79,8 +79,8 @@ HEADS: tuple[str, ...] = ("bigru", "fc", "tcn", "asformer")
 
 
 def build_head(kind: str, in_dim: int, num_transitions: int, hidden: int, dropout: float = 0.0,
-               asformer: tuple[int, int, int] = (64, 7, 3)) -> nn.Module:
-    """The named head; asformer = (channels, layers per stage, decoders) of the ASFormer head."""
+               asformer: ASFormerSpec | None = None) -> nn.Module:
+    """The named head; ``asformer``: the ASFormer head's sizes and choices (None: the defaults)."""
     if kind == "bigru":
         return BiGRUHead(in_dim, num_transitions, hidden, dropout)
     if kind == "fc":
@@ -88,8 +88,7 @@ def build_head(kind: str, in_dim: int, num_transitions: int, hidden: int, dropou
     if kind == "tcn":
         return TCNHead(in_dim, num_transitions, hidden)
     if kind == "asformer":
-        channels, layers, decoders = asformer
-        return ASFormerHead(in_dim, num_transitions, channels, layers, decoders, dropout)
+        return ASFormerHead(in_dim, num_transitions, asformer or ASFormerSpec(), dropout)
     raise ConfigError(f"unknown segmentation head {kind!r} (known: {', '.join(HEADS)})")
 
 
@@ -190,7 +189,7 @@ class ProcedureSegmenter(nn.Module):
     """Head + decoding: features (B, T, C) -> (logits (B, T, K-1), transitions (B, K-1))."""
 
     def __init__(self, kind: str, in_dim: int, num_stages: int, hidden: int, dropout: float = 0.0,
-                 asformer: tuple[int, int, int] = (64, 7, 3)) -> None:
+                 asformer: ASFormerSpec | None = None) -> None:
         super().__init__()
         if num_stages < 2:
             raise ConfigError("segmentation needs at least 2 stages")

@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from fdpose.aqa_model.asformer import ASFormerSpec
 from fdpose.aqa_model.config import preset
 from fdpose.aqa_model.segmentation import ProcedureSegmenter, segmentation_loss_all
 
@@ -33,8 +34,7 @@ def measure(head: str, repeats: int) -> dict[str, Any]:
     cfg = dataclasses.replace(preset("hpmcore"), segmentation_head=head).validate()
     torch.manual_seed(0)
     seg = ProcedureSegmenter(head, cfg.static_dim_out, cfg.num_stages, cfg.segmentation_hidden,
-                             cfg.segmentation_dropout,
-                             (cfg.asformer_channels, cfg.asformer_layers, cfg.asformer_decoders)).train()
+                             cfg.segmentation_dropout, ASFormerSpec.from_config(cfg)).train()
     x = torch.randn(2, cfg.num_frames, cfg.static_dim_out)
     gt = torch.tensor([[30, 66], [28, 70]])
     flops = None
@@ -55,8 +55,7 @@ def measure(head: str, repeats: int) -> dict[str, Any]:
     return {"head": head, "params": sum(p.numel() for p in seg.parameters()),
             "gflops_forward_pair": None if flops is None else round(flops / 1e9, 4),
             "train_cpu_ms_pair": round(1000 * statistics.median(times[1:]), 2), "stages": int(logits.shape[1]),
-            "asformer": {"channels": cfg.asformer_channels, "layers": cfg.asformer_layers,
-                         "decoders": cfg.asformer_decoders} if head == "asformer" else None}
+            "asformer": dataclasses.asdict(ASFormerSpec.from_config(cfg)) if head == "asformer" else None}
 
 
 def main() -> None:
