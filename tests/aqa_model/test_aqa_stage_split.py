@@ -59,6 +59,14 @@ def test_stage_split_reads_from_a_config_file(tmp_path: Path) -> None:
     path.write_text(json.dumps({"preset": "tiny", "num_stages": 2, "stage_split": "entry"}))
     cfg = load_config(path)
     assert (cfg.num_stages, cfg.stage_split) == (2, "entry")
+    # docs/aqa.md's example: hpmcore weights two transitions (1, 2), so a 2-stage file resets the weights
+    path.write_text(json.dumps({"preset": "hpmcore", "num_stages": 2, "stage_split": "entry",
+                                "segmentation_transition_weights": []}))
+    cfg = load_config(path)
+    assert (cfg.name, cfg.num_stages, cfg.stage_split, cfg.segmentation_transition_weights) == ("hpmcore", 2, "entry", ())
+    with pytest.raises(ConfigError, match="segmentation_transition_weights needs 1 values"):
+        path.write_text(json.dumps({"preset": "hpmcore", "num_stages": 2, "stage_split": "entry"}))
+        load_config(path)
     with pytest.raises(ConfigError) as err:
         path.write_text(json.dumps({"preset": "tiny", "stage_split": "entry"}))
         load_config(path)
