@@ -96,6 +96,7 @@ SkeletalEncoder = Literal["hse", "hdgcn"]
 I3DPool = Literal["max", "avg"]
 I3DStageAxis = Literal["frames", "clips"]
 ReducerHidden = Literal["double_out", "in_plus_128"]
+ScoreTarget = Literal["final", "dd"]
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "backbone": ("i3d", "frame2d"),
@@ -115,6 +116,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "i3d_pool": ("max", "avg"),
     "i3d_stage_axis": ("frames", "clips"),
     "reducer_hidden": ("double_out", "in_plus_128"),
+    "score_target": ("final", "dd"),
 }
 
 
@@ -208,6 +210,10 @@ class AQAConfig:
     # (raw FineDiving differences span +-30; an MLP initialised near 0 needs thousands of Adam steps
     # just to reach that scale). 1.0 = the papers' raw differences.
     score_scale: float = 1.0
+    # What the regressor learns (Table II's DD): "final" = the final score; "dd" = final score /
+    # difficulty (CoRe's and HP-MCoRe's code, flag usingDD / using_DD: the raw ratio, = sum of the
+    # three counted judge scores, 0-30), multiplied back by the query's difficulty for every metric.
+    score_target: ScoreTarget = "final"
     # --- losses ---
     contrastive: ContrastiveMode = "stagewise"
     temperature: float = 0.5  # paper; the public code uses 0.1
