@@ -191,8 +191,19 @@ def summarise(c: dict[str, Any]) -> dict[str, Any]:
                     for fr in frames)
     rel = [_h(fp["box"]) / _h(fr["diver_box"]["box"]) for fr, fp in fps
            if fp["kind"] in PEOPLE and fr["diver_box"]]
+    runs: list[int] = []  # lengths of the runs of consecutive visible frames where the diver is missed
+    for fr in frames:
+        if fr["diver_visible"] and fr["diver_box"] is None:
+            if runs and runs[-1] < 0:
+                runs[-1] -= 1
+            else:
+                runs.append(-1)
+        elif runs and runs[-1] < 0:
+            runs[-1] = -runs[-1]
+    runs = [abs(r) for r in runs]
     return {
         "frames": n,
+        "diver_miss_runs": runs,
         "false_positives_per_frame": {k: round(v / n, 3) for k, v in sorted(kinds.items())},
         "false_positives": dict(sorted(kinds.items())),
         "people_per_frame": round(len(people) / n, 3),
@@ -241,7 +252,7 @@ def print_fp_report(check: dict[str, Any], summary: dict[str, Any]) -> None:
             continue
         kinds = ", ".join(f"{k} {v}" for k, v in s["false_positives_per_frame"].items())
         ph = ", ".join(f"{k} {v['missed']}/{v['visible']}" for k, v in s["diver_missed_by_phase"].items())
-        print(f"| {clip} | {s['frames']} | {kinds} | {s['people_per_frame']} | {ph} | "
+        print(f"| {clip} | {s['frames']} | {kinds} | {s['people_per_frame']} | {ph} (runs {s['diver_miss_runs']}) | "
               f"{s['frames_where_a_false_box_outscores_the_diver']} |")
     print("\n| clip | scores: diver / people / duplicate (mean, sd, min-max) | people box height px (x diver's) | "
           "people persistence: continuing / boxes, tracks (frames spanned) |")

@@ -74,11 +74,18 @@ def measure(root: Path, detect: Any) -> dict[str, Any]:
     frames = 0
     miss = {p: [0, 0] for p in PHASES}
     kinds: dict[str, int] = {}
+    runs: list[int] = []  # runs of consecutive drawn frames where the diver is missed
     for gt_path in sorted((root / "gt").rglob("*.json")):
         gt = json.loads(gt_path.read_text())
         t0, t1 = gt["stages"]["steps_transit_frames"][0], gt["stages"]["steps_transit_frames"][-1]
+        run = 0
         for t, fr in enumerate(gt["frames"]):
             found, k = sort_boxes(fr, detect(gt, t, fr))
+            if found is False:
+                run += 1
+            elif run:
+                runs.append(run)
+                run = 0
             frames += 1
             for name, v in k.items():
                 kinds[name] = kinds.get(name, 0) + v
@@ -87,8 +94,12 @@ def measure(root: Path, detect: Any) -> dict[str, Any]:
                 m = miss[PHASES[0 if dt <= t0 else 1 if dt <= t1 else 2]]
                 m[0] += int(not found)
                 m[1] += 1
+        if run:
+            runs.append(run)
     drawn = sum(v[1] for v in miss.values())
-    return {"frames": frames, "diver_missed": round(sum(v[0] for v in miss.values()) / max(1, drawn), 3),
+    return {"miss_runs": {"runs": len(runs), "mean": round(float(np.mean(runs)), 2) if runs else 0.0,
+                          "one_frame": round(float(np.mean(np.array(runs) == 1)), 2) if runs else 0.0,
+                          "longest": max(runs, default=0)},"frames": frames, "diver_missed": round(sum(v[0] for v in miss.values()) / max(1, drawn), 3),
             "diver_missed_by_phase": {p: round(v[0] / v[1], 3) if v[1] else None for p, v in miss.items()},
             "boxes_per_frame": {k: round(v / frames, 3) for k, v in kinds.items()}}
 
@@ -144,13 +155,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({"seed": args.seed, "videos": args.videos, "rows": rows, "people_persistence": pers}, indent=1))
         return 0
-    print("| world | detector | frames | diver missed | take-off / flight / entry | boxes / frame: people, second box "
-          "on the diver, graphics, splash, other |")
-    print("|---|---|---|---|---|---|")
+    print("| world | detector | frames | diver missed | take-off / flight / entry | miss runs: mean frames, share of 1, "
+          "longest | boxes / frame: people, second box on the diver, graphics, splash, other |")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
         ph = " / ".join("-" if v is None else str(v) for v in r["diver_missed_by_phase"].values())
         b = r["boxes_per_frame"]
-        print(f"| {r['world']} | {r['detector']} | {r['frames']} | {r['diver_missed']} | {ph} | {b['people']}, "
+        mr = r["miss_runs"]
+        print(f"| {r['world']} | {r['detector']} | {r['frames']} | {r['diver_missed']} | {ph} | {mr['mean']}, "
+              f"{mr['one_frame']}, {mr['longest']} | {b['people']}, "
               f"{b['diver_second']}, {b['graphics']}, {b['splash']}, {b['other']} |")
     print(f"\nbroadcast world, simulated people boxes linked as on the real clips: {pers['boxes']} boxes, "
           f"{pers['continuing']} continuing one of the previous frame, {pers['tracks']} tracks of "
