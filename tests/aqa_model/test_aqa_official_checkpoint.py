@@ -7,6 +7,7 @@ passes are written out below as formulas (method.md 3.8), so loading can be chec
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,8 @@ from torch.nn import functional as F
 
 from fdpose.aqa_model.fusion import PoseGuidedFusion
 from fdpose.aqa_model.model import HPMCoRe
-from fdpose.aqa_model.official_checkpoint import (decoder_state, fusion_key_map, load_official_fusion_decoders,
-                                                  read_official_checkpoint)
+from fdpose.aqa_model.official_checkpoint import (decoder_state, fusion_key_map, load_official_checkpoint,
+                                                  load_official_fusion_decoders, read_official_checkpoint)
 from fdpose.aqa_model.regression import StageDecoder
 from fdpose.aqa_model.encoders.weights import load_mapped
 from fdpose.errors import ConfigError, InputError
@@ -192,3 +193,118 @@ def test_whole_checkpoint_fills_every_fusion_block_and_both_decoders(tmp_path: P
     (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
     with pytest.raises(InputError, match=r"junk\.pth: cannot read the official checkpoint"):
         read_official_checkpoint(tmp_path / "junk.pth")
+
+
+# ----------------------------------------------------------------------------- the rest of the checkpoint
+
+
+def official_c_channel(d_in: int, d: int) -> dict[str, torch.Tensor]:
+    """``C_channel(fea_dim=d_in)``: layer0 d_in -> d_in + 128, layer1 -> d (256 in the code)."""
+    return {**_linear("layer0", d_in, d_in + 128), **_linear("layer1", d_in + 128, d)}
+
+
+def official_mlp_score(d: int) -> dict[str, torch.Tensor]:
+    """``MLP_score(in_channel=d, out_channel=1)``: layer1 d -> 256, layer2 -> 64, layer3 -> 1."""
+    return {**_linear("layer1", d, 256), **_linear("layer2", 256, 64), **_linear("layer3", 64, 1)}
+
+
+def official_spot_gru(d_in: int, hidden: int, classes: int = 2) -> dict[str, torch.Tensor]:
+    """``SpotModel(classes, 'gru', feat_dim=d_in)``: one bidirectional GRU layer + FCPrediction."""
+    sd = {}
+    for sfx in ("", "_reverse"):
+        sd.update({f"_pred_fine._gru.weight_ih_l0{sfx}": _rand(3 * hidden, d_in),
+                   f"_pred_fine._gru.weight_hh_l0{sfx}": _rand(3 * hidden, hidden),
+                   f"_pred_fine._gru.bias_ih_l0{sfx}": _rand(3 * hidden), f"_pred_fine._gru.bias_hh_l0{sfx}": _rand(3 * hidden)})
+    sd.update(_linear("_pred_fine._fc_out._fc_out", 2 * hidden, classes))
+    return sd
+
+
+def _conv(prefix: str, c_in: int, c_out: int, k: int = 1) -> dict[str, torch.Tensor]:
+    return {f"{prefix}.weight": _rand(c_out, c_in, k), f"{prefix}.bias": _rand(c_out)}
+
+
+def official_spot_asformer(d_in: int, classes: int, layers: int, decoders: int, f: int = 64) -> dict[str, torch.Tensor]:
+    """``SpotModel(classes, 'asformer', d_in)`` -> ``MyTransformer``: every AttModule with its q/k/v convs."""
+    sd: dict[str, torch.Tensor] = {}
+    stages = [("encoder", d_in)] + [(f"decoders.{s}", classes) for s in range(decoders)]
+    for stage, c_in in stages:
+        p = f"_pred_fine._net.{stage}"
+        sd.update({**_conv(f"{p}.conv_1x1", c_in, f), **_conv(f"{p}.conv_out", f, classes)})
+        for i in range(layers):
+            q = f"{p}.layers.{i}"
+            sd.update({**_conv(f"{q}.feed_forward.layer.0", f, f, 3), **_conv(f"{q}.conv_1x1", f, f),
+                       **_conv(f"{q}.att_layer.query_conv", f, f // 2), **_conv(f"{q}.att_layer.key_conv", f, f // 2),
+                       **_conv(f"{q}.att_layer.value_conv", f, f // 2), **_conv(f"{q}.att_layer.conv_out", f // 2, f)})
+    return sd
+
+
+def official_asformer_forward(sd: dict[str, torch.Tensor], x: torch.Tensor, layers: int, decoders: int) -> torch.Tensor:
+    """Eval-mode ASFormer of HP-MCoRe's copy, written out: x (B, T, C) -> last decoder's logits (B, T, K-1)."""
+    from fdpose.aqa_model.asformer import window_mask
+
+    def conv(t: torch.Tensor, p: str, dil: int = 1) -> torch.Tensor:
+        w = sd[f"{p}.weight"]
+        return F.conv1d(t, w, sd[f"{p}.bias"], padding=dil * (w.shape[-1] // 2), dilation=dil)
+
+    def stage(inp: torch.Tensor, p: str, values: torch.Tensor | None, alpha: float) -> tuple[torch.Tensor, torch.Tensor]:
+        feat = conv(inp, f"{p}.conv_1x1")
+        for i in range(layers):
+            q, w = f"{p}.layers.{i}", 2 ** i
+            out = F.relu(conv(feat, f"{q}.feed_forward.layer.0", w))
+            n = F.instance_norm(out)
+            qq, kk = conv(n, f"{q}.att_layer.query_conv"), conv(n, f"{q}.att_layer.key_conv")
+            vv = conv(n if values is None else values, f"{q}.att_layer.value_conv")
+            energy = torch.einsum("bci,bcj->bij", qq, kk) / qq.shape[1] ** 0.5
+            att = energy.masked_fill(~window_mask(n.shape[-1], w), float("-inf")).softmax(-1)
+            out = alpha * conv(F.relu(torch.einsum("bij,bcj->bci", att, vv)), f"{q}.att_layer.conv_out") + out
+            feat = feat + conv(out, f"{q}.conv_1x1")
+        return conv(feat, f"{p}.conv_out"), feat
+
+    logits, feat = stage(x.transpose(1, 2), "_pred_fine._net.encoder", None, 1.0)
+    for s in range(decoders):
+        logits, feat = stage(logits.softmax(dim=1), f"_pred_fine._net.decoders.{s}", feat, math.exp(-3 * s))
+    return logits.transpose(1, 2)
+
+
+def _full_checkpoint(model: HPMCoRe, psnet: dict[str, torch.Tensor]) -> dict[str, object]:
+    d = model.config.d_model
+    ckpt: dict[str, object] = {f"decoder_pose{k + 1}": official_pose_attn(d) for k in range(3)}
+    ckpt.update({"decoder1": official_decoder(d, 2), "decoder2": official_decoder(d, 2), "psnet_model": psnet,
+                 "regressor_delta1": official_mlp_score(d), "regressor_delta2": official_mlp_score(d)})
+    motion_in = model.reducers["motion"][0][0].in_features
+    static_in = model.reducers["static"][0][0].in_features
+    for k in range(3):
+        ckpt[f"i3d_dim_reducer{k + 1}"] = official_c_channel(motion_in, d)
+        ckpt[f"res_dim_reducer{k + 1}"] = official_c_channel(static_in, d)
+        ckpt[f"learning_par{k + 1}"] = {"logit_scale": torch.tensor(math.log(k + 1.0))}
+    return ckpt
+
+
+@pytest.mark.parametrize("head", ["bigru", "asformer"])
+def test_whole_pairwise_part_and_segmenter_load(head: str) -> None:
+    cfg = dict(fusion="logits", fusion_prenorm=True, fusion_qkv_bias=False, shared_decoder=True, decoder_qkv_bias=False,
+               decoder_heads=2, decoder_layers=2, skeletal_channels=(8, 128), reducer_hidden="in_plus_128",
+               mlp_hidden=256, segmentation_head=head, segmentation_input="static", segmentation_hidden=24,
+               asformer_channels=8, asformer_layers=3, asformer_decoders=2)
+    model = HPMCoRe(micro_config(**cfg)).eval()
+    seg_in = model.config.static_dim_out
+    psnet = official_spot_gru(seg_in, 24) if head == "bigru" else official_spot_asformer(seg_in, 2, 3, 2, f=8)
+    copied = load_official_checkpoint(model, _full_checkpoint(model, psnet), "best.pth")
+    assert copied["reducers"] == 6 * 4 and copied["score_mlps"] == 2 * 6 and copied["stage_weights"] == 3
+    # stage weights: exp(logit_scale) normalised = 1/6, 2/6, 3/6
+    assert torch.allclose(model.regressor.stage_weights(), torch.tensor([1.0, 2.0, 3.0]) / 6)
+    x = torch.randn(2, 16, seg_in)
+    assert model.segmenter is not None
+    if head == "bigru":
+        assert copied["segmenter"] == len(psnet)
+        assert torch.equal(model.segmenter.head.gru.weight_hh_l0_reverse, psnet["_pred_fine._gru.weight_hh_l0_reverse"])
+        h = model.segmenter.head.gru(x)[0]
+        expected = F.linear(h, psnet["_pred_fine._fc_out._fc_out.weight"], psnet["_pred_fine._fc_out._fc_out.bias"])
+    else:
+        assert copied["segmenter"] == len(psnet) - 3 * 4  # block 0's query/key conv weights and biases, 3 stages
+        expected = official_asformer_forward(psnet, x, 3, 2)
+    assert torch.allclose(model.segmenter.head(x), expected, atol=1e-5)
+    ckpt = _full_checkpoint(model, psnet)
+    ckpt["learning_par2"] = {"logit_scale": torch.zeros(2)}
+    with pytest.raises(InputError, match=r"^best\.pth: official learning_par2 weights: expected the single scalar"):
+        load_official_checkpoint(model, ckpt, "best.pth")
