@@ -1,7 +1,8 @@
 """Tracker configuration: the Eq. 25 core plus one switchable section per refinement.
 
 :class:`TrackerConfig` nests one frozen dataclass per refinement (``camera``, ``velocity``,
-``gates``, ``linking``, ``people``, ``stills``, ``fall``, ``seed``, ``recovery``, ``entry``)
+``gates``, ``linking``, ``people``, ``stills``, ``fall``, ``seed``, ``recovery``, ``entry``,
+``redetect``)
 beside ``core`` (Eq. 25 itself) and ``sync`` (the synchronised-dive check). Every section has
 ``enabled``; the refinement's module (named in the section's docstring) states the real-world
 assumption it relies on. :meth:`TrackerConfig.paper` switches every refinement off: the
@@ -24,7 +25,7 @@ from fdpose.errors import ConfigError
 
 __all__ = ["TrackerConfig", "Params", "CoreConfig", "CameraConfig", "VelocityConfig", "GateConfig",
            "LinkingConfig", "PeopleConfig", "StillConfig", "FallConfig", "SeedConfig", "RecoveryConfig",
-           "EntryConfig", "SyncConfig", "REFINEMENTS"]
+           "EntryConfig", "SyncConfig", "RedetectConfig", "REFINEMENTS"]
 
 OFF = math.inf
 
@@ -187,9 +188,38 @@ class SyncConfig:
     sync_size_ratio: float = 1.5  #: raising it accepts a second diver of more different size
 
 
+@dataclass(frozen=True)
+class RedetectConfig:
+    """Local re-detection where the track has no box (:mod:`fdpose.pipelines.tracking.redetect`).
+
+    Needs the clip's frames and a detector that runs on one image (the runner's ``ssd``,
+    ``mediapipe``, ``mmdet``); with the ``file`` detector or without frames it does nothing.
+    """
+
+    enabled: bool = True
+    contexts: tuple[float, float] = (1.5, 2.25)  #: crop long side / box long side, the two runs that must agree
+    agree_iou: float = 0.6  #: raising it keeps fewer boxes (both contexts must find the same box more exactly)
+    min_aspect: float = 0.5  #: raising it makes crops of thin boxes narrower (the box squarer in the input)
+    rotate: bool = True  #: also search the crop rotated 180 degrees (inverted divers); off halves the cost
+    max_shift: float = 0.5  #: raising it accepts boxes farther from the prediction (diagonals)
+    max_size_ratio: float = 1.6  #: raising it accepts boxes of more different size than the prediction
+    max_gap: int = 12  #: raising it searches longer runs of frames without a track box
+    extend_start: int = 8  #: frames before the track's first box searched at that box's scene place
+    rounds: int = 2  #: raising it lets boxes found extend the search (each round re-runs the tracker)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "contexts", tuple(float(c) for c in self.contexts))  # (JSON gives a list)
+        if not 1 <= len(self.contexts) <= 2 or min(self.contexts) <= 1:
+            raise ConfigError(f"tracker redetect contexts must be one or two values > 1, got {self.contexts}")
+        if not 0 < self.min_aspect <= 1 or not 0 < self.agree_iou <= 1 or self.max_size_ratio < 1:
+            raise ConfigError("tracker redetect: min_aspect and agree_iou in (0, 1], max_size_ratio >= 1")
+        if min(self.max_gap, self.extend_start, self.rounds) < 0:
+            raise ConfigError("tracker redetect: max_gap, extend_start and rounds must be >= 0")
+
+
 #: The switchable refinements, in the order the ablation benchmark reports them.
 REFINEMENTS: tuple[str, ...] = ("camera", "velocity", "gates", "linking", "people", "stills", "fall", "seed",
-                                "recovery", "entry")
+                                "recovery", "entry", "redetect")
 
 
 @dataclass(frozen=True)
@@ -267,6 +297,7 @@ _SECTIONS: dict[str, type] = {
     "core": CoreConfig, "camera": CameraConfig, "velocity": VelocityConfig, "gates": GateConfig,
     "linking": LinkingConfig, "people": PeopleConfig, "stills": StillConfig, "fall": FallConfig,
     "seed": SeedConfig, "recovery": RecoveryConfig, "entry": EntryConfig, "sync": SyncConfig,
+    "redetect": RedetectConfig,
 }
 
 
@@ -286,6 +317,7 @@ class TrackerConfig:
     recovery: RecoveryConfig = field(default_factory=RecoveryConfig)
     entry: EntryConfig = field(default_factory=EntryConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
+    redetect: RedetectConfig = field(default_factory=RedetectConfig)
 
     def __post_init__(self) -> None:
         g, li, p, s = self.gates, self.linking, self.people, self.seed

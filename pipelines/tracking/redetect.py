@@ -1,0 +1,223 @@
+"""Local re-detection: run the person detector again on a crop around the track's prediction.
+
+Real-world assumptions (each switchable in :class:`~fdpose.pipelines.tracking.config.RedetectConfig`):
+
+- *The detector misses the diver because of how it sees the whole frame, not because the diver is
+  absent.* A whole-frame SSD stretches a 16:9 frame into its 300x300 input: a diver standing in a
+  handstand (about 30x183 px in a 500x281 frame) becomes about 10:1 tall while SSD's anchors stop
+  at 3:1, and he is small. A crop around the predicted box, shaped so that the box's aspect in the
+  input falls inside [``min_aspect``, 1 / ``min_aspect``], shows him at a shape and size the
+  network was trained on. Person detectors rarely see people upside down: the crop is also tried
+  rotated by 180 degrees (``rotate``), its boxes mapped back to frame pixels.
+- *A real person is found at the same place whatever the crop's context; a box invented by the
+  upscaled crop scales with it.* On the real armstand clip the SSD returns a box about as large as
+  any crop it is given around a small blurred diver (crops 1.3 / 1.6 / 2.0 times the diver: boxes
+  about 1.2 / 1.5 / 1.9 times him). So each crop is run at two contexts (``contexts``) and a box is
+  kept only when the two runs agree (IoU >= ``agree_iou``); the box kept is their mean.
+- *Between two boxes of the track the diver is near the line joining them in scene coordinates*
+  (camera pan and zoom removed); before the first box the diver stands on the board or platform,
+  where the first box is (``extend_start`` frames back). *After the track's last box the diver is
+  in the water* (issue 11: the track ends at the entry): no frame after it is searched.
+- A re-detected box only joins the frame's candidates (the tracker still decides), and only when
+  it lies within ``max_shift`` diagonals of the prediction with a size ratio within
+  ``max_size_ratio``.
+
+Cost: only frames without a track box inside the searched span, ``4`` detector runs each (two
+contexts, upright and rotated). docs/tracker.md has the measurements.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from fdpose.metrics.boxes import iou
+from fdpose.pipelines.tracking.camera import CameraMotion
+from fdpose.pipelines.tracking.config import RedetectConfig, TrackerConfig
+from fdpose.pipelines.tracking.tracker import TrackResult, track_diver
+
+log = logging.getLogger(__name__)
+
+#: ``frames(indices) -> images``: the clip's ``(H, W, 3)`` uint8 BGR frames at those indices.
+FrameGetter = Callable[[list[int]], list[np.ndarray]]
+
+
+# ---- geometry ---------------------------------------------------------------------------------
+
+def crop_window(box: np.ndarray, context: float, min_aspect: float) -> tuple[int, int, int, int]:
+    """Integer crop ``(x0, y0, x1, y1)`` (may extend past the image) centred on ``box`` ``[x1, y1, x2, y2]``.
+
+    The long side is ``context`` times the box's long side; the short side is chosen so that the
+    box's aspect (w / h) after stretching the crop to a square lies in [min_aspect, 1 / min_aspect]
+    (a 30x183 box with min_aspect 0.5: a crop about 3 times narrower than high), but never under
+    ``context`` times the box's short side.
+    """
+    b = np.asarray(box, dtype=np.float64)[:4]
+    bw, bh = max(b[2] - b[0], 1.0), max(b[3] - b[1], 1.0)
+    cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+    aspect = bw / bh
+    target = min(max(aspect, min_aspect), 1.0 / min_aspect)
+    if aspect < 1:  # tall: height from the context, width so the stretched box reaches the target
+        ch = context * bh
+        cw = max(ch * aspect / target, context * bw)
+    else:
+        cw = context * bw
+        ch = max(cw * target / aspect, context * bh)
+    x0, y0 = int(round(cx - cw / 2)), int(round(cy - ch / 2))
+    return x0, y0, x0 + max(1, int(round(cw))), y0 + max(1, int(round(ch)))
+
+
+def cut(image: np.ndarray, window: tuple[int, int, int, int], rotate: bool) -> np.ndarray:
+    """The ``(y1 - y0, x1 - x0, 3)`` crop of ``image`` (zeros outside it), rotated 180 degrees if asked."""
+    x0, y0, x1, y1 = window
+    h, w = image.shape[:2]
+    out = np.zeros((y1 - y0, x1 - x0) + image.shape[2:], dtype=image.dtype)
+    sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    if sx1 > sx0 and sy1 > sy0:
+        out[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] = image[sy0:sy1, sx0:sx1]
+    return np.ascontiguousarray(out[::-1, ::-1]) if rotate else out
+
+
+def to_frame(boxes: np.ndarray, window: tuple[int, int, int, int], rotate: bool) -> np.ndarray:
+    """``(K, 5)`` boxes found in :func:`cut`'s crop -> ``(K, 5)`` in frame pixels (scores kept).
+
+    Continuous pixel coordinates: a 180-degree rotation of a W x H crop maps x to W - x and y to
+    H - y, so a box ``[x1, y1, x2, y2]`` becomes ``[W - x2, H - y2, W - x1, H - y1]``.
+    """
+    x0, y0, x1, y1 = window
+    out = np.array(boxes, dtype=np.float64).reshape(-1, 5)
+    if rotate:
+        w, h = x1 - x0, y1 - y0
+        out[:, :4] = np.stack([w - out[:, 2], h - out[:, 3], w - out[:, 0], h - out[:, 1]], axis=1)
+    out[:, [0, 2]] += x0
+    out[:, [1, 3]] += y0
+    return out
+
+
+def _diag(b: np.ndarray) -> float:
+    return float(np.hypot(b[2] - b[0], b[3] - b[1]))
+
+
+# ---- where to look ------------------------------------------------------------------------------
+
+def predictions(track: TrackResult, camera: Optional[CameraMotion], cfg: RedetectConfig) -> dict[int, np.ndarray]:
+    """Frame -> predicted ``(4,)`` box for the frames the track leaves empty inside its span.
+
+    Inside: linear in scene coordinates between the track boxes on either side, for gaps of at
+    most ``max_gap`` frames. Before the first box: that box, fixed in the scene, for
+    ``extend_start`` frames. Nothing after the last box (the entry).
+    """
+    boxes = track.boxes
+    n = len(boxes)
+    have = np.flatnonzero(np.isfinite(boxes[:, 0]))
+    if len(have) == 0:
+        return {}
+    cam = camera if camera is not None and len(camera) == n else CameraMotion.identity(n)
+
+    def scene(t: int) -> np.ndarray:
+        return cam.to_scene(boxes[t, :4].reshape(2, 2), t)
+
+    def image(pts: np.ndarray, t: int) -> np.ndarray:
+        return (pts * cam.scale[t] + cam.offset[t]).reshape(4)
+
+    out: dict[int, np.ndarray] = {}
+    for t in range(max(0, have[0] - cfg.extend_start), have[0]):
+        out[t] = image(scene(int(have[0])), t)
+    for a, b in zip(have[:-1], have[1:]):
+        if b - a < 2 or b - a - 1 > cfg.max_gap:
+            continue
+        sa, sb = scene(int(a)), scene(int(b))
+        for t in range(int(a) + 1, int(b)):
+            w = (t - a) / (b - a)
+            out[t] = image((1 - w) * sa + w * sb, t)
+    return out
+
+
+# ---- the search -------------------------------------------------------------------------------
+
+def local_boxes(detector: Any, image: np.ndarray, pred: np.ndarray, cfg: RedetectConfig) -> np.ndarray:
+    """``(K, 5)`` verified person boxes near ``pred`` in frame pixels, best score first.
+
+    For each orientation the crop is run at the two ``contexts``; a box of the first run kept
+    when a box of the second overlaps it by ``agree_iou`` (the mean of the two, the lower score),
+    then when it lies within ``max_shift`` diagonals of ``pred`` at a size ratio within
+    ``max_size_ratio``.
+    """
+    found: list[np.ndarray] = []
+    d = max(_diag(pred), 1.0)
+    pc = np.array([(pred[0] + pred[2]) / 2, (pred[1] + pred[3]) / 2])
+    for rotate in ((False, True) if cfg.rotate else (False,)):
+        runs = []
+        for ctx in cfg.contexts[:2]:
+            win = crop_window(pred, ctx, cfg.min_aspect)
+            runs.append(to_frame(detector.detect_one(cut(image, win, rotate)), win, rotate))
+        a, b = runs if len(runs) == 2 else (runs[0], runs[0])
+        for box in a:
+            if len(b) == 0:
+                break
+            v = iou(box[:4], b[:, :4])
+            k = int(np.argmax(v))
+            if v[k] < cfg.agree_iou:
+                continue
+            m = np.r_[(box[:4] + b[k, :4]) / 2, min(box[4], b[k, 4])]
+            c = np.array([(m[0] + m[2]) / 2, (m[1] + m[3]) / 2])
+            ratio = max(_diag(m), 1.0) / d
+            if np.hypot(*(c - pc)) <= cfg.max_shift * d and 1 / cfg.max_size_ratio <= ratio <= cfg.max_size_ratio:
+                found.append(m)
+    if not found:
+        return np.zeros((0, 5))
+    out = np.asarray(found)
+    return out[np.argsort(-out[:, 4], kind="stable")]
+
+
+@dataclass
+class RedetectStats:
+    """What the re-detection did on one clip."""
+
+    searched: list[int] = field(default_factory=list)  #: frames searched (each ``2 * len(orientations)`` runs)
+    added: list[int] = field(default_factory=list)  #: frames that gained a candidate
+    rounds: int = 0
+
+
+def track_with_redetect(cands: Sequence[np.ndarray], config: TrackerConfig, frames: Optional[FrameGetter],
+                        detector: Any, *, image_size: Optional[tuple[int, int]] = None,
+                        camera: Optional[CameraMotion] = None, **kwargs: Any
+                        ) -> tuple[TrackResult, list[np.ndarray], RedetectStats]:
+    """:func:`track_diver`, then up to ``rounds`` times: re-detect where the track has no box
+    (:func:`predictions`), add the boxes found to the candidates and track again.
+
+    Returns the final track, the (possibly grown) candidates ``T x (K_t, 5)`` and the stats.
+    Without frames, a detector with ``detect_one`` or with the section disabled it is
+    :func:`track_diver` alone.
+    """
+    cfg = config.redetect
+    cands = [np.asarray(c, dtype=np.float64).reshape(-1, 5) for c in cands]
+    track = track_diver(cands, config, image_size=image_size, camera=camera, **kwargs)
+    stats = RedetectStats()
+    if not cfg.enabled or frames is None or not hasattr(detector, "detect_one"):
+        return track, cands, stats
+    tried: set[int] = set()
+    for _ in range(cfg.rounds):
+        todo = {t: p for t, p in predictions(track, camera, cfg).items() if t not in tried}
+        if not todo:
+            break
+        stats.rounds += 1
+        order = sorted(todo)
+        images = frames(order)
+        added = 0
+        for t, img in zip(order, images):
+            tried.add(t)
+            stats.searched.append(t)
+            got = local_boxes(detector, img, todo[t], cfg)
+            if len(got):
+                cands[t] = np.concatenate([cands[t], got[:1]], axis=0)
+                stats.added.append(t)
+                added += 1
+        if not added:
+            break
+        track = track_diver(cands, config, image_size=image_size, camera=camera, **kwargs)
+    log.info("re-detection: %d frames searched, %d gained a box", len(stats.searched), len(stats.added))
+    return track, cands, stats
