@@ -10,9 +10,10 @@ once, and compared with ``num_exemplars`` (10) seeded training clips of the same
 Pose: configs with the skeletal encoder need the clip's pose: a ``pred_comp_*.npz`` (already
 sampled, n rows), a pipeline clip JSON (``fdpose.pipelines.clip_json``: per-frame keypoints,
 sampled here, missing joints filled by :func:`fill_nonfinite`) or a synth ground-truth JSON
-(oracle pose). Without one, the clip goes through the tracking + pose pipeline
-(``fdpose.pipelines.runner.run_batch`` with ``ScoreRequest.pipeline``: detector, diver
-tracking, pose backend, interpolation) and its clip JSON is used; ``mcore`` needs no pose.
+(oracle pose). Without one, ``ScoreRequest.estimate_pose`` is called with the clip and must
+return such a file: the caller above the stages (``fdpose score``, :mod:`fdpose.cli.score_pose`)
+runs the tracking + pose pipeline there, so this stage never drives another one; ``mcore`` needs
+no pose.
 
 Per-stage contributions: every vote is S_e + sum_k w_k delta_k, so the voted score is
 ``exemplar_mean + sum_k contribution_k`` with ``contribution_k = mean over votes of
@@ -28,7 +29,7 @@ import random
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import cv2
 import numpy as np
@@ -45,8 +46,6 @@ from fdpose.aqa_model.oracle import gt_keypoints, is_gt_doc, sample_keypoints, w
 from fdpose.errors import ConfigError, InputError, ValidationError
 from fdpose.finediving import FineDivingAnnotations, Key, load_annotations
 from fdpose.io import read_json
-from fdpose.pipelines.frames import IMAGE_SUFFIXES, VIDEO_SUFFIXES, FrameTreeClip, VideoClip
-from fdpose.pipelines.runner import RunConfig, run_batch
 from fdpose.sampling import (
     NUM_SAMPLED_FRAMES,
     aligned_indices,
@@ -54,6 +53,7 @@ from fdpose.sampling import (
     read_pred_comp,
     resample_rows,
 )
+from fdpose.video import IMAGE_SUFFIXES, VIDEO_SUFFIXES, frame_number, iter_video, list_images, probe_video
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +78,9 @@ class ScoreRequest:
     num_exemplars: int = 10
     seed: int = 0
     device: str = "auto"
-    # How to estimate the pose when ``pose_file`` is None (its ``out`` receives the clip JSON).
-    pipeline: RunConfig | None = None
+    # How to get the pose when ``pose_file`` is None and the model needs one: called with ``clip``,
+    # returns the path of a pipeline clip JSON (the caller runs track-and-estimate there).
+    estimate_pose: Callable[[Path], Path] | None = None
 
 
 @dataclass
@@ -100,19 +101,18 @@ def read_clip(path: Path, cfg: AQAConfig, need_video: bool, pose: np.ndarray | N
     """
     path = Path(path)
     if path.is_dir():
-        source = FrameTreeClip(path)
-        files = source.files()
+        files = list_images(path)
         if not files:
             raise InputError(f"folder holds no images ({', '.join(IMAGE_SUFFIXES)})", path)
-        numbers = source.frame_numbers()
+        nums = [frame_number(f.name) for f in files]
+        numbers = None if any(n is None for n in nums) else [int(n) for n in nums if n is not None]
         positions = aligned_indices(len(files), numbers, cfg.num_frames)
         video = load_clip_video(files, positions, cfg, pose, where=path)[0] if need_video else None
         return ClipFrames(video, positions, len(files), numbers, None)
     if path.suffix.lower() not in VIDEO_SUFFIXES:
         raise InputError(f"not a frame folder or a video ({', '.join(VIDEO_SUFFIXES)})", path)
-    clip = VideoClip(path)
-    fps = clip.probe().fps
-    frames = [f.image for f in clip.iter_frames()]
+    fps = probe_video(path).fps
+    frames = list(iter_video(path))
     if not frames:
         raise InputError("video has no decodable frames", path)
     positions = aligned_indices(len(frames), None, cfg.num_frames)
@@ -165,26 +165,6 @@ def read_query_pose(path: Path, cfg: AQAConfig, frame_count: int | None, frame_n
 #: Fewer frames than this is not a dive clip (a dive lasts seconds: dozens of frames): ``score`` refuses it
 #: instead of scoring a still image repeated ``num_frames`` times.
 MIN_CLIP_FRAMES = 8
-
-
-def estimate_pose(clip: Path, pipeline: RunConfig) -> Path:
-    """Run track-and-estimate on the one clip into ``pipeline.out``; returns its clip JSON.
-
-    Raises :class:`InputError` naming the clip when the pipeline failed or skipped it (no
-    person, two divers, unreadable video).
-    """
-    summary = run_batch([clip], pipeline, progress=False)
-    if len(summary.outcomes) != 1:
-        raise InputError(f"expected one clip, found {len(summary.outcomes)} (pass a video or one frame folder)", clip)
-    outcome = summary.outcomes[0]
-    if outcome.status != "done":
-        reason = str(outcome.reason or "")
-        prefix = f"{clip}: "
-        raise InputError(f"pose pipeline {outcome.status}: {reason[len(prefix):] if reason.startswith(prefix) else reason}",
-                         clip)
-    path = Path(pipeline.out) / f"{outcome.clip_id}.json"
-    log.info("pose of %s estimated by the pipeline: %s", clip, path)
-    return path
 
 
 def _numbers(names: list[str]) -> list[int] | None:
@@ -266,9 +246,9 @@ def score_clip(req: ScoreRequest) -> dict[str, Any]:
     pose_file = req.pose_file
     pose_models = None  # the detector and pose model that made the pose, when this call estimated it
     if cfg.needs_pose and pose_file is None:
-        if req.pipeline is None:
+        if req.estimate_pose is None:
             raise ConfigError(f"the {cfg.name!r} model uses the diver's pose: pass --pose FILE or pipeline settings")
-        pose_file = estimate_pose(req.clip, req.pipeline)
+        pose_file = req.estimate_pose(req.clip)
         pose_models = json.loads(Path(pose_file).read_text()).get("backends")
     if need_video and req.exemplar_root is None:
         raise ConfigError(f"the {cfg.name!r} model reads video: pass --exemplars FRAME_ROOT of the exemplar dataset")

@@ -157,3 +157,19 @@ def test_no_stage_imports_a_later_stage() -> None:
     graph = import_graph()
     upward = sorted(f"{m} -> {d}" for m, deps in graph.items() for d in deps if layer(d) > layer(m))
     assert upward == []
+
+
+#: Modules that run the pipeline (detector -> tracking -> pose); orchestration above the stages
+#: (fdpose.cli, fdpose.demo) may call them, the AQA stage reads the files they write and only those
+#: readers (clip_json: the clip JSON contract).
+PIPELINE_DRIVERS = ("fdpose.pipelines.runner", "fdpose.pipelines.detectors", "fdpose.pipelines.tracking",
+                    "fdpose.pipelines.pose", "fdpose.pipelines.frames")
+
+
+def test_the_aqa_stage_never_drives_the_pipeline() -> None:
+    graph = import_graph()
+    driving = sorted(f"{m} -> {d}" for m, deps in graph.items() if m.startswith("fdpose.aqa_model")
+                     for d in deps if any(d == p or d.startswith(p + ".") for p in PIPELINE_DRIVERS))
+    assert driving == []
+    # the score command's pose step lives above the stages
+    assert "fdpose.pipelines.runner" in graph["fdpose.cli.score_pose"]
