@@ -8,9 +8,9 @@ landmark is an eye, not the crown), clipped to the frame and enlarged by ``margi
 size on every side (landmarks are joint centres, the body extends beyond them). The score is
 the mean visibility of the 33 landmarks (the legacy API exposes no detector score).
 
-Measured on real diving frames (issue 3): the one returned person is the diver in ~99% of its
-detections, but the detector needs context: on a tight crop around the diver it fails; give it
-whole frames (or crops of ~2.5x the diver box). One candidate per frame means the tracker
+On diving frames the one returned person is usually the diver, but the detector needs
+context: on a tight crop around the diver it fails; give it whole frames (or crops of a few
+times the diver box). One candidate per frame means the tracker
 cannot choose between people: frames where BlazePose picks a spectator are rejected by the
 tracker's jump gate and become misses.
 """
@@ -23,7 +23,8 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from fdpose.errors import ConfigError
-from fdpose.pipelines.detectors.base import BackendInfo, as_box_array, empty_boxes
+from fdpose.pipelines.detectors.base import BackendInfo
+from fdpose.records import Boxes
 from fdpose.pipelines.pose.base import check_image
 from fdpose.pipelines.pose.mediapipe import MODEL_NAME, BlazePose, blazepose_to_mpii
 from fdpose.skeleton import HEAD_TOP
@@ -68,19 +69,19 @@ class MediaPipeDetector:
     def info(self) -> BackendInfo:
         return BackendInfo(name="mediapipe", version=self._model.version, checkpoint=MODEL_NAME)
 
-    def detect_one(self, image_bgr: np.ndarray) -> np.ndarray:
-        """``(K, 5)`` with K in {0, 1}: the BlazePose person of one frame."""
+    def detect_one(self, image_bgr: np.ndarray) -> Boxes:
+        """K in {0, 1} boxes: the BlazePose person of one frame."""
         image = check_image(image_bgr)
         lm = self._model.landmarks(image)
         if lm is None:
-            return empty_boxes()
+            return Boxes.empty()
         box = landmarks_box(lm, image.shape[1], image.shape[0], self.margin)
         if box is None or box[4] < self.min_score:
-            return empty_boxes()
-        return as_box_array(box[None])
+            return Boxes.empty()
+        return Boxes.from_rows(box[None])
 
-    def detect(self, frames: Sequence[np.ndarray], frame_indices: Sequence[int]) -> list[np.ndarray]:
-        """One ``(K_t, 5)`` array per frame (K_t <= 1). Frames run one by one: BlazePose has no batch."""
+    def detect(self, frames: Sequence[np.ndarray], frame_indices: Sequence[int]) -> list[Boxes]:
+        """One :class:`Boxes` per frame (K_t <= 1). Frames run one by one: BlazePose has no batch."""
         return [self.detect_one(f) for f in frames]
 
     def close(self) -> None:

@@ -10,13 +10,12 @@ stale region of interest.
 
 **Crop.** A square of ``context`` (3.0) times the longer side of the tracked box, centred on
 it, resampled to ``crop_size`` (256) pixels: BlazePose's person detector needs the context
-(it fails on tight crops of divers, issue 3; on the real dev clip 1.5 / 2.0 / 2.5 / 3.0 / 4.0
-give PCKh@0.5 0.15 / 0.48 / 0.72 / 0.79 / 0.71, docs/pose.md).
+(it fails on tight crops of divers; the context sweep on the real dev clip is in docs/pose.md).
 
 A large person (the take-off, a close-up) needs no more context than the frame holds: the crop
 side is at most ``max_frame_share`` (1.0) times the frame's longer side (the context shrinks,
-never below the box). Without that limit the crop of a 220-px diver in a 256-px frame was
-mostly black padding (dev clip 0.789 -> 0.809 with label boxes, 0.767 -> 0.792 with tracked ones).
+never below the box): without that limit the crop of a large diver in a small frame is mostly
+black padding, which costs accuracy (docs/pose.md).
 
 **Options measured and left off by default** (docs/pose.md, ``benchmarks/pose_real.py``):
 ``candidate_angles`` (also run the crop turned by e.g. 90/180/270 degrees and keep the most
@@ -24,7 +23,7 @@ confident result: BlazePose's visibility does not pick the right one on divers),
 ``flip_test`` (mirror test-time augmentation, :func:`merge_flip`), ``whole_frame`` (BlazePose
 on the whole frame as one more candidate when its person lies in the tracked box) and
 ``model_complexity=2``: none beat the default on the dev clip by more than its noise, and
-each costs 2-7x the time.
+each costs several times the time (figures in docs/pose.md).
 
 **Interpolation.** BlazePose's visibility is low on divers whose joints it places right, so
 the pipeline interpolates only joints this backend did not place (``interpolate_below`` 0,
