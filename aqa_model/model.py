@@ -15,8 +15,9 @@ features depends on ONE video, everything after is pairwise.
   ``config.score_scale`` points (1.0 = raw points as the papers); :meth:`compare` returns
   points, the MSE is taken in those units.
 
-Branches: ``"motion"`` = the motion visual stream (I3D features, or the 2D backbone's for
-MCoRe), fused with the pose stream when HSE is on (pose-guided attention, Eq. 8-11; with
+Branches: ``"motion"`` = the motion visual stream (I3D features, or the per-frame 2D backbone's
+with ``backbone="frame2d"``, the earlier MCoRe configuration; the ``mcore`` preset runs MCoRe's
+RegNetY-002-GSM stream as the ``"static"`` branch instead), fused with the pose stream when HSE is on (pose-guided attention, Eq. 8-11; with
 ``fused_pose_values`` the stage reducer also reads the skeletal features concatenated to the
 visual ones, so the pose enters the fused features as values, not only as attention
 weights); with DVE off but HSE on it is the pose stream alone ("HSE alone" ablation). ``"static"`` = the static visual stream (SVE on).
