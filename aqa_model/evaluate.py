@@ -37,10 +37,11 @@ import torch
 from torch.utils.data import DataLoader, Subset
 
 from fdpose.aqa_model.config import AQAConfig
-from fdpose.aqa_model.data import ExemplarPicker, FineDivingAQADataset
+from fdpose.aqa_model.data import ExemplarPicker, FineDivingAQADataset, clip_dataset
 from fdpose.aqa_model.data.finediving import key_name
 from fdpose.aqa_model.metrics import ScoreMetrics, aiou, query_iou, score_metrics, srcc, srcc_interval
 from fdpose.aqa_model.model import HPMCoRe, VideoEncoding
+from fdpose.aqa_model.regression import final_from_target, regression_target
 from fdpose.errors import ValidationError
 from fdpose.finediving import FineDivingAnnotations, Key
 from fdpose.io import atomic_write_text, remove_stale_temps, write_json
@@ -57,6 +58,7 @@ class EncodedClip:
     encoding: VideoEncoding
     score: float
     true_transitions: np.ndarray
+    difficulty: float = 1.0  # the DD mode (score_target "dd") regresses score / difficulty
 
 
 @dataclass
@@ -118,7 +120,7 @@ def encode_clips(model: HPMCoRe, dataset: FineDivingAQADataset, keys: Sequence[K
             key = dataset.keys[index]
             # the annotation's float64 score: reports state exact values (the batch holds float32)
             out[key] = EncodedClip(enc.select(j), float(dataset.records[key].dive_score),
-                                   batch["transitions"][j].numpy().copy())
+                                   batch["transitions"][j].numpy().copy(), float(dataset.records[key].difficulty))
     return out
 
 
@@ -143,8 +145,13 @@ def choose_exemplars(annotations: FineDivingAnnotations, pool: Sequence[Key], qu
 @torch.no_grad()
 def vote_cached(model: HPMCoRe, encoded: dict[Key, EncodedClip], exemplars: dict[Key, tuple[list[Key], bool]],
                 dive_of: dict[Key, str], device: torch.device, batch_size: int = 32) -> list[QueryPrediction]:
-    """Multi-exemplar voting from cached encodings (only decoders + MLPs run per pair)."""
+    """Multi-exemplar voting from cached encodings (only decoders + MLPs run per pair).
+
+    DD mode (``score_target "dd"``): exemplars enter as score / difficulty and every vote is
+    multiplied back by the query's difficulty, so votes, predictions and the exemplar-mean
+    baseline are final scores."""
     model.eval()
+    mode = model.config.score_target
     queries = list(exemplars)
     preds: list[QueryPrediction] = []
     for start in range(0, len(queries), max(1, batch_size)):
@@ -156,10 +163,12 @@ def vote_cached(model: HPMCoRe, encoded: dict[Key, EncodedClip], exemplars: dict
         for j in range(n):
             ex = [exemplars[k][0][j] for k in chunk]
             e = VideoEncoding.cat([encoded[x].encoding for x in ex]).to(device)
-            es = torch.tensor([encoded[x].score for x in ex], dtype=torch.float32, device=device)
+            es = torch.tensor([regression_target(encoded[x].score, encoded[x].difficulty, mode) for x in ex],
+                              dtype=torch.float32, device=device)
+            qd = torch.tensor([encoded[k].difficulty for k in chunk], dtype=torch.float32)
             out = model.compare(q, e, es)
-            votes.append(out.score.float().cpu())
-            contrib.append((out.stage_deltas * out.stage_weights).float().cpu())
+            votes.append(final_from_target(out.score.float().cpu(), qd, mode))
+            contrib.append(final_from_target((out.stage_deltas * out.stage_weights).float().cpu(), qd[:, None], mode))
             weights = out.stage_weights.float().cpu()
         vote_mat = torch.stack(votes, dim=1)  # (b, n)
         contrib_mean = torch.stack(contrib, dim=1).mean(dim=1)  # (b, K)
@@ -167,9 +176,12 @@ def vote_cached(model: HPMCoRe, encoded: dict[Key, EncodedClip], exemplars: dict
         for i, k in enumerate(chunk):
             ex_keys, fell_back = exemplars[k]
             ex_scores = [encoded[x].score for x in ex_keys]
+            # delta = 0 prediction: in DD mode the exemplars' ratios x the query's difficulty
+            base = final_from_target(float(np.mean([regression_target(encoded[x].score, encoded[x].difficulty, mode)
+                                                    for x in ex_keys])), encoded[k].difficulty, mode)
             preds.append(QueryPrediction(
                 key=k, dive=dive_of.get(k, ""), true_score=encoded[k].score,
-                pred_score=float(vote_mat[i].mean()), exemplar_mean=float(np.mean(ex_scores)),
+                pred_score=float(vote_mat[i].mean()), exemplar_mean=float(base),
                 exemplars=list(ex_keys), exemplar_scores=ex_scores, votes=vote_mat[i].tolist(),
                 stage_contributions=contrib_mean[i].tolist(), stage_weights=weights.tolist(),
                 pred_transitions=encoded[k].encoding.pred_transitions[0].tolist(),
@@ -187,8 +199,9 @@ def vote_naive(model: HPMCoRe, dataset: FineDivingAQADataset, exemplars: dict[Ke
     def one(key: Key) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor]:
         item = dataset[index_of[key]]
         video, pose = item.get("video"), item.get("pose")
+        target = regression_target(item["score"], item["difficulty"], model.config.score_target)
         return (None if video is None else video[None].to(device), None if pose is None else pose[None].to(device),
-                item["score"].reshape(1).to(device))
+                target.reshape(1).to(device))
 
     out = []
     for q, (ex_keys, _) in exemplars.items():
@@ -197,7 +210,8 @@ def vote_naive(model: HPMCoRe, dataset: FineDivingAQADataset, exemplars: dict[Ke
         for x in ex_keys:
             ev, ep, es = one(x)
             scores.append(float(model(qv, qp, ev, ep, es).score[0]))
-        out.append(float(np.mean(scores)))
+        qd = float(dataset[index_of[q]]["difficulty"]) if model.config.score_target == "dd" else 1.0
+        out.append(final_from_target(float(np.mean(scores)), qd, model.config.score_target))
     return np.asarray(out, np.float64)
 
 
@@ -321,7 +335,7 @@ def evaluate(model: HPMCoRe, annotations: FineDivingAnnotations, queries: Sequen
     """Score ``queries`` against exemplars from ``pool`` with cached encodings -> :class:`EvalResult`."""
     cfg = model.config
     keys = sorted(set(queries) | set(pool))
-    dataset = FineDivingAQADataset(annotations, keys, cfg, frames_root, poses_root, skip_missing=skip_missing)
+    dataset = clip_dataset(annotations, keys, cfg, frames_root, poses_root, skip_missing=skip_missing)
     present = set(dataset.keys)
     q_keys = [k for k in queries if k in present]
     pool_keys = [k for k in pool if k in present]
@@ -336,7 +350,10 @@ def evaluate(model: HPMCoRe, annotations: FineDivingAnnotations, queries: Sequen
     preds = vote_cached(model, encoded, chosen, dive_of, device)
     info = {"num_exemplars": num_exemplars, "use_dive_number": use_dive_number, "exemplar_seed": seed,
             "encoded_videos": len(encoded), "exemplar_pool": len(pool_keys), **(settings or {})}
-    return result_from_predictions(preds, cfg, info, {key_name(k): v for k, v in dataset.skipped.items()})
+    result = result_from_predictions(preds, cfg, info, {key_name(k): v for k, v in dataset.skipped.items()})
+    if not dataset.stage_labels:  # MTL-AQA: the "transitions" are an equal split, not labels
+        result.aiou, result.aiou_mode = None, None
+    return result
 
 
 # ----------------------------------------------------------------------------- files

@@ -17,7 +17,7 @@ logits gives the same simplex without a positivity constraint.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Sequence, TypeVar
 
 import torch
 from torch import nn
@@ -121,3 +121,19 @@ class ContrastiveRegressor(nn.Module):
             branch_deltas[b] = stage_d @ w
         stage_deltas = torch.stack(per_branch_stage).mean(dim=0)
         return RegressionOutput(stage_deltas @ w, stage_deltas, w, branch_deltas)
+
+
+_Score = TypeVar("_Score", torch.Tensor, float)
+
+
+def regression_target(score: _Score, difficulty: _Score, mode: str) -> _Score:
+    """The value the regressor works in (``AQAConfig.score_target``): the final score, or for
+    ``"dd"`` (Table II's DD, CoRe's / HP-MCoRe's ``completeness``) final score / difficulty.
+    Tensors of any shape (element-wise) or floats."""
+    return score / difficulty if mode == "dd" else score
+
+
+def final_from_target(value: _Score, difficulty: _Score, mode: str) -> _Score:
+    """Inverse of :func:`regression_target`: a prediction in target units -> final-score units
+    (``"dd"``: x the query's difficulty, as the codes do before every metric)."""
+    return value * difficulty if mode == "dd" else value

@@ -54,16 +54,18 @@ from fdpose.aqa_model.checkpoint import (BEST_NAME, LAST_NAME, build_model, capt
                                          model_from_checkpoint, restore_rng_state, save_checkpoint,
                                          seed_everything)
 from fdpose.aqa_model.config import AQAConfig, save_config
-from fdpose.aqa_model.data import ExemplarPicker, FineDivingAQADataset, split_train_val
+from fdpose.aqa_model.data import (ExemplarPicker, FineDivingAQADataset, clip_dataset, load_aqa_annotations,
+                                   split_train_val)
 from fdpose.aqa_model.data.finediving import key_name
 from fdpose.aqa_model.distributed import DistContext, init_distributed
 from fdpose.aqa_model.evaluate import EvalResult, evaluate, write_eval_outputs
 from fdpose.aqa_model.model import HPMCoRe
 from fdpose.aqa_model.optim import build_scheduler, parameter_groups
 from fdpose.aqa_model.oracle import write_oracle_poses
+from fdpose.aqa_model.regression import regression_target
 from fdpose.aqa_model.training_log import TrainingLog
 from fdpose.errors import ConfigError, InputError, ValidationError
-from fdpose.finediving import FineDivingAnnotations, Key, load_annotations
+from fdpose.finediving import FineDivingAnnotations, Key
 from fdpose.io import remove_stale_temps, write_json
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,7 @@ class RunSettings:
     # reported labelled "selected on test" beside the last evaluation's.
     protocol: str = "heldout"
     test_every: int = 1
+    dataset: str = "finediving"  # annotation format: data.DATASETS (finediving, mtlaqa, mtlaqa-dive)
 
     def model_config(self) -> AQAConfig:
         return AQAConfig.from_dict(self.config)
@@ -105,7 +108,7 @@ class RunSettings:
 
 #: Settings a resumed run may not change (paths may move; the device / workers may change).
 FROZEN_ON_RESUME = ("config", "epochs", "batch_size", "lr", "weight_decay", "min_lr", "seed", "val_share",
-                    "val_exemplars", "use_dive_number", "protocol", "test_every")
+                    "val_exemplars", "use_dive_number", "protocol", "test_every", "dataset")
 
 #: ``--protocol`` values (see :class:`RunSettings`).
 PROTOCOLS: tuple[str, ...] = ("heldout", "official")
@@ -134,6 +137,7 @@ class TrainOptions:
     skip_missing: bool | None = None
     protocol: str | None = None
     test_every: int | None = None
+    dataset: str | None = None
     device: str = "auto"
     resume: bool = False
     amp: bool = False
@@ -200,7 +204,9 @@ class PairObjective(nn.Module):
         """-> (total loss, (4,) detached parts: total, mse, ce, contrastive)."""
         q = self.model.encode(query.get("video"), query.get("pose"), query["transitions"])
         e = self.model.encode(exemplar.get("video"), exemplar.get("pose"), exemplar["transitions"])
-        total, parts = self.model.losses(q, e, query["score"], exemplar["score"])
+        mode = self.model.config.score_target  # "dd": the regressor learns score / difficulty (Table II)
+        total, parts = self.model.losses(q, e, regression_target(query["score"], query["difficulty"], mode),
+                                         regression_target(exemplar["score"], exemplar["difficulty"], mode))
         return total, torch.tensor([parts[k] for k in LOSS_PARTS], dtype=torch.float64)
 
 
@@ -222,7 +228,7 @@ def _resolve_settings(opts: TrainOptions, stored: dict[str, Any] | None, world_s
         "epochs": opts.epochs, "batch_size": opts.batch_size, "lr": opts.lr, "weight_decay": opts.weight_decay,
         "seed": opts.seed, "val_share": opts.val_share, "val_exemplars": opts.val_exemplars,
         "use_dive_number": opts.use_dive_number, "skip_missing": opts.skip_missing,
-        "protocol": opts.protocol, "test_every": opts.test_every,
+        "protocol": opts.protocol, "test_every": opts.test_every, "dataset": opts.dataset,
         "config": None if opts.config is None else opts.config.to_dict(),
         "annotations": None if opts.annotations is None else str(opts.annotations),
         "frames_root": None if opts.frames_root is None else str(opts.frames_root),
@@ -359,11 +365,11 @@ def _train(opts: TrainOptions, ctx: DistContext) -> TrainSummary:
     torch.backends.cudnn.benchmark = False  # exact resume needs deterministic kernels
     torch.backends.cudnn.deterministic = True
 
-    ann = load_annotations(settings.annotations)
+    ann = load_aqa_annotations(settings.annotations, settings.dataset)
     splits = _splits(ann, settings)
     poses_root = _poses_root(settings, cfg, out, sorted(set(ann.train) | set(ann.test)), ctx)
-    clips = FineDivingAQADataset(ann, splits.train, cfg, settings.frames_root, poses_root,
-                                 skip_missing=settings.skip_missing, augment=True, seed=settings.seed)
+    clips = clip_dataset(ann, splits.train, cfg, settings.frames_root, poses_root,
+                         skip_missing=settings.skip_missing, augment=True, seed=settings.seed)
     if len(clips) == 0:
         raise InputError("no training clip has the data the config needs", settings.annotations)
     picker = ExemplarPicker(ann, clips.keys, settings.use_dive_number, settings.seed)

@@ -2,5 +2,7 @@
 
 from fdpose.aqa_model.data.exemplars import ExemplarPicker, split_train_val
 from fdpose.aqa_model.data.finediving import FineDivingAQADataset, select_transitions
+from fdpose.aqa_model.data.mtlaqa import DATASETS, MTLAQADataset, clip_dataset, load_aqa_annotations, load_mtlaqa
 
-__all__ = ["ExemplarPicker", "FineDivingAQADataset", "select_transitions", "split_train_val"]
+__all__ = ["DATASETS", "ExemplarPicker", "FineDivingAQADataset", "MTLAQADataset", "clip_dataset",
+           "load_aqa_annotations", "load_mtlaqa", "select_transitions", "split_train_val"]

@@ -285,6 +285,8 @@ class FineDivingAQADataset(torch.utils.data.Dataset):
     ``skip_missing`` the key is dropped and counted in ``skipped``.
     """
 
+    stage_labels = True  # transitions are annotated (AIoU is meaningful)
+
     def __init__(self, annotations: FineDivingAnnotations, keys: Sequence[Key], config: AQAConfig,
                  frames_root: str | os.PathLike[str] | None = None,
                  poses_root: str | os.PathLike[str] | None = None,
@@ -313,11 +315,12 @@ class FineDivingAQADataset(torch.utils.data.Dataset):
         record = annotations.fine.get(key)
         if record is None:
             return "no fine-grained annotation for this clip"
-        try:
-            select_transitions(record.steps_transit_frames, self.config.num_stages, self.config.stage_split)
-        except ValueError as exc:
-            return str(exc)
         self.records[key] = record
+        try:
+            self.transits(key)
+        except ValueError as exc:
+            del self.records[key]
+            return str(exc)
         if self.needs_video:
             if self.frames_root is None:
                 return "the config needs video frames but no frames root was given"
@@ -332,6 +335,12 @@ class FineDivingAQADataset(torch.utils.data.Dataset):
             if not pred_comp_path(self.poses_root, key[0], key[1]).is_file():
                 return f"no pose file {pred_comp_path(self.poses_root, key[0], key[1])}"
         return None
+
+    def transits(self, key: Key) -> np.ndarray:
+        """(K-1,) ground-truth transits of ``key`` in its trimmed clip's frames (ValueError: none).
+        Datasets without stage labels (MTL-AQA) override this."""
+        record = self.records[key]
+        return select_transitions(record.steps_transit_frames, self.config.num_stages, self.config.stage_split)
 
     def set_epoch(self, epoch: int) -> None:
         """Augmentation draws depend on (seed, epoch, index) only: resuming reproduces them."""
@@ -359,7 +368,7 @@ class FineDivingAQADataset(torch.utils.data.Dataset):
         key = self.keys[index]
         record = self.records[key]
         positions = self.positions(key)
-        transits = select_transitions(record.steps_transit_frames, cfg.num_stages, cfg.stage_split)
+        transits = self.transits(key)
         item: dict[str, torch.Tensor] = {
             "index": torch.tensor(index),
             "transitions": torch.from_numpy(map_transitions_to_samples(transits, positions)),
