@@ -129,8 +129,11 @@ def write_checkpoint_atomically(path: str | os.PathLike[str], write: Callable[[P
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, dst)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:
+            # mmengine's write fails without a file name (disk full, ulimit -f): name the checkpoint
+            raise OSError(exc.errno, exc.strerror or str(exc), str(dst)) from exc
         raise
     return dst
 

@@ -24,6 +24,7 @@ and stops the run. Resume redoes clips whose settings changed or whose files do 
 
 from __future__ import annotations
 
+import errno
 import logging
 import multiprocessing as mp
 import time
@@ -404,6 +405,10 @@ def _worker_state(cfg: RunConfig) -> tuple[Callable[[str], Any], PoseBackend]:
     return _WORKER["detector"], _WORKER["pose"]
 
 
+#: A full disk, a file-size limit (ulimit -f) or an exhausted quota: every later write fails the same way.
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
+
+
 def _run_one(args: tuple[ClipSource, RunConfig]) -> ClipOutcome:
     source, cfg = args
     try:
@@ -416,6 +421,8 @@ def _run_one(args: tuple[ClipSource, RunConfig]) -> ClipOutcome:
         log.error("failed %s: %s", source.clip_id, exc)
         return ClipOutcome(source.clip_id, "failed", str(exc))
     except OSError as exc:  # an output that cannot be written (disk full, size limit, permissions)
+        if exc.errno in DISK_FULL_ERRNOS:
+            raise  # no later clip can be written either: the batch stops with one error naming the file
         log.error("failed %s: %s", source.clip_id, " ".join(str(exc).split()))
         log.debug("failed %s", source.clip_id, exc_info=True)
         return ClipOutcome(source.clip_id, "failed", f"{type(exc).__name__}: {' '.join(str(exc).split())}")

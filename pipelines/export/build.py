@@ -303,8 +303,12 @@ def export_dataset(track_out: str | os.PathLike[str], manual: Sequence[str | os.
         doc = _manifest(ann, order, split_of, split, cmd, track_p, manual_p, ann_p, formats, entries)
         atomic_write_text(stage / MANIFEST_NAME, manifest_text(validate_manifest(doc, out_p / MANIFEST_NAME)))
         _move_into_place(stage, out_p)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(stage, ignore_errors=True)
+        if isinstance(exc, OSError) and isinstance(exc.filename, str) and Path(exc.filename).is_relative_to(stage):
+            # name the file the user asked for, not the staging copy that is gone now
+            raise OSError(exc.errno, exc.strerror or str(exc),
+                          str(out_p / Path(exc.filename).relative_to(stage))) from exc
         raise
     mpath = manifest_path(out_p)
 
