@@ -45,6 +45,7 @@ from fdpose.sampling import (NUM_SAMPLED_FRAMES, aligned_indices, fill_nonfinite
                              split_clip_id, write_pred_comp)
 from fdpose.pipelines.tracking import TrackerConfig, TrackResult, synchronised_partner, track_diver
 from fdpose.pipelines.tracking.camera import CameraMotion, PixelCamera
+from fdpose.pipelines.tracking.redetect import track_with_redetect
 from fdpose.records import JointSource
 from fdpose.runtime import apply_threads, dist_env, resolve_device
 from fdpose.skeleton import NUM_JOINTS
@@ -254,6 +255,18 @@ def _estimate_poses(source: ClipSource, cfg: RunConfig, pose: PoseBackend, track
     return kps, model_seconds
 
 
+def _frames_at(source: ClipSource, indices: Sequence[int]) -> list[np.ndarray]:
+    """The ``(H, W, 3)`` images of the clip's frames at ``indices`` (one decode pass, in that order)."""
+    want, last = set(indices), max(indices, default=-1)
+    got: dict[int, np.ndarray] = {}
+    for f in source.iter_frames():
+        if f.frame_index > last:
+            break
+        if f.frame_index in want:
+            got[f.frame_index] = f.image
+    return [got[i] for i in indices]
+
+
 def process_clip(source: ClipSource, cfg: RunConfig, detector_factory: Callable[[str], Any],
                  pose: PoseBackend) -> ClipOutcome:
     """Run every stage on one clip and write its outputs (raises on failure; see run_batch)."""
@@ -269,7 +282,12 @@ def process_clip(source: ClipSource, cfg: RunConfig, detector_factory: Callable[
     detector = detector_factory(source.clip_id)
     cands, n, width, height, camera = _detect(source, cfg, detector, timer)
     start = time.perf_counter()
-    track = track_diver(cands, cfg.tracker, init_box=cfg.init_box, image_size=(width, height), camera=camera)
+    if cfg.tracker.redetect.enabled and cfg.detector != "file" and hasattr(detector, "detect_one"):
+        # local re-detection (tracking.redetect): re-decodes only the frames it searches
+        track, cands, _ = track_with_redetect(cands, cfg.tracker, lambda idx: _frames_at(source, idx), detector,
+                                              init_box=cfg.init_box, image_size=(width, height), camera=camera)
+    else:
+        track = track_diver(cands, cfg.tracker, init_box=cfg.init_box, image_size=(width, height), camera=camera)
     timer.add("track", start)
     if not track.found:
         raise ClipSkipped(f"no person detected in {n} frames", source.path)

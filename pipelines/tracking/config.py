@@ -206,6 +206,8 @@ class RedetectConfig:
     max_gap: int = 12  #: raising it searches longer runs of frames without a track box
     extend_start: int = 8  #: frames before the track's first box searched at that box's scene place
     rounds: int = 2  #: raising it lets boxes found extend the search (each round re-runs the tracker)
+    grow_steps: int = 6  #: frames a detection is extended into its neighbours by local search (0: no growing)
+    grow_budget: float = 2.0  #: at most this many growing searches per frame of the clip (bounds the cost)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "contexts", tuple(float(c) for c in self.contexts))  # (JSON gives a list)
@@ -213,8 +215,8 @@ class RedetectConfig:
             raise ConfigError(f"tracker redetect contexts must be one or two values > 1, got {self.contexts}")
         if not 0 < self.min_aspect <= 1 or not 0 < self.agree_iou <= 1 or self.max_size_ratio < 1:
             raise ConfigError("tracker redetect: min_aspect and agree_iou in (0, 1], max_size_ratio >= 1")
-        if min(self.max_gap, self.extend_start, self.rounds) < 0:
-            raise ConfigError("tracker redetect: max_gap, extend_start and rounds must be >= 0")
+        if min(self.max_gap, self.extend_start, self.rounds, self.grow_steps, self.grow_budget) < 0:
+            raise ConfigError("tracker redetect: max_gap, extend_start, rounds, grow_steps and grow_budget must be >= 0")
 
 
 #: The switchable refinements, in the order the ablation benchmark reports them.
