@@ -68,6 +68,11 @@ def _parse_key(text: str) -> tuple[str, int]:
 @click.option("--seed", type=int, help="Seed of init, data order, exemplars, augmentation, val split  [0]")
 @click.option("--val-share", type=float, help="Share of the training split held out for model selection  [0.1]")
 @click.option("--no-dive-number", is_flag=True, help="Exemplars of any dive number (the second setting).")
+@click.option("--dataset", type=click.Choice(["finediving", "mtlaqa", "mtlaqa-dive"]),
+              help="Annotation format of --annotations: FineDiving's pickles, or MTL-AQA's (final_annotations_dict*.pkl, "
+                   "train/test_split_0.pkl; exemplars of the same difficulty, mtlaqa-dive: same dive number)  [finediving]")
+@click.option("--score-target", type=click.Choice(["final", "dd"]),
+              help="Override the config's score_target: dd regresses score / difficulty and multiplies back (Table II)")
 @click.option("--protocol", type=click.Choice(["heldout", "official"]),
               help="heldout: a validation share picks the epoch, the test split is scored once; official: the "
                    "official code's protocol (whole training split; the test split scored every --test-every "
@@ -93,8 +98,8 @@ def _parse_key(text: str) -> tuple[str, int]:
 def train_aqa(frames_root: Optional[Path], annotations: Optional[Path], poses_root: Optional[Path],
               poses_from_gt: Optional[Path], out_dir: Path, config_spec: Optional[str], epochs: Optional[int],
               batch_size: Optional[int], lr: Optional[float], weight_decay: Optional[float], seed: Optional[int],
-              val_share: Optional[float], no_dive_number: bool, protocol: Optional[str], test_every: Optional[int],
-              device: str, amp: bool, resume: bool,
+              val_share: Optional[float], no_dive_number: bool, dataset: Optional[str], score_target: Optional[str],
+              protocol: Optional[str], test_every: Optional[int], device: str, amp: bool, resume: bool,
               stop_after: Optional[int], skip_missing: bool, num_workers: int, no_final_test: bool,
               i3d_weights: Optional[Path], static_weights: Optional[Path], allow_random_init: bool,
               threads: Optional[int], as_json: bool) -> None:
@@ -112,6 +117,8 @@ def train_aqa(frames_root: Optional[Path], annotations: Optional[Path], poses_ro
 
     config = load_config(config_spec) if config_spec else (None if resume else load_config("hpmcore"))
     if config is not None:
+        if score_target:
+            config = dataclasses.replace(config, score_target=score_target)  # type: ignore[arg-type]
         if i3d_weights:
             config = dataclasses.replace(config, i3d_weights=str(i3d_weights))
         if static_weights:  # whichever static encoder the config builds (ResNet or RegNetY-002-GSM)
@@ -129,7 +136,7 @@ def train_aqa(frames_root: Optional[Path], annotations: Optional[Path], poses_ro
         poses_from_gt=poses_from_gt, config=config, epochs=epochs, batch_size=batch_size, lr=lr,
         weight_decay=weight_decay, seed=seed, val_share=val_share,
         use_dive_number=False if no_dive_number else None, skip_missing=True if skip_missing else None,
-        protocol=protocol, test_every=test_every, device=device, resume=resume, amp=amp, num_workers=num_workers, threads=threads, stop_after=stop_after,
+        protocol=protocol, test_every=test_every, dataset=dataset, device=device, resume=resume, amp=amp, num_workers=num_workers, threads=threads, stop_after=stop_after,
         final_test=not no_final_test, progress=not (as_json and not sys.stderr.isatty()))
     summary = train(opts)
     if not _is_main_process():
@@ -197,6 +204,8 @@ def _run_record(ckpt: Path) -> dict[str, Any]:
               help="Queries to score (val: the run's held-out clips). Exemplars come from the training split.")
 @click.option("--exemplars", "num_exemplars", type=click.IntRange(min=1), default=10, show_default=True, help="Votes per query.")
 @click.option("--no-dive-number", is_flag=True, help="Exemplars of any dive number.")
+@click.option("--dataset", type=click.Choice(["finediving", "mtlaqa", "mtlaqa-dive"]),
+              help="Annotation format (see train-aqa)  [the run's]")
 @click.option("--seed", type=int, help="Exemplar seed  [the run's seed]")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--device", default="auto", show_default=True)
@@ -206,7 +215,8 @@ def _run_record(ckpt: Path) -> dict[str, Any]:
 @_threads_option
 @json_option
 def eval_aqa(checkpoint: Path, frames_root: Optional[Path], annotations: Optional[Path], poses_root: Optional[Path],
-             poses_from_gt: Optional[Path], split: str, num_exemplars: int, no_dive_number: bool, seed: Optional[int],
+             poses_from_gt: Optional[Path], split: str, num_exemplars: int, no_dive_number: bool, dataset: Optional[str],
+             seed: Optional[int],
              batch_size: int, device: str, num_workers: int, skip_missing: bool, out_dir: Optional[Path],
              threads: Optional[int], as_json: bool) -> None:
     """Score a split with a trained model: SRCC, L2, R-l2 x100 (range stated), AIoU@0.5/0.75.
@@ -221,7 +231,7 @@ def eval_aqa(checkpoint: Path, frames_root: Optional[Path], annotations: Optiona
     from fdpose.aqa_model.evaluate import evaluate, write_eval_outputs
     from fdpose.aqa_model.oracle import write_oracle_poses
     from fdpose.errors import ConfigError
-    from fdpose.finediving import load_annotations
+    from fdpose.aqa_model.data import load_aqa_annotations
 
     _set_threads(threads)
     dev = pick_device(device)
@@ -235,7 +245,7 @@ def eval_aqa(checkpoint: Path, frames_root: Optional[Path], annotations: Optiona
     frames_root = frames_root or (Path(stored["frames_root"]) if stored.get("frames_root") else None)
     seed = seed if seed is not None else int(stored.get("seed", 0))
     out = out_dir or ckpt.parent / "eval" / (split + ("-no-dive-number" if no_dive_number else ""))
-    ann = load_annotations(annotations)
+    ann = load_aqa_annotations(annotations, dataset or str(stored.get("dataset", "finediving")))
     if split == "test":
         queries, pool = list(ann.test), list(ann.train)
     elif split == "train":
