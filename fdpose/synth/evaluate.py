@@ -28,6 +28,7 @@ from fdpose.metrics.boxes import iou
 from fdpose.metrics.pose import pckh
 from fdpose.pipelines.clip_json import read_clip_json
 from fdpose.pipelines.detectors.file import FileDetector
+from fdpose.records import Boxes
 
 __all__ = ["ClipScore", "gt_path", "load_gt", "tracking_correct", "evaluate_clip", "evaluate_run"]
 
@@ -72,16 +73,16 @@ def _gt_box(frame: dict[str, Any]) -> Optional[np.ndarray]:
     return None if box is None else np.asarray(box, dtype=np.float64)
 
 
-def tracking_correct(gt: dict[str, Any], candidates: Sequence[np.ndarray], boxes: np.ndarray,
+def tracking_correct(gt: dict[str, Any], candidates: Sequence[Boxes | np.ndarray], boxes: np.ndarray,
                      iou_min: float = 0.5) -> np.ndarray:
     """(T,) bool: the tracker's decision is right in frame t (see the module docstring).
 
-    candidates: T (K_t, 5) detector boxes; boxes: (T, >=4) chosen boxes, NaN rows for none.
+    candidates: T detector :class:`Boxes` (or (K_t, 5) rows); boxes: (T, >=4) chosen boxes, NaN rows for none.
     """
     out = np.zeros(len(gt["frames"]), dtype=bool)
     for t, frame in enumerate(gt["frames"]):
         g = _gt_box(frame)
-        c = candidates[t] if t < len(candidates) else np.zeros((0, 5))
+        c = np.asarray(candidates[t], dtype=np.float64) if t < len(candidates) else np.zeros((0, 5))
         detected = g is not None and len(c) > 0 and float(iou(g, c).max()) >= iou_min
         chosen = t < len(boxes) and bool(np.isfinite(boxes[t][0]))
         if detected and g is not None:  # (detected implies a true box; said for the type checker)

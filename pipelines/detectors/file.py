@@ -25,8 +25,9 @@ import numpy as np
 
 from fdpose.errors import InputError, ValidationError
 from fdpose.io import atomic_write_text, read_json, write_json
-from fdpose.pipelines.detectors.base import BackendInfo, Detection, as_box_array, empty_boxes
+from fdpose.pipelines.detectors.base import BackendInfo
 from fdpose.pipelines.frames import CLIP_ID_SEP
+from fdpose.records import Boxes
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +35,16 @@ DETECTION_SUFFIXES: tuple[str, ...] = (".txt", ".json")
 _MOT_MIN_FIELDS = 7
 
 
-def parse_mot_text(text: str, path: str | Path = "<text>") -> list[Detection]:
-    """Parse MOT det lines into :class:`Detection` records (0-based ``frame_index``).
+def parse_mot_text(text: str, path: str | Path = "<text>") -> dict[int, Boxes]:
+    """Parse MOT det lines into the boxes of each 0-based frame (frames without a line are absent).
+
+    The ``id`` column is read and dropped: plain detections carry -1 and the tracker picks the
+    diver itself.
 
     Raises :class:`InputError` naming ``path`` and the 1-based line number for a line with too
     few fields, a non-number, a non-finite value, a frame number below 1 or a negative size.
     """
-    out: list[Detection] = []
+    rows: dict[int, list[list[float]]] = {}
     for lineno, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -57,14 +61,13 @@ def parse_mot_text(text: str, path: str | Path = "<text>") -> list[Detection]:
             raise InputError(f"not a number: {bad!r}", path, where) from None
         if not all(math.isfinite(v) for v in vals):
             raise InputError("non-finite value", path, where)
-        frame, ident, x, y, w, h, score = vals
+        frame, _ident, x, y, w, h, score = vals
         if frame != int(frame) or frame < 1:
             raise InputError(f"frame must be an integer >= 1 (MOT frames are 1-based), got {fields[0]}", path, where)
         if w < 0 or h < 0:
             raise InputError(f"negative box size {w:g}x{h:g}", path, where)
-        out.append(Detection(int(frame) - 1, x, y, x + w, y + h, score,
-                             int(ident) if ident == int(ident) and ident >= 0 else None))
-    return out
+        rows.setdefault(int(frame) - 1, []).append([x, y, x + w, y + h, score])
+    return {t: Boxes.from_rows(r) for t, r in rows.items()}
 
 
 def _is_number(text: str) -> bool:
@@ -75,7 +78,7 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def read_mot(path: str | Path) -> list[Detection]:
+def read_mot(path: str | Path) -> dict[int, Boxes]:
     """Read a MOT det file (see :func:`parse_mot_text`)."""
     p = Path(path)
     try:
@@ -87,14 +90,14 @@ def read_mot(path: str | Path) -> list[Detection]:
     return parse_mot_text(text, p)
 
 
-def read_detection_json(path: str | Path) -> list[Detection]:
+def read_detection_json(path: str | Path) -> dict[int, Boxes]:
     """Read the JSON detection form (0-based frame indices, xyxy + score boxes)."""
     p = Path(path)
     doc = read_json(p)
     frames = doc.get("frames") if isinstance(doc, dict) else None
     if not isinstance(frames, list):
         raise InputError('expected an object with a "frames" list', p)
-    out: list[Detection] = []
+    out: dict[int, list[Boxes]] = {}
     for k, fr in enumerate(frames):
         where = f"frames[{k}]"
         if not isinstance(fr, dict) or "frame_index" not in fr or "boxes" not in fr:
@@ -103,14 +106,15 @@ def read_detection_json(path: str | Path) -> list[Detection]:
         if not isinstance(fi, int) or isinstance(fi, bool) or fi < 0:
             raise InputError(f"frame_index must be an integer >= 0, got {fi!r}", p, where)
         try:
-            boxes = as_box_array(fr["boxes"], "boxes")
+            boxes = Boxes.from_rows(fr["boxes"], "boxes")
         except (ValidationError, ValueError, TypeError) as exc:
             raise InputError(getattr(exc, "message", str(exc)), p, where) from None
-        out.extend(Detection(fi, *map(float, row)) for row in boxes)
-    return out
+        if len(boxes):
+            out.setdefault(fi, []).append(boxes)
+    return {t: Boxes.concat(parts) for t, parts in out.items()}
 
 
-def read_detections(path: str | Path) -> list[Detection]:
+def read_detections(path: str | Path) -> dict[int, Boxes]:
     """Read a detection file by suffix (``.txt`` MOT, ``.json`` JSON)."""
     p = Path(path)
     if p.suffix.lower() == ".json":
@@ -120,34 +124,32 @@ def read_detections(path: str | Path) -> list[Detection]:
     raise InputError(f"unknown detection file type (expected {' or '.join(DETECTION_SUFFIXES)})", p)
 
 
-def write_mot(path: str | Path, per_frame: Sequence[np.ndarray] | Mapping[int, np.ndarray]) -> Path:
-    """Atomically write per-frame ``(K, 5)`` xyxy+score boxes (0-based frames) as MOT det lines."""
+def write_mot(path: str | Path, per_frame: Sequence[Boxes] | Mapping[int, Boxes]) -> Path:
+    """Atomically write per-frame boxes (0-based frames) as MOT det lines."""
     items = per_frame.items() if isinstance(per_frame, Mapping) else enumerate(per_frame)
     lines = []
     for t, boxes in sorted(items, key=lambda kv: kv[0]):
-        for x1, y1, x2, y2, s in as_box_array(boxes, f"frame {t}"):
+        for x1, y1, x2, y2, s in Boxes.from_rows(boxes, f"frame {t}").rows():
             lines.append(f"{t + 1},-1,{x1:.3f},{y1:.3f},{x2 - x1:.3f},{y2 - y1:.3f},{s:.5f},-1,-1,-1")
     return atomic_write_text(path, "".join(line + "\n" for line in lines))
 
 
-def write_detection_json(path: str | Path, per_frame: Sequence[np.ndarray], clip_id: Optional[str] = None) -> Path:
-    """Atomically write per-frame ``(K, 5)`` boxes (0-based, one entry per frame) in the JSON form."""
+def write_detection_json(path: str | Path, per_frame: Sequence[Boxes], clip_id: Optional[str] = None) -> Path:
+    """Atomically write per-frame boxes (0-based, one entry per frame) in the JSON form."""
     doc: dict[str, Any] = {"clip_id": clip_id, "frames": [
-        {"frame_index": t, "boxes": np.round(as_box_array(b, f"frame {t}"), 5)} for t, b in enumerate(per_frame)]}
+        {"frame_index": t, "boxes": np.round(Boxes.from_rows(b, f"frame {t}").rows(), 5)}
+        for t, b in enumerate(per_frame)]}
     return write_json(path, doc, indent=None)
 
 
 class ClipFileDetections:
     """Detections of one clip, served through the :class:`PersonDetector` protocol."""
 
-    def __init__(self, path: Path, detections: Sequence[Detection], info: BackendInfo) -> None:
+    def __init__(self, path: Path, detections: Mapping[int, Boxes], info: BackendInfo) -> None:
         self.path = path
         self._info = info
-        by_frame: dict[int, list[list[float]]] = {}
-        for d in detections:
-            by_frame.setdefault(d.frame_index, []).append(d.as_row())
-        self._by_frame = {t: as_box_array(rows) for t, rows in by_frame.items()}
-        scores = np.concatenate([b[:, 4] for b in self._by_frame.values()]) if self._by_frame else np.zeros(0)
+        self._by_frame = {int(t): b for t, b in detections.items() if len(b)}
+        scores = np.concatenate([b.score for b in self._by_frame.values()]) if self._by_frame else np.zeros(0)
         if scores.size and (scores.min() < 0 or scores.max() > 1):
             # The tracker mixes score and distance, so scores should be probabilities.
             log.warning("%s: detection scores outside [0, 1] (%.3g..%.3g)", path, scores.min(), scores.max())
@@ -161,15 +163,15 @@ class ClipFileDetections:
         """0-based frames that have at least one detection."""
         return sorted(self._by_frame)
 
-    def boxes(self, frame_index: int) -> np.ndarray:
-        """``(K, 5)`` candidates of one frame (``(0, 5)`` when none)."""
-        return self._by_frame.get(int(frame_index), empty_boxes()).copy()
+    def boxes(self, frame_index: int) -> Boxes:
+        """The candidates of one frame (empty when none; records are read-only, so shared safely)."""
+        return self._by_frame.get(int(frame_index), Boxes.empty())
 
-    def detect(self, frames: Sequence[np.ndarray], frame_indices: Sequence[int]) -> list[np.ndarray]:
+    def detect(self, frames: Sequence[np.ndarray], frame_indices: Sequence[int]) -> list[Boxes]:
         return [self.boxes(t) for t in frame_indices]
 
-    def all_frames(self, frame_count: int) -> list[np.ndarray]:
-        """One ``(K_t, 5)`` array per frame ``0..frame_count-1``."""
+    def all_frames(self, frame_count: int) -> list[Boxes]:
+        """One :class:`Boxes` per frame ``0..frame_count-1``."""
         return [self.boxes(t) for t in range(frame_count)]
 
     def check_frame_count(self, frame_count: int) -> None:

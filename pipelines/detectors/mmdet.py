@@ -29,7 +29,8 @@ from typing import Any, Iterator, Optional, Sequence
 import numpy as np
 
 from fdpose.errors import ConfigError, DependencyError, InputError
-from fdpose.pipelines.detectors.base import BackendInfo, as_box_array, empty_boxes
+from fdpose.pipelines.detectors.base import BackendInfo
+from fdpose.records import Boxes
 from fdpose.pipelines.pose.base import check_image
 
 log = logging.getLogger(__name__)
@@ -222,20 +223,20 @@ class MMDetDetector:
                             inst.labels.detach().cpu().numpy().astype(np.int64).reshape(-1)))
         return out
 
-    def detect(self, frames: Sequence[np.ndarray], frame_indices: Sequence[int]) -> list[np.ndarray]:
-        """One ``(K_t, 5)`` array of person boxes per frame (score >= threshold, best first)."""
-        boxes: list[np.ndarray] = []
+    def detect(self, frames: Sequence[np.ndarray], frame_indices: Sequence[int]) -> list[Boxes]:
+        """One :class:`Boxes` of persons per frame (score >= threshold, best first)."""
+        boxes: list[Boxes] = []
         for (xyxy, scores, labels), frame in zip(self.raw_detections(frames, frame_indices), frames):
             keep = (labels == self.person_label) & (scores >= self.score_threshold)
             if not keep.any():
-                boxes.append(empty_boxes())
+                boxes.append(Boxes.empty())
                 continue
             order = np.argsort(-scores[keep], kind="stable")
             rows = np.concatenate([xyxy[keep], scores[keep, None]], axis=1)[order]
             h, w = frame.shape[:2]
             rows[:, [0, 2]] = np.clip(rows[:, [0, 2]], 0, w - 1)
             rows[:, [1, 3]] = np.clip(rows[:, [1, 3]], 0, h - 1)
-            boxes.append(as_box_array(rows))
+            boxes.append(Boxes.from_rows(rows))
         return boxes
 
 

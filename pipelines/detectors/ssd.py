@@ -27,7 +27,8 @@ import numpy as np
 
 from fdpose.errors import ConfigError, DependencyError, InputError
 from fdpose.model_files import SSD_OIDV4, SSD_OIDV4_LABELS, file_sha256, model_file
-from fdpose.pipelines.detectors.base import BackendInfo, as_box_array, empty_boxes
+from fdpose.pipelines.detectors.base import BackendInfo
+from fdpose.records import Boxes
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +106,8 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> np.ndarr
 
 
 def boxes_from_outputs(encodings: np.ndarray, person_logits: np.ndarray, anchors: np.ndarray, scale: np.ndarray,
-                       offset: np.ndarray, image_hw: tuple[int, ...], config: "SSDConfig") -> np.ndarray:
-    """The graph's raw outputs -> ``(K, 5)`` person boxes ``[x1, y1, x2, y2, score]`` in pixels, best first.
+                       offset: np.ndarray, image_hw: tuple[int, ...], config: "SSDConfig") -> Boxes:
+    """The graph's raw outputs -> K person boxes in pixels, best first.
 
     encodings ``(N, 4)`` and anchors ``(N, 4)`` as in :func:`decode_boxes`; person_logits ``(N,)``;
     scale / offset ``(4,)`` map input units to pixels (``SSDDetector._prepare``); image_hw clips
@@ -115,14 +116,14 @@ def boxes_from_outputs(encodings: np.ndarray, person_logits: np.ndarray, anchors
     scores = 1.0 / (1.0 + np.exp(-np.asarray(person_logits, dtype=np.float64)))
     keep = scores >= config.score_threshold
     if not keep.any():
-        return empty_boxes()
+        return Boxes.empty()
     boxes = decode_boxes(encodings[keep], anchors[keep]) * scale + offset
     scores = scores[keep]
     h, w = image_hw[:2]
     boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, w - 1)
     boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, h - 1)
     idx = nms(boxes, scores, config.nms_iou)[: config.max_boxes]
-    return as_box_array(np.concatenate([boxes[idx], scores[idx, None]], axis=1))
+    return Boxes.from_rows(np.concatenate([boxes[idx], scores[idx, None]], axis=1))
 
 
 def person_class_index(labels_path: Any) -> int:
@@ -219,8 +220,8 @@ class SSDDetector:
         self._net.invoke()
         return self._net.get_tensor(self._boxes_out)[0].copy(), self._net.get_tensor(self._scores_out)[0].copy()
 
-    def detect_one(self, image_bgr: np.ndarray) -> np.ndarray:
-        """``(K, 5)`` person boxes of one ``(H, W, 3)`` uint8 BGR frame, in pixels, best first."""
+    def detect_one(self, image_bgr: np.ndarray) -> Boxes:
+        """The person boxes of one ``(H, W, 3)`` uint8 BGR frame, in pixels, best first."""
         if image_bgr.ndim != 3 or image_bgr.shape[2] != 3 or image_bgr.dtype != np.uint8:
             raise InputError(f"ssd detector: expected an (H, W, 3) uint8 image, got {image_bgr.shape} "
                              f"{image_bgr.dtype}")
@@ -229,8 +230,8 @@ class SSDDetector:
         return boxes_from_outputs(enc, logits[:, self.person_index], self._anchors, scale, offset,
                                   image_bgr.shape[:2], self.config)
 
-    def detect(self, frames: Sequence[np.ndarray], frame_indices: Sequence[int]) -> list[np.ndarray]:
-        """One ``(K_t, 5)`` array per frame (the interpreter runs one frame at a time)."""
+    def detect(self, frames: Sequence[np.ndarray], frame_indices: Sequence[int]) -> list[Boxes]:
+        """One :class:`Boxes` per frame (the interpreter runs one frame at a time)."""
         return [self.detect_one(f) for f in frames]
 
     def close(self) -> None:

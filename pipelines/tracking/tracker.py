@@ -186,13 +186,13 @@ import numpy as np
 
 from fdpose.errors import ValidationError
 from fdpose.metrics.boxes import iou
-from fdpose.pipelines.detectors.base import as_box_array
 from fdpose.pipelines.tracking.camera import CameraMotion, clip_motion
 from fdpose.pipelines.tracking.config import TrackerConfig
 from fdpose.pipelines.tracking.core import core_seed, nearest_neighbour
 from fdpose.pipelines.tracking.pass2 import TrackDecision, pass2, pass2_context
 from fdpose.pipelines.tracking.seed import choose_seeds, track_value
 from fdpose.pipelines.tracking.tracklets import Pass1, analyse, centres, diags
+from fdpose.records import Boxes
 
 log = logging.getLogger(__name__)
 
@@ -238,14 +238,15 @@ class TrackResult:
         return out
 
 
-def track_diver(candidates: Sequence[np.ndarray], config: Optional[TrackerConfig] = None, *,
+def track_diver(candidates: Sequence[Boxes | np.ndarray], config: Optional[TrackerConfig] = None, *,
                 init_box: Optional[Sequence[float]] = None, init_frame: int = 0,
                 board_xy: Optional[Sequence[float]] = None,
                 image_size: Optional[tuple[int, int]] = None,
                 camera: Optional[CameraMotion] = None) -> TrackResult:
     """Choose the diver's box in every frame of a clip (see the module docstring for the rule).
 
-    candidates: T arrays ``(K_t, 5)`` of ``[x1, y1, x2, y2, conf]``.
+    candidates: T :class:`~fdpose.records.Boxes` (the detectors' output), or ``(K_t, 5)`` rows
+    ``[x1, y1, x2, y2, conf]``; the engine works on the rows.
     init_box: optional ``[x1, y1, x2, y2]`` of the diver at ``init_frame`` (the ``--init-box``).
     board_xy: optional ``(x, y)`` pixel near the board/platform, a hint for the seed choice.
     image_size: optional ``(width, height)``; boxes cut by the border are then left out of
@@ -256,7 +257,7 @@ def track_diver(candidates: Sequence[np.ndarray], config: Optional[TrackerConfig
     """
     config = config or TrackerConfig()
     cfg = config.flat()
-    cands = [as_box_array(b, f"candidates of frame {t}") for t, b in enumerate(candidates)]
+    cands = [Boxes.from_rows(b, f"candidates of frame {t}").rows() for t, b in enumerate(candidates)]
     n = len(cands)
     board = None if board_xy is None else np.asarray(board_xy, dtype=np.float64).reshape(2)
     if init_box is not None and not 0 <= init_frame < n:
@@ -265,7 +266,7 @@ def track_diver(candidates: Sequence[np.ndarray], config: Optional[TrackerConfig
         cam = clip_motion(cands, cfg, image_size, camera)
         user = None
         if init_box is not None:
-            user = as_box_array(list(init_box)[:4], "init box")[0]
+            user = Boxes.from_rows(list(init_box)[:4], "init box").rows()[0]
             user[4] = 1.0
         seed = core_seed(cands, cfg, user, init_frame, board)
         if seed is None:
@@ -277,7 +278,7 @@ def track_diver(candidates: Sequence[np.ndarray], config: Optional[TrackerConfig
     p1 = analyse(cands, cfg, image_size, camera)
 
     if init_box is not None:
-        user = as_box_array(list(init_box)[:4], "init box")[0]
+        user = Boxes.from_rows(list(init_box)[:4], "init box").rows()[0]
         user[4] = 1.0  # a user-given box is certain
         seed_t, seed_row = init_frame, -1
         if len(cands[seed_t]):
@@ -317,7 +318,7 @@ def track_diver(candidates: Sequence[np.ndarray], config: Optional[TrackerConfig
     return TrackResult(boxes, decisions, rows, seed_t, p1.static, p1)
 
 
-def synchronised_partner(candidates: Sequence[np.ndarray], result: TrackResult,
+def synchronised_partner(candidates: Sequence[Boxes | np.ndarray], result: TrackResult,
                          config: Optional[TrackerConfig] = None) -> Optional[int]:
     """Frames with a second diver beside the tracked one, when the clip is a synchronised dive.
 

@@ -189,8 +189,8 @@ def test_detector_box_contains_head_and_shoulders(astronaut: np.ndarray) -> None
     with MediaPipeDetector() as det:
         assert isinstance(det, PersonDetector)
         out = det.detect([astronaut, np.zeros((120, 160, 3), np.uint8)], [0, 1])
-    assert [o.shape for o in out] == [(1, 5), (0, 5)]
-    x1, y1, x2, y2, score = out[0][0]
+    assert [len(o) for o in out] == [1, 0]
+    x1, y1, x2, y2, score = out[0].rows()[0]
     # head top ~(240, 25), shoulders ~(125, 195) and ~(280, 225) in the photo
     assert x1 <= 110 and x2 >= 300 and y1 <= 25 and y2 >= 240
     assert 0 <= x1 < x2 <= 511 and 0 <= y1 < y2 <= 511

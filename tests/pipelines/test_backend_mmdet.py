@@ -16,6 +16,7 @@ pytest.importorskip("mmcv.ops")  # the compiled ops every mmdet model imports
 from fdpose.errors import ConfigError, InputError  # noqa: E402
 from fdpose.pipelines.detectors.base import PersonDetector  # noqa: E402
 from fdpose.pipelines.detectors.mmdet import MMDetDetector, load_model_checkpoint  # noqa: E402
+from fdpose.records import Boxes  # noqa: E402
 
 CONFIG = Path(mmdet.__file__).parent / ".mim" / "configs" / "rtmdet" / "rtmdet_tiny_8xb32-300e_coco.py"
 # Small input and few candidates keep the CPU test at a few seconds.
@@ -85,14 +86,14 @@ def test_detector_outputs_person_boxes(detector: MMDetDetector, frames: list[np.
     out = detector.detect(frames, [10, 11])
     assert len(out) == 2 and "torchvision" not in sys.modules
     for boxes, (_xyxy, scores, labels), frame in zip(out, raw, frames):
-        assert boxes.dtype == np.float64 and boxes.ndim == 2 and boxes.shape[1] == 5
+        assert isinstance(boxes, Boxes) and boxes.xyxy.dtype == np.float64
         assert set(labels.tolist()) == {PERSON, CAR}  # the random model emits both classes
         person = labels == PERSON
         assert len(boxes) == int(person.sum()) > 0  # every person box, no car box
-        np.testing.assert_allclose(np.sort(boxes[:, 4])[::-1], boxes[:, 4])  # best first
-        np.testing.assert_allclose(np.sort(boxes[:, 4]), np.sort(scores[person]))
+        np.testing.assert_allclose(np.sort(boxes.score)[::-1], boxes.score)  # best first
+        np.testing.assert_allclose(np.sort(boxes.score), np.sort(scores[person]))
         h, w = frame.shape[:2]
-        assert (boxes[:, 0] <= boxes[:, 2]).all() and (boxes[:, 2] <= w - 1).all() and (boxes[:, 3] <= h - 1).all()
+        assert (boxes.xyxy[:, 2] <= w - 1).all() and (boxes.xyxy[:, 3] <= h - 1).all()
 
 
 def test_threshold_and_person_label(detector: MMDetDetector, frames: list[np.ndarray]) -> None:
@@ -101,7 +102,7 @@ def test_threshold_and_person_label(detector: MMDetDetector, frames: list[np.nda
     try:  # the same loaded model with other settings (building another costs seconds on CPU)
         detector.score_threshold = cut
         boxes = detector.detect(frames[:1], [0])[0]
-        assert len(boxes) == int(((labels == PERSON) & (scores >= cut)).sum()) and (boxes[:, 4] >= cut).all()
+        assert len(boxes) == int(((labels == PERSON) & (scores >= cut)).sum()) and (boxes.score >= cut).all()
         detector.score_threshold, detector.person_label = 0.0, CAR
         assert len(detector.detect(frames[:1], [0])[0]) == int((labels == CAR).sum())
     finally:

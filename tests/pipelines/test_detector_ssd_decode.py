@@ -38,10 +38,10 @@ def test_raw_outputs_decode_to_the_stored_boxes() -> None:
     enc, logits, anchors, scale = _outputs(case)
     boxes = boxes_from_outputs(enc, logits, anchors, scale, np.zeros(4), tuple(case["image_hw"]), SSDConfig())
     expected = np.asarray(case["expected_boxes_xyxy_score"])
-    assert boxes.shape == (3, 5)  # 6 anchors above 0.3, NMS keeps 3: the diver and two spectators
-    np.testing.assert_allclose(boxes, expected, atol=1e-3)
+    assert len(boxes) == 3  # 6 anchors above 0.3, NMS keeps 3: the diver and two spectators
+    np.testing.assert_allclose(boxes.rows(), expected, atol=1e-3)
     # the diver box: x 176-241, the full height of the take-off (10-216 px)
-    assert boxes[0, 0] == pytest.approx(176.3, abs=0.1) and boxes[0, 3] == pytest.approx(215.8, abs=0.1)
+    assert boxes.xyxy[0, 0] == pytest.approx(176.3, abs=0.1) and boxes.xyxy[0, 3] == pytest.approx(215.8, abs=0.1)
 
 
 def test_threshold_and_nms_change_the_stored_case() -> None:
@@ -52,8 +52,8 @@ def test_threshold_and_nms_change_the_stored_case() -> None:
     assert len(boxes_from_outputs(*args, replace(SSDConfig(), score_threshold=0.9))) == 0
     assert len(boxes_from_outputs(*args, replace(SSDConfig(), nms_iou=1.0))) == 6  # no suppression
     low = boxes_from_outputs(*args, replace(SSDConfig(), score_threshold=0.2, max_boxes=50))
-    assert len(low) > 3 and (np.diff(low[:, 4]) <= 0).all()
-    assert (low[:, [0, 2]] >= 0).all() and (low[:, [0, 2]] <= 454).all() and (low[:, [1, 3]] <= 255).all()
+    assert len(low) > 3 and (np.diff(low.score) <= 0).all()
+    assert (low.xyxy[:, [0, 2]] >= 0).all() and (low.xyxy[:, [0, 2]] <= 454).all() and (low.xyxy[:, [1, 3]] <= 255).all()
 
 
 def test_the_model_still_gives_the_stored_raw_outputs(shared_data: Path) -> None:
@@ -73,4 +73,4 @@ def test_the_model_still_gives_the_stored_raw_outputs(shared_data: Path) -> None
     np.testing.assert_allclose(logits[idx, case["person_class_index"]], case["person_logits"], atol=1e-3)
     scores = 1 / (1 + np.exp(-logits[:, case["person_class_index"]].astype(np.float64)))
     assert set(np.nonzero(scores >= 0.2)[0].tolist()) == set(idx)  # the stored anchors are all of them
-    np.testing.assert_allclose(det.detect_one(img), case["expected_boxes_xyxy_score"], atol=1e-3)
+    np.testing.assert_allclose(det.detect_one(img).rows(), case["expected_boxes_xyxy_score"], atol=1e-3)

@@ -38,8 +38,8 @@ def test_labelled_boxes_are_the_detectors(shared_data: Path) -> None:
             boxes = det.detect_one(cv2.imread(str(frames[fr["frame"]])))
             assert len(boxes) == len(stored), (clip, fr["frame"])
             for s in stored:
-                u = iou(np.asarray(s["box"], dtype=float), boxes[:, :4])
+                u = iou(np.asarray(s["box"], dtype=float), boxes.xyxy)
                 k = int(u.argmax())
-                assert u[k] >= 0.9 and boxes[k, 4] == pytest.approx(s["score"], abs=2e-3), (clip, fr["frame"], s)
+                assert u[k] >= 0.9 and boxes.score[k] == pytest.approx(s["score"], abs=2e-3), (clip, fr["frame"], s)
             total += len(stored)
     assert total == 91  # 39 diver boxes + 52 false positives

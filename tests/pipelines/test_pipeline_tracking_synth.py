@@ -45,7 +45,7 @@ def synth_accuracy(tmp_path_factory: pytest.TempPathFactory) -> float:
         for t, frame in enumerate(gt["frames"]):
             diver = frame.get("diver") or {}
             g = np.asarray(diver["box"], dtype=float) if diver.get("box") is not None else None
-            detected = g is not None and len(cands[t]) > 0 and iou(g, cands[t]).max() >= 0.5
+            detected = g is not None and len(cands[t]) > 0 and iou(g, cands[t].xyxy).max() >= 0.5
             box = res.box(t)
             good = (box is not None and iou(g, box[None])[0] >= 0.5) if detected else box is None
             ok += int(good)
