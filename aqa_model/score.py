@@ -237,6 +237,9 @@ def score_clip(req: ScoreRequest) -> dict[str, Any]:
     device = pick_device(req.device)
     model, state, ckpt = model_from_checkpoint(req.checkpoint, device)
     cfg = model.config
+    if cfg.score_target == "dd":  # its votes are score / difficulty: a final score needs the clip's difficulty
+        raise ConfigError("this model regresses score / difficulty (score_target 'dd', Table II); scoring one clip "
+                          "needs the clip's difficulty, which `fdpose score` does not take: use eval-aqa", req.checkpoint)
     need_video = cfg.use_dve or cfg.use_sve
     # sampled positions first (cheap, no pixels): a clip too short to be a dive stops here, before the pipeline
     frames = read_clip(req.clip, cfg, False)

@@ -288,3 +288,10 @@ def test_cli_trains_and_evaluates_mtlaqa_in_dd_mode(world: Path, tmp_path: Path)
     assert again.exit_code == 0, again.output
     report = json.loads(again.stdout)
     assert report["queries"] == 4 and report["srcc"] == pytest.approx(test["srcc"])
+    clip = world / "frames" / "04" / "1"
+    refused = CliRunner().invoke(aqa_group(), ["score", str(clip), "--no-dive-number", "--checkpoint",
+                                               str(out / "best.pt"), "--exemplars", str(world / "frames"),
+                                               "--annotations", str(world / "info"), "--pose",
+                                               str(world / "poses" / "04" / "pred_comp_1.npz")])
+    assert refused.exit_code != 0 and "Traceback" not in refused.output
+    assert "score_target 'dd'" in refused.output and "needs the clip's difficulty" in refused.output
