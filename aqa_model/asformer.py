@@ -47,6 +47,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from fdpose.aqa_model.config import AQAConfig
+from fdpose.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,9 @@ class ASFormerHead(nn.Module):
     def __init__(self, in_dim: int, num_transitions: int, spec: ASFormerSpec = ASFormerSpec(),
                  dropout: float = 0.0) -> None:
         super().__init__()
+        if spec.window not in ("sliding", "block") or spec.decoder_input not in ("columns", "peak"):
+            raise ConfigError(f"ASFormer window must be sliding or block and decoder input columns or peak, "
+                              f"got {spec.window!r}, {spec.decoder_input!r}")
         self.spec = spec
         self.encoder = _Stage(in_dim, spec.channels, num_transitions, spec.layers, 1.0, dropout, spec.window,
                               spec.channel_dropout)

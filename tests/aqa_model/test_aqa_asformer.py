@@ -126,6 +126,8 @@ def test_config_refuses_unknown_heads_and_bad_sizes_in_one_line(tmp_path: Path) 
         AQAConfig.from_dict({"segmentation_head": "lstm"}, base=preset("tiny"))
     with pytest.raises(ConfigError, match=r"^unknown segmentation head 'lstm' \(known: bigru, fc, tcn, asformer\)$"):
         build_head("lstm", 4, 2, 8)
+    with pytest.raises(ConfigError, match="ASFormer window must be sliding or block .* got 'full', 'columns'$"):
+        ASFormerHead(4, 2, ASFormerSpec(window="full"))
     with pytest.raises(ConfigError, match="asformer_layers must be 1-12"):
         AQAConfig.from_dict({"asformer_layers": 0}, base=preset("tiny"))
     path = tmp_path / "asformer.yaml"
