@@ -6,8 +6,8 @@ dive numbers, yuxumin/CoRe ``MTL-AQA/info/``):
 * ``final_annotations_dict.pkl`` or ``final_annotations_dict_with_dive_number.pkl``: dict
   ``(video_number: int, clip_number: int)`` -> ``{'final_score': float, 'difficulty': float,
   'start_frame': int, 'end_frame': int, 'primary_view', 'position', 'armstand',
-  'rotation_type', 'ss_no', 'tw_no': int, 'judge_scores': (7,) float64 array,
-  'dive_number': str ('407C', CoRe's copy only)}``. Read through the restricted unpickler
+  'rotation_type', 'ss_no', 'tw_no': int}``; CoRe's copy adds ``'judge_scores'`` ((7,) float64
+  array) and ``'dive_number'`` (str, '407C'). Read through the restricted unpickler
   (:func:`fdpose.io.read_pickle`): the judge-score arrays need only the numpy globals FineDiving
   already needs, so the allowed set is unchanged. Required here: ``final_score``,
   ``difficulty`` (> 0: the DD mode divides by it), ``start_frame``, ``end_frame``; a missing,
