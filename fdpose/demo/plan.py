@@ -66,10 +66,11 @@ class DemoPlan:
 
 
 DEFAULT = DemoPlan(name="default", clips=40, frames=80, hrnet_epochs=14, hrnet_frame_stride=2)
-# A 48-clip quick world with half of it test dives (train_share 0.5, hrnet_clips 18) gave 24 test
-# dives and an SRCC interval excluding zero in 89 s, but one clip crossed the export check's 30%
-# interpolated-joints limit after later tracker changes (README): the 24-clip plan stays.
-QUICK = DemoPlan(name="quick", clips=24, frames=60, hrnet_epochs=14, hrnet_frame_stride=2, aqa_epochs=16)
+# Larger quick worlds with half of them test dives (48, 64, 80 and 96 clips) stop at the export check:
+# one or two short, occluded test clips cross its 30% interpolated-joints limit (README, docs/demo_aqa.md),
+# so the 24-clip world stays. aqa_epochs 40, not 16: after 16 epochs the tiny model's score deltas are
+# still near 0, so its ranking is the exemplar-mean baseline's (docs/demo_aqa.md).
+QUICK = DemoPlan(name="quick", clips=24, frames=60, hrnet_epochs=14, hrnet_frame_stride=2, aqa_epochs=40)
 PLANS: dict[str, DemoPlan] = {"default": DEFAULT, "quick": QUICK}
 
 

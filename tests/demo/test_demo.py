@@ -112,7 +112,8 @@ def test_cli_refuses_a_busy_folder_in_one_line(tmp_path: Path) -> None:
 
 def test_plans() -> None:
     quick, full = plan_for(True), plan_for(False, seed=3, threads=1)
-    assert quick.name == "quick" and quick.clips < full.clips and quick.aqa_epochs < full.aqa_epochs
+    # quick: a smaller world and HRNet step; its AQA step trains longer (40 epochs on 18 clips cost seconds)
+    assert quick.name == "quick" and quick.clips < full.clips and quick.hrnet_epochs <= full.hrnet_epochs
     assert full.seed == 3 and full.threads == 1 and full.name == "default"
     with pytest.raises(ConfigError, match="--threads"):
         plan_for(True, threads=0)

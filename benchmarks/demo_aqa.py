@@ -1,0 +1,187 @@
+"""Why the quick demo's AQA figure says little: the tiny model on a larger demo world, by pose source.
+
+    python benchmarks/demo_aqa.py OUT                       # 96 clips, half test dives, epochs 16 and 40
+    python benchmarks/demo_aqa.py OUT --epochs 40 --config-json '{"use_sve": true}'   # + the static visual branch
+
+Runs the demo's first steps (synth, fine-tune HRNet, track-and-estimate; :mod:`fdpose.demo.steps`) on
+the quick plan with ``--clips`` clips and ``--train-share``, exports FineDiving-Pose with
+``--max-interpolated`` (the export check's per-clip limit; the clips over the default 30% are
+listed), then trains the demo's AQA model on three pose sets and scores the test dives:
+
+* ``estimated``: the exported dataset, as the demo trains and tests (training clips: their manual
+  labels; test clips: the pipeline's estimates);
+* ``oracle``: the synth ground truth for every clip, including the joints no camera sees (under
+  water, behind the occluder, off the image: their coordinates are kept);
+* ``oracle-visible``: the same ground truth with every joint that is not visible removed (held
+  from the nearest frame with confidence 0, as the AQA loader fills missing joints).
+
+Per run: test SRCC with its 95% bootstrap interval, the exemplar-mean baseline's SRCC and interval,
+the paired gain interval (:func:`fdpose.demo.steps.srcc_gain_interval`), AIoU@0.5 and the training
+time. The steps reuse OUT when they are already there (delete it to rebuild). One torch thread.
+Results: ``docs/demo_aqa.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger("demo_aqa")
+
+
+def build(out: Path, clips: int, train_share: float, hrnet_clips: int, max_interpolated: float) -> dict[str, Any]:
+    """Synth + fine-tune + track + export into ``out`` (each skipped when its output exists)."""
+    from fdpose.demo import steps
+    from fdpose.demo.plan import QUICK
+    from fdpose.pipelines.export import export_dataset
+    from fdpose.pipelines.export.check import DEFAULT_MAX_INTERPOLATED, check_dataset
+
+    plan = dataclasses.replace(QUICK, clips=clips, train_share=train_share, hrnet_clips=hrnet_clips, threads=1)
+    ctx = steps.DemoContext(out, plan, device="cpu")
+    info: dict[str, Any] = {"clips": clips, "train_share": train_share, "hrnet_clips": hrnet_clips}
+    t0 = time.perf_counter()
+    if not (ctx.world / "world.json").is_file():
+        info["synth"] = steps.step_synth(ctx)
+    ft_file = out / "finetune.json"
+    if not ft_file.is_file():
+        ft_file.write_text(json.dumps(steps.step_finetune(ctx)))
+    ft = json.loads(ft_file.read_text())
+    tr_file = out / "track.json"
+    if not tr_file.is_file():
+        tr_file.write_text(json.dumps(steps.step_track(ctx, ft)))
+    tr = json.loads(tr_file.read_text())
+    info.update(hrnet_val_pckh=ft["val_pckh"], test_pckh=tr["test_pckh"], pipeline_seconds=round(time.perf_counter() - t0))
+    if not (ctx.dataset / "manifest.json").is_file():
+        train_keys, _ = steps._splits(ctx)
+        export_dataset(ctx.track, steps._labelme_dirs(ctx, train_keys), ctx.world / "annotations", ctx.dataset,
+                       fmt=["fdpose", "hpmcore"], overwrite=True, max_interpolated=max_interpolated)
+    report = check_dataset(ctx.dataset, max_interpolated)
+    over = sorted(((c.clip_id, round(c.interpolated_share, 3)) for c in report.clips
+                   if c.interpolated_share > DEFAULT_MAX_INTERPOLATED), key=lambda x: -x[1])
+    info.update(check_ok=report.ok, max_interpolated=max_interpolated, clips_over_default_limit=over)
+    return info
+
+
+def oracle_poses(world: Path, out: Path, visible_only: bool) -> Path:
+    """96-row pose files from the synth ground truth (``Pose/{match}/pred_comp_{idx}.npz``)."""
+    from fdpose.aqa_model.oracle import gt_keypoints
+    from fdpose.io import read_json
+    from fdpose.sampling import NUM_SAMPLED_FRAMES, aligned_indices, fill_nonfinite, pred_comp_path, write_pred_comp
+
+    for clip in json.loads((world / "world.json").read_text())["clips"]:
+        src = world / "gt" / clip["match"] / f"{clip['idx']}.json"
+        doc = read_json(src)
+        kp, numbers = gt_keypoints(doc, src)  # (T, 16, 3)
+        if visible_only:
+            vis = np.array([[j[2] for j in f["diver"]["joints"]] for f in doc["frames"]])  # (T, 16)
+            kp[vis < 2, :2] = np.nan
+        rows = fill_nonfinite(kp[aligned_indices(len(numbers), numbers, NUM_SAMPLED_FRAMES)])
+        write_pred_comp(pred_comp_path(out, clip["match"], clip["idx"]), rows.astype(np.float32), n=NUM_SAMPLED_FRAMES)
+    return out
+
+
+def entry_angle_probe(world: Path) -> list[dict[str, Any]]:
+    """How visible the rotation error is: per frame around water contact (t1 - 2 .. t1 + 1, contact at
+    t1 + 0.5, t1 = the second transition), SRCC over clips between the body angle from vertical
+    (pelvis -> upper neck, exact ground-truth coordinates) and |rotation_error_deg|, and the share of
+    clips whose pelvis and neck are visible in that frame."""
+    from scipy import stats
+
+    rows: dict[int, list[tuple[float, float, bool]]] = {}
+    for clip in json.loads((world / "world.json").read_text())["clips"]:
+        doc = json.loads((world / "gt" / clip["match"] / f"{clip['idx']}.json").read_text())
+        joints = np.array([f["diver"]["joints"] for f in doc["frames"]], float)  # (T, 16, 3)
+        t1 = int(doc["stages"]["steps_transit_frames"][1])
+        for dt in (-2, -1, 0, 1):
+            if 0 <= t1 + dt < len(joints):
+                v = joints[t1 + dt, 8, :2] - joints[t1 + dt, 6, :2]
+                angle = abs(float(np.degrees(np.arctan2(v[0], v[1]))))
+                rows.setdefault(dt, []).append((angle, abs(doc["execution"]["rotation_error_deg"]),
+                                                bool(joints[t1 + dt, [6, 8], 2].min() == 2)))
+    out = []
+    for dt, r in sorted(rows.items()):
+        a = np.array(r, float)
+        out.append({"frame": f"t1{dt:+d}", "srcc_angle_vs_abs_rotation_error": round(float(stats.spearmanr(a[:, 0], a[:, 1])[0]), 2),
+                    "pelvis_and_neck_visible": round(float(a[:, 2].mean()), 2)})
+    return out
+
+
+def train_and_score(out: Path, poses: Path, tag: str, epochs: int, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Train the demo's AQA model on ``poses`` and score the test split like the demo's eval step."""
+    import shutil
+
+    import torch
+
+    from fdpose.aqa_model.checkpoint import model_from_checkpoint
+    from fdpose.aqa_model.config import load_config
+    from fdpose.aqa_model.evaluate import evaluate
+    from fdpose.aqa_model.metrics import srcc_interval
+    from fdpose.aqa_model.train import TrainOptions, train
+    from fdpose.demo.plan import QUICK
+    from fdpose.demo.steps import srcc_gain_interval
+    from fdpose.finediving import load_annotations
+
+    world, run = out / "world", out / "runs" / f"{tag}_e{epochs}"
+    shutil.rmtree(run, ignore_errors=True)
+    cfg = dataclasses.replace(load_config(QUICK.aqa_config), **overrides)
+    t0 = time.perf_counter()
+    train(TrainOptions(out_dir=run, annotations=world / "annotations", frames_root=world / "frames", poses_root=poses,
+                       config=cfg, epochs=epochs, batch_size=QUICK.aqa_batch, seed=0, val_share=0.0, device="cpu",
+                       threads=1, final_test=False, progress=False))
+    seconds = time.perf_counter() - t0
+    model, _, _ = model_from_checkpoint(run, torch.device("cpu"))
+    ann = load_annotations(world / "annotations")
+    res = evaluate(model, ann, list(ann.test), list(ann.train), world / "frames", poses, device=torch.device("cpu"),
+                   num_exemplars=QUICK.aqa_exemplars, seed=0)
+    rep, preds = res.summary(), res.predictions
+    true = [p.true_score for p in preds]
+    base = [p.exemplar_mean for p in preds]
+    gain = srcc_gain_interval([p.pred_score for p in preds], base, true, seed=0)
+    r = lambda v: None if v is None else round(float(v), 3)  # noqa: E731
+    return {"poses": tag, "epochs": epochs, "dives": rep["queries"], "srcc": r(rep["srcc"]),
+            "srcc_ci95": [r(v) for v in rep["srcc_ci95"]], "baseline_srcc": r(rep["baseline_exemplar_mean"]["srcc"]),
+            "baseline_ci95": [r(v) for v in srcc_interval(base, true)], "gain": [r(v) for v in gain],
+            "aiou_50": r((rep.get("aiou") or {}).get("0.5")), "train_seconds": round(seconds, 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--clips", type=int, default=96)
+    ap.add_argument("--train-share", type=float, default=0.5)
+    ap.add_argument("--hrnet-clips", type=int, default=18)
+    ap.add_argument("--max-interpolated", type=float, default=0.35)
+    ap.add_argument("--epochs", default="16,40", help="comma-separated AQA epoch counts")
+    ap.add_argument("--poses", default="estimated,oracle,oracle-visible")
+    ap.add_argument("--config-json", default="{}", help="fields over the demo's AQA preset, e.g. '{\"use_sve\": true}'")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    import torch
+
+    torch.set_num_threads(1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    info = build(args.out, args.clips, args.train_share, args.hrnet_clips, args.max_interpolated)
+    print(json.dumps(info), flush=True)
+    print(json.dumps({"entry_angle_probe": entry_angle_probe(args.out / "world")}), flush=True)
+    sources = {"estimated": lambda: args.out / "dataset" / "Pose",
+               "oracle": lambda: oracle_poses(args.out / "world", args.out / "oracle" / "Pose", False),
+               "oracle-visible": lambda: oracle_poses(args.out / "world", args.out / "oracle_visible" / "Pose", True)}
+    overrides = json.loads(args.config_json)
+    tag_extra = "_" + "_".join(f"{k}-{v}" for k, v in overrides.items()) if overrides else ""
+    for name in args.poses.split(","):
+        poses = sources[name]()
+        for epochs in (int(e) for e in args.epochs.split(",")):
+            print(json.dumps(train_and_score(args.out, poses, name + tag_extra, epochs, overrides)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
