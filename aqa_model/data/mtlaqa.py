@@ -106,7 +106,7 @@ def parse_record(raw_key: Any, value: Any, group: str, path: Path) -> FineGraine
                              "final_annotations_dict_with_dive_number.pkl)", path, f"clip {raw_key!r}")
         label = dive
     else:
-        label = f"DD{difficulty:.1f}"
+        label = f"DD{difficulty:g}"  # exact groups, as CoRe's dict keyed by the float
     n = int(end) - int(start) + 1
     return FineGrainedRecord(label, score, difficulty, np.zeros(0, np.int64), np.zeros(n, np.int64), {})
 

@@ -95,7 +95,7 @@ def test_loader_reads_the_public_layout(world: Path) -> None:
     ann = load_mtlaqa(world / "info")
     assert ann.train == [_key(k) for k in sorted(TRAIN)] and ann.test == [_key(k) for k in sorted(TEST)]
     rec = ann.fine[("02", 3)]
-    assert rec.dive_score == pytest.approx(81.0) and rec.difficulty == 3.0 and rec.action_type == "DD3.0"
+    assert rec.dive_score == pytest.approx(81.0) and rec.difficulty == 3.0 and rec.action_type == "DD3"
     assert rec.num_frames == FRAMES and len(rec.steps_transit_frames) == 0
     by_dive = load_mtlaqa(world / "info" / ANN, group="dive_number")  # the pickle itself: splits beside it
     assert by_dive.fine[("05", 1)].action_type == "5253B" and len(by_dive.train) == 8
@@ -295,3 +295,22 @@ def test_cli_trains_and_evaluates_mtlaqa_in_dd_mode(world: Path, tmp_path: Path)
                                                str(world / "poses" / "04" / "pred_comp_1.npz")])
     assert refused.exit_code != 0 and "Traceback" not in refused.output
     assert "score_target 'dd'" in refused.output and "needs the clip's difficulty" in refused.output
+
+
+def test_resume_keeps_the_dataset_and_an_old_run_reads_as_finediving(world: Path, tmp_path: Path) -> None:
+    from fdpose.aqa_model.train import RunSettings, TrainOptions, train
+    from fdpose.errors import ConfigError
+
+    out = tmp_path / "run"
+    opts = dict(annotations=world / "info", frames_root=world / "frames", poses_root=world / "poses",
+                config=micro_config(score_target="dd"), epochs=2, batch_size=4, seed=0, val_share=0.25,
+                val_exemplars=3, test_exemplars=3, device="cpu", threads=1, progress=False, final_test=False)
+    first = train(TrainOptions(out_dir=out, dataset="mtlaqa", stop_after=1, **opts))  # type: ignore[arg-type]
+    assert first.epochs_completed == 1 and not first.finished
+    with pytest.raises(ConfigError, match=r"--resume cannot change dataset \(run 'mtlaqa', now 'finediving'\)"):
+        train(TrainOptions(out_dir=out, resume=True, dataset="finediving", device="cpu", progress=False))
+    done = train(TrainOptions(out_dir=out, resume=True, device="cpu", threads=1, progress=False, final_test=False))
+    assert done.finished and done.epochs_completed == 2
+    # run.json / checkpoints written before the field existed hold no "dataset": FineDiving
+    assert RunSettings(config={}, annotations="a", frames_root=None, poses_root=None, poses_from_gt=None).dataset \
+        == "finediving"
