@@ -314,3 +314,20 @@ def test_resume_keeps_the_dataset_and_an_old_run_reads_as_finediving(world: Path
     # run.json / checkpoints written before the field existed hold no "dataset": FineDiving
     assert RunSettings(config={}, annotations="a", frames_root=None, poses_root=None, poses_from_gt=None).dataset \
         == "finediving"
+
+
+def test_dd_cached_votes_equal_the_naive_path(world: Path) -> None:
+    from fdpose.aqa_model.evaluate import choose_exemplars, evaluate, vote_naive
+
+    ann = load_mtlaqa(world / "info")
+    torch.manual_seed(0)
+    model = HPMCoRe(micro_config(score_target="dd")).eval()
+    device = torch.device("cpu")
+    result = evaluate(model, ann, ann.test, ann.train, world / "frames", world / "poses", device=device,
+                      num_exemplars=3, batch_size=2)
+    assert result.aiou is None and result.aiou_mode is None
+    chosen = choose_exemplars(ann, ann.train, ann.test, 3)
+    ds = clip_dataset(ann, sorted(set(ann.train) | set(ann.test)), model.config, world / "frames", world / "poses")
+    naive = vote_naive(model, ds, chosen, device)
+    np.testing.assert_allclose([p.pred_score for p in result.predictions], naive, rtol=0, atol=1e-4)
+    assert [p.fallback for p in result.predictions] == [False, False, False, True]  # no DD3.4 clip in training
