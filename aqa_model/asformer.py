@@ -17,7 +17,10 @@ not in the code. :class:`ASFormerSpec` holds the choices; the defaults are the c
   mask gives frame t the ``w`` frames ``[t - w//2, t - w//2 + w)``) or ``"block"`` (ASFormer's original
   mask: frames grouped in blocks of ``w``, every frame of block b attends ``[b w - w//2, (b+1) w + w//2)``);
   clipped to the clip. Query and key at half width (ASFormer's r1 = 2), value at half width, then ReLU +
-  a 1x1 conv back. One head. Written here as full attention with a (T, T) mask: T is 96, not thousands.
+  a 1x1 conv back. One head. Written here as full attention with (T, T) masks: T is 96, not thousands.
+  The masking is ASFormer's soft one (:func:`soft_window_attention`: keys outside the window but in the
+  block's span leak into the softmax's denominator with weight 1e-6), so that a checkpoint of the code
+  computes the same here.
 * Decoders (refinement stages): each reads the previous stage's prediction (see below) through a 1x1
   conv and runs ``layers`` blocks of the same shape whose attention is cross-attention: queries and keys
   from the decoder's own stream, values from the previous stage's features (the encoder's for the
@@ -101,9 +104,28 @@ class WindowedAttention(nn.Module):
             return self.out(F.relu(v))
         q, k = self.query(x), self.key(x)
         energy = torch.einsum("bci,bcj->bij", q, k) / math.sqrt(q.shape[1])  # (B, T, T)
-        mask = window_mask(x.shape[-1], self.window, self.kind, x.device)
-        attn = energy.masked_fill(~mask, float("-inf")).softmax(dim=-1)  # every row keeps itself: no NaN
-        return self.out(F.relu(torch.einsum("bij,bcj->bci", attn, v)))
+        return self.out(F.relu(torch.einsum("bij,bcj->bci", soft_window_attention(energy, self.window, self.kind), v)))
+
+
+def soft_window_attention(energy: torch.Tensor, window: int, kind: str) -> torch.Tensor:
+    """Attention weights (B, T, T) from energies (B, T, T) with ASFormer's arithmetic, which masks softly.
+
+    Both ASFormer codes compute each query's softmax over its block's span (the ``block`` window, with the
+    clip zero-padded to whole blocks and by window//2 at both ends), add log(mask + 1e-6) to the energies
+    (mask 1 inside the query's window and the clip, 0 elsewhere), then multiply the softmax by the mask. So
+    keys in the span but outside the window, and each zero-padded key (energy 0), still enter the
+    denominator with weight 1e-6 x exp(energy): a small leak that grows with the energies. Reproduced
+    here exactly: the padded keys are one extra column holding log(n_pad x 1e-6).
+    """
+    t = energy.shape[-1]
+    span = window_mask(t, window, "block", energy.device)  # in-clip part of each query's span
+    inside = window_mask(t, window, kind, energy.device) & span
+    soft = energy + torch.log(inside.to(energy.dtype) + 1e-6)
+    soft = soft.masked_fill(~span, float("-inf"))  # outside the span: not in the softmax at all
+    n_pad = (window + 2 * (window // 2)) - span.sum(dim=1)  # (T,) zero-padded keys in each span
+    pad = torch.log(n_pad.to(energy.dtype) * 1e-6).expand(*energy.shape[:-1])  # -inf where none
+    weights = torch.cat([soft, pad.unsqueeze(-1)], dim=-1).softmax(dim=-1)[..., :t]
+    return weights * inside.to(energy.dtype)
 
 
 class ASFormerBlock(nn.Module):

@@ -239,7 +239,10 @@ def official_spot_asformer(d_in: int, classes: int, layers: int, decoders: int, 
 
 
 def official_asformer_forward(sd: dict[str, torch.Tensor], x: torch.Tensor, layers: int, decoders: int) -> torch.Tensor:
-    """Eval-mode ASFormer of HP-MCoRe's copy, written out: x (B, T, C) -> last decoder's logits (B, T, K-1)."""
+    """Eval-mode ASFormer of HP-MCoRe's copy, written out: x (B, T, C) -> last decoder's logits (B, T, K-1).
+    With a hard window mask: the code's soft mask (weight 1e-6 for keys of the block's span outside the
+    window; reproduced by ``soft_window_attention``, checked against the code's own file by
+    ``benchmarks/asformer_reference_check.py``) changes these small random-weight outputs by less than 1e-5."""
     from fdpose.aqa_model.asformer import window_mask
 
     def conv(t: torch.Tensor, p: str, dil: int = 1) -> torch.Tensor:
