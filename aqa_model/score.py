@@ -8,9 +8,11 @@ once, and compared with ``num_exemplars`` (10) seeded training clips of the same
 (any dive number with ``use_dive_number=False``); the score is the mean of the votes.
 
 Pose: configs with the skeletal encoder need the clip's pose: a ``pred_comp_*.npz`` (already
-sampled, n rows), a pipeline clip JSON (``fdpose.pipelines.clip_json``: per-frame keypoints,
-sampled here, missing joints filled by :func:`fill_nonfinite`) or a synth ground-truth JSON
-(oracle pose). Without one, ``ScoreRequest.estimate_pose`` is called with the clip and must
+sampled, n rows), a pipeline clip JSON (per-frame keypoints, sampled here, missing joints
+filled by :func:`fill_nonfinite`) or a synth ground-truth JSON (oracle pose). The pipeline's clip
+JSON contract belongs to the pipeline stage, so the caller passes its reader
+(``ScoreRequest.read_clip_pose``, :func:`fdpose.cli.score_pose.read_clip_pose`): this stage imports
+no pipeline module. Without one, ``ScoreRequest.estimate_pose`` is called with the clip and must
 return such a file: the caller above the stages (``fdpose score``, :mod:`fdpose.cli.score_pose`)
 runs the tracking + pose pipeline there, so this stage never drives another one; ``mcore`` needs
 no pose.
@@ -62,6 +64,10 @@ STAGE_NAMES: dict[int, tuple[str, ...]] = {1: ("dive",), 2: ("take-off", "flight
 ENTRY_SPLIT_NAMES: tuple[str, ...] = ("take-off+flight", "entry")  # num_stages 2, stage_split "entry" (2*)
 
 
+#: Reads a parsed pipeline clip JSON (document, path) -> keypoints (T, 16, 3), frame-file names or None.
+ClipPoseReader = Callable[[dict[str, Any], Path], tuple[np.ndarray, "list[str] | None"]]
+
+
 @dataclass
 class ScoreRequest:
     """Inputs of :func:`score_clip` (paths as given on the command line)."""
@@ -81,6 +87,9 @@ class ScoreRequest:
     # How to get the pose when ``pose_file`` is None and the model needs one: called with ``clip``,
     # returns the path of a pipeline clip JSON (the caller runs track-and-estimate there).
     estimate_pose: Callable[[Path], Path] | None = None
+    # How to read a pipeline clip JSON (``pose_file`` or the estimated one): called with the parsed
+    # document and its path, returns its keypoints (T, 16, 3) and frame-file names (or None).
+    read_clip_pose: ClipPoseReader | None = None
 
 
 @dataclass
@@ -130,9 +139,13 @@ def read_clip(path: Path, cfg: AQAConfig, need_video: bool, pose: np.ndarray | N
     return ClipFrames(video, positions, len(frames), None, fps)
 
 
-def read_query_pose(path: Path, cfg: AQAConfig, frame_count: int | None, frame_numbers: list[int] | None
-                    ) -> np.ndarray:
-    """The clip's pose at the sampled frames: (n, 16, pose_channels) float32."""
+def read_query_pose(path: Path, cfg: AQAConfig, frame_count: int | None, frame_numbers: list[int] | None,
+                    read_clip_pose: ClipPoseReader | None = None) -> np.ndarray:
+    """The clip's pose at the sampled frames: (n, 16, pose_channels) float32.
+
+    read_clip_pose: the reader of a pipeline clip JSON (see :class:`ScoreRequest`); without it
+    such a file is refused in one line.
+    """
     path = Path(path)
     if path.suffix.lower() == ".npz":
         if cfg.num_frames != NUM_SAMPLED_FRAMES and frame_count is not None and pose_rows(path) == NUM_SAMPLED_FRAMES:
@@ -145,12 +158,11 @@ def read_query_pose(path: Path, cfg: AQAConfig, frame_count: int | None, frame_n
         doc = read_json(path)
         if is_gt_doc(doc):
             keypoints, numbers = gt_keypoints(doc, path)
+        elif read_clip_pose is None:
+            raise InputError("a pipeline clip JSON needs the pipeline's reader (ScoreRequest.read_clip_pose)", path)
         else:
-            from fdpose.pipelines.clip_json import validate_clip_doc
-
-            clip = validate_clip_doc(doc, path)
-            keypoints = clip.keypoints
-            numbers = None if clip.file_names is None else _numbers(clip.file_names)
+            keypoints, names = read_clip_pose(doc, path)
+            numbers = None if names is None else _numbers(names)
         if frame_count is not None and keypoints.shape[0] != frame_count:
             raise ValidationError(f"pose covers {keypoints.shape[0]} frames but the clip has {frame_count}", path)
         pred = fill_nonfinite(sample_keypoints(keypoints, frame_numbers or numbers, cfg.num_frames))
@@ -257,7 +269,7 @@ def score_clip(req: ScoreRequest) -> dict[str, Any]:
         raise ConfigError(f"the {cfg.name!r} model reads video: pass --exemplars FRAME_ROOT of the exemplar dataset")
     if req.pose_file is not None and not cfg.needs_pose:
         log.warning("the %s model uses no pose: --pose is ignored", cfg.name)
-    pose = (read_query_pose(pose_file, cfg, frames.frame_count, frames.frame_numbers)
+    pose = (read_query_pose(pose_file, cfg, frames.frame_count, frames.frame_numbers, req.read_clip_pose)
             if cfg.needs_pose and pose_file is not None else None)
     if need_video:
         frames = read_clip(req.clip, cfg, True, pose)

@@ -340,7 +340,7 @@ def score(clip: Path, checkpoint: Path, dive_number: Optional[str], no_dive_numb
     import tempfile
 
     from fdpose.aqa_model.score import ScoreRequest, score_clip
-    from fdpose.cli.score_pose import pose_estimator
+    from fdpose.cli.score_pose import pose_estimator, read_clip_pose
     from fdpose.pipelines.runner import RunConfig
 
     _set_threads(threads)
@@ -356,7 +356,7 @@ def score(clip: Path, checkpoint: Path, dive_number: Optional[str], no_dive_numb
             clip=clip, checkpoint=checkpoint, annotations=annotations, dive_number=dive_number,
             use_dive_number=not no_dive_number, exemplar_root=exemplar_root, poses_root=poses_root,
             poses_from_gt=poses_from_gt, pose_file=pose_file, num_exemplars=num_exemplars, seed=seed, device=device,
-            estimate_pose=None if pipeline is None else pose_estimator(pipeline)))
+            estimate_pose=None if pipeline is None else pose_estimator(pipeline), read_clip_pose=read_clip_pose))
         if pose_out is None and result.get("pose_estimated"):
             result["pose"] = None  # the temporary folder is gone after this command
     if as_json:

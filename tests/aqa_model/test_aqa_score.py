@@ -205,3 +205,28 @@ def test_a_one_frame_clip_is_refused(tmp_path: Path) -> None:
         str(root / "gt"), "--device", "cpu", "--detections", str(root / "detections")])
     assert res.exit_code == 2, res.output
     assert res.output.startswith(f"error: {clip}: 1 frame(s): too few for a dive")
+
+
+def test_a_pipeline_clip_json_is_read_by_the_reader_handed_in(tmp_path: Path) -> None:
+    """The AQA stage imports no pipeline module: the clip JSON's reader comes from the caller."""
+    from fdpose.aqa_model.config import preset
+    from fdpose.aqa_model.score import read_query_pose
+    from fdpose.errors import InputError
+
+    cfg = preset("tiny")
+    path = tmp_path / "clip.json"
+    path.write_text(json.dumps({"schema_version": 1, "frames": []}))
+    with pytest.raises(InputError, match=r"clip.json: a pipeline clip JSON needs the pipeline's reader"):
+        read_query_pose(path, cfg, 12, None)
+    rng = np.random.default_rng(0)
+    kp = rng.uniform(0, 100, (12, 16, 3))
+    seen: list[Path] = []
+
+    def reader(doc: dict, p: Path) -> tuple[np.ndarray, None]:
+        seen.append(p)
+        return kp, None
+
+    pose = read_query_pose(path, cfg, 12, None, reader)
+    assert seen == [path] and pose.shape == (cfg.num_frames, 16, cfg.pose_channels) and pose.dtype == np.float32
+    rows = aligned_indices(12, None, cfg.num_frames)
+    np.testing.assert_allclose(pose, kp[rows][..., :cfg.pose_channels].astype(np.float32))
