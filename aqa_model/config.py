@@ -8,36 +8,25 @@ Presets:
   with the pose term on the logits, one shared decoder per branch, BiGRU segmentation over the static
   features, stage-mean contrastive loss (tau 0.1, each branch x10). :data:`HPMCORE_FIELDS` lists every
   field it sets; each is one paper/code difference, so each is an ablation (``docs/aqa.md`` maps
-  method.md 3.8 item by item). 31.2 M parameters, ~275 GFLOPs per training pair (``benchmarks/aqa.py``).
+  method.md 3.8 item by item; its size and cost: ``docs/aqa.md``, ``benchmarks/aqa.py``).
 * ``paper`` (alias ``full``, kept for existing configs and runs; it logs that it is an alias):
   HP-MCoRe as the paper's text describes it, at the paper's sizes (I3D + ResNet-50 + five-ring skeletal encoder,
   3 stages, BiGRU segmentation, weighted pose-guided fusion, stage-wise contrastive loss).
 * ``tiny``: the same code with small widths, 32 frames of 32x32 and 8-frame clips, for CPU
   (tests, demos). It is the paper's "HSE alone" ablation: the skeletal encoder on, the
-  visual encoders (DVE, SVE) OFF, because that is the variant that learns on CPU budgets:
-  on two 40-clip synth worlds (30 training, 10 test clips; 24 epochs of batch 4, lr 5e-4,
-  ~30 s) it reaches test SRCC 0.71 and 0.56 (exemplar-mean baselines -0.03 and 0.26; 0.60 and
-  0.43 with the same code and seeds on another CPU, whose floating point takes training
-  elsewhere: 10 test dives per world, so each figure is wide; on a 100-clip world 0.515, 95%
-  bootstrap interval 0.16-0.75 over 25 dives, baseline -0.39). The same
-  widths with all three encoders need ~6x the time per epoch and are less reliable: 0.27 and
-  0.76 after 24 epochs (~3 min, lr 2e-3), 0.16 after 10 epochs (1 min) and -0.03 after 40
-  epochs (4.5 min, training loss still falling) on the first world: randomly initialised
-  visual encoders can memorise 30 clips instead of learning execution. ``{"preset": "tiny",
+  visual encoders (DVE, SVE) OFF, because that is the variant that learns on CPU budgets
+  (randomly initialised visual encoders memorise a few dozen clips instead of learning
+  execution; the runs are in ``docs/aqa.md``, "The tiny preset"). ``{"preset": "tiny",
   "use_dve": true, "use_sve": true}`` gives the three-encoder model at the same widths, with
-  three measured departures from the paper that it needs at 32x32: frames cropped around
-  the diver from the pose file (``video_crop="diver"``: on a 455x256 frame resized to 32 the
-  diver is ~6 px and the centre crop often cuts him out); the fused branch's stage reducer
-  reads the skeletal features next to the visual ones (``fused_pose_values``: with Eq. 11
-  alone the pose only re-weights visual tokens that barely differ between videos early in
-  training, and the fused branch predicted a constant for 200+ steps); segmentation reads all
-  streams (``segmentation_input="all"``: from the tiny I3D alone the transitions are learnt
-  slowly). Score differences are regressed in units of 10 points (``score_scale``) so that a
-  few hundred steps reach the scale of the targets; the skeletal encoder sees body-relative
-  poses (``pose_body_frame``), without which it does not learn execution on synthetic worlds.
-  Batch 4 beats the paper's 8 at equal epochs on these small worlds (twice the steps); lr
-  2e-3 halves the initial loss plateau of the three-encoder model but is less stable for
-  ``tiny`` (0.67 / 0.14 on the two worlds).
+  three departures from the paper that it needs at 32x32: frames cropped around the diver from
+  the pose file (``video_crop="diver"``: a diver resized to a few pixels is often cut out by the
+  centre crop); the fused branch's stage reducer reads the skeletal features next to the visual
+  ones (``fused_pose_values``: with Eq. 11 alone the pose only re-weights visual tokens that
+  barely differ between videos early in training); segmentation reads all streams
+  (``segmentation_input="all"``: the tiny I3D alone learns the transitions slowly). Score
+  differences are regressed in units of 10 points (``score_scale``) so that a few hundred steps
+  reach the scale of the targets; the skeletal encoder sees body-relative poses
+  (``pose_body_frame``), without which it does not learn execution on synthetic worlds.
 * ``mcore``: MCoRe as its official code builds it (github:Angel-1999/MCoRe; method.md 3.8 end, 4;
   docs/aqa_pretrained.md maps it item by item): RegNetY-002 with gate-shift modules per frame
   (``static_encoder="regnet_gsm"``, ImageNet weights from ``--static-weights``), its 368-d features
