@@ -155,3 +155,32 @@ def test_train_aqa_runs_2_star_with_the_asformer_head_from_a_json_config(tmp_pat
     state = torch.load(out / "last.pt", weights_only=True)
     assert "segmenter.head.decoders.1.out.weight" in state["model"]
     assert state["model"]["segmenter.head.encoder.out.weight"].shape[0] == 1  # K - 1 = 1 transition
+
+
+def test_score_reports_the_entry_split_stages_of_a_2_star_asformer_checkpoint(tmp_path: Path) -> None:
+    from aqa_helpers import micro_config
+    from aqa_run_helpers import FRAMES, aqa_group, make_world
+    from click.testing import CliRunner
+
+    from fdpose.aqa_model.checkpoint import save_checkpoint
+
+    world = make_world(tmp_path / "world")
+    torch.manual_seed(5)
+    model = HPMCoRe(micro_config(num_stages=2, stage_split="entry", segmentation_head="asformer", asformer_channels=8,
+                                 asformer_layers=3, asformer_decoders=1, segmentation_transition_weights=()))
+    ckpt = save_checkpoint(tmp_path / "m.pt", {"config": model.config.to_dict(), "model": model.state_dict(), "epoch": 1})
+    before = torch.get_num_threads()
+    try:
+        res = CliRunner().invoke(aqa_group(), [
+            "score", str(world / "frames" / "m4" / "1"), "--dive-number", "107b", "--checkpoint", str(ckpt),
+            "--exemplars", str(world / "frames"), "--annotations", str(world / "annotations"),
+            "--poses", str(world / "poses"), "--device", "cpu",
+            "--pose", str(world / "poses" / "m4" / "pred_comp_1.npz"), "--json"])
+    finally:
+        torch.set_num_threads(before)
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    stages = out["stages"]
+    assert [s["name"] for s in stages] == ["take-off+flight", "entry"] and len(out["transitions_sampled"]) == 1
+    assert stages[0]["first_frame"] == 0 and stages[-1]["last_frame"] == FRAMES - 1
+    assert out["score"] == pytest.approx(out["exemplar_mean"] + out["stage_contribution_sum"], abs=1e-4)
