@@ -40,8 +40,8 @@ class DemoPlan:
     train_share: float = 0.75  # the world's FineDiving train split; the rest are the test dives
     # HRNet fine-tuning (hrnet-small, CPU)
     hrnet_epochs: int = 12
-    # 96x96 (heatmaps 24x24): measured on the default world, val PCKh 0.622 vs 0.478 at 64x64 and
-    # 0.618 at 128x128 (which costs 1.5x the fine-tuning time and 4x the pose time).
+    # 96x96 (heatmaps 24x24): 64x64 loses much of the validation PCKh, 128x128 gains nothing for
+    # far more time (figures: docs/demo_aqa.md, "The plan's sizes").
     hrnet_input: tuple[int, int] = (96, 96)
     hrnet_batch: int = 16
     hrnet_frame_stride: int = 2
@@ -54,7 +54,7 @@ class DemoPlan:
     aqa_epochs: int = 24
     aqa_batch: int = 4
     # No validation split: with a few dozen clips, model selection on a handful of validation
-    # clips picks noise (measured); the last epoch is kept.
+    # clips picks noise; the last epoch is kept.
     aqa_val_share: float = 0.0
     aqa_exemplars: int = 10
     # torch threads: part of the plan because the figures depend on it (reductions split differently);
