@@ -184,3 +184,24 @@ def test_score_reports_the_entry_split_stages_of_a_2_star_asformer_checkpoint(tm
     assert [s["name"] for s in stages] == ["take-off+flight", "entry"] and len(out["transitions_sampled"]) == 1
     assert stages[0]["first_frame"] == 0 and stages[-1]["last_frame"] == FRAMES - 1
     assert out["score"] == pytest.approx(out["exemplar_mean"] + out["stage_contribution_sum"], abs=1e-4)
+
+
+def test_real_annotations_place_the_two_splits_as_docs_state(shared_data: Path) -> None:
+    # docs/aqa.md (benchmarks/stage_split_real.py): 2996 records, mean sample 28.62 (take-off) / 62.29 (entry)
+    from fdpose.finediving import load_annotations
+    from fdpose.sampling import aligned_indices
+
+    ann = load_annotations(shared_data / "finediving")
+    pos: dict[str, list[int]] = {"takeoff": [], "entry": []}
+    for record in ann.fine.values():
+        t = np.asarray(record.steps_transit_frames)
+        if len(t) < 2 or (t < 0).any() or (np.diff(t) <= 0).any():
+            continue
+        samples = aligned_indices(record.num_frames, None, 96)
+        for split, out in pos.items():
+            out.append(int(map_transitions_to_samples(select_transitions(t, 2, split), samples)[0]))
+    takeoff, entry = np.asarray(pos["takeoff"]), np.asarray(pos["entry"])
+    assert len(takeoff) == 2996
+    assert round(float(takeoff.mean()), 2) == 28.62 and round(float(entry.mean()), 2) == 62.29
+    assert round(float((takeoff >= 48).mean()), 4) == 0.0357 and round(float((entry < 48).mean()), 4) == 0.033
+    assert (entry > takeoff).all()  # the entry split always cuts later than the take-off split
