@@ -30,7 +30,7 @@ from typing import Any, Optional
 import numpy as np
 
 from fdpose.errors import ValidationError
-from fdpose.records import PersonBox
+from fdpose.records import Boxes
 from fdpose.skeleton import BONES, JOINT_NAMES, NUM_JOINTS
 from fdpose.annotations.interchange import FrameEntry, safe_relpath
 from fdpose.annotations.protocol import VIS_ABSENT, VIS_OCCLUDED, VIS_VISIBLE, ManualLabel
@@ -68,7 +68,7 @@ def category() -> dict[str, Any]:
 def _annotation_box(label: ManualLabel) -> tuple[list[float], bool]:
     """(xywh, drawn): the diver box, else the joints' extent, else the whole image, else zeros."""
     if label.box is not None:
-        x1, y1, x2, y2 = (float(v) for v in label.box.xyxy)
+        x1, y1, x2, y2 = (float(v) for v in label.box.xyxy[0])
         return [x1, y1, x2 - x1, y2 - y1], True
     pts = label.xy[label.present]
     if len(pts):
@@ -150,7 +150,7 @@ def _check_category(obj: dict[str, Any], path: Path) -> int:
     raise ValidationError(f"no category with {NUM_JOINTS} keypoints (not an MPII-16 COCO file)", path)
 
 
-def _parse_annotation(ann: Any, path: Path, loc: str) -> tuple[int, np.ndarray, np.ndarray, Optional[PersonBox]]:
+def _parse_annotation(ann: Any, path: Path, loc: str) -> tuple[int, np.ndarray, np.ndarray, Optional[Boxes]]:
     if not isinstance(ann, dict):
         raise ValidationError("annotation must be an object", path, loc)
     image_id = ann.get("image_id")
@@ -165,13 +165,13 @@ def _parse_annotation(ann: Any, path: Path, loc: str) -> tuple[int, np.ndarray, 
         raise ValidationError(f"visibility flags must be 0, 1 or 2, got {sorted(set(vis.tolist()))}", path, loc)
     xy = np.where((vis > 0)[:, None], arr[:, :2], np.nan)
     bbox = ann.get("bbox")
-    box: Optional[PersonBox] = None
+    box: Optional[Boxes] = None
     if bbox is not None:
         if not _finite_numbers(bbox, 4):
             raise ValidationError("bbox must be [x, y, w, h] numbers", path, loc)
         x, y, w, h = (float(v) for v in bbox)
         if ann.get("fdpose_box", True):
-            box = PersonBox(np.array([x, y, x + w, y + h]))
+            box = Boxes.from_rows(np.array([x, y, x + w, y + h]))
     return image_id, xy, vis.astype(np.int8), box
 
 
@@ -192,7 +192,7 @@ def coco_to_entries(obj: Any, path: Path, images_root: Optional[Path]) -> list[F
         if img["id"] in images:
             raise ValidationError(f"duplicate image id {img['id']}", path, loc)
         images[img["id"]] = (k, img)
-    chosen: dict[int, tuple[int, np.ndarray, np.ndarray, Optional[PersonBox]]] = {}
+    chosen: dict[int, tuple[int, np.ndarray, np.ndarray, Optional[Boxes]]] = {}
     for k, ann in enumerate(obj["annotations"]):
         loc = f"annotations[{k}]"
         if isinstance(ann, dict) and ann.get("category_id", cat_id) != cat_id:

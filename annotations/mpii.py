@@ -41,7 +41,7 @@ from typing import Any, Optional
 import numpy as np
 
 from fdpose.errors import ValidationError
-from fdpose.records import PersonBox
+from fdpose.records import Boxes
 from fdpose.skeleton import NUM_JOINTS
 from fdpose.annotations.interchange import FrameEntry, image_size, safe_relpath
 from fdpose.annotations.protocol import VIS_ABSENT, VIS_OCCLUDED, VIS_VISIBLE, ManualLabel
@@ -99,7 +99,7 @@ def _joint_extent(label: ManualLabel) -> Optional[np.ndarray]:
 def crop_box(label: ManualLabel) -> Optional[np.ndarray]:
     """The box used for ``center/scale``: the diver box, else the joints' extent, else the whole image."""
     if label.box is not None:
-        return label.box.xyxy
+        return label.box.xyxy[0]
     ext = _joint_extent(label)
     if ext is not None:
         return ext
@@ -148,7 +148,7 @@ def label_to_record(label: ManualLabel, image: str, label_file: str, where: tupl
         "joints_vis": [int(v == VIS_VISIBLE) for v in label.visibility],
         "center": [float(c) for c in center],
         "scale": float(scale),
-        "bbox": None if label.box is None else [float(v) for v in label.box.xyxy],
+        "bbox": None if label.box is None else [float(v) for v in label.box.xyxy[0]],
         "label_file": label_file,
     }
     if label.image_width and label.image_height:
@@ -199,16 +199,16 @@ def record_to_label(rec: Any, path: Path, index: int, size_hint: Optional[tuple[
         if not (_numbers(size, 2) and all(isinstance(v, int) and v > 0 for v in size)):
             raise ValidationError("image_size must be [width, height] positive integers", path, loc)
         width, height = size
-    box: Optional[PersonBox]
+    box: Optional[Boxes]
     if "bbox" in rec:
         raw = rec["bbox"]
         if raw is not None and not _numbers(raw, 4):
             raise ValidationError("bbox must be [x1, y1, x2, y2] numbers or null", path, loc)
-        box = None if raw is None else PersonBox(np.asarray(raw, dtype=np.float64))
+        box = None if raw is None else Boxes.from_rows(np.asarray(raw, dtype=np.float64))
     else:
         c0, side = mmpose_center_scale(rec["center"], float(scale))
         known = (width, height) if width is not None and height is not None else size_hint
-        box = PersonBox(derived_box(square_box(c0, side), xy, visibility > 0, known)) if side > 0 else None
+        box = Boxes.from_rows(derived_box(square_box(c0, side), xy, visibility > 0, known)) if side > 0 else None
     return ManualLabel(xy, visibility, box, "", height, width)
 
 

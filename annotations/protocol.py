@@ -21,7 +21,7 @@ from typing import Optional
 import numpy as np
 
 from fdpose.errors import ValidationError
-from fdpose.records import PersonBox
+from fdpose.records import Boxes
 from fdpose.skeleton import BOX_LABEL, JOINT_INDEX, JOINT_NAMES, NUM_JOINTS
 
 from fdpose.annotations.labelme import LabelmeDoc, LabelmeShape
@@ -46,13 +46,13 @@ class ManualLabel:
 
     xy: (16, 2) float64 pixel coordinates (NaN where the joint is absent).
     visibility: (16,) int8 in {0 absent, 1 occluded, 2 visible}.
-    box: the diver box (None when not drawn).
+    box: the diver box, a one-box :class:`~fdpose.records.Boxes` (None when not drawn).
     image_path: ``imagePath`` as written in the LabelMe file (relative to the JSON).
     """
 
     xy: np.ndarray
     visibility: np.ndarray
-    box: Optional[PersonBox]
+    box: Optional[Boxes]
     image_path: str
     image_height: Optional[int] = None
     image_width: Optional[int] = None
@@ -62,6 +62,8 @@ class ManualLabel:
     def __post_init__(self) -> None:
         self.xy = np.asarray(self.xy, dtype=np.float64).reshape(NUM_JOINTS, 2)
         self.visibility = np.asarray(self.visibility, dtype=np.int8).reshape(NUM_JOINTS)
+        if self.box is not None and len(self.box) != 1:
+            raise ValidationError(f"a label has one diver box, got {len(self.box)}", self.json_path)
 
     @property
     def present(self) -> np.ndarray:
@@ -78,7 +80,7 @@ def doc_to_label(doc: LabelmeDoc, strict: bool = True) -> ManualLabel:
     """
     xy = np.full((NUM_JOINTS, 2), np.nan)
     vis = np.zeros(NUM_JOINTS, dtype=np.int8)
-    box: Optional[PersonBox] = None
+    box: Optional[Boxes] = None
     extra: list[LabelmeShape] = []
     for i, s in enumerate(doc.shapes):
         loc = f"shape[{i}] {s.label}"
@@ -92,7 +94,7 @@ def doc_to_label(doc: LabelmeDoc, strict: bool = True) -> ManualLabel:
             if box is not None and strict:
                 raise ValidationError("more than one diver box", doc.path, loc)
             if box is None:
-                box = PersonBox(np.array(s.points, dtype=np.float64).reshape(4), 1.0)
+                box = Boxes.from_rows(np.array(s.points, dtype=np.float64).reshape(4))  # (any corner first)
         elif s.label in JOINT_INDEX:
             j = JOINT_INDEX[s.label]
             if s.shape_type != "point" or len(s.points) != 1:
@@ -114,7 +116,7 @@ def label_to_shapes(label: ManualLabel) -> list[LabelmeShape]:
     """The protocol's shapes for ``label``: the box first, then present joints in MPII order."""
     shapes: list[LabelmeShape] = []
     if label.box is not None:
-        x1, y1, x2, y2 = label.box.xyxy
+        x1, y1, x2, y2 = label.box.xyxy[0]
         shapes.append(LabelmeShape(BOX_LABEL, [[x1, y1], [x2, y2]], "rectangle"))
     for j, name in enumerate(JOINT_NAMES):
         if label.visibility[j] == VIS_ABSENT:

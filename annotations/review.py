@@ -178,7 +178,7 @@ def frame_head_size(first: ManualLabel, second: ManualLabel) -> tuple[float, str
     sizes = sizes[np.isfinite(sizes) & (sizes > 1e-6)]
     if len(sizes):
         return float(sizes.mean()), "head"
-    diags = [float(np.hypot(b.width, b.height)) for b in (first.box, second.box) if b is not None]
+    diags = [float(np.hypot(b.widths[0], b.heights[0])) for b in (first.box, second.box) if b is not None]
     diags = [d for d in diags if d > 1e-6]
     if diags:
         return float(np.mean(diags)) * BOX_HEAD_FRACTION, "box"
@@ -201,7 +201,7 @@ def compare_frames(fid: str, first: ManualLabel, second: ManualLabel, cfg: Revie
     rev.only_second = [JOINT_NAMES[j] for j in np.flatnonzero(second.present & ~first.present)]
     rev.visibility_mismatch = [JOINT_NAMES[j] for j in np.flatnonzero(both & (first.visibility != second.visibility))]
     if first.box is not None and second.box is not None:
-        rev.box_iou = box_iou(first.box.xyxy, second.box.xyxy)
+        rev.box_iou = box_iou(first.box.xyxy[0], second.box.xyxy[0])
     for r, l in FLIP_PAIRS:
         if not (both[r] and both[l]) or not np.isfinite(rev.head_size):
             continue

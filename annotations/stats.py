@@ -147,7 +147,7 @@ def _add_label_file(fs: FolderStats, path: Path) -> None:
     fs.visibility[np.arange(NUM_JOINTS), label.visibility.astype(np.int64)] += 1
     if label.box is not None:
         fs.with_box += 1
-        fs.box_wh.append((label.box.width, label.box.height))
+        fs.box_wh.append((float(label.box.widths[0]), float(label.box.heights[0])))
 
 
 def collect_stats(roots: Iterable[str | os.PathLike[str]]) -> AnnotationStats:

@@ -174,60 +174,6 @@ class Boxes:
         return out
 
 
-@dataclass(frozen=True)
-class PersonBox:
-    """One person box: ``xyxy`` (4,) float64 pixels and a detector ``score`` in [0, 1]."""
-
-    xyxy: np.ndarray
-    score: float = 1.0
-
-    def __post_init__(self) -> None:
-        arr = np.asarray(self.xyxy, dtype=np.float64).reshape(-1)
-        if arr.shape != (4,):
-            raise ValidationError(f"box needs 4 numbers (x1, y1, x2, y2), got shape {np.shape(self.xyxy)}")
-        if not np.all(np.isfinite(arr)):
-            raise ValidationError(f"box has non-finite coordinates {arr.tolist()}")
-        x1, y1, x2, y2 = arr
-        # LabelMe rectangles may be drawn from any corner: normalise to x1<=x2, y1<=y2.
-        ordered = np.array([min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)])
-        object.__setattr__(self, "xyxy", ordered)
-        object.__setattr__(self, "score", float(self.score))
-
-    @property
-    def width(self) -> float:
-        return float(self.xyxy[2] - self.xyxy[0])
-
-    @property
-    def height(self) -> float:
-        return float(self.xyxy[3] - self.xyxy[1])
-
-    @property
-    def center(self) -> np.ndarray:
-        """(2,) box centre (x, y)."""
-        return np.array([(self.xyxy[0] + self.xyxy[2]) / 2, (self.xyxy[1] + self.xyxy[3]) / 2])
-
-    @property
-    def area(self) -> float:
-        return self.width * self.height
-
-    def enlarged(self, factor: float) -> "PersonBox":
-        """The box scaled about its centre by ``factor`` (same score)."""
-        c = self.center
-        half = np.array([self.width, self.height]) * factor / 2
-        return PersonBox(np.concatenate([c - half, c + half]), self.score)
-
-    def to_list(self) -> list[float]:
-        """``[x1, y1, x2, y2, score]`` for JSON."""
-        return [*map(float, self.xyxy), self.score]
-
-    @classmethod
-    def from_list(cls, values: Any) -> "PersonBox":
-        vals = list(values)
-        if len(vals) not in (4, 5):
-            raise ValidationError(f"box needs [x1, y1, x2, y2(, score)], got {len(vals)} numbers")
-        return cls(np.asarray(vals[:4], dtype=np.float64), float(vals[4]) if len(vals) == 5 else 1.0)
-
-
 def _source_array(values: Any) -> np.ndarray:
     arr = np.asarray([JointSource(v).value for v in values], dtype=object)
     if arr.shape != (NUM_JOINTS,):

@@ -96,7 +96,7 @@ class DiverMpiiDataset(MpiiDataset):
         images: list[dict] = []
         for idx, (rec, entry) in enumerate(zip(records, entries)):
             label = entry.label
-            box = label.box.xyxy if label.box is not None else mpii_fmt.crop_box(label)
+            box = label.box.xyxy[0] if label.box is not None else mpii_fmt.crop_box(label)
             present = label.visibility > VIS_ABSENT
             xy = np.where(present[:, None], label.xy, 0.0).astype(np.float32)
             img_id = int(str(rec["image"]).split(".")[0])

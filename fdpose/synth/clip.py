@@ -19,7 +19,7 @@ import numpy as np
 from fdpose.annotations.labelme import write_labelme
 from fdpose.annotations.protocol import ManualLabel, label_to_doc
 from fdpose.finediving import CoarseRecord, FineGrainedRecord, labels_from_transits
-from fdpose.records import PersonBox
+from fdpose.records import Boxes
 from fdpose.skeleton import JOINT_NAMES
 from fdpose.synth.config import GT_SCHEMA_VERSION, IMAGE_HEIGHT, IMAGE_WIDTH, ClipPlan, Layout, SynthConfig
 from fdpose.synth import broadcast as bc
@@ -433,7 +433,7 @@ def _joint_table(xy: np.ndarray, surface_row: int, front: np.ndarray) -> list[tu
 def _write_labelme(layout: Layout, plan: ClipPlan, f: int, joints: list[tuple[float, float, int]], box: Box) -> None:
     xy = np.array([[x, y] if v > 0 else [np.nan, np.nan] for x, y, v in joints], dtype=np.float64)
     vis = np.array([v for _, _, v in joints], dtype=np.int8)
-    label = ManualLabel(xy, vis, PersonBox(np.array(box)), Layout.labelme_image_path(plan.match, plan.idx, f),
+    label = ManualLabel(xy, vis, Boxes.from_rows(np.array(box)), Layout.labelme_image_path(plan.match, plan.idx, f),
                         IMAGE_HEIGHT, IMAGE_WIDTH)
     write_labelme(label_to_doc(label), layout.labelme(plan.match, plan.idx, f))
 

@@ -8,7 +8,7 @@ from typing import Optional
 import numpy as np
 from PIL import Image
 
-from fdpose.records import PersonBox
+from fdpose.records import Boxes
 from fdpose.skeleton import NUM_JOINTS
 from fdpose.annotations.labelme import LabelmeShape, write_labelme
 from fdpose.annotations.protocol import VIS_ABSENT, VIS_OCCLUDED, VIS_VISIBLE, ManualLabel, label_to_doc
@@ -28,7 +28,7 @@ def random_label(rng: np.random.Generator, absent: int = 1, occluded: int = 2, b
     vis[order[:absent]] = VIS_ABSENT
     vis[order[absent : absent + occluded]] = VIS_OCCLUDED
     xy[vis == VIS_ABSENT] = np.nan
-    return ManualLabel(xy, vis, PersonBox(np.array([x1, y1, x2, y2])) if box else None, "", HEIGHT, WIDTH)
+    return ManualLabel(xy, vis, Boxes.from_rows(np.array([x1, y1, x2, y2])) if box else None, "", HEIGHT, WIDTH)
 
 
 def write_image(path: Path, seed: int = 0) -> Path:

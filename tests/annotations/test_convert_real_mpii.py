@@ -25,14 +25,14 @@ def test_box_without_bbox_contains_raised_joints_and_stays_in_image(tmp_path: Pa
     np.testing.assert_allclose(mpii.square_box(c0, side), [10.0, 6.0, 90.0, 86.0])
     label = mpii.record_to_label(rec, tmp_path / "x.json", 0)
     # Joints span y 1..90 (89 px): margin 0.05 * 89 = 4.45 px, clipped at the image's top row.
-    np.testing.assert_allclose(label.box.xyxy, [10.0, 0.0, 90.0, 94.45])
+    np.testing.assert_allclose(label.box.xyxy[0], [10.0, 0.0, 90.0, 94.45])
     # With the image size known (100 x 92), the margin stops at the last row too.
     rec["image_size"] = [100, 92]
     label = mpii.record_to_label(rec, tmp_path / "x.json", 0)
-    np.testing.assert_allclose(label.box.xyxy, [10.0, 0.0, 90.0, 91.0])
+    np.testing.assert_allclose(label.box.xyxy[0], [10.0, 0.0, 90.0, 91.0])
     # An exact bbox is kept as written (the round trip of our own exports).
     rec["bbox"] = [40.0, 0.5, 60.0, 91.0]
-    np.testing.assert_allclose(mpii.record_to_label(rec, tmp_path / "x.json", 0).box.xyxy, [40.0, 0.5, 60.0, 91.0])
+    np.testing.assert_allclose(mpii.record_to_label(rec, tmp_path / "x.json", 0).box.xyxy[0], [40.0, 0.5, 60.0, 91.0])
 
 
 def test_real_dev_clip_labels_convert_and_validate_without_errors(shared_data: Path, tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ def assert_same_labels(root: Path, expected: dict[str, ManualLabel]) -> None:
         np.testing.assert_allclose(got.xy, lab.xy, atol=TOL, equal_nan=True, err_msg=fid)
         assert (got.box is None) == (lab.box is None), fid
         if lab.box is not None:
-            np.testing.assert_allclose(got.box.xyxy, lab.box.xyxy, atol=TOL, err_msg=fid)
+            np.testing.assert_allclose(got.box.xyxy[0], lab.box.xyxy[0], atol=TOL, err_msg=fid)
         assert (got.image_width, got.image_height) == (WIDTH, HEIGHT)
         assert back[fid].doc.image_file().is_file(), fid
         assert got.image_path == f"{back[fid].frame}.jpg"
@@ -79,7 +79,7 @@ def test_labelme_coco_labelme_round_trip(tmp_path: Path, labelled) -> None:
     np.testing.assert_array_equal(kps[:, 2], lab.visibility)
     assert np.all(kps[lab.visibility == 0] == 0)
     assert ann["num_keypoints"] == int((lab.visibility > 0).sum())
-    x1, y1, x2, y2 = lab.box.xyxy
+    x1, y1, x2, y2 = lab.box.xyxy[0]
     assert ann["bbox"] == pytest.approx([x1, y1, x2 - x1, y2 - y1]) and ann["area"] == pytest.approx((x2 - x1) * (y2 - y1))
     assert obj["annotations"][1]["fdpose_box"] is False
     cat = obj["categories"][0]
@@ -128,7 +128,7 @@ def test_record_without_bbox_reads_mmpose_square_box(tmp_path: Path) -> None:
     rec = {"image": "000001.jpg", "joints": [[10.0, 20.0]] * 16, "joints_vis": [1] * 16, "center": [51.0, 41.0], "scale": 0.5}
     label = mpii.record_to_label(rec, tmp_path / "x.json", 0)
     # mmpose: centre (51, 41 + 15 * 0.5) - 1 = (50, 47.5), side 100.
-    np.testing.assert_allclose(label.box.xyxy, [0.0, -2.5, 100.0, 97.5])
+    np.testing.assert_allclose(label.box.xyxy[0], [0.0, -2.5, 100.0, 97.5])
     assert (label.visibility == 2).all()
 
 
@@ -176,7 +176,7 @@ def test_foreign_coco_and_mpii_files_convert(tmp_path: Path) -> None:
     convert(tmp_path / "c.json", tmp_path / "out", "labelme")
     (fr,) = load_labelme_folder(tmp_path / "out")
     assert fr.id == "a/img" and fr.label.image_path == "img.png"
-    np.testing.assert_allclose(fr.label.box.xyxy, [1.5, 2.5, 31.5, 42.5])
+    np.testing.assert_allclose(fr.label.box.xyxy[0], [1.5, 2.5, 31.5, 42.5])
     assert fr.label.xy[15].tolist() == [25.0, 35.5] and (fr.label.visibility == 2).all()
     assert (fr.label.image_width, fr.label.image_height) == (64, 48)
     rec = {"image": "000123.jpg", "joints": [[-1, -1]] * 15 + [[3.0, 4.0]], "joints_vis": [0] * 15 + [1],
@@ -185,7 +185,7 @@ def test_foreign_coco_and_mpii_files_convert(tmp_path: Path) -> None:
     convert(tmp_path / "m.json", tmp_path / "out2", "labelme")
     (fr,) = load_labelme_folder(tmp_path / "out2")
     assert fr.id == "000123" and fr.label.visibility.tolist() == [0] * 15 + [2]
-    np.testing.assert_allclose(fr.label.box.xyxy, [0.0, -2.5, 100.0, 97.5])
+    np.testing.assert_allclose(fr.label.box.xyxy[0], [0.0, -2.5, 100.0, 97.5])
 
 
 def test_images_kept_outside_the_label_folder(tmp_path: Path) -> None:

@@ -79,7 +79,7 @@ def test_mmpose_mpii_dataset_reproduces_our_boxes_and_joints(tmp_path: Path) -> 
         np.testing.assert_array_equal(vis, (lab.visibility == 2).astype(float))
         # mmpose's box is the square (side = longer box side) about our box centre; its
         # float32 centre/scale arithmetic keeps it within 1e-3 px for 455x256 frames.
-        box = lab.box.xyxy if lab.box is not None else mpii.crop_box(lab)
+        box = lab.box.xyxy[0] if lab.box is not None else mpii.crop_box(lab)
         c = (box[:2] + box[2:]) / 2
         side = max(box[2] - box[0], box[3] - box[1])
         np.testing.assert_allclose(np.asarray(info["bbox_center"]).reshape(2), c, atol=1e-3)
@@ -89,4 +89,4 @@ def test_mmpose_mpii_dataset_reproduces_our_boxes_and_joints(tmp_path: Path) -> 
         if lab.box is not None:
             sq = np.asarray(info["bbox"]).reshape(4)
             assert np.all(sq[:2] <= box[:2] + 1e-3) and np.all(sq[2:] >= box[2:] - 1e-3)  # contains our box
-            assert rec["bbox"] == pytest.approx(lab.box.xyxy.tolist())
+            assert rec["bbox"] == pytest.approx(lab.box.xyxy[0].tolist())

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from fdpose.errors import ConfigError
-from fdpose.records import PersonBox
+from fdpose.records import Boxes
 from fdpose.skeleton import JOINT_INDEX, flip_permutation
 from fdpose.annotations.dataset import REVIEW_REPORT_NAME, load_labelme_folder
 from fdpose.annotations.labelme import read_labelme
@@ -38,7 +38,7 @@ def make_pair(root: Path, seed: int = 0) -> dict[str, tuple[ManualLabel, ManualL
         a = random_label(rng, absent=0, occluded=1)
         b = copy.deepcopy(a)
         b.xy = a.xy + rng.uniform(-0.03, 0.03, a.xy.shape) * _head(a)  # honest small disagreement
-        b.box = PersonBox(a.box.xyxy + rng.uniform(-1, 1, 4))
+        b.box = Boxes.from_rows(a.box.xyxy[0] + rng.uniform(-1, 1, 4))
         if fid == SWAPPED:
             b.xy, b.visibility = b.xy[flip_permutation()], b.visibility[flip_permutation()]
         if fid == MOVED:
@@ -92,15 +92,15 @@ def test_box_iou_and_head_fallback() -> None:
     rng = np.random.default_rng(1)
     a = random_label(rng)
     b = copy.deepcopy(a)
-    x1, y1, x2, y2 = a.box.xyxy
-    b.box = PersonBox(np.array([x1, y1, (x1 + x2) / 2, y2]))  # half the box: IoU 0.5
+    x1, y1, x2, y2 = a.box.xyxy[0]
+    b.box = Boxes.from_rows(np.array([x1, y1, (x1 + x2) / 2, y2]))  # half the box: IoU 0.5
     rev = compare_frames("f", a, b, ReviewConfig())
     assert rev.box_iou == pytest.approx(0.5) and rev.reasons == ["box IoU 0.50 < 0.7"]
     for lab in (a, b):  # no head joints at all: 1/8 of the mean box diagonal
         lab.visibility[[8, 9]] = VIS_ABSENT
         lab.xy[[8, 9]] = np.nan
     rev = compare_frames("f", a, b, ReviewConfig())
-    diag = (np.hypot(a.box.width, a.box.height) + np.hypot(b.box.width, b.box.height)) / 2
+    diag = (np.hypot(a.box.widths[0], a.box.heights[0]) + np.hypot(b.box.widths[0], b.box.heights[0])) / 2
     assert rev.head_size_source == "box" and rev.head_size == pytest.approx(diag / 8)
     with pytest.raises(ConfigError, match="threshold must be positive"):
         ReviewConfig(threshold=0)

@@ -37,7 +37,7 @@ def check_reads_exactly(path: Path, xy: np.ndarray) -> None:
     label = doc_to_label(read_labelme(path))
     np.testing.assert_array_equal(label.xy, xy)
     np.testing.assert_array_equal(label.visibility, expected_visibility())
-    np.testing.assert_array_equal(label.box.xyxy, np.array(BOX).reshape(4))
+    np.testing.assert_array_equal(label.box.xyxy[0], np.array(BOX).reshape(4))
     assert (label.image_width, label.image_height) == (W, H)
 
 

@@ -2,23 +2,7 @@ import numpy as np
 import pytest
 
 from fdpose.errors import FdposeError, ValidationError
-from fdpose.records import Boxes, JointSource, PersonBox, Pose
-
-
-def test_box_normalises_corners_and_geometry():
-    b = PersonBox([30, 40, 10, 20], 0.7)
-    assert b.xyxy.tolist() == [10, 20, 30, 40]
-    assert b.width == 20 and b.height == 20 and b.area == 400
-    assert b.center.tolist() == [20, 30]
-    e = b.enlarged(2.0)
-    assert e.xyxy.tolist() == [0, 10, 40, 50] and e.score == pytest.approx(0.7)
-    assert PersonBox.from_list(b.to_list()).xyxy.tolist() == b.xyxy.tolist()
-
-
-@pytest.mark.parametrize("bad", [[1, 2, 3], [0, 0, np.nan, 1], [[1, 2], [3]]])
-def test_box_rejects_bad_input(bad):
-    with pytest.raises((ValidationError, ValueError)):
-        PersonBox(bad)
+from fdpose.records import Boxes, JointSource, Pose
 
 
 def test_pose_shapes_sources_and_roundtrip(rng):

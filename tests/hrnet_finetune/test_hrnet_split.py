@@ -79,7 +79,7 @@ def test_dataset_reads_exact_boxes_and_occluded_joints(hr_world: Path, tmp_path:
     for i in range(len(ds)):
         info = ds.get_data_info(i)
         label = by_file[info["label_file"]].label
-        np.testing.assert_allclose(info["bbox"][0], label.box.xyxy, atol=1e-3)
+        np.testing.assert_allclose(info["bbox"][0], label.box.xyxy[0], atol=1e-3)
         present = label.visibility > VIS_ABSENT
         np.testing.assert_array_equal(info["keypoints_visible"][0], present.astype(np.float32))
         np.testing.assert_allclose(info["keypoints"][0][present], label.xy[present], atol=1e-3)

@@ -56,7 +56,7 @@ def test_reloaded_checkpoint_predicts_identically(hr_trained, hr_world: Path) ->
     import cv2
 
     image = cv2.imread(str(frames[0].image_file()))
-    boxes = np.stack([f.label.box.xyxy for f in frames])
+    boxes = np.stack([f.label.box.xyxy[0] for f in frames])
     a = load_pose_model(None, hr_trained.best_checkpoint, "cpu")  # embedded config
     b = load_pose_model(hr_trained.config, hr_trained.best_checkpoint, "cpu")
     pa, pb = estimate(a, image, boxes), estimate(b, image, boxes)
