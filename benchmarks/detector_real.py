@@ -63,7 +63,7 @@ def measure(clip: Path, gt: list[Optional[np.ndarray]], cfg: SSDConfig, min_iou:
     for path, g in zip(frames, gt):
         img = cv2.imread(str(path))
         t0 = time.perf_counter()
-        boxes = det.detect_one(img)
+        boxes = det.detect_one(img).rows()  # (K, 5) rows
         seconds += time.perf_counter() - t0
         n_boxes += len(boxes)
         hit = g is not None and len(boxes) > 0 and bool((iou(g, boxes[:, :4]) >= min_iou).any())
@@ -119,7 +119,7 @@ def check_labels(real: Path, labels: dict[str, Any]) -> dict[str, Any]:
     for clip, c in labels["clips"].items():
         frames = sorted((real / clip).glob("*.jpg"))
         for fr in c["frames"]:
-            boxes = det.detect_one(cv2.imread(str(frames[fr["frame"]])))
+            boxes = det.detect_one(cv2.imread(str(frames[fr["frame"]]))).rows()
             ref = [b["box"] for b in fr["false_positives"]] + ([fr["diver_box"]["box"]] if fr["diver_box"] else [])
             stored += len(ref)
             total += len(boxes)

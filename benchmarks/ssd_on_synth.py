@@ -142,11 +142,11 @@ def main(argv: list[str] | None = None) -> int:
                           cache: dict[str, list[np.ndarray]] = cache) -> np.ndarray:
                 clip = f"{gt['match']}__{gt['idx']}"
                 if clip not in cache:
-                    cache[clip] = files.for_clip(clip).all_frames(gt["num_frames"])
+                    cache[clip] = [b.rows() for b in files.for_clip(clip).all_frames(gt["num_frames"])]
                 return cache[clip][t]
 
             def real(gt: dict[str, Any], t: int, fr: dict[str, Any], root: Path = root) -> np.ndarray:
-                return ssd.detect_one(cv2.imread(str(root / fr["image"])))
+                return ssd.detect_one(cv2.imread(str(root / fr["image"]))).rows()
 
             for name, fn in (("simulated", simulated), ("real ssd", real)):
                 rows.append({"world": world, "detector": name, **measure(root, fn)})

@@ -73,7 +73,7 @@ def measure(root: Path, camera: str = "pixels") -> dict[str, Any]:
         correct = tracking_correct(gt, cands, res.boxes)
         for t, fr in enumerate(gt["frames"]):
             g = None if fr["diver"]["box"] is None else np.asarray(fr["diver"]["box"], dtype=float)
-            detected = g is not None and len(cands[t]) > 0 and float(iou(g, cands[t]).max()) >= 0.5
+            detected = g is not None and len(cands[t]) > 0 and float(iou(g, cands[t].xyxy).max()) >= 0.5
             good = bool(correct[t])
             chosen = bool(np.isfinite(res.boxes[t, 0]))
             if not good and fr.get("segment") != "replay":
