@@ -77,7 +77,7 @@ def make_world(root: Path, clips: int, seed: int) -> None:
 
 
 def run(root: Path, target: str, same: bool, epochs: int, seed: int) -> dict[str, Any]:
-    cfg = dataclasses.replace(preset("tiny"), score_target=target, name=f"tiny-{target}")  # type: ignore[arg-type]
+    cfg = dataclasses.replace(preset("tiny"), score_target=target, name=f"tiny-{target}")
     start = time.perf_counter()
     summary = train(TrainOptions(
         out_dir=root / f"run_{target}_{'same' if same else 'any'}", annotations=root / "info",

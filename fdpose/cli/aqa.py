@@ -118,7 +118,7 @@ def train_aqa(frames_root: Optional[Path], annotations: Optional[Path], poses_ro
     config = load_config(config_spec) if config_spec else (None if resume else load_config("hpmcore"))
     if config is not None:
         if score_target:
-            config = dataclasses.replace(config, score_target=score_target)  # type: ignore[arg-type]
+            config = dataclasses.replace(config, score_target=score_target)
         if i3d_weights:
             config = dataclasses.replace(config, i3d_weights=str(i3d_weights))
         if static_weights:  # whichever static encoder the config builds (ResNet or RegNetY-002-GSM)
