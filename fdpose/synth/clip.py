@@ -23,7 +23,7 @@ from fdpose.records import Boxes
 from fdpose.skeleton import JOINT_NAMES
 from fdpose.synth.config import GT_SCHEMA_VERSION, IMAGE_HEIGHT, IMAGE_WIDTH, ClipPlan, Layout, SynthConfig
 from fdpose.synth import broadcast as bc
-from fdpose.synth.detections import PROFILES, Detection, DetectorModel, detect_clip, detect_frame, mot_lines
+from fdpose.synth.detections import PROFILES, DetectorModel, FrameDetections, detect_clip, detect_frame, mot_lines
 from fdpose.synth.dives import dive_table
 from fdpose.synth.motion import Apparatus, DiveMotion, StageFrames
 from fdpose.synth.render import Layer, Occluder, PersonStyle, Splash, clip_layer_rows, composite, render_layer
@@ -349,7 +349,7 @@ def _detect_all(cfg: SynthConfig, rng: np.random.Generator, brng: np.random.Gene
     base can be calibrated over the clip); returns the MOT lines, adds ``detections`` to the
     ground-truth frames of a broadcast world."""
     base: Optional[float] = None
-    profiled: Optional[list[list[Detection]]] = None
+    profiled: Optional[list[FrameDetections]] = None
     if cfg.detector_profile:
         # Phase by dive time (replay frames too): take-off, flight, entry.
         phases = [0 if fr["dive_time"] <= frames.t0 else 1 if fr["dive_time"] <= frames.t1 else 2 for fr in gt_frames]
@@ -362,7 +362,7 @@ def _detect_all(cfg: SynthConfig, rng: np.random.Generator, brng: np.random.Gene
     lines: list[str] = []
     for f, (persons, diff, _, regions) in enumerate(inputs):
         dets = (profiled[f] if profiled is not None
-                else detect_frame(rng, model, f, persons, diff, (IMAGE_WIDTH, IMAGE_HEIGHT), base))
+                else detect_frame(rng, model, persons, diff, (IMAGE_WIDTH, IMAGE_HEIGHT), base))
         if cfg.broadcast:
             # Poisson(rate) false boxes per frame on the splash, and on the graphics shown (each
             # box on one of the panels, drawn at random).
@@ -375,15 +375,10 @@ def _detect_all(cfg: SynthConfig, rng: np.random.Generator, brng: np.random.Gene
                 for _ in range(int(brng.poisson(cfg.graphics_false_positive_rate))):
                     region = panels[int(brng.integers(len(panels)))]
                     fakes += [("graphics", b, sc) for b, sc in bc.false_boxes(brng, 1, region, person_like=False)]
-            for source, box, sc in fakes:
-                clipped = _clip_box(box, IMAGE_WIDTH, IMAGE_HEIGHT)
-                if clipped is not None:
-                    dets.append(Detection(f, clipped, sc, "false_positive", source))
-            dets.sort(key=lambda d: -d.score)
-            gt_frames[f]["detections"] = [
-                {"box": [round(v, 2) for v in d.xyxy], "score": round(d.score, 4), "role": d.role, "source": d.source}
-                for d in dets]
-        lines += mot_lines(dets)
+            clipped = [(_clip_box(box, IMAGE_WIDTH, IMAGE_HEIGHT), sc, source) for source, box, sc in fakes]
+            dets = dets.plus((c, sc, "false_positive", source) for c, sc, source in clipped if c is not None)
+            gt_frames[f]["detections"] = dets.gt_json()
+        lines += mot_lines(f, dets)
         _count_detector_stats(dets, stats)
     return lines
 
@@ -438,9 +433,9 @@ def _write_labelme(layout: Layout, plan: ClipPlan, f: int, joints: list[tuple[fl
     write_labelme(label_to_doc(label), layout.labelme(plan.match, plan.idx, f))
 
 
-def _count_detector_stats(dets: list[Any], stats: dict[str, int]) -> None:
-    diver = [d.score for d in dets if d.role == "diver"]
-    people = [d.score for d in dets if d.role in ("spectator", "judge", "official", "coach", "foreground")]
+def _count_detector_stats(dets: FrameDetections, stats: dict[str, int]) -> None:
+    diver = dets.scores_of(["diver"])
+    people = dets.scores_of(["spectator", "judge", "official", "coach", "foreground"])
     if diver:
         stats["diver_detected"] += 1
         if people and max(people) > diver[0]:

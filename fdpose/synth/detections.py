@@ -23,8 +23,11 @@ measured distribution above the real detector's threshold.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 import numpy as np
+
+from fdpose.records import Boxes
 
 
 @dataclass(frozen=True)
@@ -101,15 +104,59 @@ SSD_DEV = DetectorProfile(
 PROFILES: dict[str, DetectorProfile] = {SSD_DEV.name: SSD_DEV}
 
 
-@dataclass(frozen=True)
-class Detection:
-    """One box: frame index (0-based inside the program), xyxy and score, and its source role."""
+#: One simulated box before it joins its frame's record: (xyxy, score, role, source).
+SimBox = tuple[tuple[float, float, float, float], float, str, str]
 
-    frame: int
-    xyxy: tuple[float, float, float, float]
-    score: float
-    role: str
-    source: str = ""  #: person id, or what a false positive sits on: clutter / splash / graphics
+
+@dataclass(frozen=True)
+class FrameDetections:
+    """The simulated detector's boxes of one frame, best score first, and the truth behind each box.
+
+    boxes: the K boxes (:class:`fdpose.records.Boxes`, what a real detector would return).
+    role: (K,) the role of the person a box sits on, or ``false_positive``.
+    source: (K,) the person id, or what a false positive sits on: clutter / splash / graphics /
+    diver_duplicate.
+    """
+
+    boxes: Boxes
+    role: tuple[str, ...]
+    source: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not len(self.role) == len(self.source) == len(self.boxes):
+            raise ValueError(f"{len(self.boxes)} boxes with {len(self.role)} roles and {len(self.source)} sources")
+
+    @classmethod
+    def build(cls, items: Iterable[SimBox]) -> "FrameDetections":
+        """From (xyxy, score, role, source) items, sorted by descending score (stable: ties keep their order)."""
+        ordered = sorted(items, key=lambda d: -d[1])
+        if not ordered:
+            return cls(Boxes.empty(), (), ())
+        return cls(Boxes(np.array([d[0] for d in ordered], dtype=np.float64).reshape(-1, 4),
+                         np.array([d[1] for d in ordered], dtype=np.float64)),
+                   tuple(d[2] for d in ordered), tuple(d[3] for d in ordered))
+
+    def items(self) -> list[SimBox]:
+        """The (xyxy, score, role, source) items, best first."""
+        return [((float(b[0]), float(b[1]), float(b[2]), float(b[3])), float(s), r, src)
+                for b, s, r, src in zip(self.boxes.xyxy, self.boxes.score, self.role, self.source)]
+
+    def plus(self, extra: Iterable[SimBox]) -> "FrameDetections":
+        """These boxes and ``extra`` ones, re-sorted by descending score."""
+        return FrameDetections.build([*self.items(), *extra])
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+    def scores_of(self, roles: Iterable[str]) -> list[float]:
+        """Scores of the boxes on people of these roles, best first."""
+        keep = set(roles)
+        return [float(s) for s, r in zip(self.boxes.score, self.role) if r in keep]
+
+    def gt_json(self) -> list[dict[str, object]]:
+        """The world's ``frames[].detections`` entries (box rounded to 0.01 px, score to 1e-4)."""
+        return [{"box": [round(v, 2) for v in xyxy], "score": round(score, 4), "role": role, "source": source}
+                for xyxy, score, role, source in self.items()]
 
 
 def _jitter(rng: np.random.Generator, box: tuple[float, float, float, float], amount: float, W: int, H: int
@@ -126,12 +173,11 @@ def _jitter(rng: np.random.Generator, box: tuple[float, float, float, float], am
 def detect_frame(
     rng: np.random.Generator,
     model: DetectorModel,
-    frame: int,
     persons: list[tuple[str, str, tuple[float, float, float, float], float]],
     diver_difficulty: float,
     size: tuple[int, int],
     diver_miss_base: float | None = None,
-) -> list[Detection]:
+) -> FrameDetections:
     """Detections of one frame.
 
     persons: (id, role, xyxy, base_score) of every person box in view (the diver included).
@@ -141,7 +187,7 @@ def detect_frame(
     (a per-clip calibrated base, may be negative: the probability is clipped to 0..0.95).
     """
     W, H = size
-    out: list[Detection] = []
+    out: list[SimBox] = []
     for pid, role, box, base in persons:
         if role == "diver":
             base_miss = model.miss_rate if diver_miss_base is None else diver_miss_base
@@ -155,15 +201,14 @@ def detect_frame(
             continue
         jb = _jitter(rng, box, model.jitter, W, H)
         if jb is not None:
-            out.append(Detection(frame, jb, float(np.clip(score, 0.02, 0.995)), role, pid))
+            out.append((jb, float(np.clip(score, 0.02, 0.995)), role, pid))
     for _ in range(int(rng.poisson(model.false_positive_rate))):
         w = float(rng.uniform(12, 45))
         h = float(w * rng.uniform(1.2, 2.6))
         x = float(rng.uniform(0, W - w))
         y = float(rng.uniform(0, H - h))
-        out.append(Detection(frame, (x, y, x + w, y + h), float(rng.uniform(0.05, 0.45)), "false_positive", "clutter"))
-    out.sort(key=lambda d: -d.score)
-    return out
+        out.append(((x, y, x + w, y + h), float(rng.uniform(0.05, 0.45)), "false_positive", "clutter"))
+    return FrameDetections.build(out)
 
 
 def calibrated_miss_base(difficulties: np.ndarray, target: float, slope: float) -> float:
@@ -209,7 +254,7 @@ def detect_clip(
     inputs: list[FrameInput],
     size: tuple[int, int],
     diver_miss_overall: float | None = None,
-) -> list[list[Detection]]:
+) -> list[FrameDetections]:
     """Detections of every frame of a clip with a calibrated ``profile`` (see the module docstring).
 
     The diver's miss base is solved per phase over the frames where he is drawn so that the
@@ -238,9 +283,9 @@ def detect_clip(
     # stationary share at q: q = q * stay + (1 - q) * enter.
     enter = min(1.0, q * (1.0 - stay) / (1.0 - q)) if q < 1.0 else 1.0
     on: set[str] = set()
-    out: list[list[Detection]] = []
-    for f, (persons, diff, phase) in enumerate(inputs):
-        dets: list[Detection] = []
+    out: list[FrameDetections] = []
+    for persons, diff, phase in inputs:
+        dets: list[SimBox] = []
         now: set[str] = set()
         for pid, role, box, _ in persons:
             if role == "diver":
@@ -249,35 +294,33 @@ def detect_clip(
                 jb = _jitter(rng, box, model.jitter, W, H)
                 if jb is None:
                     continue
-                dets.append(Detection(f, jb, profile.diver_score.draw(rng), role, pid))
+                dets.append((jb, profile.diver_score.draw(rng), role, pid))
                 if rng.random() < profile.duplicate_rate:
                     db = _duplicate(rng, box, W, H)
                     if db is not None:
-                        dets.append(Detection(f, db, profile.duplicate_score.draw(rng), "false_positive", "diver_duplicate"))
+                        dets.append((db, profile.duplicate_score.draw(rng), "false_positive", "diver_duplicate"))
                 continue
             if not eligible(role, box) or rng.random() >= (stay if pid in on else enter):
                 continue
             now.add(pid)
             jb = _jitter(rng, box, model.jitter, W, H)
             if jb is not None:
-                dets.append(Detection(f, jb, profile.people_score.draw(rng), role, pid))
+                dets.append((jb, profile.people_score.draw(rng), role, pid))
         on = now
         for _ in range(int(rng.poisson(model.false_positive_rate))):
             w = float(rng.uniform(12, 45))
             h = float(w * rng.uniform(1.2, 2.6))
             x, y = float(rng.uniform(0, W - w)), float(rng.uniform(0, H - h))
-            dets.append(Detection(f, (x, y, x + w, y + h), profile.people_score.draw(rng), "false_positive", "clutter"))
-        dets.sort(key=lambda d: -d.score)
-        out.append(dets)
+            dets.append(((x, y, x + w, y + h), profile.people_score.draw(rng), "false_positive", "clutter"))
+        out.append(FrameDetections.build(dets))
     return out
 
 
-def mot_lines(dets: list[Detection]) -> list[str]:
-    """MOT det lines ``frame,-1,x,y,w,h,score,-1,-1,-1`` (frame 1-based)."""
+def mot_lines(frame: int, dets: FrameDetections) -> list[str]:
+    """MOT det lines ``frame,-1,x,y,w,h,score,-1,-1,-1`` of 0-based ``frame`` (written 1-based)."""
     lines = []
-    for d in dets:
-        x1, y1, x2, y2 = d.xyxy
-        lines.append(f"{d.frame + 1},-1,{x1:.2f},{y1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},{d.score:.4f},-1,-1,-1")
+    for (x1, y1, x2, y2), score, _, _ in dets.items():
+        lines.append(f"{frame + 1},-1,{x1:.2f},{y1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},{score:.4f},-1,-1,-1")
     return lines
 
 
