@@ -6,8 +6,8 @@ installed) and fed by the config's own test pipeline, with the file loader repla
 ``LoadImageFromNDArray`` and the annotation loader dropped. Frames go through the model in
 batches of ``batch_size`` on ``device`` (``cpu``, ``cuda``, ``cuda:1`` ...).
 
-Output per frame: boxes of the person class with score >= ``score_threshold``, ``(K, 5)``
-``[x1, y1, x2, y2, score]`` in frame pixels, highest score first. The person class is found
+Output per frame: one :class:`fdpose.records.Boxes` of the person class with score >=
+``score_threshold``, in frame pixels, highest score first. The person class is found
 by name (``"person"``) in the checkpoint's ``meta.dataset_meta.classes``, else the config's
 dataset ``metainfo``, else the dataset class's ``METAINFO``; ``person_label`` overrides it.
 

@@ -4,7 +4,8 @@ With ``linking`` off, :func:`track_diver` runs the core (:mod:`fdpose.pipelines.
 Eq. 25 alone plus the camera, velocity, gate and entry switches). Parameter names below are the
 fields of :class:`~fdpose.pipelines.tracking.config.TrackerConfig` (each in one section).
 
-Input: per frame t the detector's candidate boxes ``(K_t, 5)`` ``[x1, y1, x2, y2, conf]``.
+Input: per frame t the detector's candidate boxes (:class:`fdpose.records.Boxes`), read as
+``(K_t, 5)`` rows ``[x1, y1, x2, y2, conf]`` by the engine.
 Output (:class:`TrackResult`): per frame the chosen diver box or none, and a decision
 ``init | matched | re-acquired | lost``.
 
