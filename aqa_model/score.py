@@ -39,14 +39,15 @@ import torch
 
 from fdpose.aqa_model.checkpoint import model_from_checkpoint
 from fdpose.aqa_model.config import AQAConfig
-from fdpose.aqa_model.data import FineDivingAQADataset
+from fdpose.aqa_model.data import clip_dataset, load_aqa_annotations
 from fdpose.aqa_model.data.finediving import key_name, load_clip_video, pose_rows
 from fdpose.aqa_model.distributed import pick_device
 from fdpose.aqa_model.evaluate import encode_clips
 from fdpose.aqa_model.model import HPMCoRe, VideoEncoding
+from fdpose.aqa_model.regression import final_from_target, regression_target
 from fdpose.aqa_model.oracle import gt_keypoints, is_gt_doc, sample_keypoints, write_oracle_poses
 from fdpose.errors import ConfigError, InputError, ValidationError
-from fdpose.finediving import FineDivingAnnotations, Key, load_annotations
+from fdpose.finediving import FineDivingAnnotations, Key
 from fdpose.io import read_json
 from fdpose.sampling import (
     NUM_SAMPLED_FRAMES,
@@ -84,6 +85,8 @@ class ScoreRequest:
     num_exemplars: int = 10
     seed: int = 0
     device: str = "auto"
+    dataset: str = "finediving"  # annotation format of ``annotations`` (fdpose.aqa_model.data.DATASETS)
+    difficulty: float | None = None  # the clip's difficulty: needed by DD-mode models (score_target "dd")
     # How to get the pose when ``pose_file`` is None and the model needs one: called with ``clip``,
     # returns the path of a pipeline clip JSON (the caller runs track-and-estimate there).
     estimate_pose: Callable[[Path], Path] | None = None
@@ -249,9 +252,12 @@ def score_clip(req: ScoreRequest) -> dict[str, Any]:
     device = pick_device(req.device)
     model, state, ckpt = model_from_checkpoint(req.checkpoint, device)
     cfg = model.config
-    if cfg.score_target == "dd":  # its votes are score / difficulty: a final score needs the clip's difficulty
-        raise ConfigError("this model regresses score / difficulty (score_target 'dd', Table II); scoring one clip "
-                          "needs the clip's difficulty, which `fdpose score` does not take: use eval-aqa", req.checkpoint)
+    mode = cfg.score_target
+    if mode == "dd" and (req.difficulty is None or not req.difficulty > 0):
+        # its votes are score / difficulty: a final score needs the clip's own difficulty
+        raise ConfigError("this model regresses score / difficulty (score_target 'dd', Table II): pass the clip's "
+                          f"difficulty (--difficulty > 0, got {req.difficulty})", req.checkpoint)
+    qd = float(req.difficulty) if mode == "dd" and req.difficulty is not None else 1.0
     need_video = cfg.use_dve or cfg.use_sve
     # sampled positions first (cheap, no pixels): a clip too short to be a dive stops here, before the pipeline
     frames = read_clip(req.clip, cfg, False)
@@ -274,7 +280,7 @@ def score_clip(req: ScoreRequest) -> dict[str, Any]:
     if need_video:
         frames = read_clip(req.clip, cfg, True, pose)
 
-    ann = load_annotations(req.annotations)
+    ann = load_aqa_annotations(req.annotations, req.dataset)
     dive = req.dive_number if req.use_dive_number else None
     chosen = pick_exemplars(ann, dive, req.num_exemplars, req.seed)
     poses_root: Path | str | None = req.poses_root
@@ -286,7 +292,7 @@ def score_clip(req: ScoreRequest) -> dict[str, Any]:
             tmp = tempfile.TemporaryDirectory(prefix="fdpose_oracle_")
             write_oracle_poses(req.poses_from_gt, tmp.name, cfg.num_frames, set(chosen))
             poses_root = tmp.name
-        dataset = FineDivingAQADataset(ann, sorted(set(chosen)), cfg, req.exemplar_root, poses_root)
+        dataset = clip_dataset(ann, sorted(set(chosen)), cfg, req.exemplar_root, poses_root)
         encoded = encode_clips(model, dataset, chosen, device)
     finally:
         if tmp is not None:
@@ -295,12 +301,18 @@ def score_clip(req: ScoreRequest) -> dict[str, Any]:
     pose_t = None if pose is None or not cfg.use_hse else torch.from_numpy(pose)[None].to(device)
     with torch.no_grad():
         query = model.encode(video_t, pose_t)
-    votes = score_encoded(model, query, [encoded[k].encoding for k in chosen], [encoded[k].score for k in chosen])
+    targets = [regression_target(encoded[k].score, encoded[k].difficulty, mode) for k in chosen]
+    votes = score_encoded(model, query, [encoded[k].encoding for k in chosen], targets)
+    if mode == "dd":  # back to final scores with the clip's difficulty (votes, stage parts, their sum)
+        votes = {**votes, **{name: [final_from_target(float(v), qd, mode) for v in votes[name]]
+                             for name in ("votes", "contributions", "mean_deltas")},
+                 "score": final_from_target(float(votes["score"]), qd, mode)}
     transitions = query.pred_transitions[0].tolist()
     ex_scores = [encoded[k].score for k in chosen]
     return {
         "clip": str(req.clip), "checkpoint": str(ckpt), "config": cfg.name, "epoch": int(state.get("epoch", 0)),
-        "dive_number": dive, "score": votes["score"], "exemplar_mean": float(np.mean(ex_scores)),
+        "dive_number": dive, "score": votes["score"],
+        "exemplar_mean": final_from_target(float(np.mean(targets)), qd, mode), "difficulty": req.difficulty,
         "stage_contribution_sum": float(np.sum(votes["contributions"])),
         "exemplars": [{"key": key_name(k), "score": s, "vote": v} for k, s, v in zip(chosen, ex_scores, votes["votes"])],
         "stages": _stages(transitions, frames.positions, frames.frame_count, votes["contributions"], votes["weights"],

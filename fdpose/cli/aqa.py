@@ -305,6 +305,10 @@ def eval_aqa(checkpoint: Path, frames_root: Optional[Path], annotations: Optiona
               help="Pose of the clip: pred_comp_*.npz, a pipeline clip JSON or a synth gt JSON.")
 @click.option("--num-exemplars", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True, help="Exemplar seed.")
+@click.option("--dataset", type=click.Choice(["finediving", "mtlaqa", "mtlaqa-dive"]), default="finediving",
+              show_default=True, help="Annotation format of --annotations (see train-aqa; mtlaqa groups are "
+                                      "difficulties: --dive-number DD3.2).")
+@click.option("--difficulty", type=float, help="Difficulty of the clip (DD-mode models: the vote is multiplied by it).")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--detector", type=click.Choice(["ssd", "file", "mediapipe", "mmdet"]), default=None,
               help="Without --pose: person detector of the track-and-estimate run on CLIP [default: file with "
@@ -325,7 +329,8 @@ def eval_aqa(checkpoint: Path, frames_root: Optional[Path], annotations: Optiona
 @json_option
 def score(clip: Path, checkpoint: Path, dive_number: Optional[str], no_dive_number: bool,
           exemplar_root: Optional[Path], annotations: Path, poses_root: Optional[Path], poses_from_gt: Optional[Path],
-          pose_file: Optional[Path], num_exemplars: int, seed: int, device: str, detector: Optional[str],
+          pose_file: Optional[Path], num_exemplars: int, seed: int, dataset: str, difficulty: Optional[float],
+          device: str, detector: Optional[str],
           detections: Optional[Path], det_config: Optional[Path], det_checkpoint: Optional[Path],
           pose_backend: Optional[str],
           pose_config: Optional[Path], pose_checkpoint: Optional[Path], init_box: Optional[str],
@@ -356,6 +361,7 @@ def score(clip: Path, checkpoint: Path, dive_number: Optional[str], no_dive_numb
             clip=clip, checkpoint=checkpoint, annotations=annotations, dive_number=dive_number,
             use_dive_number=not no_dive_number, exemplar_root=exemplar_root, poses_root=poses_root,
             poses_from_gt=poses_from_gt, pose_file=pose_file, num_exemplars=num_exemplars, seed=seed, device=device,
+            dataset=dataset, difficulty=difficulty,
             estimate_pose=None if pipeline is None else pose_estimator(pipeline), read_clip_pose=read_clip_pose))
         if pose_out is None and result.get("pose_estimated"):
             result["pose"] = None  # the temporary folder is gone after this command

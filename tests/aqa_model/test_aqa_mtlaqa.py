@@ -288,13 +288,25 @@ def test_cli_trains_and_evaluates_mtlaqa_in_dd_mode(world: Path, tmp_path: Path)
     assert again.exit_code == 0, again.output
     report = json.loads(again.stdout)
     assert report["queries"] == 4 and report["srcc"] == pytest.approx(test["srcc"])
-    clip = world / "frames" / "04" / "1"
-    refused = CliRunner().invoke(aqa_group(), ["score", str(clip), "--no-dive-number", "--checkpoint",
-                                               str(out / "best.pt"), "--exemplars", str(world / "frames"),
-                                               "--annotations", str(world / "info"), "--pose",
-                                               str(world / "poses" / "04" / "pred_comp_1.npz")])
+    clip = world / "frames" / "04" / "2"  # difficulty 3.0, score 60
+    score_args = ["score", str(clip), "--checkpoint", str(out / "best.pt"), "--exemplars", str(world / "frames"),
+                  "--annotations", str(world / "info"), "--dataset", "mtlaqa", "--poses", str(world / "poses"), "--pose",
+                  str(world / "poses" / "04" / "pred_comp_2.npz"), "--num-exemplars", "4", "--json"]
+    refused = CliRunner().invoke(aqa_group(), [*score_args, "--no-dive-number"])
     assert refused.exit_code != 0 and "Traceback" not in refused.output
-    assert "score_target 'dd'" in refused.output and "needs the clip's difficulty" in refused.output
+    assert "score_target 'dd'" in refused.output and "pass the clip's difficulty (--difficulty > 0, got None)" \
+        in refused.output
+    scored = CliRunner().invoke(aqa_group(), [*score_args, "--dive-number", "DD3", "--difficulty", "3.0"])
+    assert scored.exit_code == 0, scored.output
+    doc = json.loads(scored.stdout)
+    assert doc["difficulty"] == 3.0 and len(doc["exemplars"]) == 4
+    exs = [(e["key"].split("/")[0], int(e["key"].split("/")[1])) for e in doc["exemplars"]]
+    assert {ann.fine[x].difficulty for x in exs} == {3.0}
+    # final-score units: exemplar mean = 3.0 x mean ratio; score = mean vote = exemplar mean + stage parts
+    assert doc["exemplar_mean"] == pytest.approx(3.0 * np.mean([ann.fine[x].dive_score / 3.0 for x in exs]))
+    assert doc["score"] == pytest.approx(np.mean([e["vote"] for e in doc["exemplars"]]), abs=1e-4)
+    assert doc["score"] == pytest.approx(doc["exemplar_mean"] + doc["stage_contribution_sum"], abs=1e-4)
+    assert sum(st["contribution"] for st in doc["stages"]) == pytest.approx(doc["stage_contribution_sum"], abs=1e-5)
 
 
 def test_resume_keeps_the_dataset_and_an_old_run_reads_as_finediving(world: Path, tmp_path: Path) -> None:
