@@ -218,7 +218,7 @@ class MediaPipePoseConfig:
     min_box_overlap: float = 0.5  #: share of the whole-frame person's joints inside the (enlarged) box
     #: the confidence below which the pipeline interpolates this backend's joints. 0: only joints
     #: BlazePose did not place are filled; its visibility is low on divers whose joints it still
-    #: places right (0.3 cost 0.07-0.17 PCKh on the real dev clip, docs/pose.md)
+    #: places right, so a higher cut (0.3) removes good joints (its cost on the real dev clip: docs/pose.md)
     interpolate_below: float = 0.0
 
     def __post_init__(self) -> None:
