@@ -1,0 +1,63 @@
+"""benchmarks/demo_aqa.py: the oracle pose sets it compares (all joints vs the visible ones) and its
+entry-angle probe, on a 3-clip synth world (the training runs are the demo's, tested in test_demo.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from fdpose.sampling import NUM_SAMPLED_FRAMES, aligned_indices, pred_comp_path, read_pred_comp
+from fdpose.synth.config import SynthConfig
+from fdpose.synth.world import generate_world
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("demo_aqa", REPO / "benchmarks" / "demo_aqa.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bench") / "world"
+    generate_world(SynthConfig(videos=3, seed=0, frames=40, write_video=False, dive_numbers=("107b",)), out)
+    return out
+
+
+def test_oracle_pose_sets_keep_or_drop_the_hidden_joints(world: Path, tmp_path: Path) -> None:
+    bench = _bench()
+    full = bench.oracle_poses(world, tmp_path / "full", visible_only=False)
+    seen = bench.oracle_poses(world, tmp_path / "seen", visible_only=True)
+    hidden_total = 0
+    for clip in json.loads((world / "world.json").read_text())["clips"]:
+        doc = json.loads((world / "gt" / clip["match"] / f"{clip['idx']}.json").read_text())
+        joints = np.array([f["diver"]["joints"] for f in doc["frames"]], float)  # (T, 16, 3)
+        sampled = joints[aligned_indices(len(joints), None, NUM_SAMPLED_FRAMES)]  # (96, 16, 3)
+        a = read_pred_comp(pred_comp_path(full, clip["match"], clip["idx"]), n=NUM_SAMPLED_FRAMES)
+        b = read_pred_comp(pred_comp_path(seen, clip["match"], clip["idx"]), n=NUM_SAMPLED_FRAMES)
+        assert a.shape == b.shape == (NUM_SAMPLED_FRAMES, 16, 3) and np.isfinite(a).all() and np.isfinite(b).all()
+        visible = sampled[..., 2] == 2
+        # the full oracle keeps every coordinate, hidden ones included
+        np.testing.assert_allclose(a[..., :2], sampled[..., :2], atol=1e-3)
+        # the visible-only set keeps visible joints exactly and gives hidden ones confidence 0
+        np.testing.assert_allclose(b[visible][:, :2], sampled[visible][:, :2], atol=1e-3)
+        assert (b[visible][:, 2] == 1.0).all() and (b[~visible][:, 2] == 0.0).all()
+        hidden_total += int((~visible).sum())
+    assert hidden_total > 0  # the entry hides joints under water: the two sets differ
+
+
+def test_entry_angle_probe_reports_four_frames_around_water_contact(world: Path) -> None:
+    rows = _bench().entry_angle_probe(world)
+    assert [r["frame"] for r in rows] == ["t1-2", "t1-1", "t1+0", "t1+1"]
+    for r in rows:
+        assert 0.0 <= r["pelvis_and_neck_visible"] <= 1.0
+        assert -1.0 <= r["srcc_angle_vs_abs_rotation_error"] <= 1.0
