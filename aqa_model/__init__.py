@@ -11,7 +11,9 @@ Modules (one component each, docstrings cite method.md's equations):
   ``asformer``: the ASFormer-style head (Table VI).
 * ``fusion``: pose-guided attention A = A_v + lambda A_p (Eq. 8-11).
 * ``contrastive``: stage-wise contrastive loss; InfoNCE / triplet alternatives (Eq. 12-15).
-* ``regression``: per-stage decoders, stage MLPs, normalised stage weights (Eq. 16-20).
+* ``regression``: per-stage decoders, stage MLPs, normalised stage weights (Eq. 16-20); the
+  DD mode's target (score / difficulty) and its inverse (Table II).
+* ``data``: FineDiving clips and exemplars; ``data.mtlaqa``: MTL-AQA annotations (Table II).
 * ``model``: :class:`HPMCoRe` with ``encode`` (per video, cacheable), ``compare`` (per pair),
   ``vote`` and ``losses``.
 * ``metrics``: SRCC, L2, relative L2 (range stated), AIoU@theta.
