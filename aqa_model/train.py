@@ -8,7 +8,10 @@
   with the same dive number, drawn by :class:`ExemplarPicker` from (seed, epoch, query)
   (without dive number: any other clip). Both are loaded with seeded augmentation and encoded
   with their ground-truth transitions (the public code's training path); loss = MSE (both
-  directions) + segmentation CE + lambda * contrastive (:meth:`HPMCoRe.losses`).
+  directions) + segmentation CE + lambda * contrastive (:meth:`HPMCoRe.losses`). With
+  ``score_target "dd"`` (Table II) the scores in that MSE are score / difficulty.
+* Data: FineDiving's pickles, or MTL-AQA's (``settings.dataset``, :mod:`fdpose.aqa_model.data.mtlaqa`:
+  exemplars of the same difficulty, equal-part stages).
 * Model selection: a seeded ``val_share`` of the training split is held out; after every
   epoch the validation clips are scored against 10 seeded exemplars from the rest of the
   training split (cached encodings, :mod:`fdpose.aqa_model.evaluate`); ``best.pt`` keeps the
