@@ -2,6 +2,7 @@
 
     python benchmarks/demo_aqa.py OUT                       # 96 clips, half test dives, epochs 16 and 40
     python benchmarks/demo_aqa.py OUT --epochs 40 --config-json '{"use_sve": true}'   # + the static visual branch
+    python benchmarks/demo_aqa.py OUT --poses estimated --seeds 0,1,2   # the demo's poses, three training seeds
 
 Runs the demo's first steps (synth, fine-tune HRNet, track-and-estimate; :mod:`fdpose.demo.steps`) on
 the quick plan with ``--clips`` clips and ``--train-share``, exports FineDiving-Pose with
@@ -114,8 +115,10 @@ def entry_angle_probe(world: Path) -> list[dict[str, Any]]:
     return out
 
 
-def train_and_score(out: Path, poses: Path, tag: str, epochs: int, overrides: dict[str, Any]) -> dict[str, Any]:
-    """Train the demo's AQA model on ``poses`` and score the test split like the demo's eval step."""
+def train_and_score(out: Path, poses: Path, tag: str, epochs: int, overrides: dict[str, Any], seed: int = 0
+                    ) -> dict[str, Any]:
+    """Train the demo's AQA model on ``poses`` (training seed ``seed``) and score the test split like the
+    demo's eval step (exemplars drawn with seed 0 whatever the training seed)."""
     import shutil
 
     import torch
@@ -129,12 +132,12 @@ def train_and_score(out: Path, poses: Path, tag: str, epochs: int, overrides: di
     from fdpose.demo.steps import srcc_gain_interval
     from fdpose.finediving import load_annotations
 
-    world, run = out / "world", out / "runs" / f"{tag}_e{epochs}"
+    world, run = out / "world", out / "runs" / f"{tag}_e{epochs}_s{seed}"
     shutil.rmtree(run, ignore_errors=True)
     cfg = dataclasses.replace(load_config(QUICK.aqa_config), **overrides)
     t0 = time.perf_counter()
     train(TrainOptions(out_dir=run, annotations=world / "annotations", frames_root=world / "frames", poses_root=poses,
-                       config=cfg, epochs=epochs, batch_size=QUICK.aqa_batch, seed=0, val_share=0.0, device="cpu",
+                       config=cfg, epochs=epochs, batch_size=QUICK.aqa_batch, seed=seed, val_share=0.0, device="cpu",
                        threads=1, final_test=False, progress=False))
     seconds = time.perf_counter() - t0
     model, _, _ = model_from_checkpoint(run, torch.device("cpu"))
@@ -146,7 +149,7 @@ def train_and_score(out: Path, poses: Path, tag: str, epochs: int, overrides: di
     base = [p.exemplar_mean for p in preds]
     gain = srcc_gain_interval([p.pred_score for p in preds], base, true, seed=0)
     r = lambda v: None if v is None else round(float(v), 3)  # noqa: E731
-    return {"poses": tag, "epochs": epochs, "dives": rep["queries"], "srcc": r(rep["srcc"]),
+    return {"poses": tag, "epochs": epochs, "seed": seed, "dives": rep["queries"], "srcc": r(rep["srcc"]),
             "srcc_ci95": [r(v) for v in rep["srcc_ci95"]], "baseline_srcc": r(rep["baseline_exemplar_mean"]["srcc"]),
             "baseline_ci95": [r(v) for v in srcc_interval(base, true)], "gain": [r(v) for v in gain],
             "aiou_50": r((rep.get("aiou") or {}).get("0.5")), "train_seconds": round(seconds, 1)}
@@ -161,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-interpolated", type=float, default=0.35)
     ap.add_argument("--epochs", default="16,40", help="comma-separated AQA epoch counts")
     ap.add_argument("--poses", default="estimated,oracle,oracle-visible")
+    ap.add_argument("--seeds", default="0", help="comma-separated AQA training seeds")
     ap.add_argument("--config-json", default="{}", help="fields over the demo's AQA preset, e.g. '{\"use_sve\": true}'")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -179,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.poses.split(","):
         poses = sources[name]()
         for epochs in (int(e) for e in args.epochs.split(",")):
-            print(json.dumps(train_and_score(args.out, poses, name + tag_extra, epochs, overrides)), flush=True)
+            for seed in (int(x) for x in args.seeds.split(",")):
+                print(json.dumps(train_and_score(args.out, poses, name + tag_extra, epochs, overrides, seed)), flush=True)
     return 0
 
 
