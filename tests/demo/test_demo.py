@@ -66,7 +66,8 @@ def test_every_step_runs_and_the_figures_are_measured(demo_run) -> None:
 def test_report_links_the_images_it_promises(demo_run) -> None:
     out, result, _ = demo_run
     text = (out / "report.md").read_text()
-    for needle in ("tracking accuracy", "PCKh@0.5 (test clips)", "SRCC (test)", "SRCC gain over baseline", "AIoU@0.5",
+    for needle in ("tracking accuracy", "PCKh@0.5 (test clips)", "SRCC (test)", "SRCC exemplar-mean baseline",
+                   "SRCC gain over baseline", "AIoU@0.5",
                    "| total |"):
         assert needle in text
     images = [line.split("](", 1)[1].rstrip(")") for line in text.splitlines() if line.startswith("![")]
