@@ -106,7 +106,9 @@ def synth_clips(root: Path) -> list[tuple[dict[str, Any], list[np.ndarray], Call
 
 def score_synth(clips: list, cfg: TrackerConfig, cams: dict[int, CameraMotion], detector: Any = None
                 ) -> dict[str, float]:
-    """Frames right over a world's clips; ``detector`` (None: no re-detection) re-detects on the renders."""
+    """Frames right over a world's clips; ``detector`` (None: no re-detection) re-detects on the
+    renders, and the frames where it found the diver then expect him (the rule's candidates are
+    the grown ones)."""
     right = frames = replay = replay_boxed = live_right = 0
     for i, (gt, cands, make_cam, get_frames) in enumerate(clips):
         cam = None
@@ -115,9 +117,9 @@ def score_synth(clips: list, cfg: TrackerConfig, cams: dict[int, CameraMotion], 
                 cams[i] = make_cam()
             cam = cams[i]
         size = (gt["image_width"], gt["image_height"])
-        res, _, _ = track_with_redetect(cands, cfg, get_frames if detector is not None else None, detector,
-                                        image_size=size, camera=cam)
-        ok = tracking_correct(gt, cands, res.boxes)
+        res, grown, _ = track_with_redetect(cands, cfg, get_frames if detector is not None else None, detector,
+                                            image_size=size, camera=cam)
+        ok = tracking_correct(gt, grown, res.boxes)  # (a diver re-detected where the file missed him counts)
         right += int(ok.sum())
         frames += len(ok)
         for t, fr in enumerate(gt["frames"]):

@@ -205,8 +205,11 @@ class RedetectConfig:
     max_size_ratio: float = 1.6  #: raising it accepts boxes of more different size than the prediction
     max_gap: int = 12  #: raising it searches longer runs of frames without a track box
     extend_start: int = 8  #: frames before the track's first box searched at that box's scene place
-    rounds: int = 2  #: raising it lets boxes found extend the search (each round re-runs the tracker)
+    #: track-gap search rounds (each re-runs the tracker); 0 (default): off - it found nothing on the real
+    #: dev clips that growing had not, and cost synth plain frames (docs/tracker.md)
+    rounds: int = 0
     grow_steps: int = 6  #: frames a detection is extended into its neighbours by local search (0: no growing)
+    grow_cover: float = 1.5  #: lowering it grows into frames where a similar box was detected nearby (fast movers)
     grow_budget: float = 2.0  #: at most this many growing searches per frame of the clip (bounds the cost)
 
     def __post_init__(self) -> None:

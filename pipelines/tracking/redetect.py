@@ -181,15 +181,17 @@ def local_boxes(detector: Any, image: np.ndarray, pred: np.ndarray, cfg: Redetec
     return out[np.argsort(-out[:, 4], kind="stable")]
 
 
-def _covered(cands: np.ndarray, pred: np.ndarray, cfg: RedetectConfig) -> bool:
-    """True when a candidate lies within ``max_shift`` diagonals of ``pred`` at a similar size."""
+def _covered(cands: np.ndarray, pred: np.ndarray, cfg: RedetectConfig, reach: Optional[float] = None) -> bool:
+    """True when a candidate lies within ``reach`` (default ``max_shift``) diagonals of ``pred``
+    at a size ratio within ``max_size_ratio``."""
     if len(cands) == 0:
         return False
     d = max(_diag(pred), 1.0)
     c = (cands[:, :2] + cands[:, 2:4]) / 2
     dist = np.hypot(*(c - (pred[:2] + pred[2:4]) / 2).T)
     ratio = np.hypot(cands[:, 2] - cands[:, 0], cands[:, 3] - cands[:, 1]) / d
-    return bool(np.any((dist <= cfg.max_shift * d) & (ratio <= cfg.max_size_ratio) & (ratio >= 1 / cfg.max_size_ratio)))
+    r = cfg.max_shift if reach is None else reach
+    return bool(np.any((dist <= r * d) & (ratio <= cfg.max_size_ratio) & (ratio >= 1 / cfg.max_size_ratio)))
 
 
 def _move(box: np.ndarray, t: int, u: int, cam: CameraMotion) -> np.ndarray:
@@ -203,7 +205,10 @@ def grow(cands: list[np.ndarray], frames: FrameGetter, detector: Any, camera: Op
 
     Real-world assumption: a person detected in frame t is still near the same scene place in
     frames t - 1 and t + 1 (10-30 fps); when the detector found nothing there, the whole-frame
-    view missed him (the handstand diver, found in 4 of 17 frames). Round by round (one decode
+    view missed him (the handstand diver, found in 4 of 17 frames). A neighbour with a candidate
+    of similar size within ``grow_cover`` diagonals is not searched: a person moving fast (the
+    diver in flight, up to a diagonal a frame) was detected there, only displaced, and a
+    search at his old place finds a poorer box that competes with the right one. Round by round (one decode
     pass each, ``grow_steps`` rounds) every box found or grown last round is placed in its two
     neighbours and searched with :func:`local_boxes` unless a candidate already covers it; at most
     ``grow_budget`` searches per frame of the clip. Returns the grown ``T x (K_t, 5)`` candidates.
@@ -219,7 +224,7 @@ def grow(cands: list[np.ndarray], frames: FrameGetter, detector: Any, camera: Op
                 if 0 <= u < n:
                     pred = _move(b, t, u, cam)
                     pending = np.array([np.r_[p, 1.0] for p in todo.get(u, [])]).reshape(-1, 5)
-                    if not _covered(cands[u], pred, cfg) and not _covered(pending, pred, cfg):
+                    if not _covered(cands[u], pred, cfg, cfg.grow_cover) and not _covered(pending, pred, cfg):
                         todo.setdefault(u, []).append(pred)
         frontier = []
         order = sorted(todo)
