@@ -17,6 +17,7 @@ values.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -382,7 +383,8 @@ class TrackerConfig:
         return cls(**kw)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The config as JSON gives it back (tuples as lists), so a stored run's settings compare equal."""
+        return json.loads(json.dumps(asdict(self)))
 
     @property
     def refinements_off(self) -> bool:
