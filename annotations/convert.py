@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from fdpose.errors import ConfigError, InputError, ValidationError
-from fdpose.io import read_json, write_json
+from fdpose.io import read_json, remove_stale_temps, write_json
 from fdpose.progress import progress as progress_bar
 from fdpose.annotations import coco as coco_fmt
 from fdpose.annotations import mpii as mpii_fmt
@@ -246,6 +246,17 @@ def write_coco_file(entries: list[FrameEntry], dst: Path, report: ConvertReport,
     report.outputs.append(str(dst))
 
 
+def _remove_killed_writes(dst: Path, target: Format) -> None:
+    """Temp files a killed conversion left beside its outputs (their writer's pid is gone): a rerun ends clean."""
+    if target is Format.LABELME:
+        remove_stale_temps(dst)
+        return
+    remove_stale_temps(dst.parent, recursive=False, prefix=f".{dst.name}.")
+    if target is Format.MPII:
+        remove_stale_temps(dst.parent, recursive=False, prefix=f".{mpii_fmt.IMAGE_IDS_NAME}.")
+        remove_stale_temps(dst.parent / MPII_IMAGE_DIR)
+
+
 def convert(
     src: str | os.PathLike[str],
     dst: str | os.PathLike[str],
@@ -273,6 +284,7 @@ def convert(
             f"{sum(dropped.values())} non-protocol shape(s) dropped ({target.value} keeps only the diver box "
             f"and the 16 joints): " + ", ".join(f"{k} x{v}" for k, v in report.dropped_shapes.items())
         )
+    _remove_killed_writes(dst_p, target)
     if target is Format.LABELME:
         if dst_p.exists() and not dst_p.is_dir():
             raise InputError("LabelMe output must be a folder", dst_p)

@@ -88,7 +88,7 @@ def place_image(src: Path, dst: Path, overwrite: bool) -> bool:
     except OSError:
         # Different file systems or no hard-link support: copy through a temp name so a crash
         # never leaves a truncated image under the final name.
-        tmp = dst.with_name(f".{dst.name}.tmp")
+        tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")  # the pid lets a rerun remove a killed copy's file
         shutil.copyfile(src, tmp)
         os.replace(tmp, dst)
     return True

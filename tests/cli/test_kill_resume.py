@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -298,3 +299,66 @@ def test_remove_stale_temps_keeps_live_writers_and_other_files(tmp_path: Path) -
     (only_d / f".E.{dead}.abcdefgh.partial").mkdir()
     assert [p.name for p in remove_stale_temps(only_d, recursive=False, prefix=".D.")] == [
         f".D.{dead}.abcdefgh.partial"]
+
+
+# --- finetune-hrnet --resume: killed while an epoch checkpoint is being written ---
+
+def _finetune(out: str, *extra: str) -> list[str]:
+    return ["finetune-hrnet", "W/labelme", "-o", out, "--arch", "hrnet-small", "--epochs", "2", "--batch-size", "16",
+            "--input-size", "64x64", "--val-split", "0.34", "--workers", "0", "--device", "cpu", "--seed", "1",
+            "--threads", "1", *extra]
+
+
+def test_finetune_hrnet_killed_mid_checkpoint_then_resumed(root: Path) -> None:
+    """Compared: every tensor of epoch_2.pth and best.pth, the per-epoch history without its wall-clock fields."""
+    import torch
+
+    from fdpose.hrnet_finetune.checkpoints import state_dict_of, torch_load
+
+    _run(_finetune("Href"), root)
+    out = root / "H"
+    assert _kill_when(_finetune("H"), root, lambda: _count(out, ".epoch_2.pth.*.tmp")() >= 1), \
+        "finished before writing epoch 2"
+    if (out / "epoch_2.pth").exists():  # the rename can land between the poll and the kill: then it is whole
+        torch_load(out / "epoch_2.pth")
+    _run(_finetune("H", "--resume"), root)
+    assert not _leftovers(out)
+    for name in ("epoch_2.pth", "best.pth"):
+        a, b = (state_dict_of(torch_load(d / name), d / name) for d in (out, root / "Href"))
+        assert a.keys() == b.keys()
+        different = [k for k in a if not torch.equal(a[k], b[k])]
+        assert not different, f"{name}: {len(different)} tensors differ, e.g. {different[0]}"
+    histories = [[{k: v for k, v in r.items() if k not in ("seconds", "images_per_s")}
+                  for r in json.loads((d / "history.json").read_text())] for d in (out, root / "Href")]
+    assert histories[0] == histories[1]
+
+
+# --- annotate convert: no --resume; a plain rerun finishes a killed conversion, identically ---
+
+def test_annotate_convert_killed_then_rerun(root: Path) -> None:
+    args = ["annotate", "convert", "W/labelme", "--to", "mpii", "--images", "W/frames"]
+    _run([*args[:3], "Cref/mpii.json", *args[3:]], root)
+    out = root / "C"
+    assert _kill_when([*args[:3], "C/mpii.json", *args[3:]], root, lambda: _count(out / "images", "*")() >= 5), \
+        "finished before placing 5 images"
+    assert not (out / "mpii.json").exists() or json.loads((out / "mpii.json").read_text())
+    # the rerun keeps the images already placed (same files: hard links of the same frames) and finishes
+    res = _run([*args[:3], "C/mpii.json", *args[3:]], root)
+    found = re.search(r"images linked/copied: (\d+)", res.stdout)  # the line is left out when none was placed
+    assert (int(found.group(1)) if found else 0) <= 82 - 5, res.stdout
+    assert not _leftovers(out)
+    _assert_same_tree(out, root / "Cref")
+
+
+# --- demo --quick: resumable (its steps rerun cleanly; tests/demo covers --resume); a killed demo says how ---
+
+def test_demo_killed_says_how_to_rerun(root: Path) -> None:
+    out = root / "DEMO"
+    assert _kill_when(["demo", "-o", "DEMO", "--quick", "--threads", "1"], root,
+                      lambda: _count(out, "*.jpg")() >= 20), "the demo finished before its world was rendered"
+    res = _run(["demo", "-o", "DEMO", "--quick", "--threads", "1"], root, ok=False)
+    assert res.returncode != 0 and "Traceback" not in res.stderr
+    assert len([x for x in res.stderr.splitlines() if x.startswith("error: ")]) == 1, res.stderr
+    assert "--resume" in res.stderr and "--overwrite" in res.stderr, res.stderr
+    for p in out.rglob("*.json"):
+        json.loads(p.read_text())  # whatever the kill left is complete (atomic writes)
