@@ -56,7 +56,8 @@ from fdpose.sampling import (
     read_pred_comp,
     resample_rows,
 )
-from fdpose.video import IMAGE_SUFFIXES, VIDEO_SUFFIXES, frame_number, iter_video, list_images, probe_video
+from fdpose.video import frame_numbers as numbers_of_files  # (read_query_pose has a frame_numbers argument)
+from fdpose.video import IMAGE_SUFFIXES, VIDEO_SUFFIXES, iter_video, list_images, probe_video
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +117,7 @@ def read_clip(path: Path, cfg: AQAConfig, need_video: bool, pose: np.ndarray | N
         files = list_images(path)
         if not files:
             raise InputError(f"folder holds no images ({', '.join(IMAGE_SUFFIXES)})", path)
-        nums = [frame_number(f.name) for f in files]
-        numbers = None if any(n is None for n in nums) else [int(n) for n in nums if n is not None]
+        numbers = numbers_of_files(files)
         positions = aligned_indices(len(files), numbers, cfg.num_frames)
         video = load_clip_video(files, positions, cfg, pose, where=path)[0] if need_video else None
         return ClipFrames(video, positions, len(files), numbers, None)
@@ -165,7 +165,7 @@ def read_query_pose(path: Path, cfg: AQAConfig, frame_count: int | None, frame_n
             raise InputError("a pipeline clip JSON needs the pipeline's reader (ScoreRequest.read_clip_pose)", path)
         else:
             keypoints, names = read_clip_pose(doc, path)
-            numbers = None if names is None else _numbers(names)
+            numbers = None if names is None else numbers_of_files(names)
         if frame_count is not None and keypoints.shape[0] != frame_count:
             raise ValidationError(f"pose covers {keypoints.shape[0]} frames but the clip has {frame_count}", path)
         pred = fill_nonfinite(sample_keypoints(keypoints, frame_numbers or numbers, cfg.num_frames))
@@ -180,11 +180,6 @@ def read_query_pose(path: Path, cfg: AQAConfig, frame_count: int | None, frame_n
 #: Fewer frames than this is not a dive clip (a dive lasts seconds: dozens of frames): ``score`` refuses it
 #: instead of scoring a still image repeated ``num_frames`` times.
 MIN_CLIP_FRAMES = 8
-
-
-def _numbers(names: list[str]) -> list[int] | None:
-    stems = [Path(n).stem for n in names]
-    return [int(s) for s in stems] if all(s.isdigit() for s in stems) else None
 
 
 def pick_exemplars(ann: FineDivingAnnotations, dive_number: str | None, count: int, seed: int = 0) -> list[Key]:

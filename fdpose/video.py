@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Iterator, Optional, cast
+from typing import Any, Iterable, Iterator, Optional, cast
 
 import numpy as np
 
@@ -64,6 +64,13 @@ def frame_number(file_name: str) -> Optional[int]:
     """The integer frame number of a file name such as ``00012.jpg`` (None if the stem is not a number)."""
     stem = Path(file_name).stem
     return int(stem) if stem.isdigit() else None
+
+
+def frame_numbers(names: Iterable[str | os.PathLike[str]]) -> Optional[list[int]]:
+    """Every file's :func:`frame_number` in order, or None when any name is not a number (then
+    positions, not numbers, place the frames)."""
+    nums = [frame_number(Path(n).name) for n in names]
+    return None if any(n is None for n in nums) else [int(n) for n in nums if n is not None]
 
 
 def is_image(path: Path) -> bool:

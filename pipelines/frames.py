@@ -25,7 +25,7 @@ import numpy as np
 
 from fdpose.errors import ConfigError, InputError
 from fdpose.sampling import CLIP_ID_SEP
-from fdpose.video import (DECODERS, IMAGE_SUFFIXES, VIDEO_SUFFIXES, ClipInfo, frame_number, image_size, is_image,
+from fdpose.video import (DECODERS, IMAGE_SUFFIXES, VIDEO_SUFFIXES, ClipInfo, frame_number, frame_numbers, image_size, is_image,
                           iter_video, list_images, natural_key, probe_video, read_image, resolve_decoder)
 
 log = logging.getLogger(__name__)
@@ -100,8 +100,7 @@ class FrameTreeClip(ClipSource):
         return list_images(self.path)
 
     def frame_numbers(self) -> Optional[list[int]]:
-        nums = [frame_number(p.name) for p in self.files()]
-        return None if any(n is None for n in nums) else [int(n) for n in nums if n is not None]
+        return frame_numbers(self.files())
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "match": self.match, "idx": self.idx}

@@ -58,6 +58,7 @@ from fdpose.sampling import (
     resample_rows,
 )
 from fdpose.skeleton import flip_keypoints
+from fdpose.video import frame_numbers
 
 log = logging.getLogger(__name__)
 
@@ -93,15 +94,9 @@ def frame_files(frames_root: str | os.PathLike[str], key: Key) -> list[Path]:
     return sorted(folder.glob("*.jpg")) if folder.is_dir() else []
 
 
-def _frame_number(path: Path) -> int | None:
-    return int(path.stem) if path.stem.isdigit() else None
-
-
 def sampled_positions(files: Sequence[Path], num_frames: int) -> np.ndarray:
     """(num_frames,) positions into ``files`` chosen by the public loader's linspace rule."""
-    numbers = [_frame_number(f) for f in files]
-    known = None if any(n is None for n in numbers) else [int(n) for n in numbers if n is not None]
-    return aligned_indices(len(files), known, num_frames)
+    return aligned_indices(len(files), frame_numbers(files), num_frames)
 
 
 def _resize_short_side(img: np.ndarray, size: int) -> np.ndarray:
@@ -352,9 +347,7 @@ class FineDivingAQADataset(torch.utils.data.Dataset):
     def clip_frames(self, key: Key) -> tuple[int, list[int] | None]:
         """(frame count, frame-file numbers or None) of ``key``'s trimmed clip."""
         if key in self.files:
-            numbers = [_frame_number(f) for f in self.files[key]]
-            known = None if any(n is None for n in numbers) else [int(n) for n in numbers if n is not None]
-            return len(self.files[key]), known
+            return len(self.files[key]), frame_numbers(self.files[key])
         return self.records[key].num_frames, None
 
     def positions(self, key: Key) -> np.ndarray:
