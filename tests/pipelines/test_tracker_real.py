@@ -68,17 +68,6 @@ def test_track_ends_at_the_entry_on_the_armstand_clip(shared_data: Path,
         assert box is not None and iou(np.asarray(doc["frames"][t]["box"], dtype=float), box[None, :4])[0] >= 0.5
 
 
-@pytest.fixture(scope="module")
-def ssd():  # type: ignore[no-untyped-def]
-    """The offline SSD person detector (issue 11 section 1), skipped without its model file."""
-    try:
-        from fdpose.pipelines.runner import RunConfig, make_detector
-
-        return make_detector(RunConfig(out=Path("."), detector="ssd"))("real")
-    except Exception as exc:  # (module, runtime or model file absent: install.sh not run)
-        pytest.skip(f"ssd detector not available: {exc}")
-
-
 def _gt_clip_a(folder: Path) -> list[np.ndarray]:
     out = []
     for rec in sorted(json.loads((folder / "labels_mpii.json").read_text()), key=lambda r: r["image"]):

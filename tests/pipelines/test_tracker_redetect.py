@@ -183,17 +183,6 @@ def test_track_with_redetect_grows_a_missed_figure_into_a_track() -> None:
 
 # ---- real footage --------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def ssd():  # type: ignore[no-untyped-def]
-    """The offline SSD person detector, skipped without its model file."""
-    try:
-        from fdpose.pipelines.runner import RunConfig, make_detector
-
-        return make_detector(RunConfig(out=Path("."), detector="ssd"))("real")
-    except Exception as exc:  # (module, runtime or model file absent: install.sh not run)
-        pytest.skip(f"ssd detector not available: {exc}")
-
-
 def test_ssd_armstand_default_tracker_follows_the_handstand_diver(shared_data: Path,
                                                                    ssd) -> None:  # type: ignore[no-untyped-def]
     """Measured (benchmarks/tracker_ablation.py, docs/tracker.md): the defaults with re-detection

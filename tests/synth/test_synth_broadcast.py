@@ -3,7 +3,6 @@ them off the worlds are byte-identical to the ones the generator made before the
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -12,12 +11,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from fdpose import __version__
 from fdpose.cli.main import cli
 from fdpose.synth import broadcast as bc
 from fdpose.synth.config import BROADCAST_PRESET, IMAGE_HEIGHT, IMAGE_WIDTH, SynthConfig
 from fdpose.synth.detections import parse_mot_line
 from fdpose.synth.world import generate_world
+from world_digests import entry_digests  # type: ignore[import-not-found]
 
 #: sha256 (first 16 hex digits) per top-level entry (file count, digest over sorted relative paths
 #: + bytes; world.json with fdpose_version blanked) of two small worlds, recorded with the
@@ -33,30 +32,13 @@ RECORDED = {
 }
 
 
-def _entry_digests(root: Path) -> dict[str, tuple[int, str]]:
-    out = {}
-    for entry in ("frames", "labelme", "gt", "detections", "annotations", "world.json"):
-        h = hashlib.sha256()
-        p = root / entry
-        files = [p] if p.is_file() else sorted(q for q in p.rglob("*") if q.is_file())
-        for q in files:
-            data = q.read_bytes()
-            if q.name == "world.json":
-                data = data.replace(f'"fdpose_version": "{__version__}"'.encode(), b'"fdpose_version": ""')
-            h.update(str(q.relative_to(root)).encode())
-            h.update(b"\0")
-            h.update(data)
-        out[entry] = (len(files), h.hexdigest()[:16])
-    return out
-
-
 @pytest.mark.parametrize("name", sorted(RECORDED))
 def test_features_off_reproduce_the_recorded_worlds(tmp_path: Path, name: str) -> None:
     kwargs, expected = RECORDED[name]
     cfg = SynthConfig(**kwargs)
     assert not cfg.broadcast and "zoom" not in cfg.to_dict()
     generate_world(cfg, tmp_path / name)
-    assert _entry_digests(tmp_path / name) == expected
+    assert entry_digests(tmp_path / name) == expected
 
 
 def test_world_whose_camera_never_sees_the_water_renders(tmp_path: Path) -> None:
@@ -224,7 +206,7 @@ def test_broadcast_world_is_deterministic_and_cli_flag(tmp_path: Path) -> None:
     for name in ("x", "y"):
         res = CliRunner().invoke(cli, [args[0], str(tmp_path / name), *args[1:]])
         assert res.exit_code == 0, res.output
-    assert _entry_digests(tmp_path / "x") == _entry_digests(tmp_path / "y")
+    assert entry_digests(tmp_path / "x") == entry_digests(tmp_path / "y")
     config = json.loads((tmp_path / "x" / "world.json").read_text())["config"]
     for key, value in BROADCAST_PRESET.items():
         assert config[key] == value, key
