@@ -164,7 +164,12 @@ def _jitter(rng: np.random.Generator, box: tuple[float, float, float, float], am
     x1, y1, x2, y2 = box
     w, h = x2 - x1, y2 - y1
     n = rng.normal(0.0, amount, 4) * np.array([w, h, w, h])
-    a = np.clip([x1 + n[0], y1 + n[1], x2 + n[2], y2 + n[3]], [0, 0, 0, 0], [W - 1, H - 1, W - 1, H - 1])
+    return _in_frame([x1 + n[0], y1 + n[1], x2 + n[2], y2 + n[3]], W, H)
+
+
+def _in_frame(xyxy: list[float], W: int, H: int) -> tuple[float, float, float, float] | None:
+    """The box clipped to the W x H frame, or None when less than 2 px of it is left on either axis."""
+    a = np.clip(xyxy, 0, [W - 1, H - 1, W - 1, H - 1])
     if a[2] - a[0] < 2 or a[3] - a[1] < 2:
         return None
     return float(a[0]), float(a[1]), float(a[2]), float(a[3])
@@ -241,10 +246,7 @@ def _duplicate(rng: np.random.Generator, box: tuple[float, float, float, float],
     cx = (x1 + x2) / 2 + float(rng.uniform(-0.25, 0.25)) * w
     cy = (y1 + y2) / 2 + float(rng.uniform(-0.25, 0.25)) * h
     nw, nh = w * float(rng.uniform(0.8, 2.2)), h * float(rng.uniform(0.8, 2.2))
-    a = np.clip([cx - nw / 2, cy - nh / 2, cx + nw / 2, cy + nh / 2], 0, [W - 1, H - 1, W - 1, H - 1])
-    if a[2] - a[0] < 2 or a[3] - a[1] < 2:
-        return None
-    return float(a[0]), float(a[1]), float(a[2]), float(a[3])
+    return _in_frame([cx - nw / 2, cy - nh / 2, cx + nw / 2, cy + nh / 2], W, H)
 
 
 def detect_clip(
