@@ -11,15 +11,22 @@ notices ("FileClient will be deprecated", ...) reach the user on every fine-tuni
   Called where fdpose creates mmengine loggers (the fine-tuning runner, model loading).
 * :func:`capture_warnings` sends python ``warnings`` into logging (``py.warnings``) and demotes
   the ones raised outside fdpose's own code to DEBUG.
+* :func:`native_stderr_to_debug` catches what native libraries write straight to file
+  descriptor 2 (TFLite's "Created TensorFlow Lite XNNPACK delegate", absl/glog ``W0000 ...`` lines
+  of mediapipe's graphs: ``GLOG_minloglevel`` does not reach absl) while a model is built or first
+  run, and re-emits it at DEBUG.
 
 The CLI shows DEBUG records only with ``-v`` (:func:`fdpose.cli.main.cli`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
-from typing import Any
+import sys
+import tempfile
+from typing import Any, Iterator
 
 #: Levels below this are re-emitted at DEBUG (library warnings are noise for the user).
 KEEP_LEVEL = logging.ERROR
@@ -91,3 +98,36 @@ def capture_warnings() -> None:
     logger = logging.getLogger("py.warnings")
     if not any(isinstance(f, _DemoteForeignWarnings) for f in logger.filters):
         logger.addFilter(_DemoteForeignWarnings())
+
+
+@contextlib.contextmanager
+def native_stderr_to_debug(logger_name: str) -> Iterator[None]:
+    """Send what native code writes to file descriptor 2 inside the block to ``logger_name`` at DEBUG.
+
+    Python's ``sys.stderr`` is flushed first, and the descriptor is restored even when the block
+    raises. The redirect is process-wide: use it around model construction and a first inference
+    (where the libraries print their one-time notices), not around long work whose progress bar
+    writes to stderr from another thread. Where descriptor 2 cannot be duplicated (closed), the
+    block runs unchanged.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    with tempfile.TemporaryFile() as sink:
+        try:
+            os.dup2(sink.fileno(), 2)
+            yield
+        finally:
+            with contextlib.suppress(OSError, ValueError):
+                sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            text = sink.read().decode("utf-8", errors="replace")
+            logger = logging.getLogger(logger_name)
+            for line in text.splitlines():
+                if line.strip():
+                    logger.debug("%s", line.rstrip())

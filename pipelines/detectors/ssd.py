@@ -27,6 +27,7 @@ import numpy as np
 
 from fdpose.errors import ConfigError, DependencyError, InputError
 from fdpose.model_files import SSD_OIDV4, SSD_OIDV4_LABELS, file_sha256, model_file
+from fdpose.logs import native_stderr_to_debug
 from fdpose.pipelines.detectors.base import BackendInfo
 from fdpose.records import Boxes
 
@@ -174,8 +175,10 @@ class SSDDetector:
         except ImportError as err:  # pragma: no cover - install.sh installs it
             raise DependencyError(f"the ssd detector needs ai-edge-litert (make install): {err}") from err
         try:
-            self._net = Interpreter(model_path=str(self.model_path), num_threads=self.config.num_threads)
-            self._net.allocate_tensors()
+            # the runtime prints its delegate notice on fd 2: DEBUG unless the user asks (-v)
+            with native_stderr_to_debug(__name__):
+                self._net = Interpreter(model_path=str(self.model_path), num_threads=self.config.num_threads)
+                self._net.allocate_tensors()
         except (ValueError, RuntimeError) as err:
             raise InputError(f"not a TFLite model: {err}", self.model_path) from err
         self._input = self._net.get_input_details()[0]["index"]
@@ -185,6 +188,7 @@ class SSDDetector:
             raise InputError("expected two outputs (box encodings, class logits)", self.model_path)
         self._boxes_out = outs.pop((4,))
         self._scores_out = next(iter(outs.values()))
+        self._runs = 0  # inferences so far (the first one runs with native stderr captured)
 
     @property
     def info(self) -> BackendInfo:
@@ -217,7 +221,12 @@ class SSDDetector:
         """The network's ``(1917, 4)`` box encodings and ``(1917, C)`` class logits for one frame."""
         x, _, _ = self._prepare(image_bgr)
         self._net.set_tensor(self._input, x)
-        self._net.invoke()
+        if self._runs == 0:  # one-time native notices of the first inference go to DEBUG too
+            with native_stderr_to_debug(__name__):
+                self._net.invoke()
+        else:
+            self._net.invoke()
+        self._runs += 1
         return self._net.get_tensor(self._boxes_out)[0].copy(), self._net.get_tensor(self._scores_out)[0].copy()
 
     def detect_one(self, image_bgr: np.ndarray) -> Boxes:

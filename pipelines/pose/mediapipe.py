@@ -73,6 +73,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from fdpose.errors import ConfigError, DependencyError
+from fdpose.logs import native_stderr_to_debug
 from fdpose.pipelines.detectors.base import BackendInfo
 from fdpose.pipelines.pose.base import as_pose_boxes, check_image, missing_poses
 from fdpose.pipelines.pose.crop import box_crop, upright_angle, wrap_angle
@@ -166,10 +167,17 @@ class BlazePose:
         self.version: str = str(getattr(mp, "__version__", "unknown"))
         if model_complexity == 2:
             _check_heavy_model(mp)
-        self._pose: Any = mp.solutions.pose.Pose(
-            static_image_mode=True, model_complexity=int(model_complexity), smooth_landmarks=False,
-            enable_segmentation=False,
-            min_detection_confidence=float(min_detection_confidence))
+        # mediapipe's graph prints absl/TFLite notices on fd 2 when built and on its first run:
+        # DEBUG unless the user asks (-v); GLOG_minloglevel does not reach absl's logging
+        with native_stderr_to_debug(__name__):
+            self._pose: Any = mp.solutions.pose.Pose(
+                static_image_mode=True, model_complexity=int(model_complexity), smooth_landmarks=False,
+                enable_segmentation=False,
+                min_detection_confidence=float(min_detection_confidence))
+            # the graph loads its models on its own threads, which print after the constructor
+            # returned: one blank image waits for them inside the capture (static mode: no state kept)
+            self._pose.process(np.zeros((64, 64, 3), np.uint8))
+        self._runs = 0  # images of the caller processed so far
 
     def landmarks(self, image_bgr: np.ndarray) -> Optional[np.ndarray]:
         """``(33, 3)`` ``[x, y, visibility]`` in pixels of ``image_bgr`` or None when nobody is found.
@@ -180,7 +188,13 @@ class BlazePose:
         import cv2
 
         h, w = image_bgr.shape[:2]
-        result = self._pose.process(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB))
+        rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
+        if self._runs == 0:
+            with native_stderr_to_debug(__name__):
+                result = self._pose.process(rgb)
+        else:
+            result = self._pose.process(rgb)
+        self._runs += 1
         if result.pose_landmarks is None:
             return None
         return np.array([[p.x * w - 0.5, p.y * h - 0.5, p.visibility] for p in result.pose_landmarks.landmark],

@@ -73,3 +73,43 @@ def test_library_warnings_demoted_fdpose_warnings_kept(caplog: pytest.LogCapture
             assert [r.levelname for r in caplog.records if "library noise 2" in r.getMessage()] == ["DEBUG"]
         finally:
             logging.captureWarnings(False)
+
+
+def test_native_stderr_goes_to_debug_and_is_restored(capfd: pytest.CaptureFixture[str],
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    from fdpose.logs import native_stderr_to_debug
+
+    caplog.set_level(logging.DEBUG, logger="fdpose.test_native")
+    with pytest.raises(RuntimeError):
+        with native_stderr_to_debug("fdpose.test_native"):
+            os.write(2, b"W0000 00:00:1.0 native.cc:1] noise from C++\n\n")
+            raise RuntimeError("the block failed")
+    os.write(2, b"after the block\n")
+    err = capfd.readouterr().err
+    assert "noise from C++" not in err and "after the block" in err  # fd 2 is back, even after the raise
+    records = [r for r in caplog.records if r.name == "fdpose.test_native"]
+    assert [(r.levelno, r.getMessage()) for r in records] == [
+        (logging.DEBUG, "W0000 00:00:1.0 native.cc:1] noise from C++")]
+
+
+@pytest.mark.parametrize("root_flags", [(), ("-v",)])
+def test_default_track_and_estimate_prints_no_native_notices(shared_data: Path, tmp_path: Path,
+                                                             root_flags: tuple[str, ...]) -> None:
+    """The no-flag pipeline (ssd detector, BlazePose) on a real clip: TFLite's and mediapipe's notices
+    ("Created TensorFlow Lite XNNPACK delegate", absl ``W0000`` lines) only with -v, as DEBUG lines."""
+    pytest.importorskip("mediapipe")
+    pytest.importorskip("ai_edge_litert")
+    videos = tmp_path / "videos" / "armstand"
+    videos.mkdir(parents=True)
+    for f in sorted((shared_data / "real" / "mtlaqa_10m_armstand").glob("*.jpg"))[:6]:
+        (videos / f.name).symlink_to(f)
+    cmd = [sys.executable, "-m", "fdpose", *root_flags, "track-and-estimate", str(videos.parent),
+           "-o", str(tmp_path / "out")]
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    native = [ln for ln in res.stderr.splitlines() if "XNNPACK" in ln or "W0000" in ln or "absl" in ln]
+    if root_flags:
+        assert native and all(ln.startswith("DEBUG fdpose.pipelines.") for ln in native), res.stderr[-2000:]
+    else:
+        assert native == [], res.stderr[-2000:]
