@@ -31,12 +31,16 @@ from fdpose.cli.common import emit_json, json_option
                    "graphics, a simulated detector calibrated on the real ssd detector (fdpose.synth.config.BROADCAST_PRESET): "
                    "misses per phase, boxes on people, scores. --detector-miss-rate then sets the diver's overall "
                    "miss rate instead of the per-phase ones.")
+@click.option("--form-faults", is_flag=True,
+              help="Wider in-flight body-position faults (legs apart, bent knees) tied to the diver's quality and a "
+                   "diver who lines up for the entry, so more of the score is in the poses (the demo's world; "
+                   "fdpose.synth.scoring).")
 @click.option("--no-video", is_flag=True, help="Skip the mp4 files (frames are always written).")
 @click.option("--workers", "-j", type=int, default=1, show_default=True, help="Worker processes (output is identical).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing world in OUT.")
 @json_option
 def synth(out: Path, videos: int, seed: int, frames: int, train_share: float, detector_miss_rate: float,
-          occluder_probability: float, twist_stages: bool, dive_numbers: str, broadcast: bool, no_video: bool, workers: int, overwrite: bool,
+          occluder_probability: float, twist_stages: bool, dive_numbers: str, broadcast: bool, form_faults: bool, no_video: bool, workers: int, overwrite: bool,
           as_json: bool) -> None:
     """Render a FineDiving-shaped synthetic world into OUT.
 
@@ -57,7 +61,7 @@ def synth(out: Path, videos: int, seed: int, frames: int, train_share: float, de
         preset["detector_miss_overall"] = True  # the given rate over all frames, not the profile's per phase
     cfg = SynthConfig(videos=videos, seed=seed, frames=frames, train_share=train_share,
                       detector_miss_rate=detector_miss_rate, occluder_probability=occluder_probability,
-                      twist_stages=twist_stages, write_video=not no_video,
+                      twist_stages=twist_stages, write_video=not no_video, form_faults=form_faults,
                       dive_numbers=tuple(n for n in dive_numbers.split(",") if n.strip()), **preset)
 
     def progress(it: Iterable[Any], total: int) -> Iterable[Any]:

@@ -107,13 +107,13 @@ def render_clip(plan: ClipPlan, cfg: SynthConfig, layout: Layout) -> ClipResult:
         table = [(spec, w) for spec, w in table if spec.number.lower() in cfg.dive_numbers]
     weights = np.array([w for _, w in table], dtype=np.float64)
     dive = table[int(rng.choice(len(table), p=weights / weights.sum()))][0]
-    ex = sample_execution(rng, dive.difficulty)
+    ex = sample_execution(rng, dive.difficulty, cfg.form_faults)
     pens = penalties(ex)
     judges = judge_scores(rng, pens)
     score = dive_score(judges, dive.difficulty)
     frames = _sample_stage_frames(rng, cfg.frames)
     motion = DiveMotion(dive, ex, app, frames, float(rng.choice([-1.0, 1.0])), float(rng.uniform(1.6, 1.85)),
-                        float(rng.uniform(-25, 25)))
+                        float(rng.uniform(-25, 25)), line_up=cfg.form_faults)
     n = frames.total
     style = PersonStyle(SKIN_TONES[int(rng.integers(len(SKIN_TONES)))], SUITS[int(rng.integers(len(SUITS)))],
                         (0, 0, 0), HAIR[int(rng.integers(len(HAIR)))], sleeves=False)

@@ -62,6 +62,11 @@ class SynthConfig:
       diver's misses per phase, boxes on the other people at the measured rate and persistence,
       duplicate boxes on the diver, measured scores. ``detector_miss_overall`` then replaces the
       per-phase miss rates by ``detector_miss_rate`` over all the frames where the diver is drawn.
+
+    ``form_faults`` (off by default; not a broadcast feature): wider in-flight body-position faults
+    (leg separation, knee bend) tied more to the diver's quality, and a diver who lines up for the
+    entry, so more of the judges' score is in the poses (:mod:`fdpose.synth.scoring`; the demo turns
+    it on, docs/demo_aqa.md). Off, a world is byte-identical to one made before it existed.
     """
 
     videos: int = 20
@@ -88,6 +93,7 @@ class SynthConfig:
     splash_false_positive_rate: float = 0.0
     graphics_false_positive_rate: float = 0.0
     detector_profile: str = ""
+    form_faults: bool = False
 
     def __post_init__(self) -> None:
         from fdpose.synth.dives import DIVE_TABLE
@@ -159,7 +165,7 @@ _OFF: dict[str, Any] = {
 }
 
 #: Fields added after the first broadcast features, left out of world.json while off.
-_ADDED_LATER: dict[str, Any] = {"detector_profile": ""}
+_ADDED_LATER: dict[str, Any] = {"detector_profile": "", "form_faults": False}
 
 #: ``fdpose synth --broadcast``: every broadcast feature on, at the strength below.
 #: Scene features (zoom .. graphics) are design choices meant to be frequent enough that every

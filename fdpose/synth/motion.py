@@ -17,6 +17,11 @@ the diver flies toward +x. Three stages (frames are integers 0..N-1):
 Execution faults (:mod:`fdpose.synth.scoring`) change the motion: take-off height -> apex,
 rotation error -> entry angle, kick-out delay -> opening time, leg separation -> scissor
 angle of the legs, knee bend -> bent knees in pike/straight/entry.
+
+``line_up`` (the synth option ``form_faults``; off by default): after the kick-out the somersault
+slows to a tenth of its straight-body speed, as a diver who has opened lines up for the entry, so
+the entry angle (and its rotation error) holds over the last flight frames instead of appearing
+only between the last flight frame and water contact.
 """
 
 from __future__ import annotations
@@ -93,8 +98,9 @@ class DiveMotion:
     """The whole dive of one clip; :meth:`state` evaluates it at a fractional frame time."""
 
     def __init__(self, dive: DiveSpec, ex: Execution, apparatus: Apparatus, frames: StageFrames,
-                 twist_sign: float, height_m: float, yaw_deg: float) -> None:
+                 twist_sign: float, height_m: float, yaw_deg: float, line_up: bool = False) -> None:
         self.dive, self.ex, self.app, self.frames = dive, ex, apparatus, frames
+        self.line_up = line_up
         self.twist_sign, self.height_m, self.yaw = twist_sign, height_m, yaw_deg
         self.facing = 1.0 if dive.faces_water else -1.0
         # World somersault angle = base + spin * a, a = rotation in the dive's own direction.
@@ -126,6 +132,8 @@ class DiveMotion:
         k = {"tuck": 3.0, "pike": 2.0, "free": 2.0, "straight": 0.6}[d.position]
         u = np.linspace(0.0, 1.0, 801)
         w = 1.0 + k * np.array([self.grouping(x) for x in u])
+        if self.line_up:
+            w = w * (1.0 - 0.9 * np.array([smoothstep((x - kick) / 0.08) for x in u]))
         cum = np.concatenate([[0.0], np.cumsum((w[1:] + w[:-1]) / 2)])
         self._u, self._rot_frac = u, cum / cum[-1]
         # Take-off end state (continuity into the flight).

@@ -24,6 +24,14 @@ judge and clip, noise ~ N(0, 0.3)), rounded to the nearest 0.5 and clipped to 0.
 (the real 7-judge rule, :func:`fdpose.finediving.official_score`).
 The coefficients are tuned so the score distribution resembles real FineDiving
 (real: mean 66.4, std 15.2; middle-three judge mean 7.13, std 1.38).
+
+``form_faults`` (``SynthConfig.form_faults``, off by default: worlds made without it are unchanged)
+draws the in-flight body-position faults wider and more tied to the diver's quality
+(:data:`FORM_FAULTS`), with the same penalty per degree. Why: judges deduct for legs apart and bent
+knees over the whole flight (method.md: execution is judged on take-off, flight position and
+entry), and these faults are what a pose carries over many frames; in the default world they are a
+few degrees (mean ~5), below what an estimated pose resolves, so the score rests mostly on the
+entry angle at water contact and the splash, which the poses barely show (docs/demo_aqa.md).
 """
 
 from __future__ import annotations
@@ -51,6 +59,14 @@ JUDGE_BIAS_STD = 0.2
 JUDGE_NOISE_STD = 0.3
 FAIL_PROBABILITY = 0.004
 
+#: ``form_faults`` worlds: (base, per unit of quality, floor, ceiling) of the half-normal sigma (degrees)
+#: of the leg separation and the knee bend, and their caps; the default world's values are in
+#: :func:`sample_execution` (6 - 3q and 7 - 3.5q, caps 45 and 60).
+FORM_FAULTS: dict[str, tuple[float, float, float, float, float]] = {
+    "leg_separation": (12.0, 8.0, 1.0, 40.0, 60.0),
+    "knee_bend": (14.0, 9.0, 1.0, 45.0, 70.0),
+}
+
 
 @dataclass(frozen=True)
 class Execution:
@@ -76,16 +92,28 @@ class Execution:
         return d
 
 
-def sample_execution(rng: np.random.Generator, difficulty: float) -> Execution:
-    """Draw one clip's execution. Harder dives are slightly less clean on average."""
+def _form_fault(rng: np.random.Generator, name: str, qc: float) -> float:
+    base, per_q, lo, hi, cap = FORM_FAULTS[name]
+    return float(min(abs(rng.normal(0.0, np.clip(base - per_q * qc, lo, hi))), cap))
+
+
+def sample_execution(rng: np.random.Generator, difficulty: float, form_faults: bool = False) -> Execution:
+    """Draw one clip's execution. Harder dives are slightly less clean on average.
+
+    ``form_faults``: leg separation and knee bend from :data:`FORM_FAULTS` (same number of draws in
+    the same order, so only those two values differ from the default world's for the same rng)."""
     q = float(rng.normal()) - 0.25 * (difficulty - 3.0)
     qc = float(np.clip(q, -2.5, 2.5))
     height = float(np.clip(0.85 + 0.2 * qc + 0.15 * rng.normal(), 0.35, 1.6))
     rot_sigma = float(np.clip(14.0 - 3.5 * qc, 4.0, 30.0))
     rotation = float(rng.normal(0.0, rot_sigma))
     kickout = float(np.clip(rng.normal(0.0, max(0.01, 0.03 - 0.01 * qc)), -0.12, 0.12))
-    legs = float(min(abs(rng.normal(0.0, np.clip(6.0 - 3.0 * qc, 0.5, 25.0))), 45.0))
-    knees = float(min(abs(rng.normal(0.0, np.clip(7.0 - 3.5 * qc, 0.5, 30.0))), 60.0))
+    if form_faults:
+        legs = _form_fault(rng, "leg_separation", qc)
+        knees = _form_fault(rng, "knee_bend", qc)
+    else:
+        legs = float(min(abs(rng.normal(0.0, np.clip(6.0 - 3.0 * qc, 0.5, 25.0))), 45.0))
+        knees = float(min(abs(rng.normal(0.0, np.clip(7.0 - 3.5 * qc, 0.5, 30.0))), 60.0))
     splash = float(np.clip(0.3 + 0.012 * abs(rotation) - 0.06 * qc + 0.07 * rng.normal(), 0.03, 1.0))
     failed = bool(rng.random() < FAIL_PROBABILITY)
     if failed:
@@ -121,9 +149,9 @@ def dive_score(scores: list[float], difficulty: float) -> float:
     return official_score(scores, difficulty)
 
 
-def recipe() -> dict[str, Any]:
-    """The scoring recipe as data (written to world.json)."""
-    return {
+def recipe(form_faults: bool = False) -> dict[str, Any]:
+    """The scoring recipe as data (written to world.json; the ``form_faults`` entry only when on)."""
+    out: dict[str, Any] = {
         "latent_quality": "q ~ N(0,1) - 0.25 * (difficulty - 3); faults are drawn from q plus noise",
         "penalties": {
             "takeoff_height": "1.5 * clip((1.0 - takeoff_height_m) / 0.7, 0, 1)",
@@ -143,3 +171,11 @@ def recipe() -> dict[str, Any]:
         },
         "dive_score": "round((sum of the middle three of 7 judge scores) * difficulty, 2)",
     }
+    if form_faults:
+        out["form_faults"] = {
+            "leg_separation_deg": "min(|N(0, clip(12 - 8 q, 1, 40))|, 60)",
+            "knee_bend_deg": "min(|N(0, clip(14 - 9 q, 1, 45))|, 70)",
+            "entry_line_up": "the somersault rotation slows to 10% after the kick-out, so the entry angle "
+                             "shows over the last flight frames",
+        }
+    return out

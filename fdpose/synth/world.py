@@ -154,7 +154,7 @@ def generate_world(
             "detections": "detections/{match}/{idx}.txt (MOT det, frame 1-based)",
             "annotations": "annotations/ (FineDiving pickles + splits)",
         },
-        "scoring": recipe(),
+        "scoring": recipe(cfg.form_faults),
         "statistics": stats,
         "totals": {
             "clips": len(results),
