@@ -55,6 +55,7 @@ def _summary_text(s: dict[str, Any]) -> str:
     lines.append("check: ok" if not failed else f"check: FAILED ({', '.join(failed)}); see fdpose export check "
                                                  f"{s['dataset']}")
     lines += [f"warning: {w}" for w in s["warnings"]]
+    lines += [f"dropped: {d['key'][0]}__{d['key'][1]} ({d['split']}): {d['reason']}" for d in s.get("dropped", [])]
     return "\n".join(lines)
 
 
@@ -77,6 +78,9 @@ def _summary_text(s: dict[str, Any]) -> str:
 @click.option("--check", "run_check", is_flag=True, help="Print the check report; exit 1 when a check fails.")
 @click.option("--max-interpolated", type=click.FloatRange(0, 1), default=DEFAULT_MAX_INTERPOLATED,
               show_default=True, help="Largest share of interpolated joints a clip may have.")
+@click.option("--drop-failing", is_flag=True,
+              help="Leave out the clips over --max-interpolated instead of failing the check; they are listed "
+                   "in the manifest (dropped), the card and the summary.")
 @click.option("--min-agreement", type=click.FloatRange(0, 1), default=None,
               help="Fail clips whose automatic joints agree with the manual ones below this PCKh@0.5 "
                    "(default: report only).")
@@ -86,8 +90,8 @@ def _summary_text(s: dict[str, Any]) -> str:
 @click.pass_context
 def export(ctx: click.Context, track_out: Optional[Path], manual: tuple[Path, ...], annotations: Optional[Path],
            out: Optional[Path], formats: tuple[str, ...], split: str, allow_missing: bool, run_check: bool,
-           max_interpolated: float, min_agreement: Optional[float], overwrite: bool, no_progress: bool,
-           as_json: bool) -> None:
+           max_interpolated: float, drop_failing: bool, min_agreement: Optional[float], overwrite: bool,
+           no_progress: bool, as_json: bool) -> None:
     """Build the FineDiving-Pose dataset: the 96 sampled frames of every clip with a track output,
     manual joints merged in (per-joint provenance), joined with the FineDiving keys, dive
     numbers, scores and difficulties; writes DATASET/manifest.json, clips/, README.md (the card)
@@ -109,7 +113,7 @@ def export(ctx: click.Context, track_out: Optional[Path], manual: tuple[Path, ..
     summary = export_dataset(track_out, list(manual), annotations, out, list(formats), split=split,
                              allow_missing=allow_missing, overwrite=overwrite, max_interpolated=max_interpolated,
                              min_agreement=min_agreement, command=shlex.join(["fdpose", "export", *argv]),
-                             progress=not no_progress)
+                             progress=not no_progress, drop_failing=drop_failing)
     if as_json:
         emit_json(summary.as_dict())
     else:

@@ -8,6 +8,11 @@ For every FineDiving clip of the chosen splits that has a ``track-and-estimate``
 scores. Optional formats (:mod:`.formats`) are written alongside; then the dataset is checked
 (:mod:`.check`) and its card written (:mod:`.card`). The manifest is written after the clip
 files, so a dataset folder with a manifest is complete.
+
+``drop_failing`` (``fdpose export --drop-failing``, off by default) leaves out every clip whose
+share of interpolated joints is over ``max_interpolated`` instead of exporting it and failing the
+check: the clip gets no files, its key stays in the FineDiving split lists and is listed under the
+manifest's ``dropped`` with the reason; the check accepts listed keys and the card names them.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from fdpose.pipelines.export.formats import (FORMAT_DIRS, FORMATS, entries_by_sp
                                              write_manual_format)
 from fdpose.pipelines.export.merge import LabelIndex, index_manual_labels, merge_clip
 from fdpose.pipelines.export.schema import (FORMAT_NAME, MANIFEST_NAME, PROVENANCE_TABLE, SCHEMA_VERSION,
-                                            validate_manifest)
+                                            Provenance, validate_manifest)
 from fdpose.pipelines.runner import output_paths
 from fdpose.sampling import NUM_SAMPLED_FRAMES, split_clip_id
 from fdpose.skeleton import JOINT_NAMES
@@ -65,6 +70,8 @@ class ExportSummary:
     seconds: float
     command: str
     warnings: list[str] = field(default_factory=list)
+    #: clips left out by ``drop_failing``: {"key": [match, idx], "split": ..., "reason": ...}
+    dropped: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"dataset": str(self.dataset), "manifest": str(self.manifest), "card": str(self.card),
@@ -72,7 +79,8 @@ class ExportSummary:
                 "frames": self.frames, "manual_frames": self.manual_frames,
                 "labelled_frames": self.labelled_frames, "missing_keys": [list(k) for k in self.missing_keys],
                 "provenance_share": dict(self.provenance_share), "check": self.check.as_dict(),
-                "seconds": round(self.seconds, 3), "command": self.command, "warnings": list(self.warnings)}
+                "seconds": round(self.seconds, 3), "command": self.command, "warnings": list(self.warnings),
+                "dropped": [dict(d) for d in self.dropped]}
 
 
 def _formats(fmt: str | Sequence[str]) -> list[str]:
@@ -166,7 +174,7 @@ def manifest_text(doc: dict[str, Any]) -> str:
 
 
 def equivalent_command(track_out: Path, manual: Sequence[Path], annotations: Path, out: Path, formats: list[str],
-                       split: str, allow_missing: bool, max_interpolated: float) -> str:
+                       split: str, allow_missing: bool, max_interpolated: float, drop_failing: bool = False) -> str:
     """The ``fdpose export`` command line that does what a library call did (for the card)."""
     args = ["fdpose", "export", "--auto", str(track_out)]
     for m in manual:
@@ -181,6 +189,8 @@ def equivalent_command(track_out: Path, manual: Sequence[Path], annotations: Pat
         args.append("--allow-missing")
     if max_interpolated != DEFAULT_MAX_INTERPOLATED:
         args += ["--max-interpolated", str(max_interpolated)]
+    if drop_failing:
+        args.append("--drop-failing")
     return shlex.join(args)
 
 
@@ -197,12 +207,20 @@ def _clip_entry(key: Key, ann: FineDivingAnnotations, split: str, rel: str, stag
                      manual_frames=manual_frames, provenance=provenance, backends=backends)
 
 
+def _interpolated_share(counts: dict[str, int]) -> float:
+    total = sum(counts.values())
+    return counts.get(Provenance.INTERPOLATED.label, 0) / total if total else 0.0
+
+
 def _write_clips(keys: list[Key], outputs: dict[Key, Path], labels: LabelIndex, ann: FineDivingAnnotations,
                  split_of: dict[Key, str], formats: list[str], label_entries: dict[str, list[FrameEntry]],
-                 stage: Path, progress: bool) -> tuple[list[ClipEntry], dict[str, dict[str, int]]]:
+                 stage: Path, progress: bool, drop_over: Optional[float] = None
+                 ) -> tuple[list[ClipEntry], dict[str, dict[str, int]], list[dict[str, Any]]]:
     """Merge and write every clip (and the optional formats) into ``stage``; returns the manifest
-    entries and the labelled frames per split of each manual-label format."""
+    entries, the labelled frames per split of each manual-label format and the dropped clips
+    (``drop_over``: leave out clips with a larger share of interpolated joints; None keeps all)."""
     entries: list[ClipEntry] = []
+    dropped: list[dict[str, Any]] = []
     for key in _progress(keys, progress):
         path = outputs[key]
         clip = read_clip_json(path)
@@ -214,6 +232,12 @@ def _write_clips(keys: list[Key], outputs: dict[Key, Path], labels: LabelIndex, 
                                   f"{NUM_SAMPLED_FRAMES} (rerun track-and-estimate with --frames {NUM_SAMPLED_FRAMES})",
                                   path)
         arrays, manual_frames = merge_clip(clip, labels.get(key))
+        share = _interpolated_share(arrays.provenance_counts())
+        if drop_over is not None and share > drop_over:
+            reason = f"{100 * share:.1f}% interpolated joints > {100 * drop_over:.1f}%"
+            dropped.append({"key": [key[0], key[1]], "split": split_of[key], "reason": reason})
+            log.info("dropped clip %s: %s", clip_id, reason)
+            continue
         rel = clip_file(*key)
         write_clip_arrays(stage / rel, arrays, NUM_SAMPLED_FRAMES)
         if "hpmcore" in formats:
@@ -221,19 +245,24 @@ def _write_clips(keys: list[Key], outputs: dict[Key, Path], labels: LabelIndex, 
         entries.append(_clip_entry(key, ann, split_of[key], rel, stage, clip.frame_count, manual_frames,
                                    arrays.provenance_counts(), {"detector": clip.detector.name,
                                                                 "pose": clip.pose.name}))
+    if dropped:  # the manual-label formats cover the exported clips only
+        gone = {f"{d['key'][0]}/{d['key'][1]}" for d in dropped}
+        label_entries = {s: [e for e in es if "/".join(e.label_file.split("/")[:2]) not in gone]
+                         for s, es in label_entries.items()}
     labelled = {f: write_manual_format(f, stage, label_entries, True, progress)
                 for f in formats if f in ("mpii", "coco")}
-    return entries, labelled
+    return entries, labelled, dropped
 
 
 def _manifest(ann: FineDivingAnnotations, order: list[Key], split_of: dict[Key, str], split: str, command: str,
               track_out: Path, manual: list[Path], annotations: Path, formats: list[str],
-              entries: list[ClipEntry]) -> dict[str, Any]:
-    """The manifest document (validated by the caller before it is written)."""
+              entries: list[ClipEntry], dropped: Optional[list[dict[str, Any]]] = None) -> dict[str, Any]:
+    """The manifest document (validated by the caller before it is written); ``dropped`` only when
+    clips were left out (older manifests have no such field)."""
     covered = {"train": list(ann.train), "test": list(ann.test),
                "none": [k for k in order if split_of[k] == "none"]}
     splits = {s: [[k[0], k[1]] for k in ks] for s, ks in covered.items() if (split == "all" and ks) or s == split}
-    return {
+    doc: dict[str, Any] = {
         "format": FORMAT_NAME, "schema_version": SCHEMA_VERSION,
         "created_by": {"tool": "fdpose", "version": __version__, "command": command},
         "num_frames": NUM_SAMPLED_FRAMES, "joints": list(JOINT_NAMES), "provenance_codes": dict(PROVENANCE_TABLE),
@@ -242,6 +271,9 @@ def _manifest(ann: FineDivingAnnotations, order: list[Key], split_of: dict[Key, 
         "outputs": {f: FORMAT_DIRS[f] for f in formats},
         "clips": [e.to_doc() for e in entries],
     }
+    if dropped:
+        doc["dropped"] = dropped
+    return doc
 
 
 def export_dataset(track_out: str | os.PathLike[str], manual: Sequence[str | os.PathLike[str]],
@@ -249,7 +281,7 @@ def export_dataset(track_out: str | os.PathLike[str], manual: Sequence[str | os.
                    fmt: str | Sequence[str] = "fdpose", *, split: str = "all", allow_missing: bool = False,
                    overwrite: bool = False, max_interpolated: float = DEFAULT_MAX_INTERPOLATED,
                    min_agreement: Optional[float] = None, command: Optional[str] = None,
-                   progress: bool = False) -> ExportSummary:
+                   progress: bool = False, drop_failing: bool = False) -> ExportSummary:
     """Build the dataset at ``out`` (see the module docstring) and return what was written.
 
     split: which FineDiving keys make the dataset (``all``, ``train`` or ``test``); every key of
@@ -257,6 +289,8 @@ def export_dataset(track_out: str | os.PathLike[str], manual: Sequence[str | os.
     fmt: ``fdpose`` (always written) plus any of ``hpmcore``, ``mpii``, ``coco``.
     command: the command line recorded in the manifest and card (default: the equivalent
     ``fdpose export`` command). The returned summary's ``check`` is the dataset's check report.
+    drop_failing: leave out the clips over ``max_interpolated`` (module docstring); an export that
+    would drop every clip is an error.
     """
     start = time.perf_counter()
     formats = _formats(fmt)
@@ -296,11 +330,14 @@ def export_dataset(track_out: str | os.PathLike[str], manual: Sequence[str | os.
     stage = Path(tempfile.mkdtemp(prefix=f".{out_p.name}.{os.getpid()}.", suffix=".partial", dir=out_p.parent))
     stage.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700; the dataset gets a normal folder's mode
     try:
-        entries, labelled = _write_clips(keys, outputs, labels, ann, split_of, formats, label_entries, stage,
-                                         progress)
+        entries, labelled, dropped = _write_clips(keys, outputs, labels, ann, split_of, formats, label_entries,
+                                                  stage, progress, max_interpolated if drop_failing else None)
+        if not entries:
+            raise ValidationError(f"every clip ({len(dropped)}) is over the {100 * max_interpolated:.1f}% "
+                                  "interpolated-joints limit: nothing left to export", track_p)
         cmd = command or equivalent_command(track_p, manual_p, ann_p, out_p, formats, split, allow_missing,
-                                            max_interpolated)
-        doc = _manifest(ann, order, split_of, split, cmd, track_p, manual_p, ann_p, formats, entries)
+                                            max_interpolated, drop_failing)
+        doc = _manifest(ann, order, split_of, split, cmd, track_p, manual_p, ann_p, formats, entries, dropped)
         atomic_write_text(stage / MANIFEST_NAME, manifest_text(validate_manifest(doc, out_p / MANIFEST_NAME)))
         _move_into_place(stage, out_p)
     except BaseException as exc:
@@ -318,6 +355,10 @@ def export_dataset(track_out: str | os.PathLike[str], manual: Sequence[str | os.
     if missing:
         warnings.append(f"{len(missing)} clip(s) of the {split} split(s) have no track output and are not in the "
                         f"dataset (first {missing[0][0]}/{missing[0][1]})")
+    if dropped:
+        warnings.append(f"{len(dropped)} clip(s) over the {100 * max_interpolated:.1f}% interpolated-joints limit "
+                        f"were left out (--drop-failing; first {dropped[0]['key'][0]}/{dropped[0]['key'][1]}: "
+                        f"{dropped[0]['reason']})")
     unused = sorted(set(labels) - set(keys))
     if unused:
         warnings.append(f"manual labels of {len(unused)} clip(s) without a track output were not used")
@@ -328,4 +369,4 @@ def export_dataset(track_out: str | os.PathLike[str], manual: Sequence[str | os.
                          clips_per_split=dict(t.get("clips_per_split", {})), frames=len(entries) * NUM_SAMPLED_FRAMES,
                          manual_frames=sum(e.manual_frames for e in entries), labelled_frames=labelled,
                          missing_keys=missing, provenance_share=dict(t.get("provenance_share", {})), check=report,
-                         seconds=time.perf_counter() - start, command=cmd, warnings=warnings)
+                         seconds=time.perf_counter() - start, command=cmd, warnings=warnings, dropped=dropped)

@@ -64,6 +64,11 @@ def card_text(ds: FineDivingPose, report: CheckReport) -> str:
                      part["dive_number"].nunique()])
     lines += _table(["split", "clips", "split keys", "frames", "manually labelled frames", "dive numbers"], rows)
     lines += [""]
+    dropped = m.get("dropped") or []
+    if dropped:  # export --drop-failing: said here, never silently
+        lines += [f"Left out (`--drop-failing`): {len(dropped)} clip(s) of the split keys have no files:", ""]
+        lines += _table(["clip", "split", "reason"], [[f"{d['key'][0]}__{d['key'][1]}", d["split"], d["reason"]]
+                                                     for d in dropped]) + [""]
 
     lines += ["## Dive numbers", ""]
     dives = clips.groupby("dive_number").agg(clips=("clip_id", "size"), difficulty=("difficulty", "mean"),

@@ -4,9 +4,10 @@ Checks (each names the clips that fail it):
 
 * ``schema``: the manifest matches the shipped JSON Schema and the MPII-16 joint order.
 * ``files``: every clip's array file exists, is a readable npz and has the manifest's sha256.
-* ``splits``: every key of the dataset's FineDiving splits has exactly one clip, every clip's key
-  is one of them (else: unknown key), clip ids and split names agree; with ``annotations``
-  also the keys, dive numbers, scores and difficulties of the FineDiving pickles.
+* ``splits``: every key of the dataset's FineDiving splits has exactly one clip or is listed under
+  ``dropped`` (``export --drop-failing``: no clip, a reason), every clip's key is one of them (else:
+  unknown key), clip ids and split names agree; with ``annotations`` also the keys, dive numbers,
+  scores and difficulties of the FineDiving pickles.
 * ``arrays``: array names, dtypes, shapes and provenance codes; counts agree with the manifest.
 * ``frames``: ``num_frames`` (96) frames per clip.
 * ``finite``: no NaN / infinite coordinate.
@@ -149,7 +150,9 @@ def _share(arr: np.ndarray, code: Provenance) -> float:
     return float(np.mean(arr == code)) if arr.size else 0.0
 
 
-def _check_split_lists(splits: dict[str, list[Key]], entries: list[ClipEntry], col: _Collector) -> None:
+def _check_split_lists(splits: dict[str, list[Key]], entries: list[ClipEntry], col: _Collector,
+                       dropped: Optional[dict[Key, str]] = None) -> None:
+    dropped = dropped or {}
     by_key: dict[Key, ClipEntry] = {}
     for e in entries:
         if e.key in by_key:
@@ -161,8 +164,13 @@ def _check_split_lists(splits: dict[str, list[Key]], entries: list[ClipEntry], c
     for name, keys in splits.items():
         for k in keys:
             split_of.setdefault(k, name)
-            if k not in by_key:
+            if k not in by_key and k not in dropped:
                 col.add("splits", f"split key {k[0]}/{k[1]} ({name}) has no clip (missing clip {k[0]}__{k[1]})")
+    for k, split in dropped.items():
+        if k in by_key:
+            col.add("splits", f"clip {by_key[k].clip_id}: listed as dropped but present")
+        if split_of.get(k) != split:
+            col.add("splits", f"dropped key {k[0]}/{k[1]} ({split}) is not in the dataset's {split} split")
     for e in entries:
         listed = split_of.get(e.key)
         if listed is None:
@@ -229,7 +237,8 @@ def check_dataset(path: str | os.PathLike[str], max_interpolated: float = DEFAUL
     n = int(doc["num_frames"])
     entries = [ClipEntry.from_doc(c) for c in doc["clips"]]
     splits = {name: [(str(k[0]), int(k[1])) for k in keys] for name, keys in doc["splits"].items()}
-    _check_split_lists(splits, entries, col)
+    dropped = {(str(d["key"][0]), int(d["key"][1])): str(d["split"]) for d in doc.get("dropped", [])}
+    _check_split_lists(splits, entries, col, dropped)
     if annotations is not None:
         try:
             _check_against_annotations(Path(annotations), splits, entries, col)
@@ -302,6 +311,7 @@ def check_dataset(path: str | os.PathLike[str], max_interpolated: float = DEFAUL
                                        for s, c in ((s, split_counts[s]) for s in split_order(split_counts))},
         "agreement_pckh": overall,
         "agreement_joints": agree_joints,
+        "dropped": len(dropped),
     }
     worst = max((c.interpolated_share for c in report.clips), default=0.0)
     n_files = len(entries) - len(col.problems["files"])
@@ -309,7 +319,9 @@ def check_dataset(path: str | os.PathLike[str], max_interpolated: float = DEFAUL
                   f"PCKh@0.5 {overall:.3f} over {agree_joints} joints")
     report.checks += [
         col.result("files", f"{n_files} clip file(s), sha256 verified"),
-        col.result("splits", ", ".join(f"{s}: {len(k)} key(s)" for s, k in splits.items()) + ", all present"),
+        col.result("splits", ", ".join(f"{s}: {len(k)} key(s)" for s, k in splits.items())
+                   + (f", all present but {len(dropped)} dropped (listed in the manifest)" if dropped
+                      else ", all present")),
         col.result("arrays", "names, dtypes, shapes and codes as documented"),
         col.result("frames", f"{n} frames per clip"),
         col.result("finite", "no NaN or infinite coordinate"),
