@@ -38,16 +38,19 @@ import numpy as np
 log = logging.getLogger("demo_aqa")
 
 
-def build(out: Path, clips: int, train_share: float, hrnet_clips: int, max_interpolated: float) -> dict[str, Any]:
+def build(out: Path, clips: int, train_share: float, hrnet_clips: int, max_interpolated: float,
+          form_faults: bool = False) -> dict[str, Any]:
     """Synth + fine-tune + track + export into ``out`` (each skipped when its output exists)."""
     from fdpose.demo import steps
     from fdpose.demo.plan import QUICK
     from fdpose.pipelines.export import export_dataset
     from fdpose.pipelines.export.check import DEFAULT_MAX_INTERPOLATED, check_dataset
 
-    plan = dataclasses.replace(QUICK, clips=clips, train_share=train_share, hrnet_clips=hrnet_clips, threads=1)
+    plan = dataclasses.replace(QUICK, clips=clips, train_share=train_share, hrnet_clips=hrnet_clips, threads=1,
+                               form_faults=form_faults)
     ctx = steps.DemoContext(out, plan, device="cpu")
-    info: dict[str, Any] = {"clips": clips, "train_share": train_share, "hrnet_clips": hrnet_clips}
+    info: dict[str, Any] = {"clips": clips, "train_share": train_share, "hrnet_clips": hrnet_clips,
+                            "form_faults": form_faults}
     t0 = time.perf_counter()
     if not (ctx.world / "world.json").is_file():
         info["synth"] = steps.step_synth(ctx)
@@ -165,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", default="16,40", help="comma-separated AQA epoch counts")
     ap.add_argument("--poses", default="estimated,oracle,oracle-visible")
     ap.add_argument("--seeds", default="0", help="comma-separated AQA training seeds")
+    ap.add_argument("--form-faults", action=argparse.BooleanOptionalAction, default=False,
+                    help="synth form_faults world (the quick plan's since issue 13 C)")
     ap.add_argument("--config-json", default="{}", help="fields over the demo's AQA preset, e.g. '{\"use_sve\": true}'")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -172,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     args.out.mkdir(parents=True, exist_ok=True)
-    info = build(args.out, args.clips, args.train_share, args.hrnet_clips, args.max_interpolated)
+    info = build(args.out, args.clips, args.train_share, args.hrnet_clips, args.max_interpolated, args.form_faults)
     print(json.dumps(info), flush=True)
     print(json.dumps({"entry_angle_probe": entry_angle_probe(args.out / "world")}), flush=True)
     sources = {"estimated": lambda: args.out / "dataset" / "Pose",

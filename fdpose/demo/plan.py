@@ -38,6 +38,12 @@ class DemoPlan:
     frames: int = 80  # mean clip length
     dive_numbers: tuple[str, ...] = ("107b", "205b", "405b")  # few dive numbers: many same-dive exemplars
     train_share: float = 0.75  # the world's FineDiving train split; the rest are the test dives
+    # synth form_faults: in-flight body-position faults a pose can show carry more of the judges' score
+    # (fdpose.synth.scoring; why the quick plan needs it: docs/demo_aqa.md)
+    form_faults: bool = False
+    # export --drop-failing: clips over the export check's interpolated-joints limit are left out of
+    # the dataset (and of AQA training and testing) and reported, instead of stopping the demo
+    drop_failing: bool = False
     # HRNet fine-tuning (hrnet-small, CPU)
     hrnet_epochs: int = 12
     # 96x96 (heatmaps 24x24): 64x64 loses much of the validation PCKh, 128x128 gains nothing for

@@ -68,6 +68,11 @@ def metric_rows(result: DemoResult) -> list[tuple[str, str, str]]:
         ("interpolated joints", _fmt(tr.get("interpolated_share"), pct=True), "share of pipeline joints filled by Eq. 27"),
         ("dataset provenance", ", ".join(f"{k} {_fmt(v, pct=True)}" for k, v in share.items()) or "n/a",
          "joints of the 96-frame export (manual labels of training clips win)"),
+        *([("clips left out", str(len(ex.get("dropped") or [])),
+            "export --drop-failing, not trained or tested on: "
+            + ("; ".join(f"{d['key'][0]}__{d['key'][1]} ({d['split']}, {d['reason']})" for d in ex["dropped"])
+               if ex.get("dropped") else "none over the interpolated-joints limit"))]
+          if result.plan.drop_failing else []),
         ("SRCC (test)", _fmt(ev.get("srcc")),
          f"{ev.get('queries', 'n/a')} test dives, 95% bootstrap interval {_fmt(ci_lo)} to {_fmt(ci_hi)} "
          f"({zero_verdict(ci_lo, ci_hi)})"),
@@ -112,7 +117,8 @@ def write_report(result: DemoResult) -> Path:
     s, p = result.steps, result.plan
     lines = [f"# fdpose demo report ({p.name})", "",
              f"Synthetic world: {s.get('synth', {}).get('clips', '?')} clips (seed {p.seed}, dive numbers "
-             f"{', '.join(p.dive_numbers)}), {s.get('synth', {}).get('frames', '?')} frames; training clips are "
+             f"{', '.join(p.dive_numbers)}{', form faults' if p.form_faults else ''}), "
+             f"{s.get('synth', {}).get('frames', '?')} frames; training clips are "
              "the labelled ones (HRNet fine-tuning and manual joints of the export), test clips are never labelled "
              "(their poses come from the pipeline only).", "",
              "| figure | value | measured on |", "|---|---|---|"]

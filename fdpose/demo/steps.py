@@ -50,6 +50,13 @@ class DemoContext:
         return self.out / "aqa"
 
     @property
+    def aqa_annotations(self) -> Path:
+        """The annotations the AQA steps read: the world's, or (when the export dropped clips) a copy
+        whose split lists leave the dropped clips out (written by :func:`step_export`)."""
+        filtered = self.out / "aqa_annotations"
+        return filtered if filtered.is_dir() else self.world / "annotations"
+
+    @property
     def eval_dir(self) -> Path:
         return self.out / "aqa" / "eval" / "test"
 
@@ -81,12 +88,12 @@ def step_synth(ctx: DemoContext) -> dict[str, Any]:
 
     p = ctx.plan
     cfg = SynthConfig(videos=p.clips, seed=p.seed, frames=p.frames, write_video=False, dive_numbers=p.dive_numbers,
-                      train_share=p.train_share)
+                      train_share=p.train_share, form_faults=p.form_faults)
     generate_world(cfg, ctx.world, workers=1, overwrite=True)
     train, test = _splits(ctx)
     frames = sum(1 for _ in (ctx.world / "frames").glob("*/*/*.jpg"))
     return {"clips": p.clips, "train_clips": len(train), "test_clips": len(test), "frames": frames,
-            "dive_numbers": list(p.dive_numbers)}
+            "dive_numbers": list(p.dive_numbers), "form_faults": p.form_faults}
 
 
 # ----------------------------------------------------------------------------- 2 validate
@@ -183,17 +190,34 @@ def step_track(ctx: DemoContext, finetune: dict[str, Any]) -> dict[str, Any]:
 
 def step_export(ctx: DemoContext) -> dict[str, Any]:
     """Export FineDiving-Pose (manual labels of the training clips win) and check it."""
+    import shutil
+
+    from fdpose.finediving import load_annotations, save_annotations
     from fdpose.pipelines.export import export_dataset
 
     train_keys, _ = _splits(ctx)
     summary = export_dataset(ctx.track, _labelme_dirs(ctx, train_keys), ctx.world / "annotations", ctx.dataset,
-                             fmt=["fdpose", "hpmcore"], overwrite=True, command=ctx.command)
+                             fmt=["fdpose", "hpmcore"], overwrite=True, command=ctx.command,
+                             drop_failing=ctx.plan.drop_failing)
     if not summary.check.ok:
         raise ValidationError("dataset check failed: " + "; ".join(str(p) for p in summary.check.problems()[:3]),
                               ctx.dataset)
+    filtered = ctx.out / "aqa_annotations"
+    if filtered.exists():
+        shutil.rmtree(filtered)
+    dropped = {(d["key"][0], int(d["key"][1])) for d in summary.dropped}
+    if dropped:  # the AQA steps train and test on the exported clips only
+        ann = load_annotations(ctx.world / "annotations")
+        ann.train = [k for k in ann.train if k not in dropped]
+        ann.test = [k for k in ann.test if k not in dropped]
+        filtered.mkdir(parents=True)
+        save_annotations(filtered, ann)
+        log.warning("export left out %d clip(s) over the interpolated-joints limit: %s", len(dropped),
+                    ", ".join(f"{d['key'][0]}__{d['key'][1]} ({d['reason']})" for d in summary.dropped))
     return {"clips": summary.clips, "frames": summary.frames, "manual_frames": summary.manual_frames,
             "provenance_share": {k: _round(v, 6) for k, v in summary.provenance_share.items()},
-            "card": str(summary.card), "check_ok": summary.check.ok}
+            "card": str(summary.card), "check_ok": summary.check.ok,
+            "dropped": [dict(d) for d in summary.dropped], "dropped_clips": len(summary.dropped)}
 
 
 # ----------------------------------------------------------------------------- 6 train AQA
@@ -210,7 +234,7 @@ def step_train_aqa(ctx: DemoContext) -> dict[str, Any]:
     if ctx.aqa.exists():
         shutil.rmtree(ctx.aqa)
     summary = train(TrainOptions(
-        out_dir=ctx.aqa, annotations=ctx.world / "annotations", frames_root=ctx.world / "frames",
+        out_dir=ctx.aqa, annotations=ctx.aqa_annotations, frames_root=ctx.world / "frames",
         poses_root=ctx.dataset / "Pose", config=load_config(p.aqa_config), epochs=p.aqa_epochs,
         batch_size=p.aqa_batch, seed=p.seed, val_share=p.aqa_val_share, device=ctx.device, threads=p.threads,
         final_test=False, progress=ctx.progress))
@@ -232,7 +256,7 @@ def step_eval(ctx: DemoContext) -> dict[str, Any]:
 
     device = pick_device(ctx.device)
     model, state, ckpt = model_from_checkpoint(ctx.aqa, device)
-    ann = load_annotations(ctx.world / "annotations")
+    ann = load_annotations(ctx.aqa_annotations)
     result = evaluate(model, ann, list(ann.test), list(ann.train), ctx.world / "frames", ctx.dataset / "Pose",
                       device=device, num_exemplars=ctx.plan.aqa_exemplars, seed=ctx.plan.seed,
                       settings={"split": "test", "checkpoint": str(ckpt), "epoch": int(state.get("epoch", 0)),
