@@ -17,7 +17,7 @@ Schema version 1 (names are a contract: other tools read them)::
          "bbox": [x1, y1, x2, y2, score] | null,
          "keypoints": 16 x [x, y, conf],                      # x, y null for missing joints
          "joint_source": 16 x "estimated" | "interpolated" | "missing" | "manual",
-         "track": "init" | "matched" | "re-acquired" | "lost"}
+         "track": "init" | "matched" | "re-acquired" | "lost" | "filled"}   # filled: interpolated box
       ]
     }
 
@@ -52,7 +52,8 @@ SCHEMA_VERSION = 1
 SOURCE_KINDS: tuple[str, ...] = ("video", "frame_tree")
 TRACK_VALUES: tuple[str, ...] = tuple(d.value for d in TrackDecision)
 JOINT_SOURCES: tuple[str, ...] = tuple(s.value for s in JointSource)
-_BOXED = {TrackDecision.INIT.value, TrackDecision.MATCHED.value, TrackDecision.REACQUIRED.value}
+_BOXED = {TrackDecision.INIT.value, TrackDecision.MATCHED.value, TrackDecision.REACQUIRED.value,
+          TrackDecision.FILLED.value}
 
 
 @dataclass
@@ -119,7 +120,10 @@ def summarize(boxes: np.ndarray, joint_source: np.ndarray, keypoints: np.ndarray
     return {
         "frames": n,
         "tracked_frames": int(np.sum(np.isfinite(np.asarray(boxes, dtype=np.float64)[:, 0]))) if n else 0,
-        "track": {v: sum(1 for d in track if d == v) for v in TRACK_VALUES},
+        # ("filled", the tracker's optional short-gap fill, is counted only when present: files
+        # written before it existed stay valid)
+        "track": {v: c for v in TRACK_VALUES
+                  if (c := sum(1 for d in track if d == v)) or v != TrackDecision.FILLED.value},
         "joints": joints,
         "interpolated_share": round(joints[JointSource.INTERPOLATED.value] / total, 6),
         "missing_share": round(joints[JointSource.MISSING.value] / total, 6),

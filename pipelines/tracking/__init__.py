@@ -7,7 +7,8 @@ Public API: :func:`track_diver`, :class:`TrackerConfig` (nested: one section per
 Modules: ``core`` (Eq. 25 alone), ``config``, ``tracker`` (the refinement engine and its
 rules), one module per refinement naming its real-world assumption - ``camera`` (pan and zoom
 from the pixels, or a box vote), ``tracklets`` (linking), ``seed``, ``gates``, ``people``,
-``still`` + ``runon`` (still phases), ``fall``, ``entry`` - and ``pass2`` (the nearest-neighbour
+``still`` + ``runon`` (still phases), ``fall``, ``entry``, ``reacquire`` (in the image after an
+unmeasured tilt), ``fill`` (short gaps interpolated) - and ``pass2`` (the nearest-neighbour
 pass with the velocity prediction and the lone-false-detection recovery). Measurements:
 ``docs/tracker.md`` (``benchmarks/tracker_ablation.py``).
 """

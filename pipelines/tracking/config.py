@@ -2,7 +2,7 @@
 
 :class:`TrackerConfig` nests one frozen dataclass per refinement (``camera``, ``velocity``,
 ``gates``, ``linking``, ``people``, ``stills``, ``fall``, ``seed``, ``recovery``, ``entry``,
-``redetect``)
+``reacquire``, ``fill``, ``redetect``)
 beside ``core`` (Eq. 25 itself) and ``sync`` (the synchronised-dive check). Every section has
 ``enabled``; the refinement's module (named in the section's docstring) states the real-world
 assumption it relies on. :meth:`TrackerConfig.paper` switches every refinement off: the
@@ -26,7 +26,7 @@ from fdpose.errors import ConfigError
 
 __all__ = ["TrackerConfig", "Params", "CoreConfig", "CameraConfig", "VelocityConfig", "GateConfig",
            "LinkingConfig", "PeopleConfig", "StillConfig", "FallConfig", "SeedConfig", "RecoveryConfig",
-           "EntryConfig", "SyncConfig", "RedetectConfig", "REFINEMENTS"]
+           "EntryConfig", "ReacquireConfig", "FillConfig", "SyncConfig", "RedetectConfig", "REFINEMENTS"]
 
 OFF = math.inf
 
@@ -181,6 +181,36 @@ class EntryConfig:
 
 
 @dataclass(frozen=True)
+class ReacquireConfig:
+    """Re-acquisition in the image (:mod:`fdpose.pipelines.tracking.reacquire`): a broadcast
+    camera follows the diver, so where its motion was not measured the diver stays near his
+    last place in the image, not in the (unknown) scene. Pass 2 only (needs linking)."""
+
+    enabled: bool = True
+    image_reach: float = 0.5  #: raising it accepts a lone box farther (last box's diagonals, image) from the last one
+    reacquire_max_gap: int = 10  #: raising it re-acquires after longer runs of frames without a box
+
+
+@dataclass(frozen=True)
+class FillConfig:
+    """Short-gap fill (:mod:`fdpose.pipelines.tracking.fill`): between two boxes of the track a
+    few frames apart the diver moved smoothly, so the boxes in between are interpolated
+    (decision ``filled``)."""
+
+    enabled: bool = False
+    fill_max_gap: int = 8  #: raising it fills longer runs of frames without a box
+    #: where boxes are interpolated: ``auto`` (scene where the camera is measured over the whole gap, else
+    #: image), ``image`` or ``scene``
+    fill_space: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.fill_space not in ("auto", "image", "scene"):
+            raise ConfigError(f"tracker fill_space must be 'auto', 'image' or 'scene', got {self.fill_space!r}")
+        if self.fill_max_gap < 0:
+            raise ConfigError(f"tracker fill_max_gap must be >= 0, got {self.fill_max_gap}")
+
+
+@dataclass(frozen=True)
 class SyncConfig:
     """Synchronised-dive check (:func:`fdpose.pipelines.tracking.synchronised_partner`)."""
 
@@ -225,7 +255,7 @@ class RedetectConfig:
 
 #: The switchable refinements, in the order the ablation benchmark reports them.
 REFINEMENTS: tuple[str, ...] = ("camera", "velocity", "gates", "linking", "people", "stills", "fall", "seed",
-                                "recovery", "entry", "redetect")
+                                "recovery", "entry", "reacquire", "fill", "redetect")
 
 
 @dataclass(frozen=True)
@@ -290,6 +320,8 @@ class Params:
     entry_min_drop: float
     entry_lost_frames: int
     entry_live_first: bool
+    reacquire_reach: float
+    reacquire_max_gap: int
     sync_share: float
     sync_distance: float
     sync_size_ratio: float
@@ -302,8 +334,8 @@ class Params:
 _SECTIONS: dict[str, type] = {
     "core": CoreConfig, "camera": CameraConfig, "velocity": VelocityConfig, "gates": GateConfig,
     "linking": LinkingConfig, "people": PeopleConfig, "stills": StillConfig, "fall": FallConfig,
-    "seed": SeedConfig, "recovery": RecoveryConfig, "entry": EntryConfig, "sync": SyncConfig,
-    "redetect": RedetectConfig,
+    "seed": SeedConfig, "recovery": RecoveryConfig, "entry": EntryConfig, "reacquire": ReacquireConfig,
+    "fill": FillConfig, "sync": SyncConfig, "redetect": RedetectConfig,
 }
 
 
@@ -322,6 +354,8 @@ class TrackerConfig:
     seed: SeedConfig = field(default_factory=SeedConfig)
     recovery: RecoveryConfig = field(default_factory=RecoveryConfig)
     entry: EntryConfig = field(default_factory=EntryConfig)
+    reacquire: ReacquireConfig = field(default_factory=ReacquireConfig)
+    fill: FillConfig = field(default_factory=FillConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
     redetect: RedetectConfig = field(default_factory=RedetectConfig)
 
@@ -427,5 +461,7 @@ class TrackerConfig:
         kw.update(resume=r.enabled, resume_other_tracklets=r.resume_other_tracklets and r.enabled)
         kw.update(entry_end=e.enabled, entry_min_drop=e.entry_min_drop, entry_lost_frames=e.entry_lost_frames,
                   entry_live_first=e.entry_live_first and e.enabled)
+        ra = self.reacquire  # (off: no reach, the confirmation rule alone)
+        kw.update(reacquire_reach=ra.image_reach if ra.enabled else -OFF, reacquire_max_gap=ra.reacquire_max_gap)
         kw.update(sync_share=sy.sync_share, sync_distance=sy.sync_distance, sync_size_ratio=sy.sync_size_ratio)
         return Params(**kw)

@@ -23,6 +23,7 @@ from fdpose.pipelines.tracking.entry import EntryWatch
 from fdpose.pipelines.tracking.fall import fall_support
 from fdpose.pipelines.tracking.gates import entering_water, gate_mask
 from fdpose.pipelines.tracking.people import person_mask
+from fdpose.pipelines.tracking.reacquire import image_reacquire
 from fdpose.pipelines.tracking.still import still_after, still_head_end, still_head_place
 from fdpose.pipelines.tracking.tracklets import Pass1, centres, diags, touches_border
 
@@ -38,6 +39,7 @@ class TrackDecision(str, enum.Enum):
     MATCHED = "matched"
     REACQUIRED = "re-acquired"
     LOST = "lost"
+    FILLED = "filled"  #: a box interpolated between two track boxes (:mod:`.fill`), no detection
 
 
 # ---- pass 2: nearest neighbour ------------------------------------------------------------
@@ -61,7 +63,8 @@ def _step(state: _State, t: int, boxes: np.ndarray, scene: np.ndarray, static: n
           support: np.ndarray, owner: np.ndarray, excluded: np.ndarray, cfg: "Params",
           handoff: Optional[np.ndarray] = None, barred: Optional[np.ndarray] = None,
           cut: Optional[np.ndarray] = None, forward: bool = True,
-          still_short: Optional[np.ndarray] = None, zoom: float = 1.0) -> int:
+          still_short: Optional[np.ndarray] = None, zoom: float = 1.0, camera_known: bool = True,
+          fallen: bool = False) -> int:
     """Row of the admissible candidate with the best Eq. 25 score in frame t, or -1.
 
     handoff / barred: optional (K,) bool, candidates exempt from the static restriction (the
@@ -70,6 +73,8 @@ def _step(state: _State, t: int, boxes: np.ndarray, scene: np.ndarray, static: n
     forward: the pass runs forward in time (the water entry's shrink is allowed only then).
     still_short: optional (K,) bool, candidates on short tracklets still wherever measured
     (static for the static check). zoom: the camera's zoom in frame t.
+    camera_known / fallen: every camera step since the last box was measured / the track has
+    fallen towards the water (:mod:`.reacquire`: the image rule is idle in either case).
     """
     if not len(boxes):
         return -1
@@ -105,6 +110,12 @@ def _step(state: _State, t: int, boxes: np.ndarray, scene: np.ndarray, static: n
     ok = base_ok & person_mask(cfg, d, d_pred, speed, same, excluded, static, still_short, entering)
     if handoff is not None:  # ... or the diver's still phase before take-off, met backwards in time
         ok |= base_ok & handoff
+    # (the camera following the diver through an unmeasured tilt: near his last image place)
+    known = static | excluded | (still_short if still_short is not None else False)
+    image_ok, d_image = image_reacquire(cfg, state.box, gap, boxes, camera_known, fallen, known & ~same)
+    if image_ok.any():
+        ok |= image_ok
+        d = np.where(image_ok, np.minimum(d, d_image), d)
     if barred is not None:
         ok &= ~barred
     if not ok.any():
@@ -208,7 +219,8 @@ def pass2(cands: Sequence[np.ndarray], p1: Pass1, cfg: "Params", seed_t: int, se
         forward = order.step > 0
         flown = False
         anchor, detour = copy.copy(state), []  # the last confirmed state, unconfirmed picks since
-        watch = EntryWatch(cfg) if forward and cfg.entry_end else None
+        # (also with the entry end off: the image re-acquisition reads its "fallen")
+        watch = EntryWatch(cfg) if forward else None
         if watch is not None:
             watch.chosen(state.centre, float(diags(seed_box[None])[0]) / state.zoom, state.vel)
         for t in order:
@@ -237,8 +249,10 @@ def pass2(cands: Sequence[np.ndarray], p1: Pass1, cfg: "Params", seed_t: int, se
                 # (a short still tracklet as a static one: the still phase of a short clip)
                 handoff = (p1.static[t] | short_still[owner]) & (head | last)
             cut = touches_border(cands[t], image_size)
+            fallen = watch is not None and watch.fallen
             j = _step(state, t, cands[t], p1.scene[t], p1.static[t], ctx.support[t], owner, excluded, cfg,
-                      handoff, barred, cut, forward, short_still[owner], float(cam.scale[t]))
+                      handoff, barred, cut, forward, short_still[owner], float(cam.scale[t]),
+                      cam.steps_known(min(state.t, t), max(state.t, t)), fallen)
             if cfg.resume and j < 0 and len(detour) == 1 and anchor.tracklet >= 0:
                 # (the detour: unconfirmed picks that the anchor's tracklet outlives were false
                 # detections; resume from the anchor on its own tracklet)
@@ -247,7 +261,7 @@ def pass2(cands: Sequence[np.ndarray], p1: Pass1, cfg: "Params", seed_t: int, se
                 off = (owner != anchor.tracklet) & (p1.static[t] | (not cfg.resume_other_tracklets))
                 j = _step(anchor, t, cands[t], p1.scene[t], p1.static[t], p1.support[t], owner, excluded, resume,
                           handoff, off if barred is None else (barred | off), cut, forward, short_still[owner],
-                          float(cam.scale[t]))
+                          float(cam.scale[t]), cam.steps_known(min(anchor.t, t), max(anchor.t, t)), fallen)
                 if j >= 0:
                     for u in detour:
                         boxes[u], rows[u], decisions[u] = np.nan, -1, TrackDecision.LOST

@@ -102,6 +102,12 @@ and it is admissible only if
   the diver goes under, in the diver's own column (forward in time only: backwards the
   diver's box grows out of the water, and a shrink there was a spectator cut by the border
   above the diver, after which the track was lost for the rest of the clip);
+- *image re-acquisition* (``reacquire``, :mod:`fdpose.pipelines.tracking.reacquire`): while a
+  camera step since the last diver box was not measured (and, forward, before the track has
+  fallen ``entry_min_drop``), a candidate that no known person explains is also admissible,
+  confirmation and jump gate aside, within ``image_reach`` of the last box's image diagonals
+  from its *image* centre, at most ``reacquire_max_gap`` frames on: the camera follows the
+  diver, and the scene place of a frame after an unmeasured tilt is off by the tilt;
 - c's tracklet is not *excluded*: a tracklet seen beside the diver's (another candidate in a
   frame where the track steadily continued its own tracklet) in at least ``exclude_after``
   frames is another person and never continues the track (same tracklet excepted).
@@ -173,6 +179,11 @@ admissible candidate for ``entry_lost_frames`` frames, the diver is under water 
 stops: no later frame gets a box (people in the foreground or at the poolside, a replay). With
 ``entry_live_first``, seed hypotheses seeded after another hypothesis' entry are dropped.
 
+**Short-gap fill** (:mod:`fdpose.pipelines.tracking.fill`, off by default): after pass 2, the
+frames between two boxes of the chosen track at most ``fill_max_gap`` apart get a box
+interpolated in the scene where the camera was measured over the gap, in the image where not
+(decision ``filled``, candidate row -1).
+
 The tuning history of these rules (what each changed, measured on synth worlds) is in
 ``docs/tracker.md``; the ablation there measures each refinement switched off.
 """
@@ -190,6 +201,7 @@ from fdpose.metrics.boxes import iou
 from fdpose.pipelines.tracking.camera import CameraMotion, clip_motion
 from fdpose.pipelines.tracking.config import TrackerConfig
 from fdpose.pipelines.tracking.core import core_seed, nearest_neighbour
+from fdpose.pipelines.tracking.fill import fill_gaps
 from fdpose.pipelines.tracking.pass2 import TrackDecision, pass2, pass2_context
 from fdpose.pipelines.tracking.seed import choose_seeds, track_value
 from fdpose.pipelines.tracking.tracklets import Pass1, analyse, centres, diags
@@ -275,6 +287,7 @@ def track_diver(candidates: Sequence[Boxes | np.ndarray], config: Optional[Track
             return TrackResult(np.full((n, 5), np.nan), [TrackDecision.LOST] * n, np.full(n, -1, dtype=np.int64),
                                None, [np.zeros(len(c), dtype=bool) for c in cands], None)
         boxes, rows, decisions = nearest_neighbour(cands, cfg, *seed, cam)
+        _fill(boxes, decisions, cam, config)
         return TrackResult(boxes, decisions, rows, seed[0], [np.zeros(len(c), dtype=bool) for c in cands], None)
     p1 = analyse(cands, cfg, image_size, camera)
 
@@ -316,7 +329,15 @@ def track_diver(candidates: Sequence[Boxes | np.ndarray], config: Optional[Track
         best = max(pool, key=lambda h: h[0])
         (seed_t, seed_row), (boxes, rows, decisions) = best[1], best[2]
     log.debug("tracked %d/%d frames from seed frame %d", int(np.sum(rows >= 0)), n, seed_t)
+    _fill(boxes, decisions, p1.cam if p1.cam is not None else CameraMotion.from_steps(np.ones(n), p1.camera,
+                                                                                    p1.camera_known), config)
     return TrackResult(boxes, decisions, rows, seed_t, p1.static, p1)
+
+
+def _fill(boxes: np.ndarray, decisions: list[TrackDecision], cam: CameraMotion, config: TrackerConfig) -> None:
+    """The short-gap fill (:mod:`fdpose.pipelines.tracking.fill`) on the chosen track, in place."""
+    for t in fill_gaps(boxes, cam, config.fill):
+        decisions[t] = TrackDecision.FILLED
 
 
 def synchronised_partner(candidates: Sequence[Boxes | np.ndarray], result: TrackResult,
