@@ -26,6 +26,7 @@ import logging
 import os
 import pickle
 import random
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,25 @@ def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> Path
     return atomic_write_bytes(path, buffer.getvalue())
 
 
+#: What torch.load raises on a file that is not a checkpoint: arbitrary bytes drive the weights-only
+#: unpickler's opcode machine into any of the lookup/type errors too (text "this is ..." -> IndexError).
+_UNREADABLE = (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError,
+               IndexError, KeyError, TypeError, AttributeError, UnicodeDecodeError)
+
+
+def _why_unreadable(exc: BaseException) -> str:
+    """The reason in a few words, without torch's advice to retry with ``weights_only=False`` (never taken)."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, pickle.UnpicklingError):
+        found = re.search(r"unsupported GLOBAL ([\w.]+)", text)
+        if found:
+            return f"it holds a Python object ({found.group(1)}) besides tensors and plain values: refused"
+        return "not a torch checkpoint or damaged"
+    if isinstance(exc, (EOFError, IndexError, KeyError, TypeError, AttributeError, UnicodeDecodeError)):
+        return "not a torch checkpoint or damaged"
+    return text.split(". ")[0][:160] or type(exc).__name__
+
+
 def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read a checkpoint with ``weights_only=True``; a clear :class:`InputError` when it is not one."""
     p = Path(path)
@@ -61,8 +81,8 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.devi
         raise InputError("checkpoint not found", p)
     try:
         state = torch.load(p, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise InputError(f"not a readable checkpoint ({' '.join(str(exc).split())[:200]})", p) from None
+    except _UNREADABLE as exc:
+        raise InputError(f"not a readable checkpoint ({_why_unreadable(exc)})", p) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise InputError(f"not an fdpose AQA checkpoint (no '{FORMAT}' header)", p)
     if int(state.get("format_version", 0)) > FORMAT_VERSION:
