@@ -55,14 +55,15 @@ from fdpose.errors import ConfigError
 
 @dataclass(frozen=True)
 class ASFormerSpec:
-    """The ASFormer head's choices (module docstring); defaults = HP-MCoRe's ``ASFormerPrediction``."""
+    """The ASFormer head's choices (module docstring). The defaults are :class:`AQAConfig`'s ``asformer_*``
+    defaults, the one place they are written (HP-MCoRe's ``ASFormerPrediction``)."""
 
-    channels: int = 64
-    layers: int = 5
-    decoders: int = 3
-    window: str = "sliding"
-    channel_dropout: float = 0.3
-    decoder_input: str = "columns"
+    channels: int = AQAConfig.asformer_channels
+    layers: int = AQAConfig.asformer_layers
+    decoders: int = AQAConfig.asformer_decoders
+    window: str = AQAConfig.asformer_window
+    channel_dropout: float = AQAConfig.asformer_channel_dropout
+    decoder_input: str = AQAConfig.asformer_decoder_input
 
     @classmethod
     def from_config(cls, cfg: AQAConfig) -> "ASFormerSpec":

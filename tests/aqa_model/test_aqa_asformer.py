@@ -188,3 +188,12 @@ def test_model_supervises_every_asformer_stage() -> None:
     assert parts["ce"] > single  # the earlier stages add their CE
     bigru = HPMCoRe(micro_config()).encode(video, pose, gt)
     assert bigru.seg_aux is None
+
+
+def test_spec_defaults_are_the_config_defaults() -> None:
+    """One source of truth: ASFormerSpec() is what a default AQAConfig builds (HP-MCoRe's ASFormerPrediction)."""
+    assert ASFormerSpec() == ASFormerSpec.from_config(AQAConfig()) == ASFormerSpec(64, 5, 3, "sliding", 0.3, "columns")
+    tiny = preset("tiny")
+    assert ASFormerSpec.from_config(tiny) == ASFormerSpec(
+        tiny.asformer_channels, tiny.asformer_layers, tiny.asformer_decoders, tiny.asformer_window,
+        tiny.asformer_channel_dropout, tiny.asformer_decoder_input)
