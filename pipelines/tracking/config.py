@@ -202,6 +202,7 @@ class FillConfig:
     #: where boxes are interpolated: ``auto`` (scene where the camera is measured over the whole gap, else
     #: image), ``image`` or ``scene``
     fill_space: str = "auto"
+    fill_after_fall: bool = False  #: also fill once the track has fallen entry_min_drop (near the entry)
 
     def __post_init__(self) -> None:
         if self.fill_space not in ("auto", "image", "scene"):

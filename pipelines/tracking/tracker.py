@@ -336,7 +336,7 @@ def track_diver(candidates: Sequence[Boxes | np.ndarray], config: Optional[Track
 
 def _fill(boxes: np.ndarray, decisions: list[TrackDecision], cam: CameraMotion, config: TrackerConfig) -> None:
     """The short-gap fill (:mod:`fdpose.pipelines.tracking.fill`) on the chosen track, in place."""
-    for t in fill_gaps(boxes, cam, config.fill):
+    for t in fill_gaps(boxes, cam, config.fill, config.entry.entry_min_drop):
         decisions[t] = TrackDecision.FILLED
 
 
