@@ -10,7 +10,6 @@ process and nothing is initialised. Rank 0 is the only process that writes files
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,37 +17,19 @@ import torch
 import torch.distributed as dist
 
 from fdpose.errors import ConfigError
+from fdpose.runtime import dist_env, resolve_device
 
 log = logging.getLogger(__name__)
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ConfigError(f"environment variable {name}={value!r} is not an integer") from None
-
-
 def pick_device(spec: str = "auto", local_rank: int = 0) -> torch.device:
-    """``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N``; under torchrun a plain
-    ``cuda``/``auto`` means the GPU of this process's local rank."""
-    spec = (spec or "auto").lower()
-    if spec == "auto":
-        spec = "cuda" if torch.cuda.is_available() else "cpu"
-    if spec.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ConfigError(f"device {spec!r} requested but CUDA is not available")
-        if spec == "cuda":
-            return torch.device("cuda", local_rank % max(torch.cuda.device_count(), 1))
-        return torch.device(spec)
-    if spec == "mps" and getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    if spec != "cpu":
-        raise ConfigError(f"unknown device {spec!r} (auto, cpu, cuda, cuda:N)")
-    return torch.device("cpu")
+    """``auto`` (CUDA when available), ``cpu``, ``cuda`` or ``cuda:N``, checked by the core's one resolver
+    (:func:`fdpose.runtime.resolve_device`); under torchrun a plain ``cuda``/``auto`` means the GPU of this
+    process's local rank."""
+    resolved = resolve_device(spec)
+    if resolved == "cuda":
+        return torch.device("cuda", local_rank % max(torch.cuda.device_count(), 1))
+    return torch.device(resolved)
 
 
 @dataclass
@@ -95,9 +76,8 @@ class DistContext:
 
 def init_distributed(device: str = "auto") -> DistContext:
     """Join the torchrun process group if there is one; pick this process's device."""
-    world = _env_int("WORLD_SIZE", 1)
-    rank = _env_int("RANK", 0)
-    local_rank = _env_int("LOCAL_RANK", 0)
+    env = dist_env()  # the torchrun variables, checked (fdpose.runtime)
+    world, rank, local_rank = env.world_size, env.rank, env.local_rank
     dev = pick_device(device, local_rank)
     if world <= 1:
         return DistContext(0, 1, 0, dev, None)

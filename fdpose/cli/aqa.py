@@ -7,7 +7,6 @@ Heavy imports (torch, the model) happen inside the commands so ``fdpose --help``
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Optional
 
@@ -22,7 +21,9 @@ _EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
 
 def _is_main_process() -> bool:
     """Only torchrun rank 0 prints (all ranks run the same command line)."""
-    return os.environ.get("RANK", "0") in ("", "0")
+    from fdpose.runtime import dist_env
+
+    return dist_env().is_main
 
 
 _threads_option = click.option(
