@@ -13,7 +13,7 @@ from typing import Any, Optional
 import click
 
 from fdpose.cli.common import emit_json, json_option
-from fdpose.cli.options import parse_box, pick_backends
+from fdpose.cli.options import parse_box, pick_backends, threads_option
 
 _DIR = click.Path(file_okay=False, path_type=Path)
 _EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -26,19 +26,13 @@ def _is_main_process() -> bool:
     return dist_env().is_main
 
 
-_threads_option = click.option(
-    "--threads", type=int,
-    help="Torch CPU threads per process (default: the cores other processes leave free, shared among torchrun "
-         "processes; env FDPOSE_THREADS).")
+_threads_option = threads_option(", shared among torchrun processes")
 
 
 def _set_threads(threads: Optional[int]) -> Optional[int]:
     """Apply the thread rule of fdpose.runtime; returns the count set (None: OMP_NUM_THREADS left as is)."""
-    from fdpose.errors import ConfigError
     from fdpose.runtime import apply_threads, resolve_threads
 
-    if threads is not None and threads < 1:
-        raise ConfigError(f"--threads must be >= 1, got {threads}")
     if resolve_threads(threads) is None:
         return None
     return apply_threads(threads)

@@ -9,6 +9,7 @@ from typing import Optional
 import click
 
 from fdpose.cli.common import emit_json, json_option
+from fdpose.cli.options import threads_option
 
 
 @click.command("demo")
@@ -17,9 +18,7 @@ from fdpose.cli.common import emit_json, json_option
 @click.option("--quick", is_flag=True, help="Smaller world and shorter training (under 3 minutes on 2 CPU cores).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the world and of every training.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--threads", type=int,
-              help="Torch CPU threads (default: the cores other processes leave free; a resumed demo keeps its "
-                   "count). The figures depend on it.")
+@threads_option("; a resumed demo keeps its count; the figures depend on it")
 @click.option("--resume", is_flag=True, help="Continue an interrupted demo in OUT (finished steps are kept).")
 @click.option("--overwrite", is_flag=True, help="Replace an earlier demo in OUT.")
 @json_option
@@ -35,6 +34,7 @@ def demo(out: Path, quick: bool, seed: int, device: str, threads: Optional[int],
     from fdpose.demo.run import prepare_out, run_demo, stored_threads
     from fdpose.demo.steps import DemoContext
 
+    threads = threads or None  # 0: automatic, as absent
     if threads is None and resume:
         threads = stored_threads(out)
     plan = plan_for(quick, seed, threads)

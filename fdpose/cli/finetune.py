@@ -16,6 +16,7 @@ from typing import Any, Optional
 import click
 
 from fdpose.cli.common import emit_json, invoke_with_one_line_errors, json_option, stderr_is_tty
+from fdpose.cli.options import threads_option
 
 _ARCH_HELP = "Architecture: hrnet-w48 (method.md 2.2), hrnet-w32, hrnet-small (CPU tests), or a config file path."
 
@@ -32,12 +33,7 @@ class _TrainByDefault(click.Group):
         return invoke_with_one_line_errors(ctx, lambda: super(_TrainByDefault, self).invoke(ctx))
 
 
-threads_option = click.option(
-    "--threads", type=int, default=0, show_default=True,
-    help="CPU threads for torch (0: automatic, the cores other processes leave free; env FDPOSE_THREADS).")
-
-
-def _set_threads(threads: int) -> None:
+def _set_threads(threads: Optional[int]) -> None:
     from fdpose.runtime import apply_threads
 
     apply_threads(threads)
@@ -75,11 +71,11 @@ def finetune_hrnet() -> None:
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in WORK_DIR from its last epoch checkpoint.")
 @click.option("--frame-stride", type=int, default=1, show_default=True,
               help="Train on every N-th labelled frame of each clip (validation keeps all).")
-@threads_option
+@threads_option()
 @json_option
 def train_cmd(labelme_dirs: tuple[Path, ...], work_dir: Path, arch: str, init: Optional[Path], epochs: Optional[int],
               batch_size: Optional[int], input_size: Optional[str], val_share: float, val_dirs: tuple[Path, ...],
-              device: str, workers: int, seed: int, val_interval: int, resume: bool, frame_stride: int, threads: int,
+              device: str, workers: int, seed: int, val_interval: int, resume: bool, frame_stride: int, threads: Optional[int],
               as_json: bool) -> None:
     """Fine-tune on LABELME_DIR... and write the best checkpoint (chosen on the validation clips) to WORK_DIR."""
     from fdpose.hrnet_finetune.config import TrainSettings, parse_input_size
@@ -137,10 +133,10 @@ def _print_scores(report: dict[str, Any]) -> None:
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True, help="Crops per forward pass.")
 @click.option("--no-flip", is_flag=True, help="Disable the flip test.")
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), help="Also write the metrics JSON here.")
-@threads_option
+@threads_option()
 @json_option
 def eval_cmd(checkpoint: Path, labelme_dirs: tuple[Path, ...], config: Optional[Path], device: str, batch_size: int,
-             no_flip: bool, out: Optional[Path], threads: int, as_json: bool) -> None:
+             no_flip: bool, out: Optional[Path], threads: Optional[int], as_json: bool) -> None:
     """PCKh@0.5, PCKh@0.1 and PCK@0.2 (box) per joint of CHECKPOINT on the frames of LABELME_DIR...
 
     Each frame is estimated on its labelled diver box; the head size is |head_top - upper_neck|.
@@ -170,10 +166,10 @@ def eval_cmd(checkpoint: Path, labelme_dirs: tuple[Path, ...], config: Optional[
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Images per step.")
 @click.option("--input-size", help="Network input WIDTHxHEIGHT (default: the config's).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@threads_option
+@threads_option()
 @json_option
 def bench_cmd(labelme_dirs: tuple[Path, ...], arch: str, steps: int, warmup: int, batch_size: int,
-              input_size: Optional[str], device: str, threads: int, as_json: bool) -> None:
+              input_size: Optional[str], device: str, threads: Optional[int], as_json: bool) -> None:
     """Training images per second of an architecture (data pipeline + forward + backward + Adam)."""
     from fdpose.hrnet_finetune.bench import benchmark_training
     from fdpose.hrnet_finetune.config import parse_input_size

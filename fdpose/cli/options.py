@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Any, Callable, Optional
 
 import click
 
@@ -43,3 +43,13 @@ def finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
     if not math.isfinite(value):
         raise click.BadParameter(f"must be a finite number, got {value}")
     return value
+
+
+def threads_option(more: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--threads``, one rule for every command that runs torch: absent or 0 = chosen for the machine
+    (:func:`fdpose.runtime.choose_threads`: the usable cores minus those other processes keep busy, unless
+    OMP_NUM_THREADS is set); a negative count is a usage error (exit 2). ``more``: what else the command says."""
+    return click.option(
+        "--threads", type=click.IntRange(min=0), default=None,
+        help="Torch CPU threads per process (absent or 0: automatic, the cores other processes leave free"
+             f"{more}; env FDPOSE_THREADS).")

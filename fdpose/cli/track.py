@@ -8,7 +8,7 @@ from typing import Any, Optional
 import click
 
 from fdpose.cli.common import emit_json, json_option
-from fdpose.cli.options import parse_box, pick_backends
+from fdpose.cli.options import parse_box, pick_backends, threads_option
 
 
 def _table(summary: dict[str, Any]) -> str:
@@ -58,9 +58,7 @@ def _table(summary: dict[str, Any]) -> str:
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Clips processed in parallel.")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu", show_default=True)
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1), help="Frames per detector/pose batch.")
-@click.option("--threads", default=0, show_default=True, type=int,
-              help="torch CPU threads per process (0: automatic, the cores other processes leave free, shared "
-                   "among --workers; env FDPOSE_THREADS).")
+@threads_option(", shared among --workers")
 @click.option("--flip-test", is_flag=True, help="--pose hrnet: average with the flipped crop.")
 @click.option("--save-overlay", is_flag=True, help="Write an overlay video and contact sheet per clip.")
 @click.option("--no-progress", is_flag=True, help="No progress bar on stderr.")
@@ -69,7 +67,7 @@ def track_and_estimate(inputs: tuple[Path, ...], out: Path, detector: Optional[s
                        det_config: Optional[Path], det_checkpoint: Optional[Path], pose: Optional[str],
                        pose_config: Optional[Path], pose_checkpoint: Optional[Path], frames: int,
                        init_box: Optional[str], resume: bool, workers: int, device: str, batch_size: int,
-                       threads: int, flip_test: bool, save_overlay: bool, no_progress: bool, as_json: bool) -> None:
+                       threads: Optional[int], flip_test: bool, save_overlay: bool, no_progress: bool, as_json: bool) -> None:
     """Track the diver and estimate 16 joints in every clip of INPUT (videos, folders of videos,
     or FineDiving frame trees {root}/{match}/{idx}/*.jpg).
 

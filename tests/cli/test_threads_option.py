@@ -1,0 +1,51 @@
+"""``--threads``: one rule in every command that runs torch (issue 13 B: two ``_set_threads`` with different
+"leave it" values). Absent or 0: chosen for the machine (fdpose.runtime); a negative count: usage error, exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from fdpose.cli.main import cli
+
+COMMANDS = [("train-aqa",), ("eval-aqa",), ("score",), ("finetune-hrnet", "train"), ("finetune-hrnet", "eval"),
+            ("finetune-hrnet", "bench"), ("track-and-estimate",), ("demo",)]
+
+
+def _command(path: tuple[str, ...]) -> click.Command:
+    cmd: click.Command = cli
+    for name in path:
+        assert isinstance(cmd, click.Group)
+        cmd = cmd.commands[name]
+    return cmd
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
+def test_every_threads_option_is_the_same(path: tuple[str, ...]) -> None:
+    (param,) = [p for p in _command(path).params if "--threads" in getattr(p, "opts", [])]
+    assert isinstance(param.type, click.IntRange) and (param.type.min, param.type.max) == (0, None)
+    assert param.default is None
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
+def test_negative_threads_is_a_usage_error(path: tuple[str, ...]) -> None:
+    res = CliRunner().invoke(cli, ["-q", *path, "--threads", "-1"])
+    assert res.exit_code == 2 and "'--threads': -1 is not in the range x>=0" in res.output, res.output
+
+
+@pytest.mark.parametrize("path", [("eval-aqa",), ("train-aqa", "--resume", "-o")])
+def test_zero_threads_means_automatic_in_the_aqa_commands(tmp_path: Path, path: tuple[str, ...]) -> None:
+    """0 gets past the thread rule (it was refused here while finetune-hrnet and track-and-estimate took it):
+    what stops the command is the checkpoint that follows."""
+    bad = tmp_path / "last.pt"
+    bad.write_text("this is not a checkpoint")
+    target = str(bad) if path == ("eval-aqa",) else str(tmp_path)
+    args = [*path, target, "--threads", "0"]
+    if path[0] == "train-aqa":
+        args += ["--config", "tiny", "--annotations", str(tmp_path)]
+    res = CliRunner().invoke(cli, ["-q", *args])
+    assert res.exit_code == 2 and "--threads" not in res.output, res.output
+    assert f"error: {bad}: not a readable checkpoint" in res.output, res.output
