@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,8 @@ class ReviewConfig:
     def __post_init__(self) -> None:
         if not self.threshold > 0:
             raise ConfigError(f"threshold must be positive, got {self.threshold}")
+        if not math.isfinite(self.threshold):  # inf: no disagreement would ever need a third look
+            raise ConfigError(f"threshold must be finite, got {self.threshold}")
         if not 0 <= self.min_box_iou <= 1:
             raise ConfigError(f"min_box_iou must be in [0, 1], got {self.min_box_iou}")
         if not 0 < self.swap_ratio < 1:

@@ -13,7 +13,7 @@ from typing import Any, Optional
 import click
 
 from fdpose.cli.common import emit_json, json_option
-from fdpose.cli.options import parse_box, pick_backends, threads_option
+from fdpose.cli.options import finite, parse_box, pick_backends, threads_option
 
 _DIR = click.Path(file_okay=False, path_type=Path)
 _EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -58,10 +58,10 @@ def _parse_key(text: str) -> tuple[str, int]:
                    "[new runs: hpmcore]")
 @click.option("--epochs", type=click.IntRange(min=1), help="Training epochs  [200]")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Pairs per step per process  [8]")
-@click.option("--lr", type=float, help="Adam learning rate (schedule and static-encoder factor from the config)  [the config's code_lr (mcore 1e-3), else 5e-4]")
-@click.option("--weight-decay", type=float, help="Adam weight decay  [0]")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), callback=finite, help="Adam learning rate (schedule and static-encoder factor from the config)  [the config's code_lr (mcore 1e-3), else 5e-4]")
+@click.option("--weight-decay", type=click.FloatRange(min=0), callback=finite, help="Adam weight decay  [0]")
 @click.option("--seed", type=int, help="Seed of init, data order, exemplars, augmentation, val split  [0]")
-@click.option("--val-share", type=float, help="Share of the training split held out for model selection  [0.1]")
+@click.option("--val-share", type=click.FloatRange(0, 1, max_open=True), callback=finite, help="Share of the training split held out for model selection  [0.1]")
 @click.option("--no-dive-number", is_flag=True, help="Exemplars of any dive number (the second setting).")
 @click.option("--dataset", type=click.Choice(["finediving", "mtlaqa", "mtlaqa-dive"]),
               help="Annotation format of --annotations: FineDiving's pickles, or MTL-AQA's (final_annotations_dict*.pkl, "
@@ -303,7 +303,8 @@ def eval_aqa(checkpoint: Path, frames_root: Optional[Path], annotations: Optiona
 @click.option("--dataset", type=click.Choice(["finediving", "mtlaqa", "mtlaqa-dive"]), default="finediving",
               show_default=True, help="Annotation format of --annotations (see train-aqa; mtlaqa groups are "
                                       "difficulties: --dive-number DD3.2).")
-@click.option("--difficulty", type=float, help="Difficulty of the clip (DD-mode models: the vote is multiplied by it).")
+@click.option("--difficulty", type=click.FloatRange(min=0, min_open=True), callback=finite,
+              help="Difficulty of the clip (DD-mode models: the vote is multiplied by it).")
 @click.option("--device", default="auto", show_default=True)
 @click.option("--detector", type=click.Choice(["ssd", "file", "mediapipe", "mmdet"]), default=None,
               help="Without --pose: person detector of the track-and-estimate run on CLIP [default: file with "

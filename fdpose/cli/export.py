@@ -14,6 +14,7 @@ from typing import Any, Optional
 import click
 
 from fdpose.cli.common import emit_json, json_option
+from fdpose.cli.options import finite
 
 #: Kept in step with fdpose.pipelines.export (not imported here: it pulls in numpy and the pipeline).
 FORMATS = ("fdpose", "hpmcore", "mpii", "coco")
@@ -76,12 +77,12 @@ def _summary_text(s: dict[str, Any]) -> str:
 @click.option("--allow-missing", is_flag=True, help="Export even when some clips have no track output "
                                                     "(the check then reports them).")
 @click.option("--check", "run_check", is_flag=True, help="Print the check report; exit 1 when a check fails.")
-@click.option("--max-interpolated", type=click.FloatRange(0, 1), default=DEFAULT_MAX_INTERPOLATED,
+@click.option("--max-interpolated", type=click.FloatRange(0, 1), callback=finite, default=DEFAULT_MAX_INTERPOLATED,
               show_default=True, help="Largest share of interpolated joints a clip may have.")
 @click.option("--drop-failing", is_flag=True,
               help="Leave out the clips over --max-interpolated instead of failing the check; they are listed "
                    "in the manifest (dropped), the card and the summary.")
-@click.option("--min-agreement", type=click.FloatRange(0, 1), default=None,
+@click.option("--min-agreement", type=click.FloatRange(0, 1), callback=finite, default=None,
               help="Fail clips whose automatic joints agree with the manual ones below this PCKh@0.5 "
                    "(default: report only).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing dataset in DATASET.")
@@ -126,9 +127,9 @@ def export(ctx: click.Context, track_out: Optional[Path], manual: tuple[Path, ..
 
 @export.command("check")
 @click.argument("dataset", type=click.Path(exists=True, path_type=Path))
-@click.option("--max-interpolated", type=click.FloatRange(0, 1), default=DEFAULT_MAX_INTERPOLATED,
+@click.option("--max-interpolated", type=click.FloatRange(0, 1), callback=finite, default=DEFAULT_MAX_INTERPOLATED,
               show_default=True, help="Largest share of interpolated joints a clip may have.")
-@click.option("--min-agreement", type=click.FloatRange(0, 1), default=None,
+@click.option("--min-agreement", type=click.FloatRange(0, 1), callback=finite, default=None,
               help="Fail clips whose automatic vs manual PCKh@0.5 is below this (default: report only).")
 @click.option("--annotations", type=click.Path(exists=True, path_type=Path), metavar="FINEDIVING_DIR",
               help="Also compare keys, splits, dive numbers and scores with these FineDiving pickles.")

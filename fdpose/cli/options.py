@@ -38,9 +38,9 @@ def parse_box(text: Optional[str], option: str = "--init-box") -> Optional[tuple
     return values[0], values[1], values[2], values[3]
 
 
-def finite(ctx: click.Context, param: click.Parameter, value: float) -> float:
-    """click callback: refuse NaN and infinities (``click.FloatRange`` lets them through)."""
-    if not math.isfinite(value):
+def finite(ctx: click.Context, param: click.Parameter, value: Optional[float]) -> Optional[float]:
+    """click callback: refuse NaN and infinities (``click.FloatRange`` lets them through); None passes."""
+    if value is not None and not math.isfinite(value):
         raise click.BadParameter(f"must be a finite number, got {value}")
     return value
 
