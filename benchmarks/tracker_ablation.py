@@ -54,6 +54,8 @@ def variants() -> dict[str, TrackerConfig]:
             out[f"defaults + {name}"] = base.with_(**{name: {"enabled": True}})
     out["defaults + fill in image coordinates"] = base.with_(fill={"enabled": True, "fill_space": "image"})
     out["defaults + fill in scene coordinates"] = base.with_(fill={"enabled": True, "fill_space": "scene"})
+    out["defaults + thin-box refinement (redetect)"] = base.with_(refine_thin=True)
+    out["defaults + thin-box refinement at aspect 5"] = base.with_(refine_thin=True, refine_aspect=5.0)
     out["all on, camera by the box vote"] = base.with_(source="boxes")
     out["all on (default)"] = base
     return out

@@ -243,6 +243,13 @@ class RedetectConfig:
     grow_steps: int = 6  #: frames a detection is extended into its neighbours by local search (0: no growing)
     grow_cover: float = 1.5  #: lowering it grows into frames where a similar box was detected nearby (fast movers)
     grow_budget: float = 2.0  #: at most this many growing searches per frame of the clip (bounds the cost)
+    #: replace whole-frame boxes thinner than the detector's anchors by the crop's box; off (default): it gained
+    #: the real dev clips 3 frames but cost the synth plain worlds up to 5 points (docs/tracker.md)
+    refine_thin: bool = False
+    #: raising it refines fewer boxes: only those at least this tall for their width in the detector's
+    #: stretched square input (SSD's anchors stop at 3:1)
+    refine_aspect: float = 3.0
+    refine_iou: float = 0.3  #: raising it replaces a thin box only by a crop box overlapping it more
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "contexts", tuple(float(c) for c in self.contexts))  # (JSON gives a list)

@@ -22,6 +22,10 @@ Real-world assumptions (each switchable in :class:`~fdpose.pipelines.tracking.co
   it lies within ``max_shift`` diagonals of the prediction with a size ratio within
   ``max_size_ratio``.
 
+- *Thin-box refinement* (``refine_thin``, off by default: measured in docs/tracker.md): a
+  whole-frame box much taller than its anchors allow (``refine_aspect`` in the stretched input)
+  is too wide; the crop search's box replaces it (:func:`refine_thin`).
+
 Cost: only frames where a detection's neighbour or the track has no box, 1 to 4 detector runs
 each (:func:`local_boxes`). docs/tracker.md has the measurements.
 """
@@ -246,12 +250,52 @@ def grow(cands: list[np.ndarray], frames: FrameGetter, detector: Any, camera: Op
     return cands
 
 
+def refine_thin(cands: list[np.ndarray], frames: FrameGetter, detector: Any, cfg: RedetectConfig,
+                stats: "RedetectStats") -> list[np.ndarray]:
+    """Replace whole-frame boxes thinner than the detector's anchors by the crop search's box.
+
+    Real-world assumption: a whole-frame SSD stretches the frame into its square input, where a
+    person standing on his hands is about 10:1 tall while its anchors stop at 3:1; its box for him
+    is then too wide (the armstand's handstand: 61 px for a 30 px diver, IoU 0.48 with him). A box
+    whose height / width in the stretched input is at least ``refine_aspect`` is searched again
+    with :func:`local_boxes` around itself (a crop shaped to bring it within the anchors' range,
+    two contexts that must agree) and replaced by the box found when that overlaps it by IoU >=
+    ``refine_iou`` (the same person). Returns the candidates ``T x (K_t, 5)``.
+    """
+    todo = {}
+    for t, c in enumerate(cands):
+        rows = [j for j in range(len(c)) if c[j, 3] - c[j, 1] > 0 and c[j, 2] - c[j, 0] > 0]
+        if rows:
+            todo[t] = rows
+    if not todo:
+        return cands
+    order = sorted(todo)
+    for t, img in zip(order, frames(order)):
+        h, w = img.shape[:2]
+        for j in todo[t]:
+            box = cands[t][j]
+            aspect = ((box[3] - box[1]) / h) / ((box[2] - box[0]) / w)  # (in the stretched square input)
+            if aspect < cfg.refine_aspect:
+                continue
+            stats.searched.append(t)
+            got = local_boxes(detector, img, box[:4], cfg)
+            if len(got):
+                v = iou(box[:4], got[:, :4])
+                k = int(np.argmax(v))
+                if v[k] >= cfg.refine_iou:
+                    cands[t] = cands[t].copy()
+                    cands[t][j, :4] = got[k, :4]
+                    stats.refined.append(t)
+    return cands
+
+
 @dataclass
 class RedetectStats:
     """What the re-detection did on one clip."""
 
     searched: list[int] = field(default_factory=list)  #: frames searched (each ``2 * len(orientations)`` runs)
     added: list[int] = field(default_factory=list)  #: frames that gained a candidate
+    refined: list[int] = field(default_factory=list)  #: frames where a thin box was replaced (:func:`refine_thin`)
     rounds: int = 0
 
 
@@ -270,6 +314,9 @@ def track_with_redetect(cands: Sequence[np.ndarray], config: TrackerConfig, fram
     cands = [np.asarray(c, dtype=np.float64).reshape(-1, 5) for c in cands]
     stats = RedetectStats()
     active = cfg.enabled and frames is not None and hasattr(detector, "detect_one")
+    if active and cfg.refine_thin:
+        assert frames is not None
+        cands = refine_thin(cands, frames, detector, cfg, stats)
     if active and cfg.grow_steps > 0:
         assert frames is not None
         cands = grow(cands, frames, detector, camera, cfg, stats)
