@@ -42,6 +42,7 @@ from fdpose.metrics.boxes import iou
 from fdpose.pipelines.tracking.camera import CameraMotion
 from fdpose.pipelines.tracking.config import RedetectConfig, TrackerConfig
 from fdpose.pipelines.tracking.tracker import TrackResult, track_diver
+from fdpose.records import Boxes
 
 log = logging.getLogger(__name__)
 
@@ -299,30 +300,32 @@ class RedetectStats:
     rounds: int = 0
 
 
-def track_with_redetect(cands: Sequence[np.ndarray], config: TrackerConfig, frames: Optional[FrameGetter],
+def track_with_redetect(cands: Sequence[Boxes | np.ndarray], config: TrackerConfig, frames: Optional[FrameGetter],
                         detector: Any, *, image_size: Optional[tuple[int, int]] = None,
                         camera: Optional[CameraMotion] = None, **kwargs: Any
                         ) -> tuple[TrackResult, list[np.ndarray], RedetectStats]:
     """:func:`track_diver`, then up to ``rounds`` times: re-detect where the track has no box
     (:func:`predictions`), add the boxes found to the candidates and track again.
 
-    Returns the final track, the (possibly grown) candidates ``T x (K_t, 5)`` and the stats.
+    cands: T :class:`~fdpose.records.Boxes` (the detectors' output) or ``(K_t, 5)`` rows; the
+    search works on the rows. Returns the final track, the (possibly grown) candidates
+    ``T x (K_t, 5)`` rows and the stats.
     Without frames, a detector with ``detect_one`` or with the section disabled it is
     :func:`track_diver` alone.
     """
     cfg = config.redetect
-    cands = [np.asarray(c, dtype=np.float64).reshape(-1, 5) for c in cands]
+    rows = [Boxes.from_rows(c, f"candidates of frame {t}").rows() for t, c in enumerate(cands)]
     stats = RedetectStats()
     active = cfg.enabled and frames is not None and hasattr(detector, "detect_one")
     if active and cfg.refine_thin:
         assert frames is not None
-        cands = refine_thin(cands, frames, detector, cfg, stats)
+        rows = refine_thin(rows, frames, detector, cfg, stats)
     if active and cfg.grow_steps > 0:
         assert frames is not None
-        cands = grow(cands, frames, detector, camera, cfg, stats)
-    track = track_diver(cands, config, image_size=image_size, camera=camera, **kwargs)
+        rows = grow(rows, frames, detector, camera, cfg, stats)
+    track = track_diver(rows, config, image_size=image_size, camera=camera, **kwargs)
     if not active or frames is None:
-        return track, cands, stats
+        return track, rows, stats
     tried: set[int] = set()
     for _ in range(cfg.rounds):
         todo = {t: p for t, p in predictions(track, camera, cfg).items() if t not in tried}
@@ -337,11 +340,11 @@ def track_with_redetect(cands: Sequence[np.ndarray], config: TrackerConfig, fram
             stats.searched.append(t)
             got = local_boxes(detector, img, todo[t], cfg)
             if len(got):
-                cands[t] = np.concatenate([cands[t], got[:1]], axis=0)
+                rows[t] = np.concatenate([rows[t], got[:1]], axis=0)
                 stats.added.append(t)
                 added += 1
         if not added:
             break
-        track = track_diver(cands, config, image_size=image_size, camera=camera, **kwargs)
+        track = track_diver(rows, config, image_size=image_size, camera=camera, **kwargs)
     log.info("re-detection: %d frames searched, %d gained a box", len(stats.searched), len(stats.added))
-    return track, cands, stats
+    return track, rows, stats

@@ -261,3 +261,21 @@ def test_ssd_armstand_thin_box_refinement_boxes_the_handstand(armstand) -> None:
     res = run(TrackerConfig().with_(refine_thin=True))
     assert {0, 1, 2, 3, 4, 5, 6, 14, 15} <= _on_diver(res, gt)
     assert all(res.box(t) is None for t in range(entry, len(gt)))
+
+
+def test_track_with_redetect_takes_the_detectors_boxes_records() -> None:
+    """Boxes records (the detectors' output) and (K, 5) rows give the same grown candidates and track."""
+    from fdpose.records import Boxes
+
+    img = np.zeros((240, 320, 3), np.uint8)
+    img[60:180, 100:140] = 200  # a 40 x 120 figure, detected only in frame 0
+    rows = [np.array([[100.0, 60.0, 140.0, 180.0, 0.7]]), np.zeros((0, 5)), np.zeros((0, 5))]
+    runs = [track_with_redetect(c, TrackerConfig(), lambda idx: [img for _ in idx], _PaintedDetector(),
+                                image_size=(320, 240))
+            for c in (rows, [Boxes.from_rows(r) for r in rows])]
+    (res_a, grown_a, _), (res_b, grown_b, _) = runs
+    assert [len(g) for g in grown_a] == [1, 1, 1]  # (grown into frames 1 and 2)
+    for a, b in zip(grown_a, grown_b):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(res_a.boxes, res_b.boxes)
+    assert np.isfinite(res_a.boxes[:, 0]).all()

@@ -186,8 +186,9 @@ def test_track_with_redetect_grows_a_missed_figure_into_a_track() -> None:
 def test_ssd_armstand_default_tracker_follows_the_handstand_diver(shared_data: Path,
                                                                    ssd) -> None:  # type: ignore[no-untyped-def]
     """Measured (benchmarks/tracker_ablation.py, docs/tracker.md): the defaults with re-detection
-    right on 11 of 21 frames by the issue's rule (frames 0, 2-6 on the diver, 16-20 no box),
-    5 without it (the seated official was tracked); the track ends at the entry."""
+    right on 13 of 21 frames by the issue's rule (frames 0, 2-6 and 14-15 on the diver, 16-20 no
+    box; 14-15 by the image re-acquisition, tests/pipelines/test_tracker_reacquire_fill.py), 5
+    without re-detection (the seated official was tracked); the track ends at the entry."""
     import cv2
 
     folder = shared_data / "real" / "mtlaqa_10m_armstand"
