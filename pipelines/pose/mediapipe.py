@@ -177,7 +177,7 @@ class BlazePose:
             # the graph loads its models on its own threads, which print after the constructor
             # returned: one blank image waits for them inside the capture (static mode: no state kept)
             self._pose.process(np.zeros((64, 64, 3), np.uint8))
-        self._runs = 0  # images of the caller processed so far
+        self._found_once = False  # mediapipe's notice comes with the first person found, not the first image
 
     def landmarks(self, image_bgr: np.ndarray) -> Optional[np.ndarray]:
         """``(33, 3)`` ``[x, y, visibility]`` in pixels of ``image_bgr`` or None when nobody is found.
@@ -189,14 +189,16 @@ class BlazePose:
 
         h, w = image_bgr.shape[:2]
         rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
-        if self._runs == 0:
+        if not self._found_once:
+            # the landmark stage prints its one-time absl notice the first time it runs, i.e. on the first
+            # image with a person: frames before it (an empty start) stay inside the capture too
             with native_stderr_to_debug(__name__):
                 result = self._pose.process(rgb)
         else:
             result = self._pose.process(rgb)
-        self._runs += 1
         if result.pose_landmarks is None:
             return None
+        self._found_once = True
         return np.array([[p.x * w - 0.5, p.y * h - 0.5, p.visibility] for p in result.pose_landmarks.landmark],
                         dtype=np.float64)
 
