@@ -3,6 +3,8 @@
     python benchmarks/demo_aqa.py OUT                       # 96 clips, half test dives, epochs 16 and 40
     python benchmarks/demo_aqa.py OUT --epochs 40 --config-json '{"use_sve": true}'   # + the static visual branch
     python benchmarks/demo_aqa.py OUT --poses estimated --seeds 0,1,2   # the demo's poses, three training seeds
+    python benchmarks/demo_aqa.py OUT --form-faults --hrnet-clips 48 --epochs 80 --poses estimated  # the quick plan's world
+    python benchmarks/demo_aqa.py OUT --score-shares                   # how the synthetic score is made
 
 Runs the demo's first steps (synth, fine-tune HRNet, track-and-estimate; :mod:`fdpose.demo.steps`) on
 the quick plan with ``--clips`` clips and ``--train-share``, exports FineDiving-Pose with
@@ -118,6 +120,29 @@ def entry_angle_probe(world: Path) -> list[dict[str, Any]]:
     return out
 
 
+def score_shares(form_faults: bool, dives: int = 4000, seed: int = 0) -> dict[str, Any]:
+    """How the synthetic judges' score is made: over ``dives`` draws of one difficulty-3.0 dive, each
+    penalty's mean and Pearson correlation with the dive score, and the R^2 of the score on the
+    in-flight faults a pose can show over many frames (take-off height, kick-out, legs, knees)."""
+    from fdpose.synth.scoring import dive_score, judge_scores, penalties, sample_execution
+
+    rng = np.random.default_rng(seed)
+    pens, scores = [], []
+    for _ in range(dives):
+        p = penalties(sample_execution(rng, 3.0, form_faults))
+        pens.append(p)
+        scores.append(dive_score(judge_scores(rng, p), 3.0))
+    names = list(pens[0])
+    m = np.array([[p[k] for k in names] for p in pens])
+    s = np.array(scores)
+    flight = m[:, [names.index(k) for k in ("takeoff_height", "kickout_delay", "leg_separation", "knee_bend")]].sum(1)
+    return {"form_faults": form_faults, "score_mean": round(float(s.mean()), 1), "score_std": round(float(s.std()), 1),
+            "penalties": {k: {"mean": round(float(m[:, i].mean()), 2),
+                              "corr_with_score": round(float(np.corrcoef(m[:, i], s)[0, 1]), 2)}
+                          for i, k in enumerate(names)},
+            "r2_in_flight_faults": round(float(np.corrcoef(flight, s)[0, 1] ** 2), 2)}
+
+
 def train_and_score(out: Path, poses: Path, tag: str, epochs: int, overrides: dict[str, Any], seed: int = 0
                     ) -> dict[str, Any]:
     """Train the demo's AQA model on ``poses`` (training seed ``seed``) and score the test split like the
@@ -170,9 +195,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", default="0", help="comma-separated AQA training seeds")
     ap.add_argument("--form-faults", action=argparse.BooleanOptionalAction, default=False,
                     help="synth form_faults world (the quick plan's since issue 13 C)")
+    ap.add_argument("--score-shares", action="store_true",
+                    help="only print how the score is made (default and form_faults recipes) and exit")
     ap.add_argument("--config-json", default="{}", help="fields over the demo's AQA preset, e.g. '{\"use_sve\": true}'")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    if args.score_shares:
+        for form in (False, True):
+            print(json.dumps(score_shares(form)), flush=True)
+        return 0
     import torch
 
     torch.set_num_threads(1)

@@ -212,7 +212,7 @@ def step_export(ctx: DemoContext) -> dict[str, Any]:
         ann.test = [k for k in ann.test if k not in dropped]
         filtered.mkdir(parents=True)
         save_annotations(filtered, ann)
-        log.warning("export left out %d clip(s) over the interpolated-joints limit: %s", len(dropped),
+        log.info("export left out %d clip(s) over the interpolated-joints limit: %s", len(dropped),
                     ", ".join(f"{d['key'][0]}__{d['key'][1]} ({d['reason']})" for d in summary.dropped))
     return {"clips": summary.clips, "frames": summary.frames, "manual_frames": summary.manual_frames,
             "provenance_share": {k: _round(v, 6) for k, v in summary.provenance_share.items()},
