@@ -118,14 +118,34 @@ def jpeg_is_truncated(path: Path) -> bool:
     return b"\xff\xd9" not in tail
 
 
-def read_image(path: Path, location: Optional[str] = None) -> np.ndarray:
-    """Decode one image file into ``(H, W, 3) uint8`` BGR (a truncated JPEG is decoded with a warning)."""
+#: Truncated JPEGs already warned about in this process (a training run reads a frame every epoch).
+_WARNED_TRUNCATED: set[str] = set()
+
+
+def imread(path: Path, flags: Optional[int] = None) -> Optional[np.ndarray]:
+    """``cv2.imread`` (None when OpenCV cannot decode the file), the one image decode of every stage.
+
+    A truncated JPEG is decoded as OpenCV does (the missing rows grey) with one warning per file and
+    process; libjpeg's own "Premature end of JPEG file" line on descriptor 2 goes to the DEBUG log.
+    """
     import cv2
 
-    image = check_image(cv2.imread(str(path), cv2.IMREAD_COLOR), path, location)
-    if jpeg_is_truncated(path):
+    from fdpose.logs import native_stderr_to_debug
+
+    mode = cv2.IMREAD_COLOR if flags is None else flags
+    if not jpeg_is_truncated(path):
+        return cv2.imread(str(path), mode)
+    with native_stderr_to_debug(__name__):
+        image = cv2.imread(str(path), mode)
+    if image is not None and str(path) not in _WARNED_TRUNCATED:
+        _WARNED_TRUNCATED.add(str(path))
         log.warning("%s: truncated JPEG (no end-of-image marker): only its first rows are real", path)
     return image
+
+
+def read_image(path: Path, location: Optional[str] = None) -> np.ndarray:
+    """Decode one image file into ``(H, W, 3) uint8`` BGR (a truncated JPEG is decoded with a warning)."""
+    return check_image(imread(path), path, location)
 
 
 def image_size(path: Path, location: Optional[str] = None) -> tuple[int, int]:

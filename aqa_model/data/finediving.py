@@ -58,7 +58,7 @@ from fdpose.sampling import (
     resample_rows,
 )
 from fdpose.skeleton import flip_keypoints
-from fdpose.video import frame_numbers
+from fdpose.video import frame_numbers, imread
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ def decode_factor(extent: float, size: int) -> int:
 
 
 def _read_rgb(path: Path, factor: int) -> np.ndarray:
-    img = cv2.imread(str(path), _DECODE_FLAGS[factor])
+    img = imread(path, _DECODE_FLAGS[factor])
     if img is None:
         raise InputError("cannot read frame image", path)
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
@@ -188,7 +188,7 @@ def load_video(files: Sequence[Path], positions: np.ndarray, size: int,
     """
     out = np.empty((len(positions), 3, size, size), np.float32)
     offsets: tuple[int, int] | None = None
-    first = cv2.imread(str(files[int(positions[0])]), cv2.IMREAD_COLOR) if len(positions) else None
+    first = imread(files[int(positions[0])]) if len(positions) else None
     if len(positions) and first is None:
         raise InputError("cannot read frame image", files[int(positions[0])])
     raw_height, raw_width = first.shape[:2] if first is not None else (0, 0)
