@@ -61,3 +61,17 @@ def test_entry_angle_probe_reports_four_frames_around_water_contact(world: Path)
     for r in rows:
         assert 0.0 <= r["pelvis_and_neck_visible"] <= 1.0
         assert -1.0 <= r["srcc_angle_vs_abs_rotation_error"] <= 1.0
+
+
+def test_score_shares_show_the_form_faults_weight() -> None:
+    bench = _bench()
+    plain, form = bench.score_shares(False, dives=800), bench.score_shares(True, dives=800)
+    for name in ("leg_separation", "knee_bend"):  # twice the deduction, more tied to the score
+        assert form["penalties"][name]["mean"] > 1.6 * plain["penalties"][name]["mean"]
+        assert form["penalties"][name]["corr_with_score"] < plain["penalties"][name]["corr_with_score"] < 0
+    assert form["r2_in_flight_faults"] > plain["r2_in_flight_faults"] + 0.05
+    # the other deductions are drawn the same way (same means within sampling noise)
+    for name in ("rotation_error", "splash", "takeoff_height"):
+        assert abs(form["penalties"][name]["mean"] - plain["penalties"][name]["mean"]) < 0.1
+    # seeded (compared as JSON: a penalty that never occurs in 50 dives has a NaN correlation)
+    assert json.dumps(bench.score_shares(True, dives=50)) == json.dumps(bench.score_shares(True, dives=50))
