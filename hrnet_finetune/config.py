@@ -161,6 +161,22 @@ def sync_codec(cfg: Any, input_size: Optional[tuple[int, int]] = None) -> None:
 REQUIRED_CONFIG_KEYS: tuple[str, ...] = ("model", "codec", "train_dataloader", "val_dataloader")
 
 
+def _config_line(exc: BaseException, path: str | os.PathLike[str]) -> tuple[Optional[int], str]:
+    """(line number, source text) in the config file where ``exc`` arose: a SyntaxError's own line, else the
+    last traceback frame inside the file (mmengine executes it); (None, "") when it is not in the file."""
+    import linecache
+    import traceback
+
+    if isinstance(exc, SyntaxError):
+        return exc.lineno, ""
+    target = os.path.realpath(os.fspath(path))
+    line: Optional[int] = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if os.path.realpath(frame.filename) == target:
+            line = frame.lineno
+    return line, (linecache.getline(target, line).strip() if line else "")
+
+
 def read_mm_config(path: str | os.PathLike[str], required: tuple[str, ...] = REQUIRED_CONFIG_KEYS) -> Any:
     """``mmengine.Config.fromfile`` with one-line errors: a config that does not parse or evaluate, or lacks
     one of ``required``, is a :class:`ConfigError` naming the file (not a traceback from mmengine)."""
@@ -171,8 +187,10 @@ def read_mm_config(path: str | os.PathLike[str], required: tuple[str, ...] = REQ
     except FileNotFoundError:
         raise InputError("config not found", path) from None
     except Exception as exc:  # noqa: BLE001 - mmengine raises anything the config's Python raises
-        detail = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else ""
-        raise ConfigError(f"not a readable mmengine config{detail}: {type(exc).__name__}: {exc}", path) from None
+        line, source = _config_line(exc, path)
+        detail = f" (line {line})" if line else ""
+        reason = " ".join(str(exc).split()) or (f"at `{source}`" if source else "")
+        raise ConfigError(f"not a readable mmengine config{detail}: {type(exc).__name__}: {reason}", path) from None
     missing = [k for k in required if k not in cfg]
     if missing:
         raise ConfigError(f"not a top-down pose config: no {', '.join(missing)}", path)
