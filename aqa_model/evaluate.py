@@ -22,8 +22,6 @@ is the number a model must beat, not 0.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import math
 import os
@@ -44,7 +42,7 @@ from fdpose.aqa_model.model import HPMCoRe, VideoEncoding
 from fdpose.aqa_model.regression import final_from_target, regression_target
 from fdpose.errors import ValidationError
 from fdpose.finediving import FineDivingAnnotations, Key
-from fdpose.io import atomic_write_text, remove_stale_temps, write_json
+from fdpose.io import atomic_write_text, csv_text, remove_stale_temps, write_json
 
 log = logging.getLogger(__name__)
 
@@ -359,15 +357,6 @@ def evaluate(model: HPMCoRe, annotations: FineDivingAnnotations, queries: Sequen
 # ----------------------------------------------------------------------------- files
 
 
-def _csv_text(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({c: ("" if row.get(c) is None else row.get(c)) for c in columns})
-    return buffer.getvalue()
-
-
 PREDICTION_COLUMNS = ("match", "idx", "dive_number", "true_score", "pred_score", "error", "exemplar_mean",
                       "stage_contributions", "pred_transitions", "true_transitions", "iou", "fallback", "exemplars")
 
@@ -398,8 +387,8 @@ def write_eval_outputs(result: EvalResult, out_dir: str | os.PathLike[str], num_
     remove_stale_temps(out, recursive=False)  # what a killed evaluation left mid-write
     paths = {
         "predictions": atomic_write_text(out / "predictions.csv",
-                                         _csv_text(prediction_rows(result, num_frames), PREDICTION_COLUMNS)),
-        "per_dive": atomic_write_text(out / "per_dive.csv", _csv_text(
+                                         csv_text(prediction_rows(result, num_frames), PREDICTION_COLUMNS)),
+        "per_dive": atomic_write_text(out / "per_dive.csv", csv_text(
             result.per_dive, ("dive_number", "count", "true_mean", "pred_mean", "l2", "srcc", "fallback"))),
         "report": write_json(out / "report.json", result.summary()),
     }

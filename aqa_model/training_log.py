@@ -8,13 +8,11 @@ installed; the CSV is always written.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from pathlib import Path
 from typing import Any
 
-from fdpose.io import atomic_write_text, write_json
+from fdpose.io import atomic_write_text, csv_text, write_json
 
 log = logging.getLogger(__name__)
 
@@ -27,16 +25,10 @@ CSV_COLUMNS = ("epoch", "lr", "loss_total", "loss_mse", "loss_ce", "loss_contras
 
 def history_csv(history: list[dict[str, Any]]) -> str:
     """The CSV text of a history (floats with full precision; missing values empty)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for rec in history:
-        row = []
-        for col in CSV_COLUMNS:
-            v = rec.get(col)
-            row.append("" if v is None else (int(v) if isinstance(v, bool) else repr(v) if isinstance(v, float) else v))
-        writer.writerow(row)
-    return buffer.getvalue()
+    def cell(v: Any) -> Any:
+        return int(v) if isinstance(v, bool) else repr(v) if isinstance(v, float) else v
+
+    return csv_text(({col: cell(rec.get(col)) for col in CSV_COLUMNS} for rec in history), CSV_COLUMNS)
 
 
 class TrainingLog:

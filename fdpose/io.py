@@ -15,7 +15,7 @@ import pickle
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -181,6 +181,17 @@ def read_json(path: str | os.PathLike[str], max_bytes: int = MAX_JSON_BYTES) -> 
         raise InputError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", p) from None
     except (ValueError, RecursionError) as exc:
         raise InputError(f"invalid JSON: {exc}", p) from None
+
+
+def csv_text(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
+    """The CSV text of a table (pandas): one row per mapping, ``columns`` in order (other keys ignored),
+    None empty, every value written as Python prints it (object columns: an int column with gaps stays
+    ints, floats keep full precision), ``\\n`` line ends."""
+    import pandas as pd
+
+    cols = list(columns)
+    frame = pd.DataFrame([{c: row.get(c) for c in cols} for row in rows], columns=cols, dtype=object)
+    return str(frame.to_csv(index=False, lineterminator="\n", na_rep=""))
 
 
 def write_npz(path: str | os.PathLike[str], **arrays: np.ndarray) -> Path:
