@@ -69,7 +69,7 @@ def metric_rows(result: DemoResult) -> list[tuple[str, str, str]]:
         ("dataset provenance", ", ".join(f"{k} {_fmt(v, pct=True)}" for k, v in share.items()) or "n/a",
          "joints of the 96-frame export (manual labels of training clips win)"),
         *([("clips left out", str(len(ex.get("dropped") or [])),
-            "export --drop-failing, not trained or tested on: "
+            "plan drop_failing (export --drop-failing; clips track-and-estimate skipped), not trained or tested on: "
             + ("; ".join(f"{d['key'][0]}__{d['key'][1]} ({d['split']}, {d['reason']})" for d in ex["dropped"])
                if ex.get("dropped") else "none over the interpolated-joints limit"))]
           if result.plan.drop_failing else []),

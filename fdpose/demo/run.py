@@ -83,7 +83,7 @@ def run_demo(ctx: DemoContext, resume: bool = False, on_step: Optional[Callable[
         "validate": lambda: steps.step_validate(ctx),
         "finetune": lambda: steps.step_finetune(ctx),
         "track": lambda: steps.step_track(ctx, result.steps["finetune"]),
-        "export": lambda: steps.step_export(ctx),
+        "export": lambda: steps.step_export(ctx, result.steps.get("track")),
         "train_aqa": lambda: steps.step_train_aqa(ctx),
         "eval": lambda: steps.step_eval(ctx),
     }

@@ -167,6 +167,10 @@ def step_track(ctx: DemoContext, finetune: dict[str, Any]) -> dict[str, Any]:
         raise FdposeError(f"track-and-estimate failed on {len(failed)} clips, first: {failed[0].clip_id}: "
                           f"{failed[0].reason}")
     done = [o for s in summaries for o in s.outcomes if o.status == "done"]
+    # clips the runner skipped for a reason other than an earlier complete output (e.g. taken for a
+    # synchronised dive): the export leaves them out under the plan's drop_failing, else stops on them
+    refused = [{"clip_id": o.clip_id, "reason": o.reason} for s in summaries for o in s.outcomes
+               if o.status == "skipped" and o.reason != "complete (resume)"]
     frames = sum(o.frames for o in done)
     seconds = sum(sum(o.seconds.values()) for o in done)
     joints = sum(o.total_joints for o in done)
@@ -181,43 +185,76 @@ def step_track(ctx: DemoContext, finetune: dict[str, Any]) -> dict[str, Any]:
             "test_pckh": _round(sum(c["pckh_correct"] for c in test_clips) / pck_joints) if pck_joints else None,
             "test_pckh_joints": pck_joints,
             "interpolated_share": _round(sum(o.interpolated_joints for o in done) / joints, 6) if joints else None,
-            "tracker_losses": sum(o.tracker_losses for o in done),
+            "tracker_losses": sum(o.tracker_losses for o in done), "refused": refused,
             "contact_sheet": str(sheets[0]) if sheets else None}
 
 
 # ----------------------------------------------------------------------------- 5 export
 
 
-def step_export(ctx: DemoContext) -> dict[str, Any]:
-    """Export FineDiving-Pose (manual labels of the training clips win) and check it."""
+def _without(ctx: DemoContext, folder: Path, leave_out: set[tuple[str, int]], records: bool = False) -> Path:
+    """A copy of the world's annotations in ``folder`` whose split lists leave ``leave_out`` out (with
+    ``records`` also their fine-grained and coarse records: the export takes every record's clip);
+    removes an older copy first."""
     import shutil
 
     from fdpose.finediving import load_annotations, save_annotations
+
+    if folder.exists():
+        shutil.rmtree(folder)
+    ann = load_annotations(ctx.world / "annotations")
+    ann.train = [k for k in ann.train if k not in leave_out]
+    ann.test = [k for k in ann.test if k not in leave_out]
+    if records:
+        ann.fine = {k: v for k, v in ann.fine.items() if k not in leave_out}
+        ann.coarse = {k: v for k, v in ann.coarse.items() if k not in leave_out}
+    folder.mkdir(parents=True)
+    save_annotations(folder, ann)
+    return folder
+
+
+def step_export(ctx: DemoContext, track: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Export FineDiving-Pose (manual labels of the training clips win) and check it.
+
+    With the plan's ``drop_failing``, clips are left out and reported instead of stopping the demo:
+    those track-and-estimate refused (``track["refused"]``, e.g. taken for a synchronised dive:
+    the export reads a copy of the annotations without them) and those over the export check's
+    interpolated-joints limit (``export --drop-failing``). The AQA steps then read a copy of the
+    annotations without any of them (:attr:`DemoContext.aqa_annotations`).
+    """
+    import shutil
+
     from fdpose.pipelines.export import export_dataset
 
-    train_keys, _ = _splits(ctx)
-    summary = export_dataset(ctx.track, _labelme_dirs(ctx, train_keys), ctx.world / "annotations", ctx.dataset,
-                             fmt=["fdpose", "hpmcore"], overwrite=True, command=ctx.command,
-                             drop_failing=ctx.plan.drop_failing)
+    train_keys, test_keys = _splits(ctx)
+    split_of = {**{k: "train" for k in train_keys}, **{k: "test" for k in test_keys}}
+    refused: list[dict[str, Any]] = []
+    if ctx.plan.drop_failing:
+        for r in (track or {}).get("refused", []):
+            match, idx = r["clip_id"].rsplit("__", 1)
+            refused.append({"key": [match, int(idx)], "split": split_of.get((match, int(idx)), "none"),
+                            "reason": f"track-and-estimate skipped it: {r['reason']}"})
+    export_ann, filtered = ctx.out / "export_annotations", ctx.out / "aqa_annotations"
+    for folder in (export_ann, filtered):
+        if folder.exists():
+            shutil.rmtree(folder)
+    gone = {(d["key"][0], d["key"][1]) for d in refused}
+    annotations = _without(ctx, export_ann, gone, records=True) if refused else ctx.world / "annotations"
+    labels = _labelme_dirs(ctx, [k for k in train_keys if k not in gone])
+    summary = export_dataset(ctx.track, labels, annotations, ctx.dataset, fmt=["fdpose", "hpmcore"], overwrite=True,
+                             command=ctx.command, drop_failing=ctx.plan.drop_failing)
     if not summary.check.ok:
         raise ValidationError("dataset check failed: " + "; ".join(str(p) for p in summary.check.problems()[:3]),
                               ctx.dataset)
-    filtered = ctx.out / "aqa_annotations"
-    if filtered.exists():
-        shutil.rmtree(filtered)
-    dropped = {(d["key"][0], int(d["key"][1])) for d in summary.dropped}
-    if dropped:  # the AQA steps train and test on the exported clips only
-        ann = load_annotations(ctx.world / "annotations")
-        ann.train = [k for k in ann.train if k not in dropped]
-        ann.test = [k for k in ann.test if k not in dropped]
-        filtered.mkdir(parents=True)
-        save_annotations(filtered, ann)
-        log.info("export left out %d clip(s) over the interpolated-joints limit: %s", len(dropped),
-                    ", ".join(f"{d['key'][0]}__{d['key'][1]} ({d['reason']})" for d in summary.dropped))
+    left_out = refused + [dict(d) for d in summary.dropped]
+    if left_out:  # the AQA steps train and test on the exported clips only
+        _without(ctx, filtered, {(d["key"][0], int(d["key"][1])) for d in left_out})
+        log.info("the dataset leaves out %d clip(s): %s", len(left_out),
+                 ", ".join(f"{d['key'][0]}__{d['key'][1]} ({d['reason']})" for d in left_out))
     return {"clips": summary.clips, "frames": summary.frames, "manual_frames": summary.manual_frames,
             "provenance_share": {k: _round(v, 6) for k, v in summary.provenance_share.items()},
             "card": str(summary.card), "check_ok": summary.check.ok,
-            "dropped": [dict(d) for d in summary.dropped], "dropped_clips": len(summary.dropped)}
+            "dropped": left_out, "dropped_clips": len(left_out)}
 
 
 # ----------------------------------------------------------------------------- 6 train AQA

@@ -4,6 +4,7 @@ out, reported in the step's figures and the report, and the AQA steps read split
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 from pathlib import Path
 
@@ -70,10 +71,47 @@ def test_export_step_drops_reports_and_filters_the_aqa_splits(demo_dir: tuple[Pa
     # the report says it, with the clip and its reason
     rows = {name: (value, what) for name, value, what in metric_rows(DemoResult(out, ctx.plan, steps={"export": res}))}
     value, what = rows["clips left out"]
-    assert value == "1" and what.startswith("export --drop-failing") and f"{bad} (test, " in what
+    assert value == "1" and what.startswith("plan drop_failing (export --drop-failing") and f"{bad} (test, " in what
 
 
 def test_no_drop_row_without_the_option(tmp_path: Path) -> None:
     plan = dataclasses.replace(QUICK, drop_failing=False)
     names = [name for name, _, _ in metric_rows(DemoResult(tmp_path, plan, steps={}))]
     assert "clips left out" not in names and "SRCC (test)" in names
+
+
+def test_a_clip_the_tracker_skipped_is_left_out_and_named(demo_dir: tuple[Path, str], tmp_path: Path) -> None:
+    """A clip track-and-estimate skipped (e.g. taken for a synchronised dive) has no track output: with
+    drop_failing the export reads annotations without it and the demo names it; without, it stops."""
+    import shutil
+
+    src, bad = demo_dir
+    out = tmp_path / "demo"
+    out.mkdir()
+    (out / "world").symlink_to((src / "world").resolve(), target_is_directory=True)
+    shutil.copytree(src / "track", out / "track")
+    world_ann = load_annotations(out / "world" / "annotations")
+    skipped = world_ann.train[0]
+    sid = f"{skipped[0]}__{skipped[1]}"
+    (out / "track" / f"{sid}.json").unlink()
+    track = {"refused": [{"clip_id": sid, "reason": "synchronised dive: a second diver beside the tracked one"}]}
+
+    from fdpose.errors import InputError
+
+    with pytest.raises(InputError, match="no track output for 1 of"):
+        step_export(DemoContext(out, dataclasses.replace(QUICK, drop_failing=False, threads=1)), track)
+
+    ctx = DemoContext(out, dataclasses.replace(QUICK, drop_failing=True, threads=1))
+    res = step_export(ctx, track)
+    assert res["check_ok"] is True and res["dropped_clips"] == 2
+    reasons = {f"{d['key'][0]}__{d['key'][1]}": (d["split"], d["reason"]) for d in res["dropped"]}
+    assert reasons[sid] == ("train", "track-and-estimate skipped it: synchronised dive: a second diver beside "
+                                     "the tracked one")
+    assert reasons[bad][0] == "test" and "interpolated joints" in reasons[bad][1]
+    ann = load_annotations(ctx.aqa_annotations)
+    assert skipped not in ann.train and len(ann.train) == len(world_ann.train) - 1
+    assert len(ann.test) == len(world_ann.test) - 1
+    # the dataset's own split lists leave the skipped clip out; its card names the source
+    manifest = json.loads((out / "dataset" / "manifest.json").read_text())
+    assert [skipped[0], skipped[1]] not in manifest["splits"]["train"]
+    assert manifest["sources"]["annotations"] == str(out / "export_annotations")
