@@ -86,14 +86,15 @@ def cut(image: np.ndarray, window: tuple[int, int, int, int], rotate: bool) -> n
     return np.ascontiguousarray(out[::-1, ::-1]) if rotate else out
 
 
-def to_frame(boxes: np.ndarray, window: tuple[int, int, int, int], rotate: bool) -> np.ndarray:
-    """``(K, 5)`` boxes found in :func:`cut`'s crop -> ``(K, 5)`` in frame pixels (scores kept).
+def to_frame(boxes: Boxes | np.ndarray, window: tuple[int, int, int, int], rotate: bool) -> np.ndarray:
+    """Boxes found in :func:`cut`'s crop (a detector's :class:`~fdpose.records.Boxes`, or ``(K, 5)``
+    rows) -> ``(K, 5)`` rows in frame pixels (scores kept).
 
     Continuous pixel coordinates: a 180-degree rotation of a W x H crop maps x to W - x and y to
     H - y, so a box ``[x1, y1, x2, y2]`` becomes ``[W - x2, H - y2, W - x1, H - y1]``.
     """
     x0, y0, x1, y1 = window
-    out = np.array(boxes, dtype=np.float64).reshape(-1, 5)
+    out = Boxes.from_rows(boxes, "boxes found in a crop").rows()
     if rotate:
         w, h = x1 - x0, y1 - y0
         out[:, :4] = np.stack([w - out[:, 2], h - out[:, 3], w - out[:, 0], h - out[:, 1]], axis=1)
