@@ -9,8 +9,8 @@ track's missing boxes. Applied after pass 2 to the chosen track:
   Both are boxes of the one track: pass 2 chose the later one from the state the earlier one
   left (or both from the seed), so they form one chain; and the track has no box after the
   entry end, so no gap spans that end. Nor is a gap filled once the track has fallen
-  ``entry_min_drop`` of its diagonals below the highest point it reached before the gap
-  (unless ``fill_after_fall``): the diver may have gone under in it, and the box after it is
+  ``entry_min_drop`` of its diagonals below the highest point it reached before the gap, nor
+  any later gap (unless ``fill_after_fall``): the diver may have gone under in it, and the box after it is
   then someone else (the entry end comes only after ``entry_lost_frames`` missed frames);
 - ``fill_space`` ``auto``: in scene coordinates (camera pan and zoom removed, each corner moved
   linearly in the scene and brought back into frame t) where every camera step over the gap was
@@ -47,6 +47,9 @@ def fill_gaps(boxes: np.ndarray, cam: CameraMotion, cfg: FillConfig, entry_min_d
     y = np.array([float(cam.to_scene(((boxes[t, :2] + boxes[t, 2:4]) / 2)[None], t)[0, 1]) for t in have])
     diag = np.hypot(boxes[have, 2] - boxes[have, 0], boxes[have, 3] - boxes[have, 1]) / cam.scale[have]
     fallen = (y - np.minimum.accumulate(y)) / np.maximum(diag, 1e-9) >= entry_min_drop
+    # (once fallen, always: the diver does not rise again before the water; a track that later
+    # climbs in the scene has moved on to someone else, or to a replay after a cut)
+    fallen = np.logical_or.accumulate(fallen)
     for i, (a, b) in enumerate(zip(have[:-1].tolist(), have[1:].tolist())):
         if b - a < 2 or b - a - 1 > cfg.fill_max_gap or (fallen[i] and not cfg.fill_after_fall):
             continue

@@ -206,17 +206,19 @@ def test_ssd_armstand_fill_boxes_the_tucked_flight(armstand) -> None:  # type: i
 
 
 def test_fill_stops_once_the_track_has_fallen() -> None:
-    """Three gaps of 2 frames, the diver falling faster and faster: the gap after the box that
-    lies 4.8 diagonals below the highest point is not filled (the diver may have gone under in it)."""
-    n = 12
+    """Gaps of 2 frames, the diver falling faster and faster, then boxes high up again (a replay
+    after a cut): no gap after the box that lies 4.8 diagonals below the highest point is filled
+    (the diver may have gone under in it), not even between the later high boxes."""
+    n = 16
     boxes = np.full((n, 5), np.nan)
     for t in (0, 3, 6, 9):
         boxes[t] = [100.0, 20.0 * t * t / 3, 130.0, 20.0 * t * t / 3 + 40, 0.5]  # (diagonal 50 px)
+    boxes[12] = boxes[15] = boxes[0]
     cam = _camera(n, range(0))
     assert fill_gaps(boxes.copy(), cam, FillConfig(enabled=True), entry_min_drop=1.5) == [1, 2, 4, 5]
     # (frame 3 fell 60 px = 1.2 diagonals: not yet; frame 6, 240 px, has)
     assert fill_gaps(boxes.copy(), cam, FillConfig(enabled=True, fill_after_fall=True),
-                     entry_min_drop=1.5) == [1, 2, 4, 5, 7, 8]
+                     entry_min_drop=1.5) == [1, 2, 4, 5, 7, 8, 10, 11, 13, 14]
 
 
 # ---- the thin-box refinement of the re-detection --------------------------------------------
