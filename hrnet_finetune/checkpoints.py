@@ -95,7 +95,9 @@ def safe_loading() -> Iterator[None]:
         yield
 
 
-_UNSUPPORTED = re.compile(r"Unsupported global: GLOBAL ([\w.]+)")
+#: torch names a refused global two ways: "Unsupported global: GLOBAL m.x" (a class outside the allow-list)
+#: and "unsupported GLOBAL m.x whose module m is blocked" (os, posix, subprocess, ...).
+_UNSUPPORTED = re.compile(r"[Uu]nsupported (?:global: )?GLOBAL ([\w.]+)")
 
 
 def torch_load(path: str | os.PathLike[str], map_location: Any = "cpu") -> Any:
