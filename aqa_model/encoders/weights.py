@@ -112,12 +112,19 @@ def read_state_dict(path: str | os.PathLike[str], what: str, containers: tuple[s
     except pickle.UnpicklingError as exc:
         # torch's restricted unpickler said no; its advice (retry with weights_only=False) is never taken
         text = " ".join(str(exc).split())
+        blocked = re.search(r"unsupported GLOBAL ([\w.]+) whose module", text)  # os, posix, subprocess, ...
+        if blocked:
+            raise InputError(f"refused to load {what} weights: the file holds Python objects besides tensors "
+                             f"({blocked.group(1)})", path) from None
         found = re.search(r"WeightsUnpickler error: (.*?)(?: Check the documentation|$)", text)
-        detail = (found.group(1) if found else text)[:160]
+        detail = (found.group(1) if found else "not a torch file or damaged")[:160]
         if "global" in detail.lower():
             raise InputError(f"refused to load {what} weights: the file holds Python objects besides tensors "
                              f"({detail})", path) from None
         raise InputError(f"cannot load {what} weights: not a plain state dict ({detail})", path) from None
+    except (IndexError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
+        # arbitrary bytes drive the unpickler's opcode machine into these ("this is ..." -> IndexError)
+        raise InputError(f"cannot load {what} weights: not a torch file or damaged", path) from None
     except Exception as exc:  # noqa: BLE001 - any unreadable file is an input error (pickle, zip, IO, JSON)
         detail = " ".join(str(exc).split())[:200] or type(exc).__name__
         raise InputError(f"cannot load {what} weights: {detail}", path) from None
