@@ -61,7 +61,7 @@ _UNREADABLE = (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFil
                IndexError, KeyError, TypeError, AttributeError, UnicodeDecodeError)
 
 
-def _why_unreadable(exc: BaseException) -> str:
+def why_unreadable(exc: BaseException) -> str:
     """The reason in a few words, without torch's advice to retry with ``weights_only=False`` (never taken)."""
     text = " ".join(str(exc).split())
     if isinstance(exc, pickle.UnpicklingError):
@@ -82,7 +82,7 @@ def load_checkpoint(path: str | os.PathLike[str], map_location: str | torch.devi
     try:
         state = torch.load(p, map_location=map_location, weights_only=True)
     except _UNREADABLE as exc:
-        raise InputError(f"not a readable checkpoint ({_why_unreadable(exc)})", p) from None
+        raise InputError(f"not a readable checkpoint ({why_unreadable(exc)})", p) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise InputError(f"not an fdpose AQA checkpoint (no '{FORMAT}' header)", p)
     if int(state.get("format_version", 0)) > FORMAT_VERSION:

@@ -53,6 +53,7 @@ import torch
 from torch import nn
 
 from fdpose.aqa_model.asformer import ASFormerHead
+from fdpose.aqa_model.checkpoint import why_unreadable
 from fdpose.aqa_model.encoders.weights import load_mapped, strip_prefixes
 from fdpose.aqa_model.model import HPMCoRe
 from fdpose.aqa_model.segmentation import BiGRUHead
@@ -248,7 +249,7 @@ def read_official_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         obj = torch.load(os.fspath(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is an input error
-        raise InputError(f"cannot read the official checkpoint: {' '.join(str(exc).split())[:200]}", path) from None
+        raise InputError(f"cannot read the official checkpoint: {why_unreadable(exc)}", path) from None
     if not isinstance(obj, dict):
         raise InputError("not an official HP-MCoRe checkpoint (a dict of per-module state dicts)", path)
     return obj

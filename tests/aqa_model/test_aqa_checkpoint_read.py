@@ -58,3 +58,14 @@ def test_truncated_checkpoint_is_refused_and_a_whole_one_loads(tmp_path: Path) -
     cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     with pytest.raises(InputError, match=f"^{cut}: not a readable checkpoint"):
         load_checkpoint(cut)
+
+
+@pytest.mark.parametrize("name", ["text", "random"])
+def test_official_checkpoint_reader_gives_the_same_short_reasons(tmp_path: Path, name: str) -> None:
+    from fdpose.aqa_model.official_checkpoint import read_official_checkpoint
+
+    path = tmp_path / f"{name}.pth"
+    path.write_bytes(BODIES[name])
+    with pytest.raises(InputError) as err:
+        read_official_checkpoint(path)
+    assert str(err.value) == f"{path}: cannot read the official checkpoint: not a torch checkpoint or damaged"
