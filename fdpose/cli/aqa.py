@@ -13,7 +13,7 @@ from typing import Any, Optional
 import click
 
 from fdpose.cli.common import emit_json, json_option
-from fdpose.cli.options import finite, parse_box, pick_backends, threads_option
+from fdpose.cli.options import finite, parse_box, pick_backends, set_threads, threads_option
 
 _DIR = click.Path(file_okay=False, path_type=Path)
 _EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -27,15 +27,6 @@ def _is_main_process() -> bool:
 
 
 _threads_option = threads_option(", shared among torchrun processes")
-
-
-def _set_threads(threads: Optional[int]) -> Optional[int]:
-    """Apply the thread rule of fdpose.runtime; returns the count set (None: OMP_NUM_THREADS left as is)."""
-    from fdpose.runtime import apply_threads, resolve_threads
-
-    if resolve_threads(threads) is None:
-        return None
-    return apply_threads(threads)
 
 
 def _parse_key(text: str) -> tuple[str, int]:
@@ -125,7 +116,7 @@ def train_aqa(frames_root: Optional[Path], annotations: Optional[Path], poses_ro
         records = verify_pretrained(config)
         if records:
             config = dataclasses.replace(config, extra={**config.extra, "pretrained_weights": records})
-    threads = _set_threads(threads)
+    threads = set_threads(threads)
     opts = TrainOptions(
         out_dir=out_dir, annotations=annotations, frames_root=frames_root, poses_root=poses_root,
         poses_from_gt=poses_from_gt, config=config, epochs=epochs, batch_size=batch_size, lr=lr,
@@ -228,7 +219,7 @@ def eval_aqa(checkpoint: Path, frames_root: Optional[Path], annotations: Optiona
     from fdpose.errors import ConfigError
     from fdpose.aqa_model.data import load_aqa_annotations
 
-    _set_threads(threads)
+    set_threads(threads)
     dev = pick_device(device)
     model, state, ckpt = model_from_checkpoint(checkpoint, dev)
     cfg = model.config
@@ -344,7 +335,7 @@ def score(clip: Path, checkpoint: Path, dive_number: Optional[str], no_dive_numb
     from fdpose.cli.score_pose import pose_estimator, read_clip_pose
     from fdpose.pipelines.runner import RunConfig
 
-    _set_threads(threads)
+    set_threads(threads)
     with tempfile.TemporaryDirectory(prefix="fdpose_score_pose_") as tmp:
         pipeline = None
         if pose_file is None:

@@ -16,7 +16,7 @@ from typing import Any, Optional
 import click
 
 from fdpose.cli.common import emit_json, invoke_with_one_line_errors, json_option, stderr_is_tty
-from fdpose.cli.options import threads_option
+from fdpose.cli.options import set_threads, threads_option
 
 _ARCH_HELP = "Architecture: hrnet-w48 (method.md 2.2), hrnet-w32, hrnet-small (CPU tests), or a config file path."
 
@@ -31,12 +31,6 @@ class _TrainByDefault(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         return invoke_with_one_line_errors(ctx, lambda: super(_TrainByDefault, self).invoke(ctx))
-
-
-def _set_threads(threads: Optional[int]) -> None:
-    from fdpose.runtime import apply_threads
-
-    apply_threads(threads)
 
 
 @click.group("finetune-hrnet", cls=_TrainByDefault, context_settings={"help_option_names": ["-h", "--help"]})
@@ -81,7 +75,7 @@ def train_cmd(labelme_dirs: tuple[Path, ...], work_dir: Path, arch: str, init: O
     from fdpose.hrnet_finetune.config import TrainSettings, parse_input_size
     from fdpose.hrnet_finetune.train import train
 
-    _set_threads(threads)
+    set_threads(threads)
     settings = TrainSettings(
         labelme_dirs=list(labelme_dirs), work_dir=work_dir, arch=arch, init=init, epochs=epochs, batch_size=batch_size,
         input_size=parse_input_size(input_size) if input_size else None, val_share=val_share, val_dirs=list(val_dirs),
@@ -144,7 +138,7 @@ def eval_cmd(checkpoint: Path, labelme_dirs: tuple[Path, ...], config: Optional[
     from fdpose.io import write_json
     from fdpose.hrnet_finetune.evaluate import evaluate_checkpoint
 
-    _set_threads(threads)
+    set_threads(threads)
     with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
         report = evaluate_checkpoint(checkpoint, list(labelme_dirs), config=config, device=device, flip_test=not no_flip,
                                      batch_size=batch_size, progress=stderr_is_tty() and not as_json).to_dict()
@@ -174,7 +168,7 @@ def bench_cmd(labelme_dirs: tuple[Path, ...], arch: str, steps: int, warmup: int
     from fdpose.hrnet_finetune.bench import benchmark_training
     from fdpose.hrnet_finetune.config import parse_input_size
 
-    _set_threads(threads)
+    set_threads(threads)
     with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
         result = benchmark_training(arch, list(labelme_dirs), steps=steps, batch_size=batch_size,
                                     input_size=parse_input_size(input_size) if input_size else None, device=device,

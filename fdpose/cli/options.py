@@ -53,3 +53,13 @@ def threads_option(more: str = "") -> Callable[[Callable[..., Any]], Callable[..
         "--threads", type=click.IntRange(min=0), default=None,
         help="Torch CPU threads per process (absent or 0: automatic, the cores other processes leave free"
              f"{more}; env FDPOSE_THREADS).")
+
+
+def set_threads(threads: Optional[int]) -> Optional[int]:
+    """Apply ``--threads`` by :mod:`fdpose.runtime`'s rule (the one helper of every torch command): the count
+    set, or None when the user's OMP_NUM_THREADS governs (torch read it; left as is)."""
+    from fdpose.runtime import apply_threads, resolve_threads
+
+    if resolve_threads(threads) is None:
+        return None
+    return apply_threads(threads)

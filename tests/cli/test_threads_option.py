@@ -49,3 +49,24 @@ def test_zero_threads_means_automatic_in_the_aqa_commands(tmp_path: Path, path: 
     res = CliRunner().invoke(cli, ["-q", *args])
     assert res.exit_code == 2 and "--threads" not in res.output, res.output
     assert f"error: {bad}: not a readable checkpoint" in res.output, res.output
+
+
+def test_set_threads_is_the_one_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The helper both command modules use: OMP_NUM_THREADS alone is left as torch read it; --threads or
+    FDPOSE_THREADS set torch's count (restored afterwards)."""
+    import torch
+
+    from fdpose.cli import aqa, finetune
+    from fdpose.cli.options import set_threads
+
+    assert aqa.set_threads is set_threads and finetune.set_threads is set_threads
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.delenv("FDPOSE_THREADS", raising=False)
+        monkeypatch.setenv("OMP_NUM_THREADS", "1")
+        assert set_threads(None) is None and set_threads(0) is None
+        assert set_threads(1) == 1 == torch.get_num_threads()
+        monkeypatch.setenv("FDPOSE_THREADS", "1")
+        assert set_threads(None) == 1
+    finally:
+        torch.set_num_threads(before)
