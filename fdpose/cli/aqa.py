@@ -13,7 +13,7 @@ from typing import Any, Optional
 import click
 
 from fdpose.cli.common import emit_json, json_option
-from fdpose.cli.options import finite, parse_box, pick_backends, set_threads, threads_option
+from fdpose.cli.options import SEED, finite, parse_box, pick_backends, set_threads, threads_option
 
 _DIR = click.Path(file_okay=False, path_type=Path)
 _EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -51,7 +51,7 @@ def _parse_key(text: str) -> tuple[str, int]:
 @click.option("--batch-size", type=click.IntRange(min=1), help="Pairs per step per process  [8]")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), callback=finite, help="Adam learning rate (schedule and static-encoder factor from the config)  [the config's code_lr (mcore 1e-3), else 5e-4]")
 @click.option("--weight-decay", type=click.FloatRange(min=0), callback=finite, help="Adam weight decay  [0]")
-@click.option("--seed", type=int, help="Seed of init, data order, exemplars, augmentation, val split  [0]")
+@click.option("--seed", type=SEED, help="Seed of init, data order, exemplars, augmentation, val split  [0]")
 @click.option("--val-share", type=click.FloatRange(0, 1, max_open=True), callback=finite, help="Share of the training split held out for model selection  [0.1]")
 @click.option("--no-dive-number", is_flag=True, help="Exemplars of any dive number (the second setting).")
 @click.option("--dataset", type=click.Choice(["finediving", "mtlaqa", "mtlaqa-dive"]),
@@ -192,7 +192,7 @@ def _run_record(ckpt: Path) -> dict[str, Any]:
 @click.option("--no-dive-number", is_flag=True, help="Exemplars of any dive number.")
 @click.option("--dataset", type=click.Choice(["finediving", "mtlaqa", "mtlaqa-dive"]),
               help="Annotation format (see train-aqa)  [the run's]")
-@click.option("--seed", type=int, help="Exemplar seed  [the run's seed]")
+@click.option("--seed", type=SEED, help="Exemplar seed  [the run's seed]")
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--device", default="auto", show_default=True)
 @click.option("--num-workers", type=click.IntRange(min=0), default=0, show_default=True)
@@ -290,7 +290,7 @@ def eval_aqa(checkpoint: Path, frames_root: Optional[Path], annotations: Optiona
 @click.option("--pose", "pose_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Pose of the clip: pred_comp_*.npz, a pipeline clip JSON or a synth gt JSON.")
 @click.option("--num-exemplars", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True, help="Exemplar seed.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Exemplar seed.")
 @click.option("--dataset", type=click.Choice(["finediving", "mtlaqa", "mtlaqa-dive"]), default="finediving",
               show_default=True, help="Annotation format of --annotations (see train-aqa; mtlaqa groups are "
                                       "difficulties: --dive-number DD3.2).")

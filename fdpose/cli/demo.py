@@ -9,14 +9,14 @@ from typing import Optional
 import click
 
 from fdpose.cli.common import emit_json, json_option
-from fdpose.cli.options import threads_option
+from fdpose.cli.options import SEED, threads_option
 
 
 @click.command("demo")
 @click.option("-o", "--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Demo folder: world/, hrnet/, track/, dataset/, aqa/, report.md, summary.json.")
 @click.option("--quick", is_flag=True, help="Smaller world and shorter training (under 3 minutes on 2 CPU cores).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the world and of every training.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the world and of every training.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @threads_option("; a resumed demo keeps its count; the figures depend on it")
 @click.option("--resume", is_flag=True, help="Continue an interrupted demo in OUT (finished steps are kept).")

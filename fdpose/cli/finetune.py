@@ -16,7 +16,7 @@ from typing import Any, Optional
 import click
 
 from fdpose.cli.common import emit_json, invoke_with_one_line_errors, json_option, stderr_is_tty
-from fdpose.cli.options import set_threads, threads_option
+from fdpose.cli.options import SEED, set_threads, threads_option
 
 _ARCH_HELP = "Architecture: hrnet-w48 (method.md 2.2), hrnet-w32, hrnet-small (CPU tests), or a config file path."
 
@@ -60,7 +60,7 @@ def finetune_hrnet() -> None:
               help="Validation LabelMe folder instead of --val-split (repeatable).")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--workers", type=click.IntRange(min=0), default=2, show_default=True, help="Data-loading processes (0: in the main process).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split and of training.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the split and of training.")
 @click.option("--val-interval", type=click.IntRange(min=1), default=1, show_default=True, help="Validate every N epochs (and at the end).")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in WORK_DIR from its last epoch checkpoint.")
 @click.option("--frame-stride", type=int, default=1, show_default=True,

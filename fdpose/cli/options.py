@@ -14,6 +14,9 @@ from fdpose.errors import ConfigError
 DEFAULT_DETECTOR = "ssd"
 DEFAULT_POSE = "mediapipe"
 
+#: ``--seed`` of every command: what numpy, torch and mmengine (np.random.seed: 32 bits) all accept.
+SEED = click.IntRange(0, 2 ** 32 - 1)
+
 
 def pick_backends(detector: Optional[str], detections: Optional[object], pose: Optional[str],
                   pose_checkpoint: Optional[object], pose_config: Optional[object]) -> tuple[str, str]:

@@ -9,12 +9,13 @@ from typing import Any, Iterable
 import click
 
 from fdpose.cli.common import emit_json, json_option
+from fdpose.cli.options import SEED
 
 
 @click.command("synth")
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--videos", "-n", type=int, default=20, show_default=True, help="Number of clips.")
-@click.option("--seed", type=int, default=0, show_default=True, help="World seed (same seed, same files).")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="World seed (same seed, same files).")
 @click.option("--frames", type=int, default=100, show_default=True, help="Mean clip length in frames.")
 @click.option("--train-share", type=float, default=0.75, show_default=True, help="Share of clips in train_split.pkl.")
 @click.option("--detector-miss-rate", type=float, default=0.08, show_default=True,
