@@ -16,6 +16,7 @@ from pathlib import Path, PureWindowsPath
 from typing import Any, Optional
 
 from fdpose.annotations.problems import FrameCheck
+from fdpose.video import jpeg_is_truncated
 
 
 # --------------------------------------------------------------------------- reading
@@ -205,6 +206,10 @@ def check_image(fc: FrameCheck, obj: dict[str, Any]) -> None:
                 fc.error("image-unreadable", f"cannot read image file {image_path} ({exc.strerror})")
             except Exception as exc:  # corrupt/unknown formats raise OSError, SyntaxError, ValueError ...
                 fc.error("image-corrupt", f"image file {image_path} is not a readable image ({type(exc).__name__})")
+            else:
+                if jpeg_is_truncated(file):  # the header reads, the pixels below the cut decode grey
+                    fc.error("image-truncated", f"image file {image_path} is a truncated JPEG (no end-of-image "
+                                                "marker: only its first rows are real; extract the frame again)")
 
     dw, dh = declared["imageWidth"], declared["imageHeight"]
     if actual is not None:
