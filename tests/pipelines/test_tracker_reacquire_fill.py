@@ -281,3 +281,30 @@ def test_track_with_redetect_takes_the_detectors_boxes_records() -> None:
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(res_a.boxes, res_b.boxes)
     assert np.isfinite(res_a.boxes[:, 0]).all()
+
+
+# ---- the clip JSON ---------------------------------------------------------------------------
+
+def test_clip_json_keeps_filled_frames_and_older_summaries_stay_valid(tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))  # (as the export tests import their helpers)
+    from test_pipeline_clip_json import make_clip
+
+    from fdpose.pipelines.clip_json import read_clip_json, validate_clip_doc, write_clip_json
+
+    clip = make_clip(np.random.default_rng(0))
+    clip.track[20:23] = ["filled"] * 3
+    back = read_clip_json(write_clip_json(tmp_path / "a.json", clip))
+    assert back.track[20:23] == ["filled"] * 3
+    doc = json.loads((tmp_path / "a.json").read_text())
+    assert doc["summary"]["track"] == {"init": 1, "matched": 34, "re-acquired": 1, "lost": 1, "filled": 3}
+    # a file written before the fill existed has no "filled" count: still valid
+    plain = make_clip(np.random.default_rng(0))
+    old = json.loads(write_clip_json(tmp_path / "b.json", plain).read_text())
+    assert "filled" not in old["summary"]["track"]
+    assert validate_clip_doc(old, tmp_path / "b.json").track == plain.track
+    bad = json.loads((tmp_path / "a.json").read_text())  # (a filled frame without a box is refused)
+    bad["frames"][21]["bbox"] = None
+    with pytest.raises(Exception, match="track is 'filled' but bbox is null"):
+        validate_clip_doc(bad, tmp_path / "a.json")
