@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fdpose.errors import ConfigError
+from fdpose.errors import ConfigError, ValidationError
 from fdpose.metrics.boxes import iou
 from fdpose.pipelines.tracking import TrackDecision, TrackerConfig, track_diver
 from fdpose.pipelines.tracking.camera import CameraMotion, motion_from_frames
@@ -306,5 +306,5 @@ def test_clip_json_keeps_filled_frames_and_older_summaries_stay_valid(tmp_path: 
     assert validate_clip_doc(old, tmp_path / "b.json").track == plain.track
     bad = json.loads((tmp_path / "a.json").read_text())  # (a filled frame without a box is refused)
     bad["frames"][21]["bbox"] = None
-    with pytest.raises(Exception, match="track is 'filled' but bbox is null"):
+    with pytest.raises(ValidationError, match="track is 'filled' but bbox is null"):
         validate_clip_doc(bad, tmp_path / "a.json")
