@@ -23,6 +23,7 @@ import numpy as np
 
 from fdpose.errors import ConfigError, InputError
 from fdpose.io import write_json
+from fdpose.video import jpeg_is_truncated
 from fdpose.annotations.convert import ConvertReport, write_mpii_file
 from fdpose.annotations.dataset import LabelledFrame, load_labelme_folder
 from fdpose.annotations.interchange import FrameEntry
@@ -140,6 +141,11 @@ def export_split(frames: Sequence[LabelledFrame], out_dir: Path, progress: bool 
 
     ``out_dir`` is emptied first (an export is always complete and self-consistent).
     """
+    for frame in frames:  # mmpose's loader fails on them mid-epoch with a traceback naming the copy
+        image = frame.image_file(None)
+        if image is not None and jpeg_is_truncated(image):
+            raise InputError(f"image file {image} is a truncated JPEG (no end-of-image marker); extract the frame "
+                             "again (fdpose annotate validate lists every such frame)", frame.json_path)
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
