@@ -23,7 +23,7 @@ import numpy as np
 
 from fdpose.errors import ConfigError, InputError
 from fdpose.io import write_json
-from fdpose.video import jpeg_is_truncated
+from fdpose.video import image_size, jpeg_is_truncated
 from fdpose.annotations.convert import ConvertReport, write_mpii_file
 from fdpose.annotations.dataset import LabelledFrame, load_labelme_folder
 from fdpose.annotations.interchange import FrameEntry
@@ -136,16 +136,32 @@ def frame_entry(frame: LabelledFrame) -> FrameEntry:
                       (frame.json_path, None))
 
 
+def _check_image(frame: LabelledFrame) -> None:
+    """Refuse, naming the label, a frame image training cannot use as labelled: a truncated JPEG (mmpose's
+    loader fails on it mid-epoch with a traceback naming the work dir's copy) or an image of another size
+    than the label declares (the points would be trained on another picture). Missing images are the
+    MPII writer's error."""
+    image = frame.image_file(None)
+    if image is None or not image.is_file():
+        return
+    width, height = image_size(image, frame.id)
+    declared = (frame.doc.image_width, frame.doc.image_height)
+    # (EXIF-rotated images show swapped axes in labelme; accepted as they are)
+    if None not in declared and declared not in ((width, height), (height, width)):
+        raise InputError(f"image file {image} is {width}x{height} but the label declares {declared[0]}x{declared[1]} "
+                         "(imageWidth x imageHeight): its points belong to another picture", frame.json_path)
+    if jpeg_is_truncated(image):
+        raise InputError(f"image file {image} is a truncated JPEG (no end-of-image marker); extract the frame "
+                         "again (fdpose annotate validate lists every such frame)", frame.json_path)
+
+
 def export_split(frames: Sequence[LabelledFrame], out_dir: Path, progress: bool = False) -> Path:
     """Write ``out_dir/mpii.json`` (+ ``image_ids.json``, ``images/``) for ``frames``; returns the JSON path.
 
     ``out_dir`` is emptied first (an export is always complete and self-consistent).
     """
-    for frame in frames:  # mmpose's loader fails on them mid-epoch with a traceback naming the copy
-        image = frame.image_file(None)
-        if image is not None and jpeg_is_truncated(image):
-            raise InputError(f"image file {image} is a truncated JPEG (no end-of-image marker); extract the frame "
-                             "again (fdpose annotate validate lists every such frame)", frame.json_path)
+    for frame in frames:
+        _check_image(frame)
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
