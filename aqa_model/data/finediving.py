@@ -58,7 +58,7 @@ from fdpose.sampling import (
     resample_rows,
 )
 from fdpose.skeleton import flip_keypoints
-from fdpose.video import frame_numbers, imread
+from fdpose.video import frame_numbers, image_size, imread
 
 log = logging.getLogger(__name__)
 
@@ -196,8 +196,15 @@ def load_video(files: Sequence[Path], positions: np.ndarray, size: int,
     factor = decode_factor(extent, size)
     if resize_hw and windows is None:
         factor = min(decode_factor(raw_height, int(resize_hw[0])), decode_factor(raw_width, int(resize_hw[1])))
+    # a frame decodes at factor r to ceil(W / r) x ceil(H / r) (JPEG) or floor (other formats): any other
+    # shape is a frame of another size
+    fits = [(n // factor, -(-n // factor)) for n in (raw_height, raw_width)]
     for i, pos in enumerate(positions):
         img = _read_rgb(files[int(pos)], factor)
+        if img.shape[0] not in fits[0] or img.shape[1] not in fits[1]:
+            w, h = image_size(files[int(pos)])
+            raise InputError(f"frame size {w}x{h} differs from the clip's first frame {raw_width}x{raw_height}",
+                             files[int(pos)])
         if windows is not None:
             # the reduced decode is ceil(W / r) wide: scale the window with the actual ratio
             r = raw_width / img.shape[1]
