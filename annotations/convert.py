@@ -284,6 +284,8 @@ def convert(
             f"{sum(dropped.values())} non-protocol shape(s) dropped ({target.value} keeps only the diver box "
             f"and the 16 joints): " + ", ".join(f"{k} x{v}" for k, v in report.dropped_shapes.items())
         )
+    if target is not Format.LABELME and dst_p.is_dir():  # before the MPII images are placed beside it
+        raise InputError(f"{target.value.upper()} output is a JSON file, not a folder", dst_p)
     _remove_killed_writes(dst_p, target)
     if target is Format.LABELME:
         if dst_p.exists() and not dst_p.is_dir():
