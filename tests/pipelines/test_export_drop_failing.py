@@ -68,6 +68,12 @@ def test_drop_failing_leaves_out_and_reports(world: ExportWorld, shares: dict[st
     report = check_dataset(out, limit, annotations=world.annotations)
     assert report.ok and report.totals["dropped"] == 2 and report.totals["clips"] == 2
     assert "2 dropped (listed in the manifest)" in report.check("splits").summary
+    # the standalone check passes on it, and --json carries the dropped clips
+    res = _run("export", "check", str(out), "--max-interpolated", str(limit), "--no-progress")
+    assert res.exit_code == 0 and "result: OK" in res.stdout
+    res = _run(*args, "-o", str(tmp_path / "J"), "--drop-failing", "--json")
+    assert res.exit_code == 0
+    assert sorted(f"{d['key'][0]}__{d['key'][1]}" for d in json.loads(res.stdout)["dropped"]) == over
 
 
 def test_check_rejects_a_dropped_key_that_is_present_or_unknown(world: ExportWorld, shares: dict[str, float],
