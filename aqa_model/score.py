@@ -45,7 +45,7 @@ from fdpose.aqa_model.distributed import pick_device
 from fdpose.aqa_model.evaluate import encode_clips
 from fdpose.aqa_model.model import HPMCoRe, VideoEncoding
 from fdpose.aqa_model.regression import final_from_target, regression_target
-from fdpose.aqa_model.oracle import gt_keypoints, is_gt_doc, sample_keypoints, write_oracle_poses
+from fdpose.synth.oracle import gt_keypoints, is_gt_doc, write_oracle_poses
 from fdpose.errors import ConfigError, InputError, ValidationError
 from fdpose.finediving import FineDivingAnnotations, Key
 from fdpose.io import read_json
@@ -55,6 +55,7 @@ from fdpose.sampling import (
     fill_nonfinite,
     read_pred_comp,
     resample_rows,
+    sample_keypoints,
 )
 from fdpose.video import frame_numbers as numbers_of_files  # (read_query_pose has a frame_numbers argument)
 from fdpose.video import IMAGE_SUFFIXES, VIDEO_SUFFIXES, iter_video, list_images, probe_video

@@ -64,7 +64,7 @@ from fdpose.aqa_model.distributed import DistContext, init_distributed
 from fdpose.aqa_model.evaluate import EvalResult, evaluate, write_eval_outputs
 from fdpose.aqa_model.model import HPMCoRe
 from fdpose.aqa_model.optim import build_scheduler, parameter_groups
-from fdpose.aqa_model.oracle import write_oracle_poses
+from fdpose.synth.oracle import write_oracle_poses
 from fdpose.aqa_model.regression import regression_target
 from fdpose.aqa_model.training_log import TrainingLog
 from fdpose.errors import ConfigError, InputError, ValidationError

@@ -78,7 +78,7 @@ def build(out: Path, clips: int, train_share: float, hrnet_clips: int, max_inter
 
 def oracle_poses(world: Path, out: Path, visible_only: bool) -> Path:
     """96-row pose files from the synth ground truth (``Pose/{match}/pred_comp_{idx}.npz``)."""
-    from fdpose.aqa_model.oracle import gt_keypoints
+    from fdpose.synth.oracle import gt_keypoints
     from fdpose.io import read_json
     from fdpose.sampling import NUM_SAMPLED_FRAMES, aligned_indices, fill_nonfinite, pred_comp_path, write_pred_comp
 

@@ -186,3 +186,9 @@ def read_pred_comp(path: str | os.PathLike[str], n: int = NUM_SAMPLED_FRAMES) ->
             raise InputError("not a readable .npz (not plain arrays: numpy would have to unpickle it; refused)", p) from None
         raise InputError(f"not a readable .npz ({' '.join(str(exc).split())[:160]})", p) from None
     return _check_pred(arr, p, n).astype(np.float32)
+
+
+def sample_keypoints(keypoints: np.ndarray, frame_numbers: Sequence[int] | None, num_frames: int) -> np.ndarray:
+    """(T, 16, C) per-frame keypoints -> (num_frames, 16, C) at the AQA loader's sampled frames."""
+    positions = aligned_indices(int(keypoints.shape[0]), frame_numbers, num_frames)
+    return np.asarray(keypoints)[positions]

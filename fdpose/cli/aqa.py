@@ -215,7 +215,7 @@ def eval_aqa(checkpoint: Path, frames_root: Optional[Path], annotations: Optiona
     from fdpose.aqa_model.checkpoint import model_from_checkpoint
     from fdpose.aqa_model.distributed import pick_device
     from fdpose.aqa_model.evaluate import evaluate, write_eval_outputs
-    from fdpose.aqa_model.oracle import write_oracle_poses
+    from fdpose.synth.oracle import write_oracle_poses
     from fdpose.errors import ConfigError
     from fdpose.aqa_model.data import load_aqa_annotations
 

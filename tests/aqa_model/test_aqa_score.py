@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from fdpose.aqa_model.checkpoint import save_checkpoint
 from fdpose.aqa_model.model import HPMCoRe
-from fdpose.aqa_model.oracle import VISIBILITY_CONFIDENCE, write_oracle_poses
+from fdpose.synth.oracle import VISIBILITY_CONFIDENCE, write_oracle_poses
 from fdpose.finediving import load_annotations
 from fdpose.io import read_json
 from fdpose.sampling import aligned_indices, read_pred_comp

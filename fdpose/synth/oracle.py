@@ -1,5 +1,8 @@
 """Oracle poses: HP-MCoRe pose files from the synthetic world's ground truth.
 
+The simulator's ground-truth format is read here, beside the simulator, so that no stage parses
+it (the AQA commands' ``--poses-from-gt`` and ``score`` on a gt JSON call this module).
+
 ``fdpose synth`` writes the exact joints of the diver in ``gt/{match}/{idx}.json``
 (``frames[].diver.joints``: 16 x [x, y, visibility] with 2 visible, 1 occluded, 0 off-image,
 coordinates always kept). Training the AQA model on them instead of on the pose pipeline's
@@ -18,7 +21,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -110,8 +113,3 @@ def write_oracle_poses(gt_root: str | os.PathLike[str], out_root: str | os.PathL
     log.info("wrote %d oracle pose files (%d frames) to %s", report.written, num_frames, out_root)
     return report
 
-
-def sample_keypoints(keypoints: np.ndarray, frame_numbers: Sequence[int] | None, num_frames: int) -> np.ndarray:
-    """(T, 16, C) per-frame keypoints -> (num_frames, 16, C) at the loader's sampled frames."""
-    positions = aligned_indices(int(keypoints.shape[0]), frame_numbers, num_frames)
-    return np.asarray(keypoints)[positions]
