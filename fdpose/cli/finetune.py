@@ -22,18 +22,25 @@ _ARCH_HELP = "Architecture: hrnet-w48 (method.md 2.2), hrnet-w32, hrnet-small (C
 
 
 class _TrainByDefault(click.Group):
-    """A group whose default subcommand is ``train``; errors print as one line even when used alone."""
+    """A group whose default subcommand is ``train``; errors print as one line even when used alone.
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
-            args = ["train", *args]
-        return super().parse_args(ctx, args)
+    click's own hook chooses the subcommand: when the first word left after the group's options
+    names none (a LabelMe folder, or ``-o``: the group passes options it does not know on, see
+    ``ignore_unknown_options`` below), the whole command line belongs to ``train``.
+    """
+
+    def resolve_command(self, ctx: click.Context, args: list[str]
+                        ) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] not in self.commands:
+            return "train", self.commands["train"], args
+        return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         return invoke_with_one_line_errors(ctx, lambda: super(_TrainByDefault, self).invoke(ctx))
 
 
-@click.group("finetune-hrnet", cls=_TrainByDefault, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("finetune-hrnet", cls=_TrainByDefault,
+             context_settings={"help_option_names": ["-h", "--help"], "ignore_unknown_options": True})
 def finetune_hrnet() -> None:
     """Fine-tune a top-down HRNet (mmpose) on LabelMe MPII-16 labels; evaluate; benchmark.
 

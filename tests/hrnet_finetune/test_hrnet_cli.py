@@ -55,6 +55,19 @@ def test_errors_are_one_line(tmp_path: Path, args: list[str], message: str) -> N
     assert len(lines) == 1 and lines[0].startswith("error: ") and message.format(tmp=tmp_path) in lines[0]
 
 
+@pytest.mark.parametrize("order", ["folder first", "option first"])
+def test_train_is_the_default_subcommand_whatever_comes_first(tmp_path: Path, order: str) -> None:
+    """click's resolve_command picks ``train`` when the first word names no subcommand, also when that
+    word is one of train's options (the group passes unknown options on)."""
+    (tmp_path / "empty").mkdir()
+    folder, work = str(tmp_path / "empty"), str(tmp_path / "w")
+    args = [folder, "-o", work] if order == "folder first" else ["-o", work, folder]
+    res = _run(*args)
+    assert res.exit_code == 2 and res.output.strip() == f"error: {folder}: no LabelMe files (*.json) found"
+    res = _run("--epochs", "0", folder, "-o", work)
+    assert res.exit_code == 2 and "Usage: root finetune-hrnet train" in res.output and "'--epochs'" in res.output
+
+
 def test_standalone_command_also_gives_one_line_errors(tmp_path: Path) -> None:
     res = CliRunner().invoke(finetune_hrnet, [str(tmp_path / "missing"), "-o", str(tmp_path / "w")])
     assert res.exit_code == 2 and res.output.strip().count("\n") == 0 and "no such file" in res.output
