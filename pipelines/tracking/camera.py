@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Iterable, Optional, Sequence
 import numpy as np
 
 from fdpose.metrics.boxes import diags
+from fdpose.pipelines.tracking.borders import anchored_displacement, touches_border
 
 if TYPE_CHECKING:
     from fdpose.pipelines.tracking.config import CameraConfig, Params
@@ -175,8 +176,6 @@ def motion_from_frames(frames: Iterable[np.ndarray], cands: Sequence[np.ndarray]
 def vote_shifts(cands: Sequence[np.ndarray], cfg: "Params", image_size: Optional[tuple[int, int]] = None
                 ) -> tuple[np.ndarray, np.ndarray]:
     """(T, 2) image shift of the scene from frame t-1 to t and (T,) known flags (box vote)."""
-    from fdpose.pipelines.tracking.tracklets import anchored_displacement, touches_border
-
     n = len(cands)
     shift = np.zeros((n, 2))
     known = np.zeros(n, dtype=bool)
