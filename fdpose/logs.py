@@ -31,6 +31,17 @@ from typing import Any, Iterator
 #: Levels below this are re-emitted at DEBUG (library warnings are noise for the user).
 KEEP_LEVEL = logging.ERROR
 
+#: The CLI's log line: ``LEVEL logger: message`` on stderr.
+LOG_FORMAT = "%(levelname)s %(name)s: %(message)s"
+
+
+def configure_process(level: int) -> None:
+    """Log as the CLI does in a process it spawned (``track-and-estimate --workers``): root level ``level``
+    (the command's -v/-q), the CLI's line format on stderr, library warnings and mmengine at DEBUG."""
+    logging.basicConfig(level=level, stream=sys.stderr, format=LOG_FORMAT, force=True)
+    logging.getLogger("mmengine").setLevel(logging.DEBUG if level <= logging.DEBUG else logging.WARNING)
+    capture_warnings()
+
 _FDPOSE_ROOT = os.path.dirname(os.path.abspath(__file__))
 _PACKAGE_ROOTS = tuple(os.path.dirname(_FDPOSE_ROOT) + os.sep + d + os.sep
                        for d in ("annotations", "pipelines", "hrnet_finetune", "aqa_model"))

@@ -36,6 +36,7 @@ import numpy as np
 
 from fdpose.errors import ConfigError, FdposeError, InputError
 from fdpose.io import remove_stale_temps
+from fdpose.logs import configure_process
 from fdpose.pipelines.detectors.base import BackendInfo
 from fdpose.pipelines.clip_json import ClipPoses, write_clip_json
 from fdpose.pipelines.frames import ClipSource, FrameTreeClip, discover_clips
@@ -484,7 +485,9 @@ def run_batch(inputs: Sequence[str | Path], cfg: RunConfig, progress: bool = Tru
         jobs = [(c, cfg) for c in todo]
         if cfg.workers > 1 and len(todo) > 1:
             ctx = mp.get_context("spawn")  # fork is unsafe with torch / mediapipe threads
-            with ctx.Pool(min(cfg.workers, len(todo))) as pool:
+            # the workers log as this process does (level from -v/-q, the CLI's line format)
+            with ctx.Pool(min(cfg.workers, len(todo)), initializer=configure_process,
+                          initargs=(logging.getLogger().getEffectiveLevel(),)) as pool:
                 for outcome in pool.imap(_run_one, jobs):
                     outcomes.append(outcome)
                     bar.update(1)

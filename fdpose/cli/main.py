@@ -25,11 +25,11 @@ class FdposeGroup(click.Group):
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr.")
 def cli(verbose: int, quiet: bool) -> None:
     """fdpose: FineDiving-Pose annotation, pose pipeline and action-quality assessment."""
-    from fdpose.logs import capture_warnings
+    from fdpose.logs import LOG_FORMAT, capture_warnings
     from fdpose.progress import set_bars
 
     level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s", force=True)
+    logging.basicConfig(level=level, stream=sys.stderr, format=LOG_FORMAT, force=True)
     # Third-party libraries are chatty at INFO; keep them at WARNING unless -vv.
     for noisy in ("matplotlib", "PIL", "numexpr"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if verbose >= 2 else logging.WARNING)
