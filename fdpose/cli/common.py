@@ -40,7 +40,8 @@ def invoke_with_one_line_errors(ctx: click.Context, call: Callable[[], Any]) -> 
 
     The one error handler of the CLI (the root group and groups that may run alone use it):
     :class:`FdposeError` -> its exit code (2 for bad input); ``OSError`` (an output that cannot be
-    written, a full disk, a file-size limit) -> exit 1 naming the path; ``MemoryError`` -> exit 2.
+    written, a full disk, a file-size limit) -> exit 1 naming the path; ``MemoryError`` -> exit 2;
+    Ctrl-C (``KeyboardInterrupt``) -> exit 130.
     The traceback goes to the debug log (``-v`` shows it).
     """
     try:
@@ -56,3 +57,8 @@ def invoke_with_one_line_errors(ctx: click.Context, call: Callable[[], Any]) -> 
     except MemoryError:
         click.echo("error: out of memory", err=True)
         ctx.exit(2)
+    except KeyboardInterrupt:
+        # Ctrl-C: the shell's convention (128 + SIGINT) rather than click's "Aborted!" with 1,
+        # so scripts can tell an interrupted run from a failed one; writes are atomic either way
+        click.echo("error: interrupted", err=True)
+        ctx.exit(130)
