@@ -218,6 +218,10 @@ class SyncConfig:
     sync_share: float = 0.5  #: raising it needs a second diver in more of the tracked frames
     sync_distance: float = 3.0  #: raising it accepts a second diver farther away (diagonals)
     sync_size_ratio: float = 1.5  #: raising it accepts a second diver of more different size
+    #: raising it accepts a partner whose place beside the diver wanders more (diver diagonals)
+    sync_offset_tolerance: float = 1.0
+    #: raising it needs the diver to travel further (scene, diagonals) over the frames with a partner
+    sync_min_travel: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -333,6 +337,8 @@ class Params:
     sync_share: float
     sync_distance: float
     sync_size_ratio: float
+    sync_offset_tolerance: float
+    sync_min_travel: float
 
     def size_gate(self, gap: int) -> float:
         """Largest diagonal ratio between boxes ``gap`` frames apart (pass 2, fall chains)."""
@@ -471,5 +477,6 @@ class TrackerConfig:
                   entry_live_first=e.entry_live_first and e.enabled)
         ra = self.reacquire  # (off: no reach, the confirmation rule alone)
         kw.update(reacquire_reach=ra.image_reach if ra.enabled else -OFF, reacquire_max_gap=ra.reacquire_max_gap)
-        kw.update(sync_share=sy.sync_share, sync_distance=sy.sync_distance, sync_size_ratio=sy.sync_size_ratio)
+        kw.update(sync_share=sy.sync_share, sync_distance=sy.sync_distance, sync_size_ratio=sy.sync_size_ratio,
+                  sync_offset_tolerance=sy.sync_offset_tolerance, sync_min_travel=sy.sync_min_travel)
         return Params(**kw)

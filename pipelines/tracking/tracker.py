@@ -344,12 +344,20 @@ def synchronised_partner(candidates: Sequence[Boxes | np.ndarray], result: Track
                          config: Optional[TrackerConfig] = None) -> Optional[int]:
     """Frames with a second diver beside the tracked one, when the clip is a synchronised dive.
 
-    A synchronised clip shows two divers doing the same dive side by side. A frame counts when
-    a candidate of another pass-1 tracklet that is not static (``mobility >= static_motion``:
-    it moves in the scene, as spectators and judges do not) lies within ``sync_distance``
-    diagonals of the diver's box with a diagonal ratio below ``sync_size_ratio``. The clip is
-    synchronised when such frames make at least ``sync_share`` of the tracked frames (and at
-    least ``confirm_frames``); returns their count then, else None.
+    A synchronised clip shows two divers doing the same dive side by side. A candidate is a
+    possible partner when it belongs to another pass-1 tracklet that is not static
+    (``mobility >= static_motion``: it moves in the scene, as spectators and judges do not), lies
+    within ``sync_distance`` diagonals of the diver's box and has a diagonal ratio below
+    ``sync_size_ratio``. A partner doing the same dive at the same time keeps its place beside
+    the diver, while officials, coaches and the other people a camera passes are beside the diver
+    now here, now there: a frame counts only when a possible partner lies within
+    ``sync_offset_tolerance`` diagonals of the median offset (partner centre - diver centre, in
+    the diver's diagonals) of the nearest possible partners. And the partner must be beside the
+    diver while the dive moves: over the counted frames the diver's scene centre must spread at
+    least ``sync_min_travel`` diagonals (a spectator in the stand behind a diver who stands on the
+    board keeps a steady place beside him too, until he takes off). The clip is synchronised when
+    the counted frames make at least ``sync_share`` of the tracked frames (and at least
+    ``confirm_frames``); returns their count then, else None.
     """
     cfg = (config or TrackerConfig()).flat()
     p1 = result.pass1
@@ -357,22 +365,37 @@ def synchronised_partner(candidates: Sequence[Boxes | np.ndarray], result: Track
         return None
     mobile = np.array([(not tr.static) and tr.mobility >= cfg.static_motion for tr in p1.tracklets], dtype=bool)
     tracked = 0
-    paired = 0
+    offsets: list[np.ndarray] = []  # per frame with possible partners: their (k, 2) offsets in diver diagonals
+    diver_scene: list[np.ndarray] = []  # per such frame: the diver's (2,) scene centre, px
+    diver_diag: list[float] = []  # and its box diagonal, px
     for t, cands in enumerate(candidates):
         row = int(result.candidate_index[t])
         if row < 0:
             continue
         tracked += 1
-        box = np.asarray(cands)[row:row + 1]
-        others = np.delete(np.arange(len(cands)), row)
+        rows = np.asarray(cands)
+        box = rows[row:row + 1]
+        others = np.delete(np.arange(len(rows)), row)
         if not len(others):
             continue
         owner = p1.owner[t][others]
         ok = mobile[owner] & (owner != p1.owner[t][row])
-        dist = np.linalg.norm(centres(np.asarray(cands)[others]) - centres(box), axis=1) / diags(box)[0]
-        ratio = diags(np.asarray(cands)[others]) / diags(box)[0]
-        ok &= (dist <= cfg.sync_distance) & (np.maximum(ratio, 1 / ratio) <= cfg.sync_size_ratio)
-        paired += int(ok.any())
-    if tracked and paired >= max(cfg.sync_share * tracked, cfg.confirm_frames):
+        offset = (centres(rows[others]) - centres(box)) / diags(box)[0]  # (k, 2)
+        ratio = diags(rows[others]) / diags(box)[0]
+        ok &= (np.linalg.norm(offset, axis=1) <= cfg.sync_distance) & (np.maximum(ratio, 1 / ratio) <= cfg.sync_size_ratio)
+        if ok.any():
+            offsets.append(offset[ok])
+            diver_scene.append(np.asarray(p1.scene[t][row], dtype=np.float64))
+            diver_diag.append(float(diags(box)[0]))
+    if not tracked or not offsets:
+        return None
+    nearest = np.array([o[np.argmin(np.linalg.norm(o, axis=1))] for o in offsets])  # (F, 2)
+    place = np.median(nearest, axis=0)  # where a partner would keep beside the diver
+    kept = np.array([(np.linalg.norm(o - place, axis=1) <= cfg.sync_offset_tolerance).any() for o in offsets])
+    paired = int(kept.sum())
+    # one yardstick for the whole spread (a crouching diver's own diagonal changes frame to frame)
+    travel = (float(np.linalg.norm(np.ptp(np.array(diver_scene)[kept], axis=0)))
+              / float(np.median(np.array(diver_diag)[kept]))) if paired else 0.0
+    if paired >= max(cfg.sync_share * tracked, cfg.confirm_frames) and travel >= cfg.sync_min_travel:
         return paired
     return None
