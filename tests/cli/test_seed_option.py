@@ -8,22 +8,15 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from cli_helpers import command_at
 from fdpose.cli.main import cli
 
 COMMANDS = [("synth",), ("train-aqa",), ("eval-aqa",), ("score",), ("finetune-hrnet", "train"), ("demo",)]
 
 
-def _command(path: tuple[str, ...]) -> click.Command:
-    cmd: click.Command = cli
-    for name in path:
-        assert isinstance(cmd, click.Group)
-        cmd = cmd.commands[name]
-    return cmd
-
-
 @pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
 def test_every_seed_option_has_the_one_range(path: tuple[str, ...]) -> None:
-    (param,) = [p for p in _command(path).params if "--seed" in getattr(p, "opts", [])]
+    (param,) = [p for p in command_at(path).params if "--seed" in getattr(p, "opts", [])]
     assert isinstance(param.type, click.IntRange) and (param.type.min, param.type.max) == (0, 2 ** 32 - 1)
 
 

@@ -9,23 +9,16 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from cli_helpers import command_at
 from fdpose.cli.main import cli
 
 COMMANDS = [("train-aqa",), ("eval-aqa",), ("score",), ("finetune-hrnet", "train"), ("finetune-hrnet", "eval"),
             ("finetune-hrnet", "bench"), ("track-and-estimate",), ("demo",)]
 
 
-def _command(path: tuple[str, ...]) -> click.Command:
-    cmd: click.Command = cli
-    for name in path:
-        assert isinstance(cmd, click.Group)
-        cmd = cmd.commands[name]
-    return cmd
-
-
 @pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
 def test_every_threads_option_is_the_same(path: tuple[str, ...]) -> None:
-    (param,) = [p for p in _command(path).params if "--threads" in getattr(p, "opts", [])]
+    (param,) = [p for p in command_at(path).params if "--threads" in getattr(p, "opts", [])]
     assert isinstance(param.type, click.IntRange) and (param.type.min, param.type.max) == (0, None)
     assert param.default is None
 

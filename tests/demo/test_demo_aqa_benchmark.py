@@ -3,10 +3,10 @@ entry-angle probe, on a 3-clip synth world (the training runs are the demo's, te
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
+from typing import Callable
 
 import numpy as np
 import pytest
@@ -15,15 +15,6 @@ from fdpose.sampling import NUM_SAMPLED_FRAMES, aligned_indices, pred_comp_path,
 from fdpose.synth.config import SynthConfig
 from fdpose.synth.world import generate_world
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("demo_aqa", REPO / "benchmarks" / "demo_aqa.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +24,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_oracle_pose_sets_keep_or_drop_the_hidden_joints(world: Path, tmp_path: Path) -> None:
-    bench = _bench()
+def test_oracle_pose_sets_keep_or_drop_the_hidden_joints(world: Path, tmp_path: Path, benchmark_module: Callable[[str], ModuleType]) -> None:
+    bench = benchmark_module("demo_aqa")
     full = bench.oracle_poses(world, tmp_path / "full", visible_only=False)
     seen = bench.oracle_poses(world, tmp_path / "seen", visible_only=True)
     hidden_total = 0
@@ -55,16 +46,16 @@ def test_oracle_pose_sets_keep_or_drop_the_hidden_joints(world: Path, tmp_path: 
     assert hidden_total > 0  # the entry hides joints under water: the two sets differ
 
 
-def test_entry_angle_probe_reports_four_frames_around_water_contact(world: Path) -> None:
-    rows = _bench().entry_angle_probe(world)
+def test_entry_angle_probe_reports_four_frames_around_water_contact(world: Path, benchmark_module: Callable[[str], ModuleType]) -> None:
+    rows = benchmark_module("demo_aqa").entry_angle_probe(world)
     assert [r["frame"] for r in rows] == ["t1-2", "t1-1", "t1+0", "t1+1"]
     for r in rows:
         assert 0.0 <= r["pelvis_and_neck_visible"] <= 1.0
         assert -1.0 <= r["srcc_angle_vs_abs_rotation_error"] <= 1.0
 
 
-def test_score_shares_show_the_form_faults_weight() -> None:
-    bench = _bench()
+def test_score_shares_show_the_form_faults_weight(benchmark_module: Callable[[str], ModuleType]) -> None:
+    bench = benchmark_module("demo_aqa")
     plain, form = bench.score_shares(False, dives=800), bench.score_shares(True, dives=800)
     for name in ("leg_separation", "knee_bend"):  # twice the deduction, more tied to the score
         assert form["penalties"][name]["mean"] > 1.6 * plain["penalties"][name]["mean"]

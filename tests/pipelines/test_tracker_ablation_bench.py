@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from types import ModuleType
+from typing import Callable
 
 import numpy as np
 
 from fdpose.pipelines.tracking import TrackDecision
 from fdpose.pipelines.tracking.config import REFINEMENTS, TrackerConfig
 
-REPO = Path(__file__).resolve().parents[2]
 
 
-def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("tracker_ablation", REPO / "benchmarks" / "tracker_ablation.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_every_refinement_is_switched_against_the_defaults() -> None:
-    v = _bench().variants()
+def test_every_refinement_is_switched_against_the_defaults(benchmark_module: Callable[[str], ModuleType]) -> None:
+    v = benchmark_module("tracker_ablation").variants()
     base = TrackerConfig()
     for name in REFINEMENTS:
         if getattr(base, name).enabled:
@@ -35,8 +25,8 @@ def test_every_refinement_is_switched_against_the_defaults() -> None:
     assert v["all on (default)"] == base and v["Eq. 25 alone (paper)"].refinements_off
 
 
-def test_real_right_counts_a_filled_box_only_by_its_overlap() -> None:
-    real_right = _bench().real_right
+def test_real_right_counts_a_filled_box_only_by_its_overlap(benchmark_module: Callable[[str], ModuleType]) -> None:
+    real_right = benchmark_module("tracker_ablation").real_right
     gt = [np.array([0.0, 0.0, 10.0, 10.0])] * 4 + [None]
     under = [False] * 5
     cands = [np.array([[0.0, 0.0, 10.0, 10.0, 0.9]])] + [np.zeros((0, 5))] * 4
@@ -52,6 +42,6 @@ def test_real_right_counts_a_filled_box_only_by_its_overlap() -> None:
     assert plain.tolist() == [True, False, False, True, True]
 
 
-def test_filled_frames_are_read_from_the_decisions() -> None:
+def test_filled_frames_are_read_from_the_decisions(benchmark_module: Callable[[str], ModuleType]) -> None:
     d = [TrackDecision.INIT, TrackDecision.FILLED, TrackDecision.LOST, TrackDecision.FILLED]
-    assert _bench()._filled(d) == [1, 3]
+    assert benchmark_module("tracker_ablation")._filled(d) == [1, 3]
