@@ -202,6 +202,19 @@ def write_npz(path: str | os.PathLike[str], **arrays: np.ndarray) -> Path:
     return atomic_write_bytes(path, buf.getvalue())
 
 
+def npz_read_error(exc: BaseException, path: str | os.PathLike[str]) -> InputError:
+    """The one-line :class:`InputError` for an ``.npz`` that ``np.load(allow_pickle=False)`` refused.
+
+    numpy's own message for a file it would have to unpickle (a text file, an object array)
+    advises loading it with ``allow_pickle=True``, which runs code from the file: our files hold
+    plain arrays only, so that advice never reaches the user. Other messages are cut to one
+    short line.
+    """
+    if isinstance(exc, ValueError) and "allow_pickle" in str(exc):
+        return InputError("not a readable .npz (not plain arrays: numpy would have to unpickle it; refused)", path)
+    return InputError(f"not a readable .npz ({' '.join(str(exc).split())[:160]})", path)
+
+
 def write_pickle(path: str | os.PathLike[str], obj: Any) -> Path:
     """Atomically pickle ``obj`` (used for FineDiving-format annotation files)."""
     return atomic_write_bytes(path, pickle.dumps(obj, protocol=4))

@@ -27,7 +27,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from fdpose.errors import InputError, ValidationError
-from fdpose.io import write_npz
+from fdpose.io import npz_read_error, write_npz
 from fdpose.skeleton import NUM_JOINTS
 
 log = logging.getLogger(__name__)
@@ -181,10 +181,7 @@ def read_pred_comp(path: str | os.PathLike[str], n: int = NUM_SAMPLED_FRAMES) ->
     except FileNotFoundError:
         raise InputError("pose file not found", p) from None
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        if isinstance(exc, ValueError) and "allow_pickle" in str(exc):
-            # numpy's message advises loading it unsafely; a pose file never needs the unpickler
-            raise InputError("not a readable .npz (not plain arrays: numpy would have to unpickle it; refused)", p) from None
-        raise InputError(f"not a readable .npz ({' '.join(str(exc).split())[:160]})", p) from None
+        raise npz_read_error(exc, p) from None
     return _check_pred(arr, p, n).astype(np.float32)
 
 

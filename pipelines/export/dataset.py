@@ -36,7 +36,7 @@ import numpy as np
 
 from fdpose.errors import InputError, ValidationError
 from fdpose.finediving import Key
-from fdpose.io import atomic_write_bytes, read_json
+from fdpose.io import atomic_write_bytes, npz_read_error, read_json
 from fdpose.pipelines.export.schema import MANIFEST_NAME, PROVENANCE_TABLE, Provenance, validate_manifest
 from fdpose.skeleton import JOINT_NAMES, NUM_JOINTS
 
@@ -145,7 +145,7 @@ def read_raw_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     except FileNotFoundError:
         raise InputError("clip array file not found", p) from None
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise InputError(f"not a readable .npz ({exc})", p) from None
+        raise npz_read_error(exc, p) from None
 
 
 def _first_bad(mask: np.ndarray) -> str:

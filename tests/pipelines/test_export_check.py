@@ -180,3 +180,15 @@ def test_annotations_without_the_fine_grained_file_fail(good: Path, world: Expor
     report = check_dataset(good, annotations=partial)
     assert not report.ok
     assert any(f"no {FINE_GRAINED_FILE}" in p for p in report.check("splits").problems)
+
+
+def test_export_clip_files_get_the_same_line(tmp_path: Path) -> None:
+    """export check reads a dataset's clip arrays through its own reader: the same refusal, no numpy advice."""
+    text = tmp_path / "clip.npz"
+    text.write_text("this is not a clip file")
+    from fdpose.pipelines.export.dataset import read_raw_arrays
+
+    with pytest.raises(InputError) as err:
+        read_raw_arrays(text)
+    line = str(err.value)
+    assert line == f"{text}: not a readable .npz (not plain arrays: numpy would have to unpickle it; refused)", line
