@@ -327,7 +327,10 @@ def export_dataset(track_out: str | os.PathLike[str], manual: Sequence[str | os.
     out_p.parent.mkdir(parents=True, exist_ok=True)
     # a killed export's staging folder (or replaced dataset) has a dead pid in its name: it goes now
     remove_stale_temps(out_p.parent, recursive=False, prefix=f".{out_p.name}.")
-    stage = Path(tempfile.mkdtemp(prefix=f".{out_p.name}.{os.getpid()}.", suffix=".partial", dir=out_p.parent))
+    try:
+        stage = Path(tempfile.mkdtemp(prefix=f".{out_p.name}.{os.getpid()}.", suffix=".partial", dir=out_p.parent))
+    except OSError as exc:  # (a read-only parent: name DATASET, not the hidden staging name)
+        raise OSError(exc.errno, exc.strerror or str(exc), str(out_p)) from exc
     stage.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700; the dataset gets a normal folder's mode
     try:
         entries, labelled, dropped = _write_clips(keys, outputs, labels, ann, split_of, formats, label_entries,

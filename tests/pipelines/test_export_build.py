@@ -266,3 +266,21 @@ def test_dataset_folder_and_files_get_normal_modes(dataset: Path) -> None:
     assert dataset.stat().st_mode & 0o777 == 0o777 & ~mask
     files = [p for p in dataset.rglob("*") if p.is_file()]
     assert files and all(p.stat().st_mode & 0o777 == 0o666 & ~mask for p in files)
+
+
+def test_an_unwritable_parent_names_the_dataset_not_its_staging_folder(world: ExportWorld, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A parent folder that refuses new entries (0555 for a non-root user): the error names DATASET, which
+    the user typed, not the hidden ``.D.<pid>.<rand>.partial`` staging folder that was never made."""
+    import errno
+    import tempfile
+
+    def refuse(prefix: str = "", suffix: str = "", dir: str | None = None) -> str:
+        raise PermissionError(errno.EACCES, "Permission denied", f"{dir}/{prefix}abc{suffix}")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", refuse)
+    out = tmp_path / "D"
+    with pytest.raises(PermissionError) as err:
+        export_dataset(world.track, [world.manual_a], world.annotations, out)
+    assert err.value.filename == str(out) and ".partial" not in str(err.value)
+
