@@ -17,7 +17,7 @@ from fdpose.demo.plan import DemoPlan
 from fdpose.demo.report import write_report
 from fdpose.demo.result import DemoResult
 from fdpose.demo.steps import STEP_NAMES, DemoContext
-from fdpose.errors import ConfigError
+from fdpose.errors import ConfigError, InputError
 from fdpose.io import read_json, write_json
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,11 @@ def _plain(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def prepare_out(out: Path, resume: bool, overwrite: bool) -> None:
-    """Refuse to mix a new run into an old folder unless told (``resume`` or ``overwrite``)."""
+    """Refuse to mix a new run into an old folder unless told (``resume`` or ``overwrite``); refuse
+    ``resume`` where no demo started (the rule of train-aqa and finetune-hrnet: nothing to resume)."""
+    if resume and not overwrite and not _state_path(out).is_file():
+        raise InputError(f"nothing to resume: no {STATE_NAME} (a demo writes it as it starts); run without --resume",
+                         out)
     if out.exists() and any(out.iterdir()):
         if overwrite:
             if not _state_path(out).is_file():
@@ -77,6 +81,8 @@ def run_demo(ctx: DemoContext, resume: bool = False, on_step: Optional[Callable[
 
     torch.set_num_threads(ctx.plan.threads)
     state = _load_state(ctx.out, ctx.plan) if resume else {"plan": ctx.plan.to_dict(), "steps": {}, "seconds": {}}
+    if not resume:  # at once: a demo killed in its first step is still recognised (--resume, --overwrite)
+        write_json(_state_path(ctx.out), state)
     result = DemoResult(ctx.out, ctx.plan)
     calls: dict[str, Callable[[], dict[str, Any]]] = {
         "synth": lambda: steps.step_synth(ctx),

@@ -172,3 +172,34 @@ def test_report_says_whether_the_interval_excludes_zero_and_the_model_beats_the_
     assert rows["SRCC (test)"] == ("0.410", "32 test dives, 95% bootstrap interval 0.080 to 0.660 (excludes zero)")
     assert rows["SRCC exemplar-mean baseline"][0] == "0.120" and "-0.250 to 0.470" in rows["SRCC exemplar-mean baseline"][1]
     assert rows["SRCC gain over baseline"][1].endswith("0.020 to 0.550: the model beats the baseline")
+
+
+def test_resume_with_nothing_to_resume_is_refused_like_train_aqa(tmp_path: Path) -> None:
+    """``--resume`` where no demo started: one line, exit 2, nothing run (train-aqa and finetune-hrnet refuse too)."""
+    from fdpose.errors import InputError
+
+    with pytest.raises(InputError, match="nothing to resume: no demo_state.json"):
+        prepare_out(tmp_path / "new", resume=True, overwrite=False)
+    assert not (tmp_path / "new").exists()
+    res = CliRunner().invoke(cli, ["demo", "-o", str(tmp_path / "new"), "--quick", "--resume"])
+    assert res.exit_code == 2 and res.output.count("\n") == 1 and "nothing to resume" in res.output, res.output
+
+
+def test_a_demo_killed_in_its_first_step_is_still_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The state file is written as the demo starts: a run stopped during the synth step can be resumed or
+    overwritten (before, the folder held no demo_state.json and --overwrite refused it)."""
+    from fdpose.demo import steps
+
+    def stopped(ctx: DemoContext) -> dict:
+        (ctx.world / "frames").mkdir(parents=True)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(steps, "step_synth", stopped)
+    out = tmp_path / "D"
+    prepare_out(out, resume=False, overwrite=False)
+    with pytest.raises(KeyboardInterrupt):
+        run_demo(DemoContext(out=out, plan=MICRO, device="cpu"))
+    assert read_json(out / STATE_NAME)["steps"] == {}
+    prepare_out(out, resume=True, overwrite=False)  # accepted
+    prepare_out(out, resume=False, overwrite=True)  # accepted: a folder made by fdpose demo
+    assert not any(out.iterdir())
