@@ -147,6 +147,37 @@ def pred_comp_path(pose_root: str | os.PathLike[str], match: str, idx: str | int
     return Path(pose_root) / str(match) / f"pred_comp_{idx}.npz"
 
 
+#: The manifest of an exported FineDiving-Pose dataset (``fdpose export``), beside its ``Pose/`` folder.
+EXPORT_MANIFEST_NAME = "manifest.json"
+
+
+def dropped_by_export(pose_root: str | os.PathLike[str]) -> dict[tuple[str, int], str]:
+    """Clips ``fdpose export --drop-failing`` left out of the dataset whose pose root is ``pose_root``.
+
+    ``{(match, idx): reason}`` from the ``dropped`` list of the manifest beside the root (the
+    dataset's ``Pose/`` folder); empty when there is no manifest or nothing was dropped. The AQA
+    loader skips these clips (they were left out on purpose) instead of failing on their missing
+    pose files. A manifest that cannot be read is the export check's business: here it counts as none.
+    """
+    from fdpose.io import read_json
+
+    path = Path(pose_root).parent / EXPORT_MANIFEST_NAME
+    if not path.is_file():
+        return {}
+    try:
+        doc = read_json(path)
+    except (InputError, ValidationError):
+        return {}
+    out: dict[tuple[str, int], str] = {}
+    for entry in doc.get("dropped", []) if isinstance(doc, dict) else []:
+        try:
+            match, idx = entry["key"]
+            out[(str(match), int(idx))] = str(entry.get("reason", "left out by the export"))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
+
+
 def _check_pred(pred: np.ndarray, where: str | os.PathLike[str], n: int) -> np.ndarray:
     arr = np.asarray(pred)
     if arr.shape not in ((n, NUM_JOINTS, 3), (n, NUM_JOINTS, 2)):

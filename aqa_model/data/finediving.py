@@ -53,6 +53,7 @@ from fdpose.sampling import (
     NUM_SAMPLED_FRAMES,
     PRED_KEY,
     aligned_indices,
+    dropped_by_export,
     pred_comp_path,
     read_pred_comp,
     resample_rows,
@@ -302,16 +303,21 @@ class FineDivingAQADataset(torch.utils.data.Dataset):
         self.files: dict[Key, list[Path]] = {}
         self.keys: list[Key] = []
         self.skipped: dict[Key, str] = {}
+        # clips an export with --drop-failing left out on purpose: skipped (counted), not an error
+        left_out = dropped_by_export(self.poses_root) if self.needs_pose and self.poses_root is not None else {}
         for key in keys:
             problem = self._check(annotations, key)
             if problem is None:
                 self.keys.append(key)
+            elif problem.startswith("no pose file") and (str(key[0]), int(key[1])) in left_out:
+                self.skipped[key] = f"left out by the export: {left_out[(str(key[0]), int(key[1]))]}"
             elif skip_missing:
                 self.skipped[key] = problem
             else:
                 raise InputError(problem, annotations.source, f"clip {key_name(key)}")
         if self.skipped:
-            log.warning("skipped %d of %d clips with missing data", len(self.skipped), len(keys))
+            log.warning("skipped %d of %d clips with missing data (%d left out by the export)", len(self.skipped),
+                        len(keys), sum(why.startswith("left out by the export") for why in self.skipped.values()))
 
     def _check(self, annotations: FineDivingAnnotations, key: Key) -> str | None:
         record = annotations.fine.get(key)

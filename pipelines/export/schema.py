@@ -17,9 +17,10 @@ from typing import Any, Optional
 
 from fdpose.errors import ValidationError
 from fdpose.records import JointSource
+from fdpose.sampling import EXPORT_MANIFEST_NAME
 
 #: Name of the manifest inside a dataset folder, and the version this code writes and reads.
-MANIFEST_NAME = "manifest.json"
+MANIFEST_NAME = EXPORT_MANIFEST_NAME  # (in the core: the AQA loader reads its dropped list)
 SCHEMA_VERSION = 1
 FORMAT_NAME = "FineDiving-Pose"
 SCHEMA_FILE = "finediving_pose.schema.json"

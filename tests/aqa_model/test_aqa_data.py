@@ -97,6 +97,27 @@ def test_missing_data_errors_or_skips(tmp_path: Path) -> None:
     assert len(FineDivingAQADataset(ann, KEYS[:3], diver_crop, tmp_path / "frames", tmp_path / "poses")) == 3
 
 
+def test_clips_the_export_left_out_are_skipped_not_an_error(tmp_path: Path) -> None:
+    """An exported dataset (``D/Pose`` beside ``D/manifest.json``) whose export left a clip out with
+    ``--drop-failing``: that clip is skipped and counted with the export's reason; another missing pose file
+    is still an error."""
+    from fdpose.io import write_json
+
+    cfg = micro_config()
+    ann = _world(tmp_path, KEYS, DIVES)
+    dataset = tmp_path / "D"
+    dataset.mkdir()
+    (tmp_path / "poses").rename(dataset / "Pose")
+    (dataset / "Pose" / "m2" / "pred_comp_7.npz").unlink()
+    write_json(dataset / "manifest.json", {"dropped": [{"key": ["m2", 7], "split": "test",
+                                                         "reason": "interpolated joints 33.9% > 30.0%"}]})
+    ds = FineDivingAQADataset(ann, KEYS, cfg, tmp_path / "frames", dataset / "Pose")
+    assert ds.keys == KEYS[:3] and ds.skipped == {("m2", 7): "left out by the export: interpolated joints 33.9% > 30.0%"}
+    (dataset / "Pose" / "m1" / "pred_comp_2.npz").unlink()  # not in the manifest's list: still an error
+    with pytest.raises(InputError, match="clip m1/2"):
+        FineDivingAQADataset(ann, KEYS, cfg, tmp_path / "frames", dataset / "Pose")
+
+
 def test_select_transitions_rule() -> None:
     assert select_transitions([30, 50, 70], 3).tolist() == [30, 70]  # twist groups merge into flight
     assert select_transitions([30, 70], 2).tolist() == [30]
