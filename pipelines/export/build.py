@@ -207,11 +207,6 @@ def _clip_entry(key: Key, ann: FineDivingAnnotations, split: str, rel: str, stag
                      manual_frames=manual_frames, provenance=provenance, backends=backends)
 
 
-def _interpolated_share(counts: dict[str, int]) -> float:
-    total = sum(counts.values())
-    return counts.get(Provenance.INTERPOLATED.label, 0) / total if total else 0.0
-
-
 def _write_clips(keys: list[Key], outputs: dict[Key, Path], labels: LabelIndex, ann: FineDivingAnnotations,
                  split_of: dict[Key, str], formats: list[str], label_entries: dict[str, list[FrameEntry]],
                  stage: Path, progress: bool, drop_over: Optional[float] = None
@@ -232,7 +227,7 @@ def _write_clips(keys: list[Key], outputs: dict[Key, Path], labels: LabelIndex, 
                                   f"{NUM_SAMPLED_FRAMES} (rerun track-and-estimate with --frames {NUM_SAMPLED_FRAMES})",
                                   path)
         arrays, manual_frames = merge_clip(clip, labels.get(key))
-        share = _interpolated_share(arrays.provenance_counts())
+        share = arrays.provenance_share(Provenance.INTERPOLATED)
         if drop_over is not None and share > drop_over:
             reason = f"{100 * share:.1f}% interpolated joints > {100 * drop_over:.1f}%"
             dropped.append({"key": [key[0], key[1]], "split": split_of[key], "reason": reason})

@@ -146,10 +146,6 @@ def split_order(names: Iterable[str]) -> list[str]:
     return sorted(set(names), key=lambda s: (rank.get(s, 3), s))
 
 
-def _share(arr: np.ndarray, code: Provenance) -> float:
-    return float(np.mean(arr == code)) if arr.size else 0.0
-
-
 def _check_split_lists(splits: dict[str, list[Key]], entries: list[ClipEntry], col: _Collector,
                        dropped: Optional[dict[Key, str]] = None) -> None:
     dropped = dropped or {}
@@ -267,7 +263,7 @@ def check_dataset(path: str | os.PathLike[str], max_interpolated: float = DEFAUL
         if a.provenance_counts() != e.provenance:
             col.add("arrays", f"clip {cid}: provenance counts {a.provenance_counts()} differ from the manifest "
                               f"{e.provenance}")
-        interp = _share(a.provenance, Provenance.INTERPOLATED)
+        interp = a.provenance_share(Provenance.INTERPOLATED)
         if interp > max_interpolated:
             col.add("interpolated", f"clip {cid}: {100 * interp:.1f}% interpolated joints > "
                                     f"{100 * max_interpolated:.1f}%")
@@ -288,8 +284,8 @@ def check_dataset(path: str | os.PathLike[str], max_interpolated: float = DEFAUL
             col.add("agreement", f"clip {cid}: PCKh@0.5 {pckh_value:.3f} < {min_agreement:.3f} "
                                  f"({joints} joints)")
         report.clips.append(ClipStats(cid, e.split, round(interp, 6),
-                                      round(_share(a.provenance, Provenance.MISSING), 6),
-                                      round(_share(a.provenance, Provenance.MANUAL), 6), pckh_value, joints))
+                                      round(a.provenance_share(Provenance.MISSING), 6),
+                                      round(a.provenance_share(Provenance.MANUAL), 6), pckh_value, joints))
         for label, c in a.provenance_counts().items():
             counts[label] += c
             split_counts.setdefault(e.split, {p.label: 0 for p in Provenance})[label] += c

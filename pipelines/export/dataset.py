@@ -73,6 +73,11 @@ class ClipArrays:
         """Joints per provenance label, e.g. ``{"missing": 0, "estimated": 1400, ...}``."""
         return {p.label: int(np.sum(self.provenance == p)) for p in Provenance}
 
+    def provenance_share(self, code: Provenance) -> float:
+        """Share of the clip's joints with provenance ``code`` (0 for an empty clip): the export's
+        ``--drop-failing`` and the check's interpolated-joints limit read the same number."""
+        return float(np.mean(self.provenance == code)) if self.provenance.size else 0.0
+
 
 @dataclass
 class ClipEntry:
