@@ -27,7 +27,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from fdpose.errors import InputError, ValidationError
-from fdpose.io import npz_read_error, write_npz
+from fdpose.io import npz_read_error, read_json, write_npz
 from fdpose.skeleton import NUM_JOINTS
 
 log = logging.getLogger(__name__)
@@ -159,8 +159,6 @@ def dropped_by_export(pose_root: str | os.PathLike[str]) -> dict[tuple[str, int]
     loader skips these clips (they were left out on purpose) instead of failing on their missing
     pose files. A manifest that cannot be read is the export check's business: here it counts as none.
     """
-    from fdpose.io import read_json
-
     path = Path(pose_root).parent / EXPORT_MANIFEST_NAME
     if not path.is_file():
         return {}

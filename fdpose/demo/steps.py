@@ -193,15 +193,11 @@ def step_track(ctx: DemoContext, finetune: dict[str, Any]) -> dict[str, Any]:
 
 
 def _without(ctx: DemoContext, folder: Path, leave_out: set[tuple[str, int]], records: bool = False) -> Path:
-    """A copy of the world's annotations in ``folder`` whose split lists leave ``leave_out`` out (with
-    ``records`` also their fine-grained and coarse records: the export takes every record's clip);
-    removes an older copy first."""
-    import shutil
-
+    """A copy of the world's annotations in ``folder`` (new: the caller removed any older copy) whose
+    split lists leave ``leave_out`` out (with ``records`` also their fine-grained and coarse records:
+    the export takes every record's clip)."""
     from fdpose.finediving import load_annotations, save_annotations
 
-    if folder.exists():
-        shutil.rmtree(folder)
     ann = load_annotations(ctx.world / "annotations")
     ann.train = [k for k in ann.train if k not in leave_out]
     ann.test = [k for k in ann.test if k not in leave_out]

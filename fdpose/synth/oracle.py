@@ -28,7 +28,7 @@ import numpy as np
 from fdpose.errors import InputError, ValidationError
 from fdpose.finediving import Key
 from fdpose.io import read_json
-from fdpose.sampling import aligned_indices, pred_comp_path, write_pred_comp
+from fdpose.sampling import pred_comp_path, sample_keypoints, write_pred_comp
 from fdpose.skeleton import NUM_JOINTS
 
 log = logging.getLogger(__name__)
@@ -72,8 +72,7 @@ def gt_keypoints(doc: dict[str, Any], path: str | os.PathLike[str] | None = None
 def oracle_pred(gt_path: str | os.PathLike[str], num_frames: int) -> np.ndarray:
     """The (num_frames, 16, 3) float32 oracle pose array of one gt JSON, at the loader's samples."""
     keypoints, numbers = gt_keypoints(read_json(gt_path), gt_path)
-    positions = aligned_indices(len(numbers), numbers, num_frames)
-    return keypoints[positions].astype(np.float32)
+    return sample_keypoints(keypoints, numbers, num_frames).astype(np.float32)
 
 
 @dataclass

@@ -26,8 +26,8 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from fdpose.errors import ConfigError, DependencyError, InputError
-from fdpose.model_files import SSD_OIDV4, SSD_OIDV4_LABELS, file_sha256, model_file
 from fdpose.logs import native_stderr_to_debug
+from fdpose.model_files import SSD_OIDV4, SSD_OIDV4_LABELS, file_sha256, model_file
 from fdpose.pipelines.detectors.base import BackendInfo
 from fdpose.records import Boxes
 

@@ -380,13 +380,14 @@ def synchronised_partner(candidates: Sequence[Boxes | np.ndarray], result: Track
             continue
         owner = p1.owner[t][others]
         ok = mobile[owner] & (owner != p1.owner[t][row])
-        offset = (centres(rows[others]) - centres(box)) / diags(box)[0]  # (k, 2)
-        ratio = diags(rows[others]) / diags(box)[0]
+        diag = float(diags(box)[0])
+        offset = (centres(rows[others]) - centres(box)) / diag  # (k, 2)
+        ratio = diags(rows[others]) / diag
         ok &= (np.linalg.norm(offset, axis=1) <= cfg.sync_distance) & (np.maximum(ratio, 1 / ratio) <= cfg.sync_size_ratio)
         if ok.any():
             offsets.append(offset[ok])
             diver_scene.append(np.asarray(p1.scene[t][row], dtype=np.float64))
-            diver_diag.append(float(diags(box)[0]))
+            diver_diag.append(diag)
     if not tracked or not offsets:
         return None
     nearest = np.array([o[np.argmin(np.linalg.norm(o, axis=1))] for o in offsets])  # (F, 2)
