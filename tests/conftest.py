@@ -44,6 +44,24 @@ def benchmark_module() -> Callable[[str], ModuleType]:
     return load
 
 
+class _MkdirOnLoad:
+    """Unpickling it runs ``os.mkdir(marker)``: code from a file that a trusting loader would execute."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple:
+        return (os.mkdir, (str(self.marker),))
+
+
+@pytest.fixture
+def mkdir_payload(tmp_path: Path) -> tuple[object, Path]:
+    """(an object to save into a file under test, the folder its unpickling would create): a loader
+    that refuses code leaves the folder absent."""
+    marker = tmp_path / "ran"
+    return _MkdirOnLoad(marker), marker
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)

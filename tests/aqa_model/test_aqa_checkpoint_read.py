@@ -7,7 +7,6 @@ traceback; and torch's own message advises ``weights_only=False``, which fdpose 
 
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 
@@ -36,15 +35,10 @@ def test_unreadable_bytes_are_one_input_error(tmp_path: Path, name: str) -> None
     assert "\n" not in text and "weights_only" not in text, text
 
 
-def test_a_pickled_object_is_refused_without_running_it(tmp_path: Path) -> None:
-    marker = tmp_path / "ran"
-
-    class Payload:
-        def __reduce__(self) -> tuple:
-            return (os.mkdir, (str(marker),))
-
+def test_a_pickled_object_is_refused_without_running_it(tmp_path: Path, mkdir_payload: tuple[object, Path]) -> None:
+    payload, marker = mkdir_payload
     path = tmp_path / "evil.pt"
-    torch.save({"format": "fdpose-aqa-checkpoint", "model": Payload()}, path)
+    torch.save({"format": "fdpose-aqa-checkpoint", "model": payload}, path)
     with pytest.raises(InputError, match="not a readable checkpoint") as err:
         load_checkpoint(path)
     assert "weights_only" not in str(err.value) and not marker.exists()

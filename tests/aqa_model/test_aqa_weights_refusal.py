@@ -14,15 +14,10 @@ from fdpose.aqa_model.encoders.weights import read_state_dict
 from fdpose.errors import InputError
 
 
-def test_blocked_module_payload_is_refused_by_name(tmp_path: Path) -> None:
-    marker = tmp_path / "ran"
-
-    class Payload:
-        def __reduce__(self) -> tuple:
-            return (os.mkdir, (str(marker),))
-
+def test_blocked_module_payload_is_refused_by_name(tmp_path: Path, mkdir_payload: tuple[object, Path]) -> None:
+    payload, marker = mkdir_payload
     path = tmp_path / "evil.pth"
-    torch.save({"stem.conv.weight": torch.zeros(1), "x": Payload()}, path)
+    torch.save({"stem.conv.weight": torch.zeros(1), "x": payload}, path)
     with pytest.raises(InputError) as err:
         read_state_dict(path, "RegNetY")
     text = str(err.value)

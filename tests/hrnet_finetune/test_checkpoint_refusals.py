@@ -26,15 +26,10 @@ def _refusal(path: Path) -> str:
     return text
 
 
-def test_blocked_module_payload_is_named_and_not_run(tmp_path: Path) -> None:
-    marker = tmp_path / "ran"
-
-    class Payload:
-        def __reduce__(self) -> tuple:
-            return (os.mkdir, (str(marker),))
-
+def test_blocked_module_payload_is_named_and_not_run(tmp_path: Path, mkdir_payload: tuple[object, Path]) -> None:
+    payload, marker = mkdir_payload
     path = tmp_path / "evil.pth"
-    torch.save({"state_dict": {"w": torch.zeros(2)}, "meta": Payload()}, path)
+    torch.save({"state_dict": {"w": torch.zeros(2)}, "meta": payload}, path)
     text = _refusal(path)
     assert f"holds an object of type {os.mkdir.__module__}.mkdir" in text and not marker.exists(), text
 
