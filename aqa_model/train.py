@@ -29,7 +29,9 @@
   and RNG states are restored from ``last.pt``. A run stopped after epoch e (``stop_after``,
   or killed) and resumed gives the same weights and metrics as an uninterrupted run, on the
   same hardware, thread count and world size (a different world size is allowed, with a
-  warning: the shards change). The hyper-parameters of a run cannot change on resume.
+  warning: the shards change). The hyper-parameters of a run cannot change on resume, nor the
+  data: paths may move, but the annotations, pose files and frames must be what the run started on
+  (digests in ``last.pt``, :mod:`fdpose.aqa_model.data.fingerprint`).
 * Multi-process: under ``torchrun`` each rank trains on its DistributedSampler shard through
   DistributedDataParallel (gloo on CPU, NCCL on CUDA); validation, checkpoints and logs are
   done by rank 0 while the others wait.
@@ -60,6 +62,7 @@ from fdpose.aqa_model.config import AQAConfig, save_config
 from fdpose.aqa_model.data import (ExemplarPicker, FineDivingAQADataset, clip_dataset, load_aqa_annotations,
                                    split_train_val)
 from fdpose.aqa_model.data.finediving import key_name
+from fdpose.aqa_model.data.fingerprint import data_fingerprint, fingerprint_changes
 from fdpose.aqa_model.distributed import DistContext, init_distributed
 from fdpose.aqa_model.evaluate import EvalResult, evaluate, write_eval_outputs
 from fdpose.aqa_model.model import HPMCoRe
@@ -371,6 +374,15 @@ def _train(opts: TrainOptions, ctx: DistContext) -> TrainSummary:
     ann = load_aqa_annotations(settings.annotations, settings.dataset)
     splits = _splits(ann, settings)
     poses_root = _poses_root(settings, cfg, out, sorted(set(ann.train) | set(ann.test)), ctx)
+    # what this run reads; a resume may move the data but not change it (aqa_model/data/fingerprint.py)
+    fingerprint = data_fingerprint(ann, set(ann.train) | set(ann.test),
+                                   settings.frames_root if cfg.needs_video else None,
+                                   poses_root if cfg.needs_pose else None)
+    if stored_state is not None:
+        changes = fingerprint_changes(stored_state.get("data_fingerprint"), fingerprint)
+        if changes:
+            raise ConfigError(f"--resume cannot change the data: {'; '.join(changes)} differ from what the run "
+                              "started on; start a new run directory instead", last)
     clips = clip_dataset(ann, splits.train, cfg, settings.frames_root, poses_root,
                          skip_missing=settings.skip_missing, augment=True, seed=settings.seed)
     if len(clips) == 0:
@@ -468,7 +480,8 @@ def _train(opts: TrainOptions, ctx: DistContext) -> TrainSummary:
             tlog.append(record, {"queries_per_rank": {str(r): q for r, q in enumerate(queries)},
                                  "param_checksums": checksums, "world_size": ctx.world_size})
             state = {"config": cfg.to_dict(), "model": model.state_dict(), "epoch": epoch + 1,
-                     "run": dataclasses.asdict(settings), "best": best, "history": tlog.history}
+                     "run": dataclasses.asdict(settings), "best": best, "history": tlog.history,
+                     "data_fingerprint": fingerprint}
             if improved:
                 save_checkpoint(out / BEST_NAME, state)
             save_checkpoint(last, {**state, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -126,3 +127,52 @@ def test_missing_pose_names_the_clip_or_is_skipped(world: Path, tmp_path: Path) 
     assert list(summary["skipped"]) == ["m2/3"] and summary["best_epoch"] == 1  # no val split: last epoch
     epoch1 = json.loads((tmp_path / "skip" / "logs" / "epoch_0001.json").read_text())
     assert len(epoch1["queries_per_rank"]["0"]) == len(TRAIN) - 1
+
+
+def test_resume_accepts_moved_data_and_refuses_changed_data(world: Path, tmp_path: Path) -> None:
+    """Paths may move between a run and its resume; the annotations, pose files and frames may not change."""
+    from fdpose.finediving import load_annotations, save_annotations
+    from fdpose.sampling import read_pred_comp, write_pred_comp
+
+    moved = tmp_path / "moved"
+    shutil.copytree(world, moved)
+    part = train(_options(world, tmp_path / "run", final_test=False, stop_after=1))
+    assert part.epochs_completed == 1
+    stored = torch.load(tmp_path / "run" / "last.pt", weights_only=True)["data_fingerprint"]
+    assert len(stored["poses"]) == len(stored["frames"]) == 13 and None not in stored["poses"].values()
+
+    def resume_from(root: Path) -> TrainOptions:
+        return TrainOptions(out_dir=tmp_path / "run", resume=True, annotations=root / "annotations",
+                            frames_root=root / "frames", poses_root=root / "poses", device="cpu", threads=1,
+                            progress=False, final_test=False, stop_after=1)
+
+    # one joint of one clip moved by a pixel: refused, naming the clip; the run is left as it was
+    pose_file = moved / "poses" / "m2" / "pred_comp_3.npz"
+    original = pose_file.read_bytes()
+    pose = read_pred_comp(pose_file, n=16)
+    pose[5, 3, 0] += 1.0
+    write_pred_comp(pose_file, pose, n=16)
+    with pytest.raises(ConfigError, match=r"cannot change the data: the pose files of 1 clip \(first: m2/3\)"):
+        train(resume_from(moved))
+    pose_file.write_bytes(original)
+    # a frame re-encoded (another size) and a dive score changed: both named
+    frame = moved / "frames" / "m1" / "2" / "00003.jpg"
+    frame.write_bytes(frame.read_bytes() + b"\0")
+    ann = load_annotations(moved / "annotations")
+    key = sorted(ann.fine)[0]
+    ann.fine[key] = dataclasses.replace(ann.fine[key], dive_score=ann.fine[key].dive_score + 0.5)
+    save_annotations(moved / "annotations", ann)
+    res = CliRunner().invoke(aqa_group(), ["train-aqa", *world_args(moved), "-o", str(tmp_path / "run"),
+                                           "--resume", "--device", "cpu", "--threads", "1"])
+    assert res.exit_code == 2 and res.output.count("\n") == 1 and "Traceback" not in res.output
+    assert "the annotations; the frames of 1 clip (first: m1/2)" in res.output and "last.pt" in res.output
+    assert torch.load(tmp_path / "run" / "last.pt", weights_only=True)["epoch"] == 1
+    # the same content under other paths resumes, and equals a run that never moved
+    shutil.rmtree(moved)
+    shutil.copytree(world, moved)
+    resumed = train(TrainOptions(**{**resume_from(moved).__dict__, "stop_after": None}))
+    assert resumed.finished and resumed.epochs_completed == 2
+    full = train(_options(world, tmp_path / "full", final_test=False))
+    a = torch.load(tmp_path / "full" / "last.pt", weights_only=True)["model"]
+    b = torch.load(tmp_path / "run" / "last.pt", weights_only=True)["model"]
+    assert full.finished and all(torch.equal(a[k], b[k]) for k in a)
