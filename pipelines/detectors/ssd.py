@@ -28,6 +28,7 @@ import numpy as np
 from fdpose.errors import ConfigError, DependencyError, InputError
 from fdpose.logs import native_stderr_to_debug
 from fdpose.model_files import SSD_OIDV4, SSD_OIDV4_LABELS, file_sha256, model_file
+from fdpose.pipelines.detectors.bars import picture_area
 from fdpose.pipelines.detectors.base import BackendInfo
 from fdpose.records import Boxes
 
@@ -152,6 +153,10 @@ class SSDConfig:
     letterbox: bool = False
     #: TFLite interpreter threads.
     num_threads: int = 1
+    #: Detect on the picture inside black letterbox / pillarbox bars (:mod:`.bars`), not on the whole
+    #: frame: the bars would shrink and squash the diver in the stretched input. Whole frames only
+    #: (:meth:`SSDDetector.detect`); the tracker's crop search (``detect_one``) is unchanged.
+    trim_bars: bool = True
 
     def validate(self) -> "SSDConfig":
         if not 0 <= self.score_threshold <= 1 or not 0 < self.nms_iou <= 1:
@@ -240,8 +245,18 @@ class SSDDetector:
                                   image_bgr.shape[:2], self.config)
 
     def detect(self, frames: Sequence[np.ndarray], frame_indices: Sequence[int]) -> list[Boxes]:
-        """One :class:`Boxes` per frame (the interpreter runs one frame at a time)."""
-        return [self.detect_one(f) for f in frames]
+        """One :class:`Boxes` per whole frame (the interpreter runs one frame at a time), found on the
+        picture inside black bars when ``trim_bars`` (boxes in the frame's pixels)."""
+        return [self.detect_picture(f) if self.config.trim_bars else self.detect_one(f) for f in frames]
+
+    def detect_picture(self, image_bgr: np.ndarray) -> Boxes:
+        """:meth:`detect_one` on the picture inside the frame's black bars, boxes shifted back to the frame."""
+        x0, y0, x1, y1 = picture_area(image_bgr)
+        h, w = image_bgr.shape[:2]
+        if (x0, y0, x1, y1) == (0, 0, w, h):
+            return self.detect_one(image_bgr)
+        found = self.detect_one(np.ascontiguousarray(image_bgr[y0:y1, x0:x1]))
+        return Boxes(found.xyxy + np.array([x0, y0, x0, y0], dtype=np.float64), found.score)
 
     def close(self) -> None:
         self._net = None  # type: ignore[assignment]
