@@ -219,7 +219,13 @@ def scaled_schedule(epochs: int, iters_per_epoch: int) -> list[dict[str, Any]]:
     return schedule
 
 
-def build_config(settings: TrainSettings, data_root: Path, train_frames: int, device: str) -> Any:
+#: Key of the labelled data's digest (:func:`fdpose.hrnet_finetune.data.split_digest`) among the run's
+#: stored settings: a resume may not change it.
+DATA_DIGEST = "data_digest"
+
+
+def build_config(settings: TrainSettings, data_root: Path, train_frames: int, device: str,
+                 data_digest: Optional[str] = None) -> Any:
     """The effective config of a run (see the module docstring).
 
     data_root: the folder with ``train/`` and ``val/`` MPII exports; train_frames: training
@@ -251,6 +257,6 @@ def build_config(settings: TrainSettings, data_root: Path, train_frames: int, de
     cfg.fdpose_run = dict(
         device=device,
         init_checkpoint=None if settings.init is None else str(Path(settings.init).resolve()),
-        settings=settings.to_dict(),
+        settings={**settings.to_dict(), **({} if data_digest is None else {DATA_DIGEST: data_digest})},
     )
     return cfg

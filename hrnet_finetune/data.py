@@ -21,6 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from fdpose.digest import content_digest
 from fdpose.errors import ConfigError, InputError
 from fdpose.io import write_json
 from fdpose.video import image_size, jpeg_is_truncated
@@ -153,6 +154,25 @@ def _check_image(frame: LabelledFrame) -> None:
     if jpeg_is_truncated(image):
         raise InputError(f"image file {image} is a truncated JPEG (no end-of-image marker); extract the frame "
                          "again (fdpose annotate validate lists every such frame)", frame.json_path)
+
+
+def split_digest(split: ClipSplit) -> str:
+    """sha256 of what a fine-tuning run trains and validates on, wherever the folders lie: per side, each
+    frame's label file (relative path), joints, visibilities, box and declared image size, and its image's
+    relative name and byte size (hashing every image's bytes would cost as much as reading them again;
+    a re-encoded image changes its size). ``--resume`` refuses a run whose digest changed."""
+    def side(frames: Sequence[LabelledFrame]) -> list[Any]:
+        rows: list[Any] = []
+        for f in frames:
+            image = f.image_file(None)
+            size = image.stat().st_size if image is not None and image.is_file() else None
+            lab = f.label
+            rows.append([f.rel_json, lab.xy, lab.visibility, lab.box, lab.image_width, lab.image_height,
+                         f.image_rel(None), size])
+        return rows
+
+    return content_digest({"train": side(split.train), "val": side(split.val),
+                           "clips": [split.train_clips, split.val_clips]})
 
 
 def export_split(frames: Sequence[LabelledFrame], out_dir: Path, progress: bool = False) -> Path:

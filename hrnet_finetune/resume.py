@@ -33,6 +33,7 @@ from mmengine.hooks import Hook
 from mmpose.registry import HOOKS
 
 from fdpose.errors import ConfigError, InputError
+from fdpose.hrnet_finetune.config import DATA_DIGEST
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,8 @@ _EPOCH_FILE = re.compile(r"^epoch_(\d+)\.pth$")
 
 #: Settings a resumed run may not change (they change the data, the schedule or the random streams).
 #: Paths, the device, workers and progress may change.
-FIXED_ON_RESUME = ("arch", "epochs", "batch_size", "input_size", "val_share", "seed", "val_interval", "frame_stride")
+FIXED_ON_RESUME = ("arch", "epochs", "batch_size", "input_size", "val_share", "seed", "val_interval", "frame_stride",
+                   DATA_DIGEST)
 
 
 def capture_rng_state() -> dict[str, Any]:
@@ -177,7 +179,8 @@ def check_same_settings(stored: Mapping[str, Any], current: Mapping[str, Any], w
     """Refuse a resume whose settings differ from the interrupted run's (:data:`FIXED_ON_RESUME`)."""
     changed = [k for k in FIXED_ON_RESUME if k in stored and _norm(stored[k]) != _norm(current.get(k))]
     if changed:
-        detail = ", ".join(f"{k} {stored[k]!r} -> {current.get(k)!r}" for k in changed)
+        detail = ", ".join("the labelled data (labels, split or images differ from what the run started on)"
+                           if k == DATA_DIGEST else f"{k} {stored[k]!r} -> {current.get(k)!r}" for k in changed)
         raise ConfigError(f"--resume cannot change {detail}; start a new work dir instead", work_dir)
 
 

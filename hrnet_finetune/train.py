@@ -26,8 +26,9 @@ from typing import Any, Optional
 
 from fdpose.errors import ConfigError, InputError
 from fdpose.io import atomic_write_text, write_json
-from fdpose.hrnet_finetune.config import TrainSettings, build_config, resolve_device
-from fdpose.hrnet_finetune.data import export_dataset, given_split, read_folders, split_by_clip, thin_frames
+from fdpose.hrnet_finetune.config import DATA_DIGEST, TrainSettings, build_config, resolve_device
+from fdpose.hrnet_finetune.data import (export_dataset, given_split, read_folders, split_by_clip, split_digest,
+                                        thin_frames)
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +106,8 @@ def _best_mmengine_checkpoint(runner: Any, work_dir: Path) -> tuple[Path, int]:
     return Path(path), int(meta.get("epoch", 0))
 
 
-def _prepare(settings: TrainSettings) -> tuple[Any, dict[str, Any], Any]:
-    """Read, split, export; returns (split, split dict, config)."""
+def _read_split(settings: TrainSettings) -> Any:
+    """Read the LabelMe folders and split them by clip (or by ``--val``); the training side thinned."""
     roots = read_folders(settings.labelme_dirs, settings.progress)
     if settings.val_dirs:
         split = given_split(roots, read_folders(settings.val_dirs, settings.progress))
@@ -114,14 +115,19 @@ def _prepare(settings: TrainSettings) -> tuple[Any, dict[str, Any], Any]:
         split = split_by_clip(roots, settings.val_share, settings.seed)
     if settings.frame_stride > 1:  # thin the training side only: validation PCKh stays on every labelled frame
         split = dataclasses.replace(split, train=thin_frames(split.train, settings.frame_stride))
+    return split
+
+
+def _prepare(settings: TrainSettings, split: Any, data_digest: str) -> tuple[dict[str, Any], Any]:
+    """Export the split under WORK_DIR/data; returns (split dict, config)."""
     data_root = settings.work_dir / DATA_DIR
     export_dataset(split, data_root, settings.progress)
     device = resolve_device(settings.device)
-    cfg = build_config(settings, data_root, len(split.train), device)
-    return split, split.to_dict(), cfg
+    cfg = build_config(settings, data_root, len(split.train), device, data_digest)
+    return split.to_dict(), cfg
 
 
-def _resume_checkpoint(settings: TrainSettings, work_dir: Path) -> Optional[Path]:
+def _resume_checkpoint(settings: TrainSettings, work_dir: Path, data_digest: str) -> Optional[Path]:
     """The checkpoint ``--resume`` continues from (None for a fresh run); the rule of ``train-aqa``:
     ``--resume`` without a checkpoint and a fresh run over an existing one are both refused."""
     from fdpose.hrnet_finetune.resume import choose_resume_checkpoint, epoch_checkpoints, remove_stale_temporaries
@@ -134,16 +140,18 @@ def _resume_checkpoint(settings: TrainSettings, work_dir: Path) -> Optional[Path
     if not work_dir.is_dir():
         raise InputError("nothing to resume: the work dir does not exist", work_dir)
     remove_stale_temporaries(work_dir)
-    return choose_resume_checkpoint(work_dir, settings.to_dict())
+    return choose_resume_checkpoint(work_dir, {**settings.to_dict(), DATA_DIGEST: data_digest})
 
 
 def train(settings: TrainSettings) -> TrainResult:
     """Run the fine-tuning described by ``settings`` (see the module docstring)."""
     settings.check()
     work_dir = Path(settings.work_dir)
-    resume_from = _resume_checkpoint(settings, work_dir)
+    split = _read_split(settings)
+    data_digest = split_digest(split)  # a resume may move the labels, not change them
+    resume_from = _resume_checkpoint(settings, work_dir, data_digest)
     work_dir.mkdir(parents=True, exist_ok=True)
-    split, split_dict, cfg = _prepare(settings)
+    split_dict, cfg = _prepare(settings, split, data_digest)
     if resume_from is not None:
         cfg.load_from = str(resume_from)  # mmengine resumes from load_from when resume is set
     config_file = work_dir / CONFIG_NAME

@@ -17,16 +17,14 @@ Each digest is kept per clip for poses and frames, so the error can name the fir
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-import numpy as np
-
 from fdpose.aqa_model.data.finediving import key_name
+from fdpose.digest import content_digest
 from fdpose.finediving import FineDivingAnnotations, Key
 from fdpose.sampling import pred_comp_path
 
@@ -34,28 +32,10 @@ from fdpose.sampling import pred_comp_path
 FINGERPRINT_VERSION = 1
 
 
-def _canonical(obj: Any) -> Any:
-    """A JSON-serialisable form with a fixed order (dataclasses, arrays, tuples, dict keys)."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: _canonical(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, np.ndarray):
-        return {"shape": list(obj.shape), "values": obj.ravel().tolist()}
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, dict):
-        return [[_canonical(k), _canonical(v)] for k, v in sorted(obj.items(), key=lambda kv: repr(kv[0]))]
-    if isinstance(obj, (list, tuple)):
-        return [_canonical(v) for v in obj]
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
-
-
 def annotations_digest(ann: FineDivingAnnotations) -> str:
     """sha256 of the annotation set's content (its ``source`` path left out)."""
-    content = {"train": _canonical(sorted(ann.train, key=repr)), "test": _canonical(sorted(ann.test, key=repr)),
-               "fine": _canonical(ann.fine), "coarse": _canonical(ann.coarse)}
-    return hashlib.sha256(json.dumps(content, sort_keys=True, default=repr).encode()).hexdigest()
+    return content_digest({"train": sorted(ann.train, key=repr), "test": sorted(ann.test, key=repr),
+                           "fine": ann.fine, "coarse": ann.coarse})
 
 
 def _file_sha256(path: Path) -> Optional[str]:

@@ -193,6 +193,35 @@ def test_resume_refuses_nothing_to_resume_and_changed_settings(hr_world: Path, t
         _train(_settings(hr_world, work, resume=True))
 
 
+def test_resume_accepts_moved_labels_and_refuses_changed_ones(hr_world: Path, reference: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The labels may move between a run and its resume (the result equals the uninterrupted run); a changed
+    joint is refused before anything in the work dir is touched."""
+    import shutil
+
+    first, moved, work = tmp_path / "first", tmp_path / "moved", tmp_path / "work"
+    shutil.copytree(hr_world, first)
+    with monkeypatch.context() as m:
+        _interrupt_training_iteration(2, 0, m)
+        with pytest.raises(KeyboardInterrupt):
+            _train(_settings(first, work))
+    shutil.copytree(first, moved)
+    shutil.rmtree(first)
+    label = sorted((moved / "labelme").rglob("*.json"))[3]
+    original = label.read_text()
+    doc = json.loads(original)
+    point = next(s for s in doc["shapes"] if s["shape_type"] == "point")
+    point["points"][0][0] += 1.0
+    label.write_text(json.dumps(doc))
+    config_before = (work / "config.py").read_bytes()
+    with pytest.raises(ConfigError, match=r"--resume cannot change the labelled data \(labels, split or images"):
+        _train(_settings(moved, work, resume=True))
+    assert (work / "config.py").read_bytes() == config_before
+    label.write_text(original)
+    _train(_settings(moved, work, resume=True))
+    _assert_same_run(work, reference)
+
+
 def test_rng_state_round_trip() -> None:
     import random
 
