@@ -35,7 +35,7 @@ from fdpose.pipelines.tracking.borders import anchored_displacement, touches_bor
 if TYPE_CHECKING:
     from fdpose.pipelines.tracking.config import CameraConfig, Params
 
-__all__ = ["CameraMotion", "PixelCamera", "pixel_step", "vote_shifts", "estimate_camera"]
+__all__ = ["CameraMotion", "PixelCamera", "pixel_step", "vote_shifts", "estimate_camera", "work_scale"]
 
 
 @dataclass
@@ -133,6 +133,17 @@ def pixel_step(prev: np.ndarray, cur: np.ndarray, boxes: Optional[np.ndarray], c
     return s, d.astype(np.float64), True
 
 
+def work_scale(shape: tuple[int, ...], cfg: "CameraConfig") -> float:
+    """Resize factor that brings an ``(H, W, ...)`` frame's diagonal into the camera's working range
+    [``work_min_diagonal``, ``work_max_diagonal``] (1.0 inside it): :func:`pixel_step`'s px settings
+    (RANSAC tolerance, corner spacing, flow window) then mean the same share of the picture at any size."""
+    diag = float(np.hypot(shape[0], shape[1]))
+    if diag <= 0:
+        return 1.0
+    lo, hi = cfg.work_min_diagonal, cfg.work_max_diagonal
+    return lo / diag if diag < lo else (hi / diag if diag > hi else 1.0)
+
+
 class PixelCamera:
     """Incremental pixel camera: feed frames in order (with their candidate boxes), then
     :meth:`motion`. Lets the runner measure the camera while it decodes for the detector."""
@@ -148,10 +159,20 @@ class PixelCamera:
     def add(self, image: np.ndarray, boxes: Optional[np.ndarray] = None) -> None:
         """Next frame (BGR or gray) and its (K, >=4) candidate boxes."""
         gray = _gray(image)
+        f = work_scale(gray.shape, self.cfg)
+        if f != 1.0:  # (measured at a working size, the shift returned in the frame's px)
+            import cv2
+
+            h, w = gray.shape[:2]
+            gray = cv2.resize(gray, (max(1, round(w * f)), max(1, round(h * f))),
+                              interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
+            if boxes is not None and len(boxes):
+                boxes = np.asarray(boxes, dtype=np.float64)[:, :4] * f
         if self._prev is None or self._prev.shape != gray.shape:
             s, d, k = 1.0, np.zeros(2), self._prev is None
         else:
             s, d, k = pixel_step(self._prev, gray, self._prev_boxes, self.cfg)
+            d = d / f
         self._scale.append(s)
         self._shift.append(d)
         self._known.append(k)

@@ -58,6 +58,13 @@ class CameraConfig:
     max_features: int = 300  #: pixels: raising it tracks more corners (slower, steadier)
     ransac_px: float = 2.0  #: pixels: raising it accepts features farther from the fitted motion
     min_inliers: int = 20  #: pixels: raising it declares a cut (unknown motion) more often
+    #: pixels: the px settings above (and the corner spacing, flow window and pyramid of
+    #: :func:`~fdpose.pipelines.tracking.camera.pixel_step`) were tuned on frames of 522-573 px
+    #: diagonal; a frame whose diagonal lies outside [work_min_diagonal, work_max_diagonal] is resized
+    #: into that range for the measurement (docs/tracker_robustness.md). Widening the range leaves
+    #: more frame sizes at their own scale.
+    work_min_diagonal: float = 450.0
+    work_max_diagonal: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -388,6 +395,9 @@ class TrackerConfig:
                   self.stills.still_after_frames, self.entry.entry_lost_frames)
         if li.link_max_gap < 0 or min(counts) < 1:
             raise ConfigError("tracker link_max_gap must be >= 0 and frame counts >= 1")
+        if not 0 < self.camera.work_min_diagonal <= self.camera.work_max_diagonal:
+            raise ConfigError("tracker camera work_min_diagonal must be > 0 and <= work_max_diagonal, got "
+                              f"{self.camera.work_min_diagonal}, {self.camera.work_max_diagonal}")
         if self.camera.source not in ("pixels", "boxes"):
             raise ConfigError(f"tracker camera source must be 'pixels' or 'boxes', got {self.camera.source!r}")
 
