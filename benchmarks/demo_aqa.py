@@ -5,6 +5,7 @@
     python benchmarks/demo_aqa.py OUT --poses estimated --seeds 0,1,2   # the demo's poses, three training seeds
     python benchmarks/demo_aqa.py OUT --form-faults --hrnet-clips 48 --epochs 80 --poses estimated  # the quick plan's world
     python benchmarks/demo_aqa.py OUT --score-shares                   # how the synthetic score is made
+    python benchmarks/demo_aqa.py DEMO_OUT --swap-test-poses DEMO_OUT/aqa   # a demo's model on exact test poses
 
 Runs the demo's first steps (synth, fine-tune HRNet, track-and-estimate; :mod:`fdpose.demo.steps`) on
 the quick plan with ``--clips`` clips and ``--train-share``, exports FineDiving-Pose with
@@ -92,6 +93,55 @@ def oracle_poses(world: Path, out: Path, visible_only: bool) -> Path:
         rows = fill_nonfinite(kp[aligned_indices(len(numbers), numbers, NUM_SAMPLED_FRAMES)])
         write_pred_comp(pred_comp_path(out, clip["match"], clip["idx"]), rows.astype(np.float32), n=NUM_SAMPLED_FRAMES)
     return out
+
+
+def mixed_poses(train_keys: list[tuple[str, int]], test_keys: list[tuple[str, int]], train_src: Path, test_src: Path,
+                dst: Path) -> Path:
+    """A pose folder whose training clips' files come from ``train_src`` and test clips' from ``test_src``
+    (copied; ``dst`` is replaced): one trained model scored on two kinds of test poses, same exemplars."""
+    import shutil
+
+    from fdpose.sampling import pred_comp_path
+
+    shutil.rmtree(dst, ignore_errors=True)
+    for keys, src in ((train_keys, train_src), (test_keys, test_src)):
+        for match, idx in keys:
+            target = pred_comp_path(dst, match, idx)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(pred_comp_path(src, match, idx), target)
+    return dst
+
+
+def swap_test_poses(out: Path, model_dir: Path, seed: int = 0) -> list[dict[str, Any]]:
+    """Score the AQA model in ``model_dir`` (trained on ``out``'s dataset, a demo folder or this script's
+    OUT) on the test dives twice: with the exported (estimated) test poses and with exact visible ones
+    (``oracle-visible``); exemplars are the same training clips with their exported poses. How much of
+    the gap to the oracle is the test poses' error, how much what the model learned."""
+    import torch
+
+    from fdpose.aqa_model.checkpoint import model_from_checkpoint
+    from fdpose.aqa_model.evaluate import evaluate
+    from fdpose.demo.steps import srcc_gain_interval
+    from fdpose.finediving import load_annotations
+
+    world, dataset = out / "world", out / "dataset" / "Pose"
+    # a demo run that dropped clips keeps the filtered split lists beside the world
+    ann_dir = out / "aqa_annotations" if (out / "aqa_annotations").is_dir() else world / "annotations"
+    ann = load_annotations(ann_dir)
+    visible = oracle_poses(world, out / "oracle_visible" / "Pose", True)
+    mixed = mixed_poses(list(ann.train), list(ann.test), dataset, visible, out / "swap" / "Pose")
+    model, _, _ = model_from_checkpoint(model_dir, torch.device("cpu"))
+    rows = []
+    for name, poses in (("estimated", dataset), ("oracle-visible", mixed)):
+        res = evaluate(model, ann, list(ann.test), list(ann.train), world / "frames", poses,
+                       device=torch.device("cpu"), num_exemplars=10, seed=seed)
+        rep, preds = res.summary(), res.predictions
+        gain = srcc_gain_interval([p.pred_score for p in preds], [p.exemplar_mean for p in preds],
+                                  [p.true_score for p in preds], seed=seed)
+        rows.append({"test_poses": name, "dives": rep["queries"], "srcc": round(float(rep["srcc"]), 3),
+                     "srcc_ci95": [round(float(v), 3) for v in rep["srcc_ci95"]],
+                     "gain": [round(float(v), 3) for v in gain]})
+    return rows
 
 
 def entry_angle_probe(world: Path) -> list[dict[str, Any]]:
@@ -197,6 +247,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="synth form_faults world (the quick plan's since issue 13 C)")
     ap.add_argument("--score-shares", action="store_true",
                     help="only print how the score is made (default and form_faults recipes) and exit")
+    ap.add_argument("--swap-test-poses", type=Path, default=None, metavar="MODEL_DIR",
+                    help="only score the AQA model in MODEL_DIR on OUT's test dives with estimated and with exact "
+                         "visible test poses (OUT: a demo folder or this script's) and exit")
+    ap.add_argument("--seed", type=int, default=0, help="exemplar and bootstrap seed of --swap-test-poses (the demo's seed)")
     ap.add_argument("--config-json", default="{}", help="fields over the demo's AQA preset, e.g. '{\"use_sve\": true}'")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -207,6 +261,10 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(1)
+    if args.swap_test_poses is not None:
+        for row in swap_test_poses(args.out, args.swap_test_poses, args.seed):
+            print(json.dumps(row), flush=True)
+        return 0
     args.out.mkdir(parents=True, exist_ok=True)
     info = build(args.out, args.clips, args.train_share, args.hrnet_clips, args.max_interpolated, args.form_faults)
     print(json.dumps(info), flush=True)

@@ -66,3 +66,27 @@ def test_score_shares_show_the_form_faults_weight(benchmark_module: Callable[[st
         assert abs(form["penalties"][name]["mean"] - plain["penalties"][name]["mean"]) < 0.1
     # seeded (compared as JSON: a penalty that never occurs in 50 dives has a NaN correlation)
     assert json.dumps(bench.score_shares(True, dives=50)) == json.dumps(bench.score_shares(True, dives=50))
+
+
+def test_mixed_poses_take_training_clips_from_one_source_and_test_clips_from_the_other(
+        tmp_path: Path, benchmark_module: Callable[[str], ModuleType]) -> None:
+    from fdpose.sampling import write_pred_comp
+
+    bench = benchmark_module("demo_aqa")
+    train, test = [("M", 1), ("M", 2)], [("M", 3), ("N", 1)]
+    rng = np.random.default_rng(0)
+    sources = {}
+    for name in ("a", "b"):
+        sources[name] = {}
+        for key in train + test:
+            rows = rng.normal(size=(NUM_SAMPLED_FRAMES, 16, 3)).astype(np.float32)
+            write_pred_comp(pred_comp_path(tmp_path / name, *key), rows, n=NUM_SAMPLED_FRAMES)
+            sources[name][key] = rows
+    dst = tmp_path / "mixed"
+    (dst / "M").mkdir(parents=True)
+    (dst / "M" / "stale.npz").write_bytes(b"x")  # replaced, not merged into
+    bench.mixed_poses(train, test, tmp_path / "a", tmp_path / "b", dst)
+    for key in train + test:
+        want = sources["a" if key in train else "b"][key]
+        np.testing.assert_array_equal(read_pred_comp(pred_comp_path(dst, *key), n=NUM_SAMPLED_FRAMES), want)
+    assert not (dst / "M" / "stale.npz").exists()
