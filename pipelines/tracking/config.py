@@ -124,6 +124,9 @@ class PeopleConfig:
     static_penalty: float = 0.5  #: raising it penalises static candidates more in the score
     exclude_after: int = 2  #: raising it needs more frames beside the diver to exclude a tracklet
     head_leave_gate: float = 0.3  #: raising it applies the head-leave rule to fewer boxes
+    #: a box with at least this share of its area inside the diver's box is a partial box of him (the
+    #: SSD's upper-body duplicate), not a person beside him; raising it above 1 counts every box
+    inside_share: float = 0.8
 
 
 @dataclass(frozen=True)
@@ -335,6 +338,7 @@ class Params:
     fall_cos: float
     split_still_after_flight: bool
     head_leave_gate: float
+    inside_share: float
     entry_end: bool
     entry_min_drop: float
     entry_lost_frames: int

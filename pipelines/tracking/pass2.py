@@ -163,6 +163,21 @@ class Pass2Context:
     support: list[np.ndarray]
 
 
+def _beside(boxes: np.ndarray, row: int, inside_share: float) -> np.ndarray:
+    """(K,) bool: the candidates of a frame that count as people beside the diver's box ``row``
+    (-1: none chosen, all count): every other one except those with at least ``inside_share`` of
+    their area inside his box (a partial box of the diver, e.g. the SSD's upper-body duplicate)."""
+    keep = np.ones(len(boxes), dtype=bool)
+    if row < 0:
+        return keep
+    keep[row] = False
+    b, d = boxes[:, :4], boxes[row, :4]
+    iw = np.clip(np.minimum(b[:, 2], d[2]) - np.maximum(b[:, 0], d[0]), 0, None)
+    ih = np.clip(np.minimum(b[:, 3], d[3]) - np.maximum(b[:, 1], d[1]), 0, None)
+    area = np.maximum((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]), 1e-9)
+    return keep & (iw * ih / area < inside_share)
+
+
 def pass2_context(cands: Sequence[np.ndarray], p1: Pass1, cfg: "Params",
                   image_size: Optional[tuple[int, int]]) -> Pass2Context:
     """The seed-independent inputs of :func:`pass2` (shared by every seed hypothesis)."""
@@ -201,7 +216,7 @@ def pass2(cands: Sequence[np.ndarray], p1: Pass1, cfg: "Params", seed_t: int, se
     present, last_t, short_still = ctx.present, ctx.last_t, ctx.short_still
 
     def note_others(t: int, row: int) -> None:
-        others = np.delete(p1.owner[t], row) if row >= 0 else p1.owner[t]
+        others = p1.owner[t][_beside(cands[t], row, cfg.inside_share)]
         others = others[others != (p1.owner[t][row] if row >= 0 else -2)]
         beside[others] += 1
         beside_still[others[head_end[others] >= t]] += 1

@@ -5,6 +5,9 @@ person seen beside the diver while the track steadily follows its own tracklet i
 Pass 1 (:mod:`fdpose.pipelines.tracking.tracklets`) flags static tracklets; here a static
 candidate continues the track only where the track itself is nearly still (the diver on the
 board), and a tracklet seen beside the diver in ``exclude_after`` frames never continues it.
+A box lying (``inside_share`` of its area) inside the diver's box is not "beside" him: the SSD
+gives partial boxes of the diver (his upper body) on small frames, and the diver's own later
+boxes may join their tracklet (docs/tracker_robustness.md, clip A at x0.6).
 With the section off nobody is static or excluded. (Rules: :mod:`fdpose.pipelines.tracking.tracker`.)
 """
 

@@ -110,7 +110,9 @@ and it is admissible only if
   diver, and the scene place of a frame after an unmeasured tilt is off by the tilt;
 - c's tracklet is not *excluded*: a tracklet seen beside the diver's (another candidate in a
   frame where the track steadily continued its own tracklet) in at least ``exclude_after``
-  frames is another person and never continues the track (same tracklet excepted).
+  frames is another person and never continues the track (same tracklet excepted). A
+  candidate with ``inside_share`` of its area inside the diver's box is not beside him (a
+  partial box of the diver, which the SSD gives on small frames).
   *Head leave*: when c lies after its tracklet's still head (see the hand-over below) and
   more than ``head_leave_gate`` of its diagonals from the head's median scene centre, only
   the frames seen beside the diver after the head count. A person standing beside the diver

@@ -74,3 +74,18 @@ def test_backwards_hand_over_to_the_still_phase_on_the_board() -> None:
     assert res.pass1 is not None and res.pass1.static[0][0]  # the board phase is a static tracklet
     assert all(res.candidate_index[t] == 0 for t in range(15)), res.decisions[:16]
     assert res.decisions[15] == TrackDecision.LOST
+
+
+def test_a_box_inside_the_divers_box_is_not_a_person_beside_him() -> None:
+    """pass2._beside: a partial box of the diver (>= inside_share of its area inside his box) does
+    not count towards excluding its tracklet as another person; neighbours and half-overlapping
+    boxes do."""
+    from fdpose.pipelines.tracking.pass2 import _beside
+
+    boxes = np.array([[0.0, 0.0, 10.0, 20.0, 0.5],   # the diver (row 0)
+                      [1.0, 1.0, 9.0, 10.0, 0.3],    # his upper body, wholly inside
+                      [12.0, 0.0, 20.0, 20.0, 0.4],  # a neighbour
+                      [5.0, 0.0, 15.0, 20.0, 0.4]])  # half inside
+    assert _beside(boxes, 0, 0.8).tolist() == [False, False, True, True]
+    assert _beside(boxes, 0, 2.0).tolist() == [False, True, True, True]  # (the rule off)
+    assert _beside(boxes, -1, 0.8).tolist() == [True] * 4
