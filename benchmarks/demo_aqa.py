@@ -6,6 +6,7 @@
     python benchmarks/demo_aqa.py OUT --form-faults --hrnet-clips 48 --epochs 80 --poses estimated  # the quick plan's world
     python benchmarks/demo_aqa.py OUT --score-shares                   # how the synthetic score is made
     python benchmarks/demo_aqa.py DEMO_OUT --swap-test-poses DEMO_OUT/aqa   # a demo's model on exact test poses
+    python benchmarks/demo_aqa.py DEMO_OUT --cue-probe                 # do the test poses show the form faults?
 
 Runs the demo's first steps (synth, fine-tune HRNet, track-and-estimate; :mod:`fdpose.demo.steps`) on
 the quick plan with ``--clips`` clips and ``--train-share``, exports FineDiving-Pose with
@@ -39,6 +40,7 @@ from typing import Any
 import numpy as np
 
 log = logging.getLogger("demo_aqa")
+NUM_ROWS = 96  # rows of a FineDiving-Pose file (fdpose.sampling.NUM_SAMPLED_FRAMES)
 
 
 def build(out: Path, clips: int, train_share: float, hrnet_clips: int, max_interpolated: float,
@@ -142,6 +144,72 @@ def swap_test_poses(out: Path, model_dir: Path, seed: int = 0) -> list[dict[str,
                      "srcc_ci95": [round(float(v), 3) for v in rep["srcc_ci95"]],
                      "gain": [round(float(v), 3) for v in gain]})
     return rows
+
+
+def leg_angles(pose: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 16, >=2) joints -> per row the angle between the two legs (hip midpoint to each ankle) and the
+    mean knee bend (180 - the hip-knee-ankle angle of both legs), in degrees; (n,) each. The image-plane
+    views of what the synthetic judges deduct for (leg separation, knee bend)."""
+    def angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        cos = (a * b).sum(-1) / np.maximum(np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1), 1e-9)
+        return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+    xy = pose[..., :2]
+    mid = (xy[:, 2] + xy[:, 3]) / 2  # r_hip, l_hip
+    separation = angle(xy[:, 0] - mid, xy[:, 5] - mid)  # r_ankle, l_ankle
+    bend_r = 180 - angle(xy[:, 2] - xy[:, 1], xy[:, 0] - xy[:, 1])
+    bend_l = 180 - angle(xy[:, 3] - xy[:, 4], xy[:, 5] - xy[:, 4])
+    return separation, (bend_r + bend_l) / 2
+
+
+def cue_probe(out: Path) -> dict[str, Any]:
+    """Do the test clips' poses show the form faults the judges score? Per test clip, the median over the
+    sampled flight rows (before water contact) where all six leg joints are visible in the ground truth and
+    present in the pose file (confidence > 0) of :func:`leg_angles`, from the exact joints and from the
+    exported (estimated) ones; SRCC over clips of each against the clip's drawn ``leg_separation_deg`` /
+    ``knee_bend_deg``, and the median absolute difference estimated - exact per row (degrees)."""
+    from scipy import stats
+
+    from fdpose.finediving import load_annotations
+    from fdpose.io import read_json
+    from fdpose.sampling import aligned_indices, pred_comp_path, read_pred_comp
+    from fdpose.synth.oracle import gt_keypoints
+
+    world = out / "world"
+    ann_dir = out / "aqa_annotations" if (out / "aqa_annotations").is_dir() else world / "annotations"
+    rows: dict[str, list[float]] = {k: [] for k in ("sep_true", "sep_exact", "sep_est", "bend_true", "bend_exact",
+                                                    "bend_est")}
+    row_err_sep: list[np.ndarray] = []
+    row_err_bend: list[np.ndarray] = []
+    for match, idx in load_annotations(ann_dir).test:
+        src = world / "gt" / match / f"{idx}.json"
+        doc = read_json(src)
+        kp, numbers = gt_keypoints(doc, src)  # (T, 16, 3)
+        pos = aligned_indices(len(numbers), numbers, NUM_ROWS)
+        exact = kp[pos]  # (96, 16, 3)
+        vis = np.array([[j[2] for j in f["diver"]["joints"]] for f in doc["frames"]])[pos]  # (96, 16) codes
+        est = read_pred_comp(pred_comp_path(out / "dataset" / "Pose", match, idx), n=NUM_ROWS)
+        flight = pos < int(doc["stages"]["steps_transit_frames"][1])
+        legs = list(range(6))
+        use = flight & (vis[:, legs] == 2).all(1) & (est[:, legs, 2] > 0).all(1)
+        if use.sum() < 3:
+            continue
+        s_x, b_x = leg_angles(exact[use])
+        s_e, b_e = leg_angles(est[use])
+        row_err_sep.append(np.abs(s_e - s_x))
+        row_err_bend.append(np.abs(b_e - b_x))
+        for name, v in (("sep_exact", s_x), ("sep_est", s_e), ("bend_exact", b_x), ("bend_est", b_e)):
+            rows[name].append(float(np.median(v)))
+        rows["sep_true"].append(doc["execution"]["leg_separation_deg"])
+        rows["bend_true"].append(doc["execution"]["knee_bend_deg"])
+    r = lambda a, b: round(float(stats.spearmanr(rows[a], rows[b])[0]), 3)  # noqa: E731
+    return {"clips": len(rows["sep_true"]),
+            "srcc_leg_separation": {"exact": r("sep_exact", "sep_true"), "estimated": r("sep_est", "sep_true")},
+            "srcc_knee_bend": {"exact": r("bend_exact", "bend_true"), "estimated": r("bend_est", "bend_true")},
+            "median_abs_row_error_deg": {"leg_separation": round(float(np.median(np.concatenate(row_err_sep))), 1),
+                                         "knee_bend": round(float(np.median(np.concatenate(row_err_bend))), 1)},
+            "drawn_median_deg": {"leg_separation": round(float(np.median(rows["sep_true"])), 1),
+                                 "knee_bend": round(float(np.median(rows["bend_true"])), 1)}}
 
 
 def entry_angle_probe(world: Path) -> list[dict[str, Any]]:
@@ -250,6 +318,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--swap-test-poses", type=Path, default=None, metavar="MODEL_DIR",
                     help="only score the AQA model in MODEL_DIR on OUT's test dives with estimated and with exact "
                          "visible test poses (OUT: a demo folder or this script's) and exit")
+    ap.add_argument("--cue-probe", action="store_true",
+                    help="only report whether OUT's test poses show the leg separation and knee bend (exact vs "
+                         "estimated) and exit")
     ap.add_argument("--seed", type=int, default=0, help="exemplar and bootstrap seed of --swap-test-poses (the demo's seed)")
     ap.add_argument("--config-json", default="{}", help="fields over the demo's AQA preset, e.g. '{\"use_sve\": true}'")
     args = ap.parse_args(argv)
@@ -261,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(1)
+    if args.cue_probe:
+        print(json.dumps(cue_probe(args.out)), flush=True)
+        return 0
     if args.swap_test_poses is not None:
         for row in swap_test_poses(args.out, args.swap_test_poses, args.seed):
             print(json.dumps(row), flush=True)

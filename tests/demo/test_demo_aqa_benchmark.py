@@ -90,3 +90,22 @@ def test_mixed_poses_take_training_clips_from_one_source_and_test_clips_from_the
         want = sources["a" if key in train else "b"][key]
         np.testing.assert_array_equal(read_pred_comp(pred_comp_path(dst, *key), n=NUM_SAMPLED_FRAMES), want)
     assert not (dst / "M" / "stale.npz").exists()
+
+
+def test_leg_angles_measure_separation_and_knee_bend(benchmark_module: Callable[[str], ModuleType]) -> None:
+    bench = benchmark_module("demo_aqa")
+    pose = np.zeros((2, 16, 3))
+    pose[:, 2, :2], pose[:, 3, :2] = (-1.0, 0.0), (1.0, 0.0)  # r_hip, l_hip: their midpoint is the origin
+    # row 0: straight legs (knees halfway hip -> ankle), ankles 10 degrees either side of straight down
+    a = np.radians(10.0)
+    pose[0, 0, :2], pose[0, 5, :2] = (-4 * np.sin(a), 4 * np.cos(a)), (4 * np.sin(a), 4 * np.cos(a))
+    pose[0, 1, :2] = (pose[0, 2, :2] + pose[0, 0, :2]) / 2
+    pose[0, 4, :2] = (pose[0, 3, :2] + pose[0, 5, :2]) / 2
+    # row 1: both knees bent at a right angle
+    pose[1, 1, :2], pose[1, 0, :2] = (-1.0, 2.0), (1.0, 2.0)  # r_knee, r_ankle
+    pose[1, 4, :2], pose[1, 5, :2] = (1.0, 2.0), (3.0, 2.0)  # l_knee, l_ankle
+    sep, bend = bench.leg_angles(pose)
+    assert sep.shape == bend.shape == (2,)
+    np.testing.assert_allclose(sep[0], 20.0, atol=1e-6)
+    np.testing.assert_allclose(bend, [0.0, 90.0], atol=1e-4)
+    np.testing.assert_allclose(sep[1], np.degrees(np.arccos(7 / np.sqrt(5 * 13))), atol=1e-6)
