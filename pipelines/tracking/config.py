@@ -126,7 +126,7 @@ class PeopleConfig:
     head_leave_gate: float = 0.3  #: raising it applies the head-leave rule to fewer boxes
     #: a box with at least this share of its area inside the diver's box is a partial box of him (the
     #: SSD's upper-body duplicate), not a person beside him; raising it above 1 counts every box
-    inside_share: float = 0.8
+    inside_share: float = 0.95
 
 
 @dataclass(frozen=True)
