@@ -18,7 +18,8 @@ source of a 25 fps scene), ``jpeg30`` (re-compressed at quality 30), ``letterbox
 frame inside a 4:3 canvas: black bars above and below), ``pillarbox`` (black bars left and
 right, 1/8 of the new width each), ``zoom80`` (the centre 80% cropped and resized back to the
 frame size; a GT box is clipped to the crop, and dropped - diver out of view - when less than
-half of it is left).
+half of it is left), ``letterbox+jpeg30`` / ``pillarbox+jpeg30`` (the bars re-compressed with
+the picture).
 
 Failures per frame: ``miss`` (no box, diver in view), ``wrong`` (a box not on the diver),
 ``extra`` (a box where the diver is out of view or under water); ``det`` counts the frames where
@@ -155,6 +156,8 @@ TRANSFORMS: dict[str, Callable[[Clip], Clip]] = {
     "none": lambda c: c, "flip": flip, "x0.6": scale(0.6), "x1.6": scale(1.6),
     "hd": lambda c: resize_to(c, 1280, 720), "stride2": stride2, "dup2": dup2, "jpeg30": jpeg(30),
     "letterbox": letterbox, "pillarbox": pillarbox, "zoom80": zoom(0.8),
+    # (bars as a broadcast delivers them: compressed with the picture, their edge blurred by a few px)
+    "letterbox+jpeg30": lambda c: jpeg(30)(letterbox(c)), "pillarbox+jpeg30": lambda c: jpeg(30)(pillarbox(c)),
 }
 
 
