@@ -188,6 +188,10 @@ class EntryConfig:
     entry_min_drop: float = 1.5  #: raising it needs a longer fall (diagonals) before the end may come
     entry_lost_frames: int = 8  #: raising it needs a longer loss after the fall to end the track
     entry_live_first: bool = True  #: seed hypotheses after another one's entry (a replay) are dropped
+    #: an entry counts for ``entry_live_first`` only from a hypothesis whose track value is at least this
+    #: share of the best one's (a spectator drifting off the bottom edge under a mis-measured tilt "falls"
+    #: and is lost too); raising it lets only hypotheses nearly as diver-like as the best end the live dive
+    entry_live_min_share: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -343,6 +347,7 @@ class Params:
     entry_min_drop: float
     entry_lost_frames: int
     entry_live_first: bool
+    entry_live_min_share: float
     reacquire_reach: float
     reacquire_max_gap: int
     sync_share: float
@@ -393,6 +398,8 @@ class TrackerConfig:
                 raise ConfigError(f"tracker {name} must be > 0, got {value}")
         if g.max_size_ratio < 1:
             raise ConfigError(f"tracker max_size_ratio must be >= 1, got {g.max_size_ratio}")
+        if not 0 <= self.entry.entry_live_min_share <= 1:
+            raise ConfigError(f"tracker entry_live_min_share must be in [0, 1], got {self.entry.entry_live_min_share}")
         if not 0 <= self.velocity.velocity_smoothing < 1:
             raise ConfigError(f"tracker velocity_smoothing must be in [0, 1), got {self.velocity.velocity_smoothing}")
         counts = (p.static_min_frames, s.init_min_frames, g.confirm_frames, p.static_window,
@@ -488,7 +495,7 @@ class TrackerConfig:
             kw.update(seed_hypotheses=1, seed_still_hypothesis=False, seed_keep=1.0)
         kw.update(resume=r.enabled, resume_other_tracklets=r.resume_other_tracklets and r.enabled)
         kw.update(entry_end=e.enabled, entry_min_drop=e.entry_min_drop, entry_lost_frames=e.entry_lost_frames,
-                  entry_live_first=e.entry_live_first and e.enabled)
+                  entry_live_first=e.entry_live_first and e.enabled, entry_live_min_share=e.entry_live_min_share)
         ra = self.reacquire  # (off: no reach, the confirmation rule alone)
         kw.update(reacquire_reach=ra.image_reach if ra.enabled else -OFF, reacquire_max_gap=ra.reacquire_max_gap)
         kw.update(sync_share=sy.sync_share, sync_distance=sy.sync_distance, sync_size_ratio=sy.sync_size_ratio,

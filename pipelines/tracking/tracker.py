@@ -179,7 +179,8 @@ after which pass 1 often links the diver's tracklet on to a spectator.
 fallen ``entry_min_drop`` diagonals below its highest point, is falling and then finds no
 admissible candidate for ``entry_lost_frames`` frames, the diver is under water and the pass
 stops: no later frame gets a box (people in the foreground or at the poolside, a replay). With
-``entry_live_first``, seed hypotheses seeded after another hypothesis' entry are dropped.
+``entry_live_first``, seed hypotheses seeded after another hypothesis' entry are dropped, when that
+hypothesis' track value is at least ``entry_live_min_share`` of the best one's.
 
 **Short-gap fill** (:mod:`fdpose.pipelines.tracking.fill`, off by default): after pass 2, the
 frames between two boxes of the chosen track at most ``fill_max_gap`` apart get a box
@@ -323,10 +324,12 @@ def track_diver(candidates: Sequence[Boxes | np.ndarray], config: Optional[Track
             hyps.append((value, (t, j), run))
             ends.append(info.get("entry_end"))
         pool = hyps
-        if cfg.entry_live_first and any(e is not None for e in ends):
-            # (the live dive comes first: a hypothesis seeded after another one's entry into
-            # the water follows a replay of the dive)
-            first_end = min(e for e in ends if e is not None)
+        # (the live dive comes first: a hypothesis seeded after another one's entry into the water
+        # follows a replay of the dive; only entries of diver-like tracks count, see EntryConfig)
+        top = max(h[0] for h in hyps)
+        live_ends = [e for h, e in zip(hyps, ends) if e is not None and h[0] >= cfg.entry_live_min_share * top]
+        if cfg.entry_live_first and live_ends:
+            first_end = min(live_ends)
             pool = [h for h in hyps if h[1][0] < first_end] or hyps
         best = max(pool, key=lambda h: h[0])
         (seed_t, seed_row), (boxes, rows, decisions) = best[1], best[2]

@@ -218,3 +218,32 @@ def test_still_hypothesis_is_someone_standing_not_walking() -> None:
     assert [j for _, j in results[1.0]][0] == 3 and [j for _, j in results[3.0]][0] == 3  # the diver first
     assert results[1.0][1][1] in (0, 1)  # default: a standing spectator is the still hypothesis
     assert results[3.0][1][1] == 2  # the limit raised: the walker would be
+
+
+def test_a_spectator_drifting_off_the_bottom_does_not_end_the_live_dive() -> None:
+    """A seated spectator drifting down out of the image (a tilt the camera mis-measures) 'falls' and
+    is lost like a diver entering the water. Its hypothesis' entry (frame 10) must not drop the diver's
+    hypothesis, seeded at frame 30 (the frames before are crowded by people on the tower), as a replay:
+    only hypotheses whose track value is at least entry_live_min_share of the best one's end the live
+    dive. (Real clip A with the SSD's boxes merged from the frame and its mirror: 0/34 frames right
+    without the share, 31/34 with it.)"""
+    rng = np.random.default_rng(5)
+    frames = []
+    for t in range(44):
+        rows = [_box(60 + rng.normal(0, 0.3), 300 + rng.normal(0, 0.3), 30, 60, 0.9),
+                _box(560 + rng.normal(0, 0.3), 300 + rng.normal(0, 0.3), 30, 60, 0.9)]
+        rows += [_box(338 + rng.normal(0, 0.3), y + rng.normal(0, 0.3), 24, 36, 0.8) for y in (40, 80, 120, 160, 200)]
+        if t < 36:  # the diver, rotating (tuck / open) and falling 8 px a frame, enters the water at 36
+            w, h = (20, 40) if t % 4 < 2 else (34, 26)
+            rows.append(_box(300 + t, 30 + 8 * t, w, h, 0.7))
+        if t < 10:  # the drifting spectator, out of the image from frame 10
+            rows.append(_box(450, 190 + 18 * t, 30, 60, 0.6))
+        frames.append(np.array(rows))
+    diver = [7] * 36 + [-1] * 8
+    on = track_diver(frames, TrackerConfig(), image_size=(640, 360))
+    assert [int(on.candidate_index[t]) for t in range(44)] == diver
+    off = track_diver(frames, TrackerConfig().with_(entry_live_min_share=0.0), image_size=(640, 360))
+    assert [int(off.candidate_index[t]) for t in range(10)] == [8] * 10  # the spectator's track won
+    assert all(off.box(t) is None for t in range(10, 44))
+    with pytest.raises(ConfigError, match="entry_live_min_share"):
+        TrackerConfig().with_(entry_live_min_share=1.5)
