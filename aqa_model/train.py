@@ -58,7 +58,8 @@ from fdpose import __version__
 from fdpose.aqa_model.checkpoint import (BEST_NAME, LAST_NAME, build_model, capture_rng_state, load_checkpoint,
                                          model_from_checkpoint, restore_rng_state, save_checkpoint,
                                          seed_everything)
-from fdpose.aqa_model.config import AQAConfig, save_config
+from fdpose.aqa_model.config import AQAConfig
+from fdpose.aqa_model.presets import save_config
 from fdpose.aqa_model.data import (ExemplarPicker, FineDivingAQADataset, clip_dataset, load_aqa_annotations,
                                    split_train_val)
 from fdpose.aqa_model.data.finediving import key_name

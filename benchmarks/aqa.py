@@ -44,7 +44,7 @@ def measure(config_name: str, batch: int, steps: int, threads: int | None) -> di
     """Run in the child: time training steps and inference of one config."""
     import torch
 
-    from fdpose.aqa_model.config import load_config
+    from fdpose.aqa_model.presets import load_config
     from fdpose.aqa_model.cost import model_cost
     from fdpose.aqa_model.model import HPMCoRe
     from fdpose.skeleton import NUM_JOINTS

@@ -270,7 +270,7 @@ def train_and_score(out: Path, poses: Path, tag: str, epochs: int, overrides: di
     import torch
 
     from fdpose.aqa_model.checkpoint import model_from_checkpoint
-    from fdpose.aqa_model.config import load_config
+    from fdpose.aqa_model.presets import load_config
     from fdpose.aqa_model.evaluate import evaluate
     from fdpose.aqa_model.metrics import srcc_interval
     from fdpose.aqa_model.train import TrainOptions, train

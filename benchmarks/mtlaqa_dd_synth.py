@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from fdpose.aqa_model.config import preset
+from fdpose.aqa_model.presets import preset
 from fdpose.aqa_model.train import TrainOptions, train
 from fdpose.sampling import write_pred_comp
 

@@ -26,7 +26,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from fdpose.aqa_model.asformer import ASFormerSpec
-from fdpose.aqa_model.config import preset
+from fdpose.aqa_model.presets import preset
 from fdpose.aqa_model.segmentation import ProcedureSegmenter, segmentation_loss_all
 
 

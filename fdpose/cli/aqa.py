@@ -97,7 +97,7 @@ def train_aqa(frames_root: Optional[Path], annotations: Optional[Path], poses_ro
     import dataclasses
     import sys
 
-    from fdpose.aqa_model.config import check_pretrained, load_config
+    from fdpose.aqa_model.presets import check_pretrained, load_config
     from fdpose.aqa_model.encoders.pretrained import verify_pretrained
     from fdpose.aqa_model.train import TrainOptions, train
 

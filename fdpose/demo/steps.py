@@ -260,7 +260,7 @@ def step_train_aqa(ctx: DemoContext) -> dict[str, Any]:
     """Train the tiny HP-MCoRe on the training split with the exported poses (no final test here)."""
     import shutil
 
-    from fdpose.aqa_model.config import load_config
+    from fdpose.aqa_model.presets import load_config
     from fdpose.aqa_model.train import TrainOptions, train
 
     p = ctx.plan

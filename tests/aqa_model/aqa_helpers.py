@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from fdpose.aqa_model.config import AQAConfig, preset
+from fdpose.aqa_model.config import AQAConfig
+from fdpose.aqa_model.presets import preset
 
 
 def micro_config(**overrides: object) -> AQAConfig:

@@ -11,7 +11,8 @@ import torch
 from aqa_helpers import micro_config
 
 from fdpose.aqa_model.asformer import ASFormerHead, ASFormerSpec, WindowedAttention, decoder_input, window_mask
-from fdpose.aqa_model.config import AQAConfig, load_config, preset
+from fdpose.aqa_model.config import AQAConfig
+from fdpose.aqa_model.presets import load_config, preset
 from fdpose.aqa_model.model import HPMCoRe, VideoEncoding
 from fdpose.aqa_model.segmentation import (ProcedureSegmenter, build_head, decode_transitions, segmentation_loss,
                                            segmentation_loss_all)

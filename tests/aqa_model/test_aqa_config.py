@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from fdpose.aqa_model.config import AQAConfig, load_config, preset, save_config
+from fdpose.aqa_model.config import AQAConfig
+from fdpose.aqa_model.presets import load_config, preset, save_config
 from fdpose.errors import ConfigError, InputError
 
 
@@ -29,7 +30,7 @@ def test_presets() -> None:
 
 def test_full_is_an_alias_of_paper(caplog: pytest.LogCaptureFixture, tmp_path: Path) -> None:
     paper = load_config("paper")
-    with caplog.at_level(logging.INFO, logger="fdpose.aqa_model.config"):
+    with caplog.at_level(logging.INFO, logger="fdpose.aqa_model.presets"):
         full = load_config("full")
     assert "alias of 'paper'" in caplog.text
     assert (paper.name, full.name) == ("paper", "full")
@@ -84,7 +85,7 @@ def test_mtl_aqa_input_layout(tmp_path) -> None:
 
     import torch
 
-    from fdpose.aqa_model.config import MTL_AQA_CLIP_STARTS, load_config, mtl_aqa_input, preset
+    from fdpose.aqa_model.presets import MTL_AQA_CLIP_STARTS, load_config, mtl_aqa_input, preset
     from fdpose.aqa_model.encoders.i3d import DynamicVisualEncoder
 
     path = tmp_path / "mtl.json"
@@ -110,7 +111,7 @@ def test_mtl_aqa_input_layout(tmp_path) -> None:
 def test_explicit_clip_starts_are_checked(tmp_path) -> None:
     import json
 
-    from fdpose.aqa_model.config import load_config
+    from fdpose.aqa_model.presets import load_config
 
     for bad in ([0, 90], [10, 0], [-1, 10]):
         path = tmp_path / "bad.json"
@@ -127,7 +128,7 @@ def test_pretrained_presets_refuse_random_visual_encoders(tmp_path: Path) -> Non
     from aqa_run_helpers import aqa_group
     from click.testing import CliRunner
 
-    from fdpose.aqa_model.config import check_pretrained, random_init_encoders
+    from fdpose.aqa_model.presets import check_pretrained, random_init_encoders
 
     paper = preset("paper")
     assert random_init_encoders(paper) == ["I3D (--i3d-weights)", "static ResNet (--static-weights)"]

@@ -17,7 +17,8 @@ from aqa_run_helpers import aqa_group, make_world, one_thread, world_args
 from click.testing import CliRunner
 from torch.nn import functional as F
 
-from fdpose.aqa_model.config import HPMCORE_FIELDS, AQAConfig, preset
+from fdpose.aqa_model.config import AQAConfig
+from fdpose.aqa_model.presets import HPMCORE_FIELDS, preset
 from fdpose.aqa_model.contrastive import StageContrast
 from fdpose.aqa_model.cost import model_cost
 from fdpose.aqa_model.encoders.hdgcn import HDGCNEncoder

@@ -16,7 +16,8 @@ from aqa_run_helpers import aqa_group, make_world, one_thread, world_args
 from click.testing import CliRunner
 from test_aqa_weights import generate, timm_regnety_002_layout
 
-from fdpose.aqa_model.config import AQAConfig, load_config, preset
+from fdpose.aqa_model.config import AQAConfig
+from fdpose.aqa_model.presets import load_config, preset
 from fdpose.aqa_model.contrastive import token_contrastive_loss
 from fdpose.aqa_model.cost import model_cost
 from fdpose.aqa_model.encoders.weights import sha256_file

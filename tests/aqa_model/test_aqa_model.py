@@ -8,7 +8,8 @@ import pytest
 import torch
 from aqa_helpers import micro_config
 
-from fdpose.aqa_model.config import AQAConfig, preset
+from fdpose.aqa_model.config import AQAConfig
+from fdpose.aqa_model.presets import preset
 from fdpose.aqa_model.cost import model_cost
 from fdpose.aqa_model.model import HPMCoRe, VideoEncoding
 from fdpose.aqa_model.regression import ContrastiveRegressor

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from fdpose.aqa_model.config import load_config
+from fdpose.aqa_model.presets import load_config
 from fdpose.aqa_model.train import TrainOptions, official_summary, train
 from fdpose.errors import ConfigError
 from fdpose.synth.config import SynthConfig

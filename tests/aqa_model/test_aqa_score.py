@@ -209,7 +209,7 @@ def test_a_one_frame_clip_is_refused(tmp_path: Path) -> None:
 
 def test_a_pipeline_clip_json_is_read_by_the_reader_handed_in(tmp_path: Path) -> None:
     """The AQA stage imports no pipeline module: the clip JSON's reader comes from the caller."""
-    from fdpose.aqa_model.config import preset
+    from fdpose.aqa_model.presets import preset
     from fdpose.aqa_model.score import read_query_pose
     from fdpose.errors import InputError
 

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from fdpose.aqa_model.config import AQAConfig, load_config, preset
+from fdpose.aqa_model.config import AQAConfig
+from fdpose.aqa_model.presets import load_config, preset
 from fdpose.aqa_model.data import FineDivingAQADataset, select_transitions
 from fdpose.aqa_model.model import HPMCoRe
 from fdpose.aqa_model.score import _stages

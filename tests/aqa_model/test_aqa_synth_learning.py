@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from aqa_run_helpers import one_thread
 
-from fdpose.aqa_model.config import preset
+from fdpose.aqa_model.presets import preset
 from fdpose.aqa_model.train import TrainOptions, train
 from fdpose.synth.config import SynthConfig
 from fdpose.synth.world import generate_world

@@ -283,7 +283,7 @@ def test_weights_record_is_path_and_sha256(tmp_path: Path) -> None:
 def test_hpmcore_weight_files_are_checked_and_recorded(tmp_path: Path) -> None:
     import dataclasses
 
-    from fdpose.aqa_model.config import preset
+    from fdpose.aqa_model.presets import preset
     from fdpose.aqa_model.encoders.pretrained import verify_pretrained
 
     i3d = generate(piergiaj_i3d_layout())
@@ -306,7 +306,7 @@ def test_weights_for_a_switched_off_encoder_are_ignored_with_a_warning(caplog: p
     import dataclasses
     import logging
 
-    from fdpose.aqa_model.config import preset
+    from fdpose.aqa_model.presets import preset
     from fdpose.aqa_model.encoders.pretrained import verify_pretrained
 
     cfg = dataclasses.replace(preset("tiny"), i3d_weights="missing_i3d.pt", resnet_weights="missing_resnet.pth")

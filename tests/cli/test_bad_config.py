@@ -18,7 +18,7 @@ def _one_line(args: list[str], expect: str) -> None:
 
 
 def test_aqa_config_value_of_the_wrong_type(tmp_path: Path) -> None:
-    from fdpose.aqa_model.config import load_config
+    from fdpose.aqa_model.presets import load_config
     from fdpose.errors import ConfigError
 
     path = tmp_path / "c.json"
@@ -70,7 +70,7 @@ def test_numeric_options_have_ranges(args: list[str], expect: str) -> None:
 
 def test_yaml_string_is_not_taken_as_a_bool(tmp_path: Path) -> None:
     pytest.importorskip("yaml")
-    from fdpose.aqa_model.config import load_config
+    from fdpose.aqa_model.presets import load_config
     from fdpose.errors import ConfigError
 
     path = tmp_path / "c.yaml"
