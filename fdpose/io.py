@@ -6,7 +6,9 @@ destination folder, is flushed and fsynced, then renamed over the target in one 
 
 from __future__ import annotations
 
+import functools
 import glob
+import hashlib
 import io
 import json
 import math
@@ -267,3 +269,24 @@ def iter_files(roots: list[str | os.PathLike[str]] | tuple, suffix: str) -> Iter
             yield from sorted(p for p in r.rglob(f"*{suffix}") if p.is_file() and not p.name.startswith("."))
         else:
             raise InputError("no such file or directory", r)
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_sha256(path: str, size: int, mtime_ns: int) -> str:
+    return file_sha256(path)
+
+
+def cached_file_sha256(path: str | os.PathLike[str]) -> str:
+    """:func:`file_sha256` cached per (resolved path, size, mtime): a run hashes a model file once, not per clip."""
+    p = Path(path)
+    st = p.stat()
+    return _cached_sha256(str(p.resolve()), st.st_size, st.st_mtime_ns)

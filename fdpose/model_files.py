@@ -8,13 +8,12 @@ shared read-only model folder). Nothing here downloads: a missing file is an err
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import os
 import sys
 from pathlib import Path
 
 from fdpose.errors import DependencyError
+from fdpose.io import cached_file_sha256
 
 #: Environment variable that points at another model folder.
 MODEL_DIR_ENV = "FDPOSE_MODEL_DIR"
@@ -44,30 +43,15 @@ def model_file(name: str, verify: bool = True) -> Path:
     """Path of model file ``name``; :class:`DependencyError` (one line, names the file) when absent
     or, with ``verify``, when its sha256 is not the pinned one (a truncated copy, another version
     in ``$FDPOSE_MODEL_DIR``): the check install.sh makes, repeated where the file is used
-    (hashed once per process and file, :func:`file_sha256`)."""
+    (hashed once per process and file, :func:`fdpose.io.cached_file_sha256`)."""
     path = model_dir() / name
     if not path.is_file():
         raise DependencyError(f"model file {name} not found (make install fetches it; or set {MODEL_DIR_ENV})",
                               path)
     expected = EXPECTED_SHA256.get(name)
     if verify and expected is not None:
-        got = file_sha256(path)
+        got = cached_file_sha256(path)
         if got != expected:
             raise DependencyError(f"model file {name} has sha256 {got[:16]}..., not the pinned {expected[:16]}... "
                                   f"(damaged or another version: make install replaces it)", path)
     return path
-
-
-@functools.lru_cache(maxsize=16)
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, cached per (path, size, mtime) so run summaries do not re-hash per clip."""
-    st = path.stat()
-    return _sha256(str(path), st.st_size, st.st_mtime_ns)

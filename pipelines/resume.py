@@ -12,27 +12,16 @@ is not. Outputs written before the record existed are redone (nothing says what 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import asdict
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
 from fdpose.errors import FdposeError
-from fdpose.io import dumps_json
+from fdpose.io import cached_file_sha256, dumps_json
 
 RECORD_KEY = "resume_record"
-
-
-@lru_cache(maxsize=16)
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def file_sha256(path: Optional[str | os.PathLike[str]]) -> Optional[str]:
@@ -40,12 +29,11 @@ def file_sha256(path: Optional[str | os.PathLike[str]]) -> Optional[str]:
     or a missing file (the backend reports that)."""
     if path is None:
         return None
-    p = Path(path)
     try:
-        st = p.stat()
+        Path(path).stat()
     except OSError:
         return None
-    return _sha256(str(p.resolve()), st.st_size, st.st_mtime_ns)
+    return cached_file_sha256(path)
 
 
 def resume_record(cfg: Any) -> dict[str, Any]:

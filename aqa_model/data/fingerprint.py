@@ -26,6 +26,7 @@ from typing import Any, Iterable, Optional
 from fdpose.aqa_model.data.finediving import key_name
 from fdpose.digest import content_digest
 from fdpose.finediving import FineDivingAnnotations, Key
+from fdpose.io import file_sha256
 from fdpose.sampling import pred_comp_path
 
 #: Version of the fingerprint's recipe: a stored fingerprint of another version is not compared.
@@ -40,7 +41,7 @@ def annotations_digest(ann: FineDivingAnnotations) -> str:
 
 def _file_sha256(path: Path) -> Optional[str]:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return file_sha256(path)
     except FileNotFoundError:
         return None
 

@@ -27,7 +27,6 @@ them): ours are kept. :func:`weights_record` gives the path and sha256 recorded 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -42,20 +41,12 @@ import torch
 from torch import nn
 
 from fdpose.errors import InputError
+from fdpose.io import file_sha256
 
 log = logging.getLogger(__name__)
 
 _SAFETENSORS_DTYPES = {"F32": np.float32, "F16": np.float16, "F64": np.float64, "I64": np.int64, "I32": np.int32,
                        "BF16": None}
-
-
-def sha256_file(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def weights_record(path: str | os.PathLike[str] | None) -> dict[str, Any] | None:
@@ -64,7 +55,7 @@ def weights_record(path: str | os.PathLike[str] | None) -> dict[str, Any] | None
         return None
     p = Path(path).resolve()
     try:
-        return {"path": str(p), "sha256": sha256_file(p), "bytes": p.stat().st_size}
+        return {"path": str(p), "sha256": file_sha256(p), "bytes": p.stat().st_size}
     except OSError as exc:
         raise InputError(f"cannot read weights: {exc.strerror or exc}", path) from None
 

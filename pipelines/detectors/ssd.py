@@ -27,7 +27,8 @@ import numpy as np
 
 from fdpose.errors import ConfigError, DependencyError, InputError
 from fdpose.logs import native_stderr_to_debug
-from fdpose.model_files import SSD_OIDV4, SSD_OIDV4_LABELS, file_sha256, model_file
+from fdpose.io import cached_file_sha256
+from fdpose.model_files import SSD_OIDV4, SSD_OIDV4_LABELS, model_file
 from fdpose.pipelines.detectors.bars import picture_area
 from fdpose.pipelines.detectors.base import BackendInfo
 from fdpose.records import Boxes
@@ -200,7 +201,7 @@ class SSDDetector:
         from pathlib import Path
 
         return BackendInfo(name="ssd", version="mediapipe-objectron-0.4.1675468480",
-                           checkpoint=f"{Path(self.model_path).name} sha256:{file_sha256(Path(self.model_path))}")
+                           checkpoint=f"{Path(self.model_path).name} sha256:{cached_file_sha256(self.model_path)}")
 
     def _prepare(self, image_bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(1, 300, 300, 3)`` float32 input + per-axis scale/offset mapping input units to pixels."""

@@ -31,12 +31,12 @@ from fdpose import __version__
 from fdpose.annotations.interchange import FrameEntry
 from fdpose.errors import ConfigError, FdposeError, InputError, ValidationError
 from fdpose.finediving import FineDivingAnnotations, Key, load_annotations
-from fdpose.io import atomic_write_text, current_umask, dumps_json, remove_stale_temps
+from fdpose.io import atomic_write_text, current_umask, dumps_json, file_sha256, remove_stale_temps
 from fdpose.progress import progress as progress_bar
 from fdpose.pipelines.clip_json import read_clip_json
 from fdpose.pipelines.export.card import write_card
 from fdpose.pipelines.export.check import DEFAULT_MAX_INTERPOLATED, CheckReport, check_dataset
-from fdpose.pipelines.export.dataset import ClipEntry, clip_file, file_sha256, manifest_path, write_clip_arrays
+from fdpose.pipelines.export.dataset import ClipEntry, clip_file, manifest_path, write_clip_arrays
 from fdpose.pipelines.export.formats import (FORMAT_DIRS, FORMATS, entries_by_split, write_hpmcore,
                                              write_manual_format)
 from fdpose.pipelines.export.merge import LabelIndex, index_manual_labels, merge_clip

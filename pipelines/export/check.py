@@ -30,10 +30,10 @@ import numpy as np
 
 from fdpose.errors import FdposeError
 from fdpose.finediving import FINE_GRAINED_FILE, Key, load_annotations
-from fdpose.io import read_json
+from fdpose.io import file_sha256, read_json
 from fdpose.progress import progress as progress_bar
 from fdpose.metrics.pose import head_size, pck
-from fdpose.pipelines.export.dataset import (ARRAY_SPECS, ClipArrays, ClipEntry, array_problems, file_sha256,
+from fdpose.pipelines.export.dataset import (ARRAY_SPECS, ClipArrays, ClipEntry, array_problems,
                                              manifest_path, read_raw_arrays)
 from fdpose.pipelines.export.schema import SCHEMA_VERSION, Provenance, manifest_problems
 from fdpose.sampling import pred_comp_path, read_pred_comp

@@ -24,7 +24,6 @@ confidence 0), so the arrays can be fed to a model as they are; use ``provenance
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import zipfile
@@ -119,14 +118,6 @@ class ClipEntry:
 def clip_file(match: str, idx: int | str) -> str:
     """Relative path of a clip's array file inside the dataset (posix)."""
     return f"{CLIPS_DIR}/{match}/{idx}.npz"
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def write_clip_arrays(path: str | os.PathLike[str], arrays: ClipArrays, num_frames: int) -> Path:

@@ -20,7 +20,7 @@ from fdpose.aqa_model.config import AQAConfig
 from fdpose.aqa_model.presets import load_config, preset
 from fdpose.aqa_model.contrastive import token_contrastive_loss
 from fdpose.aqa_model.cost import model_cost
-from fdpose.aqa_model.encoders.weights import sha256_file
+from fdpose.io import file_sha256
 from fdpose.aqa_model.model import HPMCoRe
 from fdpose.aqa_model.optim import build_scheduler, parameter_groups
 from fdpose.aqa_model.segmentation import cut_stages, segmentation_loss
@@ -207,7 +207,7 @@ def test_micro_mcore_run_records_the_weights_and_evaluates_without_them(tmp_path
     assert res.exit_code == 0, res.output
     run = json.loads((out / "run.json").read_text())
     record = run["settings"]["config"]["extra"]["pretrained_weights"]["static"]
-    assert record == {"path": str(weights.resolve()), "sha256": sha256_file(weights), "bytes": weights.stat().st_size,
+    assert record == {"path": str(weights.resolve()), "sha256": file_sha256(weights), "bytes": weights.stat().st_size,
                       "layout": "timm regnety"}
     assert run["settings"]["config"]["regnet_weights"] == str(weights)
     # MCoRe's optimiser: lr 1e-3 without --lr, no schedule (both epochs at 1e-3)

@@ -14,9 +14,9 @@ import torch
 
 from fdpose.aqa_model.encoders.i3d import InceptionI3D, load_kinetics_i3d
 from fdpose.aqa_model.encoders.regnet import RegNetGSMEncoder, RegNetYGSM, ShiftedConv
-from fdpose.aqa_model.encoders.weights import (detect_i3d_layout, load_timm_regnet, read_state_dict, sha256_file,
-                                               weights_record)
+from fdpose.aqa_model.encoders.weights import detect_i3d_layout, load_timm_regnet, read_state_dict, weights_record
 from fdpose.errors import InputError
+from fdpose.io import file_sha256
 
 # ----------------------------------------------------------------------------- layouts (descriptions)
 
@@ -277,7 +277,7 @@ def test_weights_record_is_path_and_sha256(tmp_path: Path) -> None:
     rec = weights_record(path)
     assert rec == {"path": str(path.resolve()), "bytes": 3,
                    "sha256": "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"}
-    assert sha256_file(path) == rec["sha256"] and weights_record(None) is None
+    assert file_sha256(path) == rec["sha256"] and weights_record(None) is None
 
 
 def test_hpmcore_weight_files_are_checked_and_recorded(tmp_path: Path) -> None:
@@ -294,7 +294,7 @@ def test_hpmcore_weight_files_are_checked_and_recorded(tmp_path: Path) -> None:
                               regnet_weights=str(tmp_path / "model.safetensors"))
     records = verify_pretrained(cfg)
     assert records["i3d"]["layout"] == "pytorch-i3d" and records["static"]["layout"] == "timm regnety"
-    assert records["static"]["sha256"] == sha256_file(tmp_path / "model.safetensors")
+    assert records["static"]["sha256"] == file_sha256(tmp_path / "model.safetensors")
     del regnet["s2.b1.se.fc2.bias"]
     write_safetensors(tmp_path / "model.safetensors", regnet)
     with pytest.raises(InputError, match=r"missing key s2\.b1\.se\.fc2\.bias"):

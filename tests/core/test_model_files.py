@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from fdpose.errors import DependencyError
+from fdpose.io import cached_file_sha256
 from fdpose.model_files import (EXPECTED_SHA256, MODEL_DIR_ENV, POSE_LANDMARK_HEAVY, SSD_OIDV4, SSD_OIDV4_LABELS,
-                                file_sha256, model_dir, model_file)
+                                model_dir, model_file)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -25,7 +26,7 @@ def test_env_override_and_sha(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     (tmp_path / SSD_OIDV4).write_bytes(b"TFL3 fake")
     path = model_file(SSD_OIDV4, verify=False)
     assert path == tmp_path / SSD_OIDV4
-    assert file_sha256(path) == hashlib.sha256(b"TFL3 fake").hexdigest()
+    assert cached_file_sha256(path) == hashlib.sha256(b"TFL3 fake").hexdigest()
 
 
 def test_missing_file_is_one_line_naming_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -63,4 +64,4 @@ def test_installed_files_pass_the_check(monkeypatch: pytest.MonkeyPatch) -> None
             if "not found" in str(err):
                 pytest.skip(f"model files not installed: {err}")
             raise
-        assert file_sha256(path) == EXPECTED_SHA256[name]
+        assert cached_file_sha256(path) == EXPECTED_SHA256[name]
