@@ -5,11 +5,16 @@ from __future__ import annotations
 import numpy as np
 
 
-def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """IoU of one (>=4,) xyxy box with (K, >=4) xyxy boxes -> (K,) (0 for disjoint or degenerate boxes)."""
+def intersection(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """(K,) overlap areas of one (>=4,) xyxy box with (K, >=4) xyxy boxes (0 where disjoint)."""
     ix = np.clip(np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]), 0, None)
     iy = np.clip(np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]), 0, None)
-    inter = ix * iy
+    return ix * iy
+
+
+def iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """IoU of one (>=4,) xyxy box with (K, >=4) xyxy boxes -> (K,) (0 for disjoint or degenerate boxes)."""
+    inter = intersection(box, boxes)
     area = (box[2] - box[0]) * (box[3] - box[1])
     areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     return inter / np.maximum(area + areas - inter, 1e-9)

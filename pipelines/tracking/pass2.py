@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Optional, Sequence
 
 import numpy as np
 
+from fdpose.metrics.boxes import intersection
 from fdpose.pipelines.tracking.camera import CameraMotion
 from fdpose.pipelines.tracking.entry import EntryWatch
 from fdpose.pipelines.tracking.fall import fall_support
@@ -171,11 +172,9 @@ def _beside(boxes: np.ndarray, row: int, inside_share: float) -> np.ndarray:
     if row < 0:
         return keep
     keep[row] = False
-    b, d = boxes[:, :4], boxes[row, :4]
-    iw = np.clip(np.minimum(b[:, 2], d[2]) - np.maximum(b[:, 0], d[0]), 0, None)
-    ih = np.clip(np.minimum(b[:, 3], d[3]) - np.maximum(b[:, 1], d[1]), 0, None)
+    b = boxes[:, :4]
     area = np.maximum((b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]), 1e-9)
-    return keep & (iw * ih / area < inside_share)
+    return keep & (intersection(boxes[row, :4], b) / area < inside_share)
 
 
 def pass2_context(cands: Sequence[np.ndarray], p1: Pass1, cfg: "Params",

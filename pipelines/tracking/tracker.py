@@ -324,13 +324,13 @@ def track_diver(candidates: Sequence[Boxes | np.ndarray], config: Optional[Track
             hyps.append((value, (t, j), run))
             ends.append(info.get("entry_end"))
         pool = hyps
-        # (the live dive comes first: a hypothesis seeded after another one's entry into the water
-        # follows a replay of the dive; only entries of diver-like tracks count, see EntryConfig)
-        top = max(h[0] for h in hyps)
-        live_ends = [e for h, e in zip(hyps, ends) if e is not None and h[0] >= cfg.entry_live_min_share * top]
-        if cfg.entry_live_first and live_ends:
-            first_end = min(live_ends)
-            pool = [h for h in hyps if h[1][0] < first_end] or hyps
+        if cfg.entry_live_first:
+            # (the live dive comes first: a hypothesis seeded after another one's entry into the water
+            # follows a replay of the dive; only entries of diver-like tracks count, see EntryConfig)
+            top = max(h[0] for h in hyps)
+            live_ends = [e for h, e in zip(hyps, ends) if e is not None and h[0] >= cfg.entry_live_min_share * top]
+            if live_ends:
+                pool = [h for h in hyps if h[1][0] < min(live_ends)] or hyps
         best = max(pool, key=lambda h: h[0])
         (seed_t, seed_row), (boxes, rows, decisions) = best[1], best[2]
     log.debug("tracked %d/%d frames from seed frame %d", int(np.sum(rows >= 0)), n, seed_t)
