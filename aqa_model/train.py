@@ -246,9 +246,10 @@ def _train(opts: TrainOptions, ctx: DistContext) -> TrainSummary:
 
     ann = load_aqa_annotations(settings.annotations, settings.dataset)
     splits = _splits(ann, settings)
-    poses_root = _poses_root(settings, cfg, out, sorted(set(ann.train) | set(ann.test)), ctx)
+    every_clip = sorted(set(ann.train) | set(ann.test))
+    poses_root = _poses_root(settings, cfg, out, every_clip, ctx)
     # what this run reads; a resume may move the data but not change it (aqa_model/data/fingerprint.py)
-    fingerprint = data_fingerprint(ann, set(ann.train) | set(ann.test),
+    fingerprint = data_fingerprint(ann, every_clip,
                                    settings.frames_root if cfg.needs_video else None,
                                    poses_root if cfg.needs_pose else None)
     if stored_state is not None:
