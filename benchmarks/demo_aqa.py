@@ -154,11 +154,15 @@ def leg_angles(pose: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         cos = (a * b).sum(-1) / np.maximum(np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1), 1e-9)
         return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
 
+    from fdpose.skeleton import JOINT_INDEX as J
+
     xy = pose[..., :2]
-    mid = (xy[:, 2] + xy[:, 3]) / 2  # r_hip, l_hip
-    separation = angle(xy[:, 0] - mid, xy[:, 5] - mid)  # r_ankle, l_ankle
-    bend_r = 180 - angle(xy[:, 2] - xy[:, 1], xy[:, 0] - xy[:, 1])
-    bend_l = 180 - angle(xy[:, 3] - xy[:, 4], xy[:, 5] - xy[:, 4])
+    r_ankle, r_knee, r_hip = xy[:, J["r_ankle"]], xy[:, J["r_knee"]], xy[:, J["r_hip"]]
+    l_ankle, l_knee, l_hip = xy[:, J["l_ankle"]], xy[:, J["l_knee"]], xy[:, J["l_hip"]]
+    mid = (r_hip + l_hip) / 2
+    separation = angle(r_ankle - mid, l_ankle - mid)
+    bend_r = 180 - angle(r_hip - r_knee, r_ankle - r_knee)
+    bend_l = 180 - angle(l_hip - l_knee, l_ankle - l_knee)
     return separation, (bend_r + bend_l) / 2
 
 
@@ -173,6 +177,7 @@ def cue_probe(out: Path) -> dict[str, Any]:
     from fdpose.finediving import load_annotations
     from fdpose.io import read_json
     from fdpose.sampling import aligned_indices, pred_comp_path, read_pred_comp
+    from fdpose.skeleton import JOINT_INDEX
     from fdpose.synth.oracle import gt_keypoints
 
     world = out / "world"
@@ -190,7 +195,7 @@ def cue_probe(out: Path) -> dict[str, Any]:
         vis = np.array([[j[2] for j in f["diver"]["joints"]] for f in doc["frames"]])[pos]  # (96, 16) codes
         est = read_pred_comp(pred_comp_path(out / "dataset" / "Pose", match, idx), n=NUM_ROWS)
         flight = pos < int(doc["stages"]["steps_transit_frames"][1])
-        legs = list(range(6))
+        legs = [JOINT_INDEX[n] for n in ("r_ankle", "r_knee", "r_hip", "l_hip", "l_knee", "l_ankle")]
         use = flight & (vis[:, legs] == 2).all(1) & (est[:, legs, 2] > 0).all(1)
         if use.sum() < 3:
             continue
