@@ -181,6 +181,14 @@ def _refuse_existing(paths: Iterable[Path], overwrite: bool) -> None:
             raise InputError("output exists (use --overwrite to replace it)", p)
 
 
+def _holds_json(path: Path, value: Any) -> bool:
+    """Whether the JSON file ``path`` holds exactly ``value`` (False when it cannot be read)."""
+    try:
+        return bool(read_json(path) == value)
+    except (InputError, ValidationError):
+        return False
+
+
 def _progress(items: list[FrameEntry], enabled: bool, desc: str) -> Iterable[FrameEntry]:
     return progress_bar(items, desc=desc, unit="frame", enabled=enabled)
 
@@ -227,7 +235,11 @@ def write_mpii_file(
     records, ids = mpii_fmt.entries_to_mpii(entries)  # validates every record before writing
     ids_path = dst.parent / mpii_fmt.IMAGE_IDS_NAME
     img_dir = dst.parent / MPII_IMAGE_DIR
-    _refuse_existing([dst, ids_path], overwrite)
+    # image_ids.json is written just before the MPII JSON: found alone with exactly the mapping this
+    # conversion makes, it is what a run killed between the two writes left, and a rerun completes it
+    # (kill at any moment, rerun, same files); any other image_ids.json belongs to another conversion
+    ours = ids_path.is_file() and not dst.exists() and _holds_json(ids_path, ids)
+    _refuse_existing([dst] if ours else [dst, ids_path], overwrite)
     for e, rec in zip(_progress(entries, progress, "linking images"), records):
         assert e.image_source is not None
         report.images_placed += int(place_image(e.image_source, img_dir / rec["image"], overwrite))

@@ -205,3 +205,24 @@ def test_images_kept_outside_the_label_folder(tmp_path: Path) -> None:
     convert(tmp_path / "labels", tmp_path / "m" / "a.json", "mpii")  # imagePath resolves the images
     convert(tmp_path / "m" / "a.json", tmp_path / "back", "labelme")
     assert_same_labels(tmp_path / "back", labels)
+
+
+def test_mpii_export_killed_between_its_two_json_writes_completes_on_rerun(tmp_path: Path, labelled) -> None:
+    """A kill after image_ids.json and before the MPII JSON leaves the mapping alone: the rerun (no
+    --overwrite) completes the same files; an image_ids.json of another conversion is still refused."""
+    src, _ = labelled
+    convert(src, tmp_path / "ref" / "train.json", "mpii")
+    out = tmp_path / "out"
+    convert(src, out / "train.json", "mpii")
+    (out / "train.json").unlink()  # the state the kill leaves: images and image_ids.json, no MPII JSON
+    convert(src, out / "train.json", "mpii")
+    for name in ("train.json", "image_ids.json"):
+        assert (out / name).read_bytes() == (tmp_path / "ref" / name).read_bytes()
+    other = json.loads((out / "image_ids.json").read_text())
+    other["000001.jpg"] = "elsewhere/00000.jpg"
+    (out / "image_ids.json").write_text(json.dumps(other))
+    (out / "train.json").unlink()
+    with pytest.raises(InputError, match="output exists"):
+        convert(src, out / "train.json", "mpii")
+    with pytest.raises(InputError, match="output exists"):  # the named output itself is never replaced
+        convert(src, tmp_path / "ref" / "train.json", "mpii")
