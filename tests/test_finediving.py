@@ -12,8 +12,9 @@ import pytest
 from fdpose.errors import InputError, ValidationError
 from fdpose.finediving import (
     CoarseRecord, FineDivingAnnotations, FineGrainedRecord, labels_from_transits, load_annotations, load_split,
-    official_score, save_annotations, stage_bounds, summary_statistics, transits_from_labels, validate,
+    official_score, save_annotations, stage_bounds, transits_from_labels,
 )
+from fdpose.finediving_checks import summary_statistics, validate
 
 
 def _shared_finediving() -> Path | None:

@@ -15,7 +15,8 @@ import numpy as np
 
 from fdpose import __version__
 from fdpose.errors import InputError
-from fdpose.finediving import FineDivingAnnotations, save_annotations, summary_statistics
+from fdpose.finediving import FineDivingAnnotations, save_annotations
+from fdpose.finediving_checks import summary_statistics
 from fdpose.io import remove_stale_temps, write_json
 from fdpose.synth.clip import ClipResult, render_clip
 from fdpose.synth.config import IMAGE_HEIGHT, IMAGE_WIDTH, VIDEO_FPS, WORLD_VERSION, ClipPlan, Layout, SynthConfig

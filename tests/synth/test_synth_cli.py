@@ -8,7 +8,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from fdpose.cli.main import cli
-from fdpose.finediving import load_annotations, validate
+from fdpose.finediving import load_annotations
+from fdpose.finediving_checks import validate
 
 
 def test_help_lists_options():

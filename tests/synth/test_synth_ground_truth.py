@@ -10,7 +10,8 @@ import numpy as np
 
 from fdpose.annotations.labelme import read_labelme
 from fdpose.annotations.protocol import doc_to_label
-from fdpose.finediving import load_annotations, transits_from_labels, validate
+from fdpose.finediving import load_annotations, transits_from_labels
+from fdpose.finediving_checks import validate
 from fdpose.skeleton import JOINT_NAMES, NUM_JOINTS
 from fdpose.synth.detections import parse_mot_line
 
