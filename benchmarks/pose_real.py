@@ -78,6 +78,17 @@ VARIANTS: dict[str, tuple[str, MediaPipePoseConfig]] = {
     "default (ctx 3.0 share 1.0)": ("oracle", MediaPipePoseConfig()),
     "default tracked": ("tracked", MediaPipePoseConfig()),
     "old default tracked": ("tracked", BASE),
+    # rotation consensus (session 9): every crop also turned by these angles, the pose the others agree with kept;
+    # "ssd-tracked": the boxes of the no-flag default (ssd + pixel camera + tracker with re-detection)
+    "default ssd-tracked": ("ssd-tracked", MediaPipePoseConfig()),
+    "consensus 120/240": ("oracle", replace(MediaPipePoseConfig(), consensus_angles=(120.0, 240.0))),
+    "consensus 120/240 ssd-tracked": ("ssd-tracked", replace(MediaPipePoseConfig(), consensus_angles=(120.0, 240.0))),
+    "consensus 90/180/270": ("oracle", replace(MediaPipePoseConfig(), consensus_angles=ORIENT4)),
+    "consensus 90/180/270 ssd-tracked": ("ssd-tracked", replace(MediaPipePoseConfig(), consensus_angles=ORIENT4)),
+    "consensus 135/225 no-orient": ("oracle", replace(MediaPipePoseConfig(), orient=False,
+                                                      consensus_angles=(135.0, 225.0))),
+    "consensus 135/225 no-orient ssd-tracked": ("ssd-tracked", replace(MediaPipePoseConfig(), orient=False,
+                                                                       consensus_angles=(135.0, 225.0))),
     # the whole runner (track-and-estimate), scored on what it writes (its own interpolation included)
     "pipeline ssd (no-flag default)": ("pipeline:ssd", MediaPipePoseConfig()),
     "pipeline mediapipe detector": ("pipeline:mediapipe", MediaPipePoseConfig()),
@@ -120,6 +131,16 @@ def tracked_boxes(frames: list[np.ndarray]) -> np.ndarray:
         cands = det.detect(frames, list(range(len(frames))))
     h, w = frames[0].shape[:2]
     return track_diver(cands, image_size=(w, h)).boxes[:, :4]
+
+
+def ssd_tracked_boxes(frames: list[np.ndarray]) -> np.ndarray:
+    """(T, 4) boxes of the no-flag default's tracking: the ``ssd`` detector, the pixel camera and the
+    tracker with local re-detection (as ``benchmarks/real_robustness.py`` runs it; NaN where no box)."""
+    from real_robustness import Clip, track_default  # noqa: E402  (benchmarks/ is this script's folder)
+    from tracker_ablation import make_detector
+
+    boxes, _, _ = track_default(Clip(frames, [None] * len(frames), [False] * len(frames)), make_detector("ssd"))
+    return np.asarray(boxes, dtype=np.float64)[:, :4]
 
 
 def pipeline_poses(folder: Path, detector: str) -> tuple[np.ndarray, float]:
@@ -202,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"{row['interp 0']:.3f} | {row['placed']:.0%} | {ms:.0f} |", flush=True)
             continue
         if kind not in box_sets:
-            box_sets[kind] = tracked_boxes(frames)
+            box_sets[kind] = ssd_tracked_boxes(frames) if kind == "ssd-tracked" else tracked_boxes(frames)
         pred, ms = run_variant(frames, box_sets[kind], cfg)
         row = {"variant": name, "boxes": kind, **score(pred, gt, vis), "ms_per_frame": ms}
         rows.append(row)

@@ -20,7 +20,8 @@ black padding, which costs accuracy (docs/pose.md).
 **Options measured and left off by default** (docs/pose.md, ``benchmarks/pose_real.py``):
 ``candidate_angles`` (also run the crop turned by e.g. 90/180/270 degrees and keep the most
 confident result: BlazePose's visibility does not pick the right one on divers),
-``flip_test`` (mirror test-time augmentation, :func:`merge_flip`), ``whole_frame`` (BlazePose
+``consensus_angles`` (the same extra rotations, the result the others agree with kept:
+:mod:`.consensus`), ``flip_test`` (mirror test-time augmentation, :func:`merge_flip`), ``whole_frame`` (BlazePose
 on the whole frame as one more candidate when its person lies in the tracked box) and
 ``model_complexity=2``: none beat the default on the dev clip by more than its noise, and
 each costs several times the time (figures in docs/pose.md).
@@ -76,6 +77,7 @@ from fdpose.errors import ConfigError, DependencyError
 from fdpose.logs import native_stderr_to_debug
 from fdpose.pipelines.detectors.base import BackendInfo
 from fdpose.pipelines.pose.base import as_pose_boxes, check_image, missing_poses
+from fdpose.pipelines.pose.consensus import consensus_candidate
 from fdpose.pipelines.pose.crop import box_crop, upright_angle, wrap_angle
 from fdpose.skeleton import JOINT_INDEX, NUM_JOINTS
 
@@ -229,6 +231,10 @@ class MediaPipePoseConfig:
     #: extra crop rotations (relative to the first) always tried; the most confident result is kept
     candidate_angles: tuple[float, ...] = ()
     flip_test: bool = False  #: also run the mirrored crop and average it with the direct one
+    #: extra crop rotations (relative to the first) always tried; the consensus of all results
+    #: (:func:`~.consensus.consensus_candidate`, the pose the others agree with) is kept. When set it
+    #: replaces ``candidate_angles`` (which keeps the most confident)
+    consensus_angles: tuple[float, ...] = ()
     #: also run BlazePose on the whole frame; its person is a candidate when it lies in the tracked box
     whole_frame: bool = False
     min_box_overlap: float = 0.5  #: share of the whole-frame person's joints inside the (enlarged) box
@@ -331,7 +337,8 @@ class MediaPipePoseEstimator:
         for i, box in enumerate(bx):
             state = self._orientation.setdefault(i, _Orientation())
             base = state.guess(self.config) if self.config.orient else 0.0
-            first = [base] + [wrap_angle(base + a) for a in self.config.candidate_angles]
+            extra = self.config.consensus_angles or self.config.candidate_angles
+            first = [base] + [wrap_angle(base + a) for a in extra]
             fallback = [wrap_angle(base + a) for a in self.config.fallback_angles]
             cands: list[np.ndarray] = []
             angles: list[float] = []
@@ -357,7 +364,10 @@ class MediaPipePoseEstimator:
                     break  # fallbacks only when nothing was found
             used = base
             if cands:
-                k = select_candidate(np.stack(cands))
+                if self.config.consensus_angles:
+                    k = consensus_candidate(np.stack(cands), max(math.hypot(box[2] - box[0], box[3] - box[1]), 1.0))
+                else:
+                    k = select_candidate(np.stack(cands))
                 out[i], used = cands[k], angles[k]
             if self.config.orient:
                 state.update(out[i], self.config)
