@@ -19,7 +19,9 @@ frame inside a 4:3 canvas: black bars above and below), ``pillarbox`` (black bar
 right, 1/8 of the new width each), ``zoom80`` (the centre 80% cropped and resized back to the
 frame size; a GT box is clipped to the crop, and dropped - diver out of view - when less than
 half of it is left), ``letterbox+jpeg30`` / ``pillarbox+jpeg30`` (the bars re-compressed with
-the picture), ``x0.4`` / ``x2.56`` (resize). ``--tracker JSON`` changes the tracker's defaults
+the picture), ``x0.4`` / ``x2.56`` (resize), ``pulldown`` (every fifth frame twice: 25 fps
+delivered at 30 fps), ``dup2+jpeg`` / ``pulldown+jpeg`` (the same, every frame re-encoded at JPEG
+quality 90 and each repeat coded again at 75, so repeats are not byte-identical). ``--tracker JSON`` changes the tracker's defaults
 (``TrackerConfig.with_``), e.g. to switch a fix off.
 
 Failures per frame: ``miss`` (no box, diver in view), ``wrong`` (a box not on the diver),
@@ -97,6 +99,32 @@ def dup2(c: Clip) -> Clip:
     return Clip([c.images[i] for i in rep], [c.gt[i] for i in rep], [c.under[i] for i in rep])
 
 
+def _encoded(im: np.ndarray, quality: int) -> np.ndarray:
+    import cv2
+
+    ok, buf = cv2.imencode(".jpg", im, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return np.asarray(cv2.imdecode(buf, cv2.IMREAD_COLOR))
+
+
+def repeated(every: int, quality: Optional[int] = None) -> Callable[[Clip], Clip]:
+    """Every ``every``-th frame shown twice (1: every frame, a 50 fps delivery of 25 fps; 5: 3:2-like
+    pulldown of 25 fps to 30 fps). With ``quality`` every frame is re-encoded (JPEG, that quality)
+    and the repeat again at ``quality - 15``, so a repeat differs from its source by codec noise, as
+    when a broadcast encoder codes the same picture twice."""
+    def t(c: Clip) -> Clip:
+        images: list[np.ndarray] = []
+        src: list[int] = []
+        for i, im in enumerate(c.images):
+            images.append(im if quality is None else _encoded(im, quality))
+            src.append(i)
+            if i % every == every - 1:
+                images.append(im if quality is None else _encoded(im, quality - 15))
+                src.append(i)
+        return Clip(images, [c.gt[i] for i in src], [c.under[i] for i in src])
+    return t
+
+
 def jpeg(quality: int) -> Callable[[Clip], Clip]:
     def t(c: Clip) -> Clip:
         import cv2
@@ -161,6 +189,9 @@ TRANSFORMS: dict[str, Callable[[Clip], Clip]] = {
     "x0.4": scale(0.4), "x2.56": scale(2.56),
     # (bars as a broadcast delivers them: compressed with the picture, their edge blurred by a few px)
     "letterbox+jpeg30": lambda c: jpeg(30)(letterbox(c)), "pillarbox+jpeg30": lambda c: jpeg(30)(pillarbox(c)),
+    # (repeated frames as real deliveries have them: 25 -> 30 fps pulldown, and repeats that are not
+    # byte-identical because the encoder coded the picture again)
+    "pulldown": repeated(5), "dup2+jpeg": repeated(1, 90), "pulldown+jpeg": repeated(5, 90),
 }
 
 

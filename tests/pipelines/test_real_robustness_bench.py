@@ -53,6 +53,19 @@ def test_frame_rate_transforms_keep_gt_and_frames_aligned(benchmark_module: Call
     assert np.array_equal(double.images[4], c.images[2]) and double.under[5]
 
 
+def test_repeat_transforms_repeat_the_right_frames(benchmark_module: Callable[[str], ModuleType],
+                                                   rng: np.random.Generator) -> None:
+    mod = benchmark_module("real_robustness")
+    c = mod.Clip([*_clip(mod, rng).images] * 2, [np.array([30.0, 20.0, 70.0, 100.0])] * 5 + [None], [False] * 6)
+    pull = mod.TRANSFORMS["pulldown"](c)  # (6 frames: frame 4 shown twice)
+    assert len(pull.images) == len(pull.gt) == len(pull.under) == 7
+    assert np.array_equal(pull.images[4], pull.images[5]) and pull.gt[6] is None
+    noisy = mod.TRANSFORMS["dup2+jpeg"](c)
+    assert len(noisy.images) == 12 and [g is None for g in noisy.gt] == [False] * 10 + [True] * 2
+    a, b = noisy.images[2].astype(int), noisy.images[3].astype(int)  # (a repeat, coded again: not identical)
+    assert 0 < np.abs(a - b).mean() < 10
+
+
 def test_zoom_drops_a_box_that_leaves_the_crop(benchmark_module: Callable[[str], ModuleType],
                                                rng: np.random.Generator) -> None:
     mod = benchmark_module("real_robustness")
