@@ -11,12 +11,18 @@ Layout read (method.md 2.3):
   sampled frames; 2-channel files get confidence 1, 3-channel files lose it for a 2-channel
   model.
 
-GT transitions for K stages (:func:`select_transitions`): the model predicts K-1 transitions;
-FineDiving records have 2-4 transits (twisting dives split the flight into somersault and
-twist). K = 3 uses the first and the last transit (take-off ends / entry starts: the middle
-groups merge into one flight stage, as the public loader does); K = 2 uses the first
-(``stage_split="takeoff"``) or the last (``"entry"``, the paper's 2*); K = 1 none. Each is then mapped onto the sampled frames as the first sample of the next stage
-(:func:`fdpose.aqa_model.segmentation.map_transitions_to_samples`).
+GT transitions for K stages (:func:`label_transitions`): the model predicts K-1 transitions, as
+positions in the sampled frames. They are read from the step labels of the sampled frames
+(``frames_labels``), the public FineDiving loaders' rule (TSA's, MCoRe's and HP-MCoRe's
+``load_video``): the distinct labels in order of first appearance; the take-off ends where the
+second label first appears, the entry starts where the last one first appears. FineDiving records
+have 2-4 transits (twisting dives split the flight into somersault and twist): K = 3 uses the
+first and the last (the middle groups merge into one flight stage); K = 2 the first
+(``stage_split="takeoff"``) or the last (``"entry"``, the paper's 2*); K = 1 none. Not from
+``steps_transit_frames``: on the real annotations that gives the same targets for 2991 of 3000
+records, and for the other 9 it holds a -1 (4 records: the take-off would be learnt at sample 0)
+or disagrees with the labels by 1-18 samples (docs/aqa.md, "Ground-truth transitions").
+:func:`select_transitions` is the same choice on a list of transit frames.
 
 Frames become ``frame_size`` squares in one of two ways (``AQAConfig.video_crop``):
 
@@ -46,7 +52,6 @@ import numpy as np
 import torch
 
 from fdpose.aqa_model.config import AQAConfig
-from fdpose.aqa_model.segmentation import map_transitions_to_samples
 from fdpose.errors import InputError
 from fdpose.finediving import FineDivingAnnotations, FineGrainedRecord, Key
 from fdpose.sampling import (
@@ -86,6 +91,24 @@ def select_transitions(transits: Sequence[int] | np.ndarray, num_stages: int,
         chosen = [t[-1]] if split == "entry" else [t[0]]
     else:
         chosen = [t[0], t[-1]]
+    return np.asarray(chosen, np.int64)
+
+
+def label_transitions(sampled_labels: Sequence[int] | np.ndarray, num_stages: int,
+                      split: str = "takeoff") -> np.ndarray:
+    """(K-1,) int64 transitions in sampled-frame positions from the (T,) step labels of the sampled
+    frames (rule in the module docstring). ValueError when K >= 2 and the samples show one label only."""
+    labels = np.asarray(sampled_labels).reshape(-1)
+    if num_stages == 1:
+        return np.zeros(0, np.int64)
+    _, first = np.unique(labels, return_index=True)
+    first = np.sort(first)  # where each distinct label first appears, in order of appearance
+    if len(first) < 2:
+        raise ValueError("the sampled frames show a single step label: no transition")
+    if num_stages == 2:
+        chosen = [first[-1]] if split == "entry" else [first[1]]
+    else:
+        chosen = [first[1], first[-1]]
     return np.asarray(chosen, np.int64)
 
 
@@ -324,11 +347,6 @@ class FineDivingAQADataset(torch.utils.data.Dataset):
         if record is None:
             return "no fine-grained annotation for this clip"
         self.records[key] = record
-        try:
-            self.transits(key)
-        except ValueError as exc:
-            del self.records[key]
-            return str(exc)
         if self.needs_video:
             if self.frames_root is None:
                 return "the config needs video frames but no frames root was given"
@@ -342,13 +360,23 @@ class FineDivingAQADataset(torch.utils.data.Dataset):
                 return f"the config needs poses{why} but no pose root was given"
             if not pred_comp_path(self.poses_root, key[0], key[1]).is_file():
                 return f"no pose file {pred_comp_path(self.poses_root, key[0], key[1])}"
+        try:
+            self.sampled_transitions(key, self.positions(key))
+        except ValueError as exc:
+            del self.records[key]
+            self.files.pop(key, None)
+            return str(exc)
         return None
 
-    def transits(self, key: Key) -> np.ndarray:
-        """(K-1,) ground-truth transits of ``key`` in its trimmed clip's frames (ValueError: none).
+    def sampled_transitions(self, key: Key, positions: np.ndarray) -> np.ndarray:
+        """(K-1,) ground-truth transitions of ``key`` as positions in its (T,) sampled frames, from the
+        step labels of those frames (ValueError: none, or labels shorter than the clip's frames).
         Datasets without stage labels (MTL-AQA) override this."""
-        record = self.records[key]
-        return select_transitions(record.steps_transit_frames, self.config.num_stages, self.config.stage_split)
+        labels = self.records[key].frames_labels
+        if len(positions) and int(np.max(positions)) >= len(labels):
+            raise ValueError(f"{len(labels)} frame labels, but the clip's frames run to position "
+                             f"{int(np.max(positions))}: the frames and the annotation differ in length")
+        return label_transitions(labels[np.asarray(positions)], self.config.num_stages, self.config.stage_split)
 
     def set_epoch(self, epoch: int) -> None:
         """Augmentation draws depend on (seed, epoch, index) only: resuming reproduces them."""
@@ -374,10 +402,9 @@ class FineDivingAQADataset(torch.utils.data.Dataset):
         key = self.keys[index]
         record = self.records[key]
         positions = self.positions(key)
-        transits = self.transits(key)
         item: dict[str, torch.Tensor] = {
             "index": torch.tensor(index),
-            "transitions": torch.from_numpy(map_transitions_to_samples(transits, positions)),
+            "transitions": torch.from_numpy(self.sampled_transitions(key, positions)),
             "score": torch.tensor(float(record.dive_score), dtype=torch.float32),
             "difficulty": torch.tensor(float(record.difficulty), dtype=torch.float32),
         }

@@ -51,6 +51,7 @@ from fdpose.finediving import FineDivingAnnotations, FineGrainedRecord, Key, loa
 from fdpose.io import read_pickle
 
 from fdpose.aqa_model.data.finediving import FineDivingAQADataset
+from fdpose.aqa_model.segmentation import map_transitions_to_samples
 
 ANNOTATION_FILES = ("final_annotations_dict_with_dive_number.pkl", "final_annotations_dict.pkl")
 TRAIN_SPLIT_FILE = "train_split_0.pkl"
@@ -170,8 +171,13 @@ class MTLAQADataset(FineDivingAQADataset):
     stage_labels = False
 
     def transits(self, key: Key) -> np.ndarray:
+        """(K-1,) last frames of the equal parts of ``key``'s clip."""
         n = len(self.files[key]) if key in self.files else self.records[key].num_frames
         return uniform_transits(n, self.config.num_stages)
+
+    def sampled_transitions(self, key: Key, positions: np.ndarray) -> np.ndarray:
+        """The equal parts' transits mapped onto the sampled frames (first sample of the next part)."""
+        return map_transitions_to_samples(self.transits(key), positions)
 
 
 def clip_dataset(annotations: FineDivingAnnotations, *args: Any, **kwargs: Any) -> FineDivingAQADataset:

@@ -10,7 +10,8 @@ import pytest
 import torch
 from aqa_helpers import micro_config
 
-from fdpose.aqa_model.data import ExemplarPicker, FineDivingAQADataset, select_transitions, split_train_val
+from fdpose.aqa_model.data import (ExemplarPicker, FineDivingAQADataset, label_transitions, select_transitions,
+                                   split_train_val)
 from fdpose.aqa_model.model import HPMCoRe
 from fdpose.errors import InputError, ValidationError
 from fdpose.finediving import FineDivingAnnotations, FineGrainedRecord, load_annotations
@@ -182,3 +183,76 @@ def test_a_96_row_pose_file_serves_a_model_of_fewer_frames(tmp_path: Path) -> No
     write_pred_comp(tmp_path / "poses" / "m1" / "pred_comp_2.npz", pose96[:40], n=40)
     with pytest.raises(ValidationError, match="pred_comp_2.npz"):
         ds[1]
+
+
+def _relabel(ann: FineDivingAnnotations, key: tuple[str, int], labels: list[int], transits: list[int]) -> None:
+    """Give ``key`` these step labels and this (possibly inconsistent) transit list."""
+    old = ann.fine[key]
+    ann.fine[key] = FineGrainedRecord(old.action_type, old.dive_score, old.difficulty, np.array(transits, np.int64),
+                                      np.array(labels, np.int64), old.sub_action_types)
+
+
+def test_transitions_come_from_the_step_labels_not_the_transit_list(tmp_path: Path) -> None:
+    """The public loaders read the transitions off the sampled frames' labels. Real record ('03', 24) has
+    steps_transit_frames [-1, 47]: a transit list would put the take-off at sample 0."""
+    cfg = micro_config()
+    ann = _world(tmp_path, KEYS, DIVES)
+    labels = [1] * 10 + [2] * 12 + [3] * 9  # labels change after frames 9 and 21
+    _relabel(ann, KEYS[0], labels, [-1, 21])
+    # a one-frame flicker back to label 2 after the entry began (like real record 2019 Women3mSynchro r1/5):
+    # the entry starts where label 3 FIRST shows (frame 22), not after the last change (frame 24)
+    _relabel(ann, KEYS[1], [1] * 10 + [2] * 12 + [3] * 2 + [2] + [3] * 6, [9, 24])
+    ds = FineDivingAQADataset(ann, KEYS, cfg, tmp_path / "frames", tmp_path / "poses")
+    positions = np.linspace(100, 130, 16).astype(int) - 100  # frames 0, 2, ..., 30
+    assert ds[0]["transitions"].tolist() == [int(np.argmax(positions > 9)), int(np.argmax(positions > 21))] == [5, 11]
+    assert ds[1]["transitions"].tolist() == [5, 11]  # frame 22 is sample 11; frame 24 (label 2 again) sample 12
+
+
+def test_label_transitions_rule() -> None:
+    sampled = np.array([4, 4, 4, 25, 25, 12, 12, 36, 36], np.int64)  # take-off, two flight groups, entry
+    assert label_transitions(sampled, 3).tolist() == [3, 7]
+    assert label_transitions(sampled, 2).tolist() == [3]
+    assert label_transitions(sampled, 2, "entry").tolist() == [7]
+    assert label_transitions(sampled, 1).tolist() == []
+    assert label_transitions([4, 36, 36], 3).tolist() == [1, 1]  # two labels only: both transitions at the entry
+    with pytest.raises(ValueError, match="single step label"):
+        label_transitions([4, 4, 4], 3)
+
+
+def test_a_clip_whose_labels_show_one_step_is_refused_or_skipped(tmp_path: Path) -> None:
+    cfg = micro_config()
+    ann = _world(tmp_path, KEYS, DIVES)
+    _relabel(ann, KEYS[2], [1] * 31, [9, 21])
+    with pytest.raises(InputError, match="clip m2/1: the sampled frames show a single step label"):
+        FineDivingAQADataset(ann, KEYS, cfg, tmp_path / "frames", tmp_path / "poses")
+    ds = FineDivingAQADataset(ann, KEYS, cfg, tmp_path / "frames", tmp_path / "poses", skip_missing=True)
+    assert ds.keys == [KEYS[0], KEYS[1], KEYS[3]] and KEYS[2] not in ds.files
+    _relabel(ann, KEYS[2], [1] * 10 + [2] * 12, [9])  # 22 labels for 31 frames
+    with pytest.raises(InputError, match="22 frame labels, but the clip's frames run to position 30"):
+        FineDivingAQADataset(ann, KEYS, cfg, tmp_path / "frames", tmp_path / "poses")
+
+
+#: The 9 real records whose steps_transit_frames and frames_labels disagree, with the targets the public
+#: loaders' code gives (TSA / MCoRe / HP-MCoRe ``load_video``: first sample of the 2nd and of the last label,
+#: 96 samples by np.linspace(...).astype(int)), computed with their loader's lines on the real pickles.
+REAL_DISAGREEING = {
+    ("03", 24): [11, 54], ("03", 67): [17, 59], ("03", 71): [15, 58], ("05", 56): [32, 63], ("14", 3): [29, 76],
+    ("14", 65): [15, 52], ("FINADivingWorldCup2021_Women10mSynchronised_final_r5", 4): [19, 53],
+    ("FINAWorldChampionships2019_Women10m_final_r5", 9): [22, 59],
+    ("FINAWorldChampionships2019_Women3mSynchronised_final_r1", 5): [40, 58],
+}
+
+
+def test_real_annotations_transitions_match_the_public_loader(shared_data: Path) -> None:
+    from fdpose.aqa_model.segmentation import map_transitions_to_samples
+    from fdpose.sampling import aligned_indices
+
+    ann = load_annotations(shared_data / "finediving")
+    disagree = {}
+    for key, rec in ann.fine.items():
+        positions = aligned_indices(rec.num_frames, None, 96)
+        ours = label_transitions(rec.frames_labels[positions], 3).tolist()
+        from_list = map_transitions_to_samples(select_transitions(rec.steps_transit_frames, 3), positions).tolist()
+        if ours != from_list:
+            disagree[key] = ours
+    assert disagree == REAL_DISAGREEING  # the other 2991 records: the transit list gives the same targets
