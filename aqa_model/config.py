@@ -37,14 +37,16 @@ Presets (built in :mod:`fdpose.aqa_model.presets`):
   contrastive loss (``contrastive="token"``, tau 0.5, weight 10); no pose, no fusion; Adam at lr
   1e-3 without schedule (``code_lr``, ``lr_schedule="constant"``), the RegNet at 0.1 x lr with its
   BatchNorms in eval mode (``static_lr_factor``, ``static_frozen_bn``); frames resized to 200x112
-  before the 112 crop (``frame_resize``). The former ``mcore`` (a gate-less shift backbone as the
+  before the 112 crop (``frame_resize``; PIL's nearest pixels, ``frame_resize_filter``). The former
+  ``mcore`` (a gate-less shift backbone as the
   motion stream, 256-d reducers, per-stage 2-layer decoders, stage length 10, stage-mean contrastive
   loss) is ``{"preset": "mcore", "use_dve": true, "backbone": "frame2d", "use_sve": false,
   "stage_reducer": true, "d_model": 256, "shared_decoder": false, "decoder_layers": 2,
   "decoder_heads": 4, "learned_stage_weights": true, "stage_len": 10, "segmentation_hidden": 256,
   "contrastive": "stagewise", "segmentation_dropout": 0.0, "segmentation_transition_weights": [],
   "stage_cut": "inclusive", "decoder_qkv_bias": true, "static_lr_factor": 1.0,
-  "static_frozen_bn": false, "lr_schedule": "cosine", "code_lr": null, "frame_resize": []}``.
+  "static_frozen_bn": false, "lr_schedule": "cosine", "code_lr": null, "frame_resize": [],
+  "frame_resize_filter": "area"}``.
 
 A config FILE (JSON or YAML) may name a ``preset`` and override any field; fields it does not
 name keep the preset's values (:func:`fdpose.aqa_model.presets.load_config`). ``"input_layout": "mtl_aqa"`` in a file
@@ -102,6 +104,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "i3d_stage_axis": ("frames", "clips"),
     "reducer_hidden": ("double_out", "in_plus_128"),
     "score_target": ("final", "dd"),
+    "frame_resize_filter": ("area", "nearest"),
 }
 
 
@@ -280,6 +283,9 @@ class AQAConfig:
     # Frames resized to (H, W) before the frame_size crop (the code: (200, 112), anisotropic); () =
     # short-side resize to frame_size (keeps the aspect ratio).
     frame_resize: tuple[int, ...] = ()
+    # How frame_resize samples: "area" (pixel averaging) or "nearest" (the codes' torchvideotransforms
+    # Resize defaults to PIL's NEAREST: one source pixel per output pixel, picked as PIL picks it).
+    frame_resize_filter: str = "area"
     # ===== end of C1 block =====
     extra: dict[str, Any] = field(default_factory=dict)  # free-form notes carried into checkpoints
 

@@ -48,7 +48,7 @@ def preset(name: str) -> AQAConfig:
             stage_len=5, segmentation_hidden=368, contrastive="token", temperature=0.5, lambda_contrastive=10.0,
             segmentation_dropout=0.5, segmentation_transition_weights=(1.0, 2.0), stage_cut="half_open",
             static_lr_factor=0.1, static_frozen_bn=True, lr_schedule="constant", code_lr=1e-3,
-            frame_resize=(200, 112),
+            frame_resize=(200, 112), frame_resize_filter="nearest",
         ).validate()
     if name == "hpmcore":
         return AQAConfig(name="hpmcore", **HPMCORE_FIELDS).validate()
@@ -79,8 +79,10 @@ HPMCORE_FIELDS: dict[str, Any] = {
     # contrastive: L2-normalised stage means, tau 0.1, fused and static each x10, summed
     "contrastive": "stagewise", "contrastive_projection": False, "temperature": 0.1, "lambda_contrastive": 10.0,
     "contrastive_branch_sum": True,
-    # stage length 10 (the default); input: frames resized to 200 x 112 (H x W), crop 112
-    "stage_len": 10, "frame_resize": (200, 112), "frame_size": 112, "video_crop": "frame",
+    # stage length 10 (the default); input: frames resized to 200 x 112 (H x W) by PIL's nearest pixels
+    # (torchvideotransforms' Resize default), crop 112
+    "stage_len": 10, "frame_resize": (200, 112), "frame_resize_filter": "nearest", "frame_size": 112,
+    "video_crop": "frame",
     # training: Adam lr 1e-3 (config/FineDiving_HP.yaml at 6bce799), the RegNet at 0.1 x lr with its BatchNorms
     # in eval mode (lr_factor, fix_bn), CosineAnnealingLR(T_max=20) stepped per epoch (cycles every 40 epochs)
     "static_lr_factor": 0.1, "static_frozen_bn": True, "code_lr": 1e-3, "lr_schedule": "cyclic",  # lr_cycle_epochs 20

@@ -198,17 +198,38 @@ def _read_rgb(path: Path, factor: int) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
+def _nearest_rows(n_in: int, n_out: int) -> np.ndarray:
+    """(n_out,) source rows (or columns) PIL's NEAREST resize reads: the centre of output pixel i mapped
+    back, accumulated in double precision as Pillow's affine scaler does (``i * step`` written out
+    differs from it in the last bit for some sizes, and so in the pixel picked)."""
+    step = n_in / n_out
+    out = np.empty(n_out, np.int64)
+    pos = 0.5 * step
+    for i in range(n_out):
+        out[i] = min(int(pos), n_in - 1)
+        pos += step
+    return out
+
+
+def resize_nearest(img: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(h, w, C) -> (height, width, C) picking the pixels PIL's ``Image.resize(..., NEAREST)`` picks (the codes'
+    torchvideotransforms ``Resize``); cv2's INTER_NEAREST(_EXACT) rounds differently."""
+    return img[_nearest_rows(img.shape[0], height)][:, _nearest_rows(img.shape[1], width)]
+
+
 def load_video(files: Sequence[Path], positions: np.ndarray, size: int,
                rng: np.random.Generator | None = None, flip: bool = False,
-               windows: np.ndarray | None = None, resize_hw: Sequence[int] = ()) -> tuple[np.ndarray, int]:
+               windows: np.ndarray | None = None, resize_hw: Sequence[int] = (),
+               resize_filter: str = "area") -> tuple[np.ndarray, int]:
     """Read the sampled frames -> ((T, 3, size, size) float32 ImageNet-normalised RGB, raw width).
 
     windows: (T, 3) diver windows (:func:`diver_windows`, already jittered for training) in
     full-resolution pixels: crop those. Else the short-side resize + square crop, ``rng`` giving
     random offsets (training) instead of the centre; one crop for the whole clip. ``resize_hw``
     (H, W) replaces the short-side resize by that anisotropic resize (HP-MCoRe's code: 200 x 112,
-    config ``frame_resize``) before the crop. Frames are
-    decoded at the smallest JPEG scale that still has ``size`` pixels across the region used.
+    config ``frame_resize``) before the crop, by pixel averaging or (``resize_filter`` "nearest", the
+    codes') PIL's nearest pixels. Frames are decoded at the smallest JPEG scale that still has ``size``
+    pixels across the region used (at full size for the nearest resize: its pixels are the file's own).
     """
     out = np.empty((len(positions), 3, size, size), np.float32)
     offsets: tuple[int, int] | None = None
@@ -219,7 +240,8 @@ def load_video(files: Sequence[Path], positions: np.ndarray, size: int,
     extent = float(windows[:, 2].min()) if windows is not None else float(min(raw_height, raw_width))
     factor = decode_factor(extent, size)
     if resize_hw and windows is None:
-        factor = min(decode_factor(raw_height, int(resize_hw[0])), decode_factor(raw_width, int(resize_hw[1])))
+        factor = 1 if resize_filter == "nearest" else min(decode_factor(raw_height, int(resize_hw[0])),
+                                                          decode_factor(raw_width, int(resize_hw[1])))
     # a frame decodes at factor r to ceil(W / r) x ceil(H / r) (JPEG) or floor (other formats): any other
     # shape is a frame of another size
     fits = [(n // factor, -(-n // factor)) for n in (raw_height, raw_width)]
@@ -235,8 +257,12 @@ def load_video(files: Sequence[Path], positions: np.ndarray, size: int,
             img = _crop_window(img, float(windows[i, 0]) / r, float(windows[i, 1]) / r, float(windows[i, 2]) / r,
                                size)
         else:
-            img = (cv2.resize(img, (int(resize_hw[1]), int(resize_hw[0])), interpolation=cv2.INTER_AREA)
-                   if resize_hw else _resize_short_side(img, size))
+            if not resize_hw:
+                img = _resize_short_side(img, size)
+            elif resize_filter == "nearest":
+                img = resize_nearest(img, int(resize_hw[0]), int(resize_hw[1]))
+            else:
+                img = cv2.resize(img, (int(resize_hw[1]), int(resize_hw[0])), interpolation=cv2.INTER_AREA)
             h, w = img.shape[:2]
             if offsets is None:
                 offsets = ((h - size) // 2, (w - size) // 2) if rng is None else (
@@ -265,7 +291,8 @@ def load_clip_video(files: Sequence[Path], positions: np.ndarray, config: AQACon
             log.warning("%s: no usable joint in the pose: whole-frame crop", where)
         elif rng is not None:
             windows = jitter_windows(windows, rng)
-    return load_video(files, positions, config.frame_size, rng, flip, windows, config.frame_resize)
+    return load_video(files, positions, config.frame_size, rng, flip, windows, config.frame_resize,
+                      config.frame_resize_filter)
 
 
 def load_pose(poses_root: str | os.PathLike[str], key: Key, num_frames: int, channels: int,

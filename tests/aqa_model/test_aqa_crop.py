@@ -12,7 +12,7 @@ import torch
 from aqa_helpers import micro_config
 
 from fdpose.aqa_model.data.finediving import (IMAGENET_MEAN, IMAGENET_STD, decode_factor, diver_windows,
-                                              load_clip_video, load_video)
+                                              load_clip_video, load_video, resize_nearest)
 from fdpose.aqa_model.fusion import PoseGuidedFusion
 from fdpose.aqa_model.model import HPMCoRe
 from fdpose.errors import InputError
@@ -128,3 +128,36 @@ def test_pose_values_reach_the_fused_features_when_the_visual_tokens_are_identic
     with torch.no_grad():
         fused = model.encode(video, poses, cut).stages["motion"]
     assert (fused[0] - fused[1]).abs().max() > 1e-3
+
+
+def test_nearest_resize_picks_the_pixels_pil_picks() -> None:
+    """The codes resize with torchvideotransforms' Resize, whose default is PIL's NEAREST."""
+    image = pytest.importorskip("PIL.Image")
+    rng = np.random.default_rng(0)
+    for h, w in [(256, 455), (720, 1280), (1080, 1920), (480, 854), (113, 201)]:
+        img = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)  # noise: any other pixel shows
+        for out_h, out_w in [(200, 112), (112, 112), (300, 500)]:
+            ref = np.asarray(image.fromarray(img).resize((out_w, out_h), image.NEAREST))
+            assert np.array_equal(resize_nearest(img, out_h, out_w), ref), (h, w, out_h, out_w)
+
+
+def test_code_presets_resize_frames_as_the_codes_do(tmp_path: Path) -> None:
+    """hpmcore / mcore: 200 x 112 by PIL's nearest pixels, centre crop 112 (torchvideotransforms' CenterCrop:
+    top = round((200 - 112) / 2) = 44), /255, ImageNet mean / std: the codes' test-time input, to float32 rounding."""
+    from fdpose.aqa_model.presets import preset
+
+    image = pytest.importorskip("PIL.Image")
+    rng = np.random.default_rng(1)
+    path = tmp_path / "00000.png"  # lossless: both readers see the same pixels
+    cv2.imwrite(str(path), rng.integers(0, 256, (256, 455, 3), dtype=np.uint8))
+    pil = np.asarray(image.open(path).convert("RGB").resize((112, 200), image.NEAREST), np.float32)[44:156, 0:112]
+    expected = ((pil / 255.0 - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1)
+    for name in ("hpmcore", "mcore"):
+        cfg = preset(name)
+        assert (cfg.frame_resize, cfg.frame_resize_filter) == ((200, 112), "nearest")
+        video = load_clip_video([path], np.array([0]), cfg, None)[0]
+        np.testing.assert_allclose(video[0], expected, atol=1e-6)
+    area = load_clip_video([path], np.array([0]), dataclasses.replace(preset("hpmcore"), frame_resize_filter="area"),
+                           None)[0]
+    assert np.abs(area[0] - expected).mean() > 0.3  # averaged pixels: not the codes' input
+
