@@ -7,7 +7,9 @@ Held-out broadcasts differ from the two dev clips in size, frame rate, mirroring
 compression and crop. Each transform below is applied to the frames AND to the ground truth
 (boxes move with the image) of both dev clips; the default pipeline then runs as
 ``fdpose track-and-estimate`` with no flags does (the ``ssd`` detector on every frame, the pixel
-camera measured from the frames, the default :class:`TrackerConfig` with local re-detection),
+camera measured from the frames, repeated frames found from the pixels, the default
+:class:`TrackerConfig` with local re-detection: the runner's entry
+:func:`~fdpose.pipelines.tracking.clip.track_clip`),
 and frames are scored with the issue's rule of ``benchmarks/tracker_ablation.py``
 (:func:`real_right`: the chosen box has IoU >= 0.5 with the GT box, or no box where there is
 none or the diver is under water). Ground truth, detector and rule come from that benchmark.
@@ -45,7 +47,8 @@ from tracker_ablation import CachedDetector, _filled, make_detector, real_clips,
 from fdpose.metrics.boxes import iou  # noqa: E402
 from fdpose.pipelines.tracking import TrackerConfig  # noqa: E402
 from fdpose.pipelines.tracking.camera import motion_from_frames  # noqa: E402
-from fdpose.pipelines.tracking.redetect import track_with_redetect  # noqa: E402
+from fdpose.pipelines.tracking.clip import track_clip  # noqa: E402
+from fdpose.pipelines.tracking.repeats import find_repeats  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 Box = Optional[np.ndarray]
@@ -217,7 +220,8 @@ def track_default(c: Clip, det: Any, config: Optional[TrackerConfig] = None
 
     def get(idx: list[int]) -> list[np.ndarray]:
         return [c.images[i] for i in idx]
-    res, _, _ = track_with_redetect(cands, cfg, get, det, image_size=(w, h), camera=cam)
+    res = track_clip(cands, cfg, frames=get, detector=det, sources=find_repeats(c.images, cfg.repeats),
+                     image_size=(w, h), camera=cam).track
     return res.boxes, cands, _filled(res.decisions)
 
 

@@ -30,13 +30,14 @@ import multiprocessing as mp
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Protocol, Sequence
+from typing import Any, Callable, Optional, Protocol, Sequence
 
 import numpy as np
 
 from fdpose.errors import ConfigError, FdposeError, InputError
 from fdpose.io import remove_stale_temps
 from fdpose.logs import configure_process
+from fdpose.pipelines.decode import STAGES, StageTimer, frames_at, timed_batches
 from fdpose.pipelines.detectors.base import BackendInfo
 from fdpose.pipelines.clip_json import ClipPoses, write_clip_json
 from fdpose.pipelines.frames import ClipSource, FrameTreeClip, discover_clips
@@ -44,9 +45,9 @@ from fdpose.pipelines.interpolate import InterpolationConfig, interpolate_joints
 from fdpose.pipelines.resume import RECORD_KEY, resume_record, stale_reason
 from fdpose.sampling import (NUM_SAMPLED_FRAMES, aligned_indices, fill_nonfinite, pred_comp_path,
                              split_clip_id, write_pred_comp)
-from fdpose.pipelines.tracking import TrackerConfig, TrackResult, synchronised_partner, track_diver
-from fdpose.pipelines.tracking.camera import CameraMotion, PixelCamera
-from fdpose.pipelines.tracking.redetect import track_with_redetect
+from fdpose.pipelines.tracking import TrackerConfig, TrackResult
+from fdpose.pipelines.tracking.camera import CameraMotion
+from fdpose.pipelines.tracking.clip import ClipPixels, track_clip
 from fdpose.records import JointSource
 from fdpose.runtime import apply_threads, dist_env, resolve_device
 from fdpose.skeleton import NUM_JOINTS
@@ -55,10 +56,6 @@ log = logging.getLogger(__name__)
 
 __all__ = ["RunConfig", "ClipOutcome", "RunSummary", "ClipSkipped", "process_clip", "run_batch", "shard",
            "output_paths", "STAGES"]
-
-#: Timed stages, in order (frames/s of each is reported).
-STAGES: tuple[str, ...] = ("decode", "detect", "track", "pose", "interpolate", "write")
-
 
 class ClipSkipped(FdposeError):
     """A clip that is readable but not usable (no person, two divers): reported, not failed."""
@@ -179,32 +176,11 @@ def _stale_reason(cfg: RunConfig, clip_id: str, record: dict[str, Any]) -> Optio
     return stale_reason(json_path, npz_path, clip_id, record, cfg.frames)
 
 
-class _Timer:
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {s: 0.0 for s in STAGES}
-
-    def add(self, stage: str, start: float) -> float:
-        now = time.perf_counter()
-        self.seconds[stage] += now - start
-        return now
-
-
-def _timed_batches(source: ClipSource, batch: int, timer: _Timer) -> Iterator[list[Any]]:
-    it = source.iter_batches(batch)
-    while True:
-        start = time.perf_counter()
-        try:
-            frames = next(it)
-        except StopIteration:
-            return
-        timer.add("decode", start)
-        yield frames
-
-
-def _detect(source: ClipSource, cfg: RunConfig, detector: Any, timer: _Timer
-            ) -> tuple[list[np.ndarray], int, int, int, Optional[CameraMotion]]:
+def _detect(source: ClipSource, cfg: RunConfig, detector: Any, timer: StageTimer
+            ) -> tuple[list[np.ndarray], int, int, int, Optional[CameraMotion], Optional[np.ndarray]]:
     """Candidates of every frame, the clip's (frame count, width, height) and, when the tracker
-    asks for it and the frames are decoded, the camera motion measured from the pixels."""
+    asks for them and the frames are decoded, the camera motion measured from the pixels and the
+    repeated frames' sources (:mod:`fdpose.pipelines.tracking.repeats`)."""
     info = source.probe()
     if cfg.detector == "file" and (info.frame_count_exact or isinstance(source, FrameTreeClip)):
         start = time.perf_counter()
@@ -212,37 +188,35 @@ def _detect(source: ClipSource, cfg: RunConfig, detector: Any, timer: _Timer
             detector.check_frame_count(info.frame_count)
         cands = detector.detect([], list(range(info.frame_count)))
         timer.add("detect", start)
-        return cands, info.frame_count, info.width, info.height, None  # (no pixels: the box vote)
-    cam_cfg = cfg.tracker.camera
-    camera = PixelCamera(cam_cfg) if cam_cfg.enabled and cam_cfg.source == "pixels" else None
+        return cands, info.frame_count, info.width, info.height, None, None  # (no pixels: the box vote)
+    pixels = ClipPixels(cfg.tracker)
     cands: list[np.ndarray] = []
     n = 0
-    for frames in _timed_batches(source, cfg.batch_size, timer):
+    for frames in timed_batches(source, cfg.batch_size, timer):
         start = time.perf_counter()
         boxes = detector.detect([f.image for f in frames], [f.frame_index for f in frames])
         cands.extend(boxes)
         start = timer.add("detect", start)
-        if camera is not None:  # (the frames are decoded here anyway; the tracker's camera)
-            for f, b in zip(frames, boxes):
-                camera.add(f.image, b)
-            timer.add("track", start)
+        for f, b in zip(frames, boxes):  # (the frames are decoded here anyway: the tracker's measurements)
+            pixels.add(f.image, b)
+        timer.add("track", start)
         n += len(frames)
     if n == 0:
         raise FdposeError("video decodes to no frames", source.path)
     if hasattr(detector, "check_frame_count"):
         detector.check_frame_count(n)
-    return cands, n, info.width, info.height, None if camera is None else camera.motion()
+    return cands, n, info.width, info.height, pixels.camera(), pixels.sources()
 
 
 def _estimate_poses(source: ClipSource, cfg: RunConfig, pose: PoseBackend, track: TrackResult, n: int,
-                    timer: _Timer) -> tuple[np.ndarray, float]:
+                    timer: StageTimer) -> tuple[np.ndarray, float]:
     """(T, 16, 3) keypoints (NaN where no box) and the seconds spent inside the pose model."""
     kps = np.full((n, NUM_JOINTS, 3), np.nan)
     kps[..., 2] = 0.0
     model_seconds = 0.0
     if not np.isfinite(track.boxes[:, 0]).any():
         return kps, model_seconds
-    for frames in _timed_batches(source, cfg.batch_size, timer):
+    for frames in timed_batches(source, cfg.batch_size, timer):
         start = time.perf_counter()
         items = [(f.frame_index, f.image, track.boxes[f.frame_index, :4]) for f in frames
                  if f.frame_index < n and np.isfinite(track.boxes[f.frame_index, 0])]
@@ -256,22 +230,10 @@ def _estimate_poses(source: ClipSource, cfg: RunConfig, pose: PoseBackend, track
     return kps, model_seconds
 
 
-def _frames_at(source: ClipSource, indices: Sequence[int]) -> list[np.ndarray]:
-    """The ``(H, W, 3)`` images of the clip's frames at ``indices`` (one decode pass, in that order)."""
-    want, last = set(indices), max(indices, default=-1)
-    got: dict[int, np.ndarray] = {}
-    for f in source.iter_frames():
-        if f.frame_index > last:
-            break
-        if f.frame_index in want:
-            got[f.frame_index] = f.image
-    return [got[i] for i in indices]
-
-
 def process_clip(source: ClipSource, cfg: RunConfig, detector_factory: Callable[[str], Any],
                  pose: PoseBackend) -> ClipOutcome:
     """Run every stage on one clip and write its outputs (raises on failure; see run_batch)."""
-    timer = _Timer()
+    timer = StageTimer()
     if hasattr(pose, "reset"):
         pose.reset()  # per-clip state (e.g. mediapipe's previous body axis) must not leak across clips
     if cfg.init_box is not None:  # a seed off the image would silently lose every frame
@@ -281,20 +243,19 @@ def process_clip(source: ClipSource, cfg: RunConfig, detector_factory: Callable[
             raise ConfigError(f"--init-box {x1:g},{y1:g},{x2:g},{y2:g} lies outside the {info.width}x{info.height} "
                               "image", source.path)
     detector = detector_factory(source.clip_id)
-    cands, n, width, height, camera = _detect(source, cfg, detector, timer)
+    cands, n, width, height, camera, sources = _detect(source, cfg, detector, timer)
     start = time.perf_counter()
-    if cfg.tracker.redetect.enabled and cfg.detector != "file" and hasattr(detector, "detect_one"):
-        # local re-detection (tracking.redetect): re-decodes only the frames it searches
-        track, cands, _ = track_with_redetect(cands, cfg.tracker, lambda idx: _frames_at(source, idx), detector,
-                                              init_box=cfg.init_box, image_size=(width, height), camera=camera)
-    else:
-        track = track_diver(cands, cfg.tracker, init_box=cfg.init_box, image_size=(width, height), camera=camera)
+    # (local re-detection re-decodes only the frames it searches; never with the file detector)
+    clip_track = track_clip(cands, cfg.tracker, frames=None if cfg.detector == "file" else (
+        lambda idx: frames_at(source, idx)), detector=detector, sources=sources, image_size=(width, height),
+        camera=camera, init_box=cfg.init_box)
+    track = clip_track.track
     timer.add("track", start)
     if not track.found:
         raise ClipSkipped(f"no person detected in {n} frames", source.path)
-    partner = synchronised_partner(cands, track, cfg.tracker)
-    if partner is not None:
-        raise ClipSkipped(f"synchronised dive: a second diver beside the tracked one in {partner} frames", source.path)
+    if clip_track.partner is not None:
+        raise ClipSkipped(f"synchronised dive: a second diver beside the tracked one in {clip_track.partner} frames",
+                          source.path)
     kps, model_seconds = _estimate_poses(source, cfg, pose, track, n, timer)
     start = time.perf_counter()
     src = np.full((n, NUM_JOINTS), JointSource.ESTIMATED.value, dtype=object)

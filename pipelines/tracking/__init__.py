@@ -8,9 +8,11 @@ Modules: ``core`` (Eq. 25 alone), ``config``, ``tracker`` (the refinement engine
 rules), one module per refinement naming its real-world assumption - ``camera`` (pan and zoom
 from the pixels, or a box vote), ``tracklets`` (linking), ``seed``, ``gates``, ``people``,
 ``still`` + ``runon`` (still phases), ``fall``, ``entry``, ``reacquire`` (in the image after an
-unmeasured tilt), ``fill`` (short gaps interpolated) - and ``pass2`` (the nearest-neighbour
-pass with the velocity prediction and the lone-false-detection recovery). Measurements:
-``docs/tracker.md`` (``benchmarks/tracker_ablation.py``).
+unmeasured tilt), ``fill`` (short gaps interpolated), ``redetect`` (local re-detection),
+``repeats`` (repeated frames) - and ``pass2`` (the nearest-neighbour pass with the velocity
+prediction and the lone-false-detection recovery). The runner's entry for a whole clip:
+``clip.track_clip``. Measurements: ``docs/tracker.md`` (``benchmarks/tracker_ablation.py``),
+``docs/tracker_robustness.md`` (``benchmarks/real_robustness.py``).
 """
 
 from fdpose.metrics.boxes import iou

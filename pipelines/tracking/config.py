@@ -2,7 +2,7 @@
 
 :class:`TrackerConfig` nests one frozen dataclass per refinement (``camera``, ``velocity``,
 ``gates``, ``linking``, ``people``, ``stills``, ``fall``, ``seed``, ``recovery``, ``entry``,
-``reacquire``, ``fill``, ``redetect``)
+``reacquire``, ``fill``, ``redetect``, ``repeats``)
 beside ``core`` (Eq. 25 itself) and ``sync`` (the synchronised-dive check). Every section has
 ``enabled``; the refinement's module (named in the section's docstring) states the real-world
 assumption it relies on. :meth:`TrackerConfig.paper` switches every refinement off: the
@@ -26,7 +26,8 @@ from fdpose.errors import ConfigError
 
 __all__ = ["TrackerConfig", "Params", "CoreConfig", "CameraConfig", "VelocityConfig", "GateConfig",
            "LinkingConfig", "PeopleConfig", "StillConfig", "FallConfig", "SeedConfig", "RecoveryConfig",
-           "EntryConfig", "ReacquireConfig", "FillConfig", "SyncConfig", "RedetectConfig", "REFINEMENTS"]
+           "EntryConfig", "ReacquireConfig", "FillConfig", "SyncConfig", "RedetectConfig", "RepeatsConfig",
+           "REFINEMENTS"]
 
 OFF = math.inf
 
@@ -279,9 +280,27 @@ class RedetectConfig:
             raise ConfigError("tracker redetect: max_gap, extend_start, rounds, grow_steps and grow_budget must be >= 0")
 
 
+@dataclass(frozen=True)
+class RepeatsConfig:
+    """Repeated frames (:mod:`fdpose.pipelines.tracking.repeats`): a frame that repeats the previous
+    picture up to codec noise carries no new information; the tracker runs on the distinct frames and
+    a repeat takes its source's box. Needs the clip's pixels (the runner's decoded frames)."""
+
+    enabled: bool = True
+    grid_width: int = 96  #: raising it compares finer grey grids (more sensitive to small motion and to noise)
+    noise_max: float = 3.0  #: raising it lets frames whose whole picture changed more (grey levels) be repeats
+    noise_floor: float = 0.25  #: raising it tolerates larger local peaks on nearly identical frames (grey levels)
+    peak_ratio: float = 12.0  #: raising it lets frames with larger local change (a swaying diver) be repeats
+    rel_mean: float = 0.25  #: raising it lets frames changed by more of the clip's typical step be repeats
+
+    def __post_init__(self) -> None:
+        if self.grid_width < 8 or min(self.noise_max, self.noise_floor, self.peak_ratio, self.rel_mean) < 0:
+            raise ConfigError("tracker repeats: grid_width must be >= 8 and the thresholds >= 0")
+
+
 #: The switchable refinements, in the order the ablation benchmark reports them.
 REFINEMENTS: tuple[str, ...] = ("camera", "velocity", "gates", "linking", "people", "stills", "fall", "seed",
-                                "recovery", "entry", "reacquire", "fill", "redetect")
+                                "recovery", "entry", "reacquire", "fill", "redetect", "repeats")
 
 
 @dataclass(frozen=True)
@@ -365,7 +384,7 @@ _SECTIONS: dict[str, type] = {
     "core": CoreConfig, "camera": CameraConfig, "velocity": VelocityConfig, "gates": GateConfig,
     "linking": LinkingConfig, "people": PeopleConfig, "stills": StillConfig, "fall": FallConfig,
     "seed": SeedConfig, "recovery": RecoveryConfig, "entry": EntryConfig, "reacquire": ReacquireConfig,
-    "fill": FillConfig, "sync": SyncConfig, "redetect": RedetectConfig,
+    "fill": FillConfig, "sync": SyncConfig, "redetect": RedetectConfig, "repeats": RepeatsConfig,
 }
 
 
@@ -388,6 +407,7 @@ class TrackerConfig:
     fill: FillConfig = field(default_factory=FillConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
     redetect: RedetectConfig = field(default_factory=RedetectConfig)
+    repeats: RepeatsConfig = field(default_factory=RepeatsConfig)
 
     def __post_init__(self) -> None:
         g, li, p, s = self.gates, self.linking, self.people, self.seed

@@ -1,4 +1,4 @@
-"""The runner measures the tracker's pixel camera while it decodes frames for a detector."""
+"""The runner measures the tracker's pixel camera and repeated frames while it decodes frames for a detector."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from click.testing import CliRunner
 from fdpose.pipelines.detectors.base import BackendInfo
 from fdpose.pipelines.detectors.file import FileDetector
 from fdpose.pipelines.frames import discover_clips
-from fdpose.pipelines.runner import RunConfig, _detect, _Timer
+from fdpose.pipelines.decode import StageTimer
+from fdpose.pipelines.runner import RunConfig, _detect
 from fdpose.pipelines.tracking import TrackerConfig
 from fdpose.pipelines.tracking.camera import CameraMotion
 
@@ -43,12 +44,13 @@ def test_runner_measures_the_pixel_camera(world: Path, tmp_path: Path) -> None:
     clip = discover_clips([world / "frames"])[0]
     det = _Replay(FileDetector(world / "detections"), clip.clip_id)
     cfg = RunConfig(out=tmp_path, detector="replay", batch_size=5)
-    cands, n, w, h, camera = _detect(clip, cfg, det, _Timer())
+    cands, n, w, h, camera, sources = _detect(clip, cfg, det, StageTimer())
     assert isinstance(camera, CameraMotion) and len(camera) == n == len(cands)
+    assert sources is not None and sources.tolist() == list(range(n))  # (a synth render never repeats a frame)
     assert camera.known[1:].mean() > 0.3  # the synth world's stands give corners to track
     # the box vote asked for: no pixel work
     cfg = RunConfig(out=tmp_path, detector="replay", tracker=TrackerConfig().with_(source="boxes"))
-    assert _detect(clip, cfg, det, _Timer())[4] is None
+    assert _detect(clip, cfg, det, StageTimer())[4] is None
     # the file detector never decodes: no camera either (the tracker falls back to the vote)
     cfg = RunConfig(out=tmp_path, detector="file", detections=world / "detections")
-    assert _detect(clip, cfg, FileDetector(world / "detections").for_clip(clip.clip_id), _Timer())[4] is None
+    assert _detect(clip, cfg, FileDetector(world / "detections").for_clip(clip.clip_id), StageTimer())[4:] == (None, None)
