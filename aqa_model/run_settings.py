@@ -39,10 +39,11 @@ class RunSettings:
     world_size: int = 1
     # "heldout": a val_share of the training split picks the epoch, the test split is scored once at the end.
     # "official": the official code's protocol (method.md 3.8): the whole training split trains and the test
-    # split is scored every test_every epochs with new random exemplars; best-of-evaluations figures are
-    # reported labelled "selected on test" beside the last evaluation's.
+    # split is scored with new random exemplars after the epochs official_test_due names (test_every 0: the
+    # code's schedule; N: every N epochs); best-of-evaluations figures are reported labelled "selected on
+    # test" beside the last evaluation's.
     protocol: str = "heldout"
-    test_every: int = 1
+    test_every: int = 0
     dataset: str = "finediving"  # annotation format: data.DATASETS (finediving, mtlaqa, mtlaqa-dive)
 
     def model_config(self) -> AQAConfig:
@@ -55,6 +56,20 @@ FROZEN_ON_RESUME = ("config", "epochs", "batch_size", "lr", "weight_decay", "min
 
 #: ``--protocol`` values (see :class:`RunSettings`).
 PROTOCOLS: tuple[str, ...] = ("heldout", "official")
+
+#: HP-MCoRe's code (``tools/runner.py`` at 6bce799) tests after every 0-based epoch from this one on, before it
+#: after the even ones only: 70 + 61 = 131 evaluations in its 201 epochs (MCoRe's code tests every epoch).
+CODE_TEST_EVERY_EPOCH_FROM = 140
+
+
+def official_test_due(epoch: int, test_every: int) -> bool:
+    """Whether ``--protocol official`` scores the test split after 0-based ``epoch``: ``test_every`` N >= 1
+    after epochs N-1, 2N-1, ...; 0 (the default of new runs) on HP-MCoRe's code's schedule
+    (:data:`CODE_TEST_EVERY_EPOCH_FROM`). The number of readings matters: the figure reported is the best
+    of them."""
+    if test_every == 0:
+        return epoch >= CODE_TEST_EVERY_EPOCH_FROM or epoch % 2 == 0
+    return (epoch + 1) % test_every == 0
 
 
 @dataclass
@@ -139,8 +154,8 @@ def resolve_settings(opts: TrainOptions, stored: dict[str, Any] | None, world_si
                           f"{settings.batch_size}, {settings.lr})")
     if not 0.0 <= settings.val_share < 1.0:
         raise ConfigError(f"--val-share must be in [0, 1), got {settings.val_share}")
-    if settings.protocol not in PROTOCOLS or settings.test_every < 1:
-        raise ConfigError(f"--protocol must be one of {', '.join(PROTOCOLS)} and --test-every >= 1 "
+    if settings.protocol not in PROTOCOLS or settings.test_every < 0:
+        raise ConfigError(f"--protocol must be one of {', '.join(PROTOCOLS)} and --test-every >= 1 (0: the code's) "
                           f"(got {settings.protocol!r}, {settings.test_every})")
     settings.model_config()  # validates
     return settings

@@ -70,7 +70,7 @@ from fdpose.aqa_model.model import HPMCoRe
 from fdpose.aqa_model.optim import build_scheduler, parameter_groups
 from fdpose.synth.oracle import write_oracle_poses
 from fdpose.aqa_model.regression import regression_target
-from fdpose.aqa_model.run_settings import RunSettings, TrainOptions, resolve_settings
+from fdpose.aqa_model.run_settings import RunSettings, TrainOptions, official_test_due, resolve_settings
 from fdpose.aqa_model.training_log import TrainingLog
 from fdpose.errors import ConfigError, InputError, ValidationError
 from fdpose.finediving import FineDivingAnnotations, Key
@@ -341,7 +341,7 @@ def _train(opts: TrainOptions, ctx: DistContext) -> TrainSummary:
                 # state just saved, so the next epoch (dropout masks) is the same resumed or not
                 restore_rng_state(rng_states[ctx.rank])
             record.update(_val_record(result))
-            if settings.protocol == "official" and splits.test and (epoch + 1) % settings.test_every == 0:
+            if settings.protocol == "official" and splits.test and official_test_due(epoch, settings.test_every):
                 record.update(_official_test(model, ann, splits.test, settings, poses_root, device, opts, epoch))
                 restore_rng_state(rng_states[ctx.rank])
             srcc = record.get("val_srcc")

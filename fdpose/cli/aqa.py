@@ -13,7 +13,8 @@ from typing import Any, Optional
 import click
 
 from fdpose.cli.common import emit_json, json_option
-from fdpose.cli.options import SEED, finite, parse_box, pick_backends, set_threads, threads_option
+from fdpose.cli.options import (SEED, finite, parse_box, pick_backends, set_threads, threads_option,
+                                tracker_from_options, tracker_options)
 
 _DIR = click.Path(file_okay=False, path_type=Path)
 _EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -63,7 +64,9 @@ def _parse_key(text: str) -> tuple[str, int]:
               help="heldout: a validation share picks the epoch, the test split is scored once; official: the "
                    "official code's protocol (whole training split; the test split scored every --test-every "
                    "epochs with new exemplars; best-of figures labelled 'selected on test')  [heldout]")
-@click.option("--test-every", type=click.IntRange(min=1), help="--protocol official: epochs between test evaluations  [1]")
+@click.option("--test-every", type=click.IntRange(min=1),
+              help="--protocol official: epochs between test evaluations  [HP-MCoRe's code's schedule: after "
+                   "epochs 1, 3, ..., 139, then after every epoch]")
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N")
 @click.option("--amp", is_flag=True, help="Mixed precision (float16 autocast; CUDA only).")
 @click.option("--resume", is_flag=True, help="Continue the run in RUN_DIR exactly where last.pt left it.")
@@ -311,6 +314,7 @@ def eval_aqa(checkpoint: Path, frames_root: Optional[Path], annotations: Optiona
 @click.option("--pose-checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="--pose-backend hrnet: the fine-tuned HRNet (fdpose finetune-hrnet).")
 @click.option("--init-box", help="x1,y1,x2,y2 of the diver in the first frame.")
+@tracker_options
 @click.option("--pose-out", type=_DIR, help="Keep the track-and-estimate output here  [a temporary folder]")
 @_threads_option
 @json_option
@@ -321,6 +325,7 @@ def score(clip: Path, checkpoint: Path, dive_number: Optional[str], no_dive_numb
           detections: Optional[Path], det_config: Optional[Path], det_checkpoint: Optional[Path],
           pose_backend: Optional[str],
           pose_config: Optional[Path], pose_checkpoint: Optional[Path], init_box: Optional[str],
+          tracker_preset: str, tracker_file: Optional[Path], tracker_set: tuple[str, ...],
           pose_out: Optional[Path], threads: Optional[int], as_json: bool) -> None:
     """Score one new dive CLIP (a video file or a folder of frames) against exemplars.
 
@@ -343,7 +348,8 @@ def score(clip: Path, checkpoint: Path, dive_number: Optional[str], no_dive_numb
             pipeline = RunConfig(out=pose_out or Path(tmp), detector=detector, detections=detections,
                                  det_config=det_config, det_checkpoint=det_checkpoint, pose=pose_backend,
                                  pose_config=pose_config, pose_checkpoint=pose_checkpoint,
-                                 init_box=parse_box(init_box), device="cuda" if device.startswith("cuda") else "cpu")
+                                 init_box=parse_box(init_box), device="cuda" if device.startswith("cuda") else "cpu",
+                                 tracker=tracker_from_options(tracker_preset, tracker_file, tracker_set))
         result = score_clip(ScoreRequest(
             clip=clip, checkpoint=checkpoint, annotations=annotations, dive_number=dive_number,
             use_dive_number=not no_dive_number, exemplar_root=exemplar_root, poses_root=poses_root,

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from fdpose.aqa_model.presets import load_config
+from fdpose.aqa_model.run_settings import official_test_due
 from fdpose.aqa_model.train import TrainOptions, official_summary, train
 from fdpose.errors import ConfigError
 from fdpose.synth.config import SynthConfig
@@ -33,7 +34,7 @@ def _opts(world: Path, out: Path, **kw: object) -> TrainOptions:
 
 
 def test_official_protocol_scores_test_every_epoch(world: Path, tmp_path: Path) -> None:
-    summary = train(_opts(world, tmp_path / "run"))
+    summary = train(_opts(world, tmp_path / "run", test_every=1))
     run = json.loads((tmp_path / "run" / "run.json").read_text())
     assert run["splits"]["val"] == [] and run["settings"]["protocol"] == "official"
     rows = list(csv.DictReader((tmp_path / "run" / "metrics.csv").open()))
@@ -45,6 +46,20 @@ def test_official_protocol_scores_test_every_epoch(world: Path, tmp_path: Path) 
     l2 = [float(r["test_l2"]) for r in rows]
     assert off["selected_on_test"]["l2"]["value"] == pytest.approx(min(l2))
     assert off["last_evaluation"]["epoch"] == 3 and off["last_evaluation"]["srcc"] == pytest.approx(srcc[-1])
+
+
+def test_official_protocol_default_is_the_codes_schedule(world: Path, tmp_path: Path) -> None:
+    """HP-MCoRe's tools/runner.py at 6bce799 tests when ``epoch >= 140 or epoch % 2 == 0`` (0-based): 131 readings
+    in its 201 epochs; a run of 3 epochs here is scored after epochs 1 and 3."""
+    assert sum(official_test_due(e, 0) for e in range(201)) == 131
+    due = [e for e in range(201) if official_test_due(e, 0)]
+    assert due[:3] == [0, 2, 4] and due[68:73] == [136, 138, 140, 141, 142] and due[-1] == 200
+    assert [e for e in range(6) if official_test_due(e, 2)] == [1, 3, 5]  # --test-every 2
+    summary = train(_opts(world, tmp_path / "run"))
+    rows = list(csv.DictReader((tmp_path / "run" / "metrics.csv").open()))
+    assert [r["test_srcc"] != "" for r in rows] == [True, False, True]
+    assert summary.official is not None and summary.official["evaluations"] == 2
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["settings"]["test_every"] == 0
 
 
 def test_official_resume_equals_uninterrupted(world: Path, tmp_path: Path) -> None:
@@ -70,7 +85,7 @@ def test_best_of_is_labelled_selected_on_test_in_the_cli(world: Path, tmp_path: 
     res = CliRunner().invoke(cli, ["-q", "train-aqa", "--config", "tiny", "--annotations", str(world / "annotations"),
                                    "--data", str(world / "frames"), "--poses-from-gt", str(world / "gt"), "-o",
                                    str(tmp_path / "c"), "--epochs", "2", "--protocol", "official", "--threads", "1",
-                                   "--no-final-test"])
+                                   "--no-final-test", "--test-every", "1"])
     assert res.exit_code == 0, res.output
     assert "official protocol: selected on test over 2 evaluations: SRCC" in res.output
     assert "last evaluation (epoch 2)" in res.output
