@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 import click
@@ -66,3 +67,27 @@ def set_threads(threads: Optional[int]) -> Optional[int]:
     if resolve_threads(threads) is None:
         return None
     return apply_threads(threads)
+
+
+def tracker_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--tracker PRESET``, ``--tracker-config FILE``, ``--tracker-set KEY=VALUE`` (repeatable): the diver
+    tracker's settings, applied in that order (:mod:`fdpose.pipelines.tracking.settings`; read with
+    :func:`tracker_from_options`)."""
+    func = click.option("--tracker-set", "tracker_set", multiple=True, metavar="SECTION.FIELD=VALUE",
+                        help="Change one tracker setting (repeatable), e.g. fill.enabled=true or gates.max_jump=2; "
+                             "the sections and what each field does: docs/tracker.md.")(func)
+    func = click.option("--tracker-config", "tracker_file", type=click.Path(dir_okay=False, path_type=Path),
+                        help="JSON of tracker changes {section: {field: value}}, or a clip JSON of an earlier run "
+                             "(its tracker).")(func)
+    func = click.option("--tracker", "tracker_preset", type=click.Choice(["default", "paper"]), default="default",
+                        show_default=True,
+                        help="Tracker preset: default (every refinement measured on real footage) or paper "
+                             "(Eq. 25 alone: nearest neighbour, no refinement).")(func)
+    return func
+
+
+def tracker_from_options(preset: str, file: Optional[Path], assignments: tuple[str, ...]) -> Any:
+    """The :class:`~fdpose.pipelines.tracking.config.TrackerConfig` of :func:`tracker_options`' values."""
+    from fdpose.pipelines.tracking.settings import tracker_config
+
+    return tracker_config(preset, file, assignments)

@@ -8,7 +8,7 @@ from typing import Any, Optional
 import click
 
 from fdpose.cli.common import emit_json, json_option
-from fdpose.cli.options import parse_box, pick_backends, threads_option
+from fdpose.cli.options import parse_box, pick_backends, threads_option, tracker_from_options, tracker_options
 
 
 def _table(summary: dict[str, Any]) -> str:
@@ -54,6 +54,7 @@ def _table(summary: dict[str, Any]) -> str:
               help="Sampled frames per clip (pred_comp; HP-MCoRe reads 96, MTL-AQA layouts 103; at most 1024: more "
                    "samples than a broadcast clip has frames only repeat frames).")
 @click.option("--init-box", help="x1,y1,x2,y2 of the diver in the first frame (all clips).")
+@tracker_options
 @click.option("--resume", is_flag=True, help="Skip clips whose outputs are complete and valid.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Clips processed in parallel.")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu", show_default=True)
@@ -66,7 +67,8 @@ def _table(summary: dict[str, Any]) -> str:
 def track_and_estimate(inputs: tuple[Path, ...], out: Path, detector: Optional[str], detections: Optional[Path],
                        det_config: Optional[Path], det_checkpoint: Optional[Path], pose: Optional[str],
                        pose_config: Optional[Path], pose_checkpoint: Optional[Path], frames: int,
-                       init_box: Optional[str], resume: bool, workers: int, device: str, batch_size: int,
+                       init_box: Optional[str], tracker_preset: str, tracker_file: Optional[Path],
+                       tracker_set: tuple[str, ...], resume: bool, workers: int, device: str, batch_size: int,
                        threads: Optional[int], flip_test: bool, save_overlay: bool, no_progress: bool, as_json: bool) -> None:
     """Track the diver and estimate 16 joints in every clip of INPUT (videos, folders of videos,
     or FineDiving frame trees {root}/{match}/{idx}/*.jpg).
@@ -84,7 +86,7 @@ def track_and_estimate(inputs: tuple[Path, ...], out: Path, detector: Optional[s
                     det_checkpoint=det_checkpoint, pose=pose, pose_config=pose_config,
                     pose_checkpoint=pose_checkpoint, frames=frames, init_box=parse_box(init_box), resume=resume,
                     workers=workers, device=device, save_overlay=save_overlay, batch_size=batch_size,
-                    flip_test=flip_test,
+                    flip_test=flip_test, tracker=tracker_from_options(tracker_preset, tracker_file, tracker_set),
                     threads=resolve_threads(threads, processes=max(workers, 1) * dist_env().local_world_size))
     summary = run_batch(list(inputs), cfg, progress=not no_progress).to_dict()
     if as_json:

@@ -1,0 +1,132 @@
+"""Tracker settings chosen by the user: a preset, a JSON file of overrides, ``KEY=VALUE`` pairs.
+
+What ``track-and-estimate`` and ``score`` build from ``--tracker``, ``--tracker-config`` and
+``--tracker-set`` (:func:`tracker_config`), in that order, each applied on top of the one before:
+
+- **preset**: ``default`` (:class:`~.config.TrackerConfig` as shipped) or ``paper`` (every
+  refinement off: Eq. 25 alone, :meth:`~.config.TrackerConfig.paper`);
+- **file**: a JSON object ``{section: {field: value}}`` naming only what changes, e.g.
+  ``{"fill": {"enabled": true}, "gates": {"max_jump": 2.0}}``; a whole ``settings.tracker``
+  object, or a clip JSON a run wrote (its ``settings.tracker`` is taken), gives back that run's tracker;
+- **pairs**: ``section.field=value`` (or ``field=value`` when the field name is unique over
+  the sections), the value read as JSON (``true``, ``2.5``, ``[1.5, 2.25]``), else as text.
+
+Every value is checked against the type of the field's default, so a typo or a wrong type is a
+one-line :class:`~fdpose.errors.ConfigError` naming where it came from (the file, or the pair),
+not a traceback deep inside the tracker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any, Callable, Optional, Sequence
+
+from fdpose.errors import ConfigError
+from fdpose.io import read_json
+from fdpose.pipelines.tracking.config import TrackerConfig
+
+__all__ = ["PRESETS", "tracker_config", "apply_overrides", "parse_assignment"]
+
+#: ``--tracker`` presets.
+PRESETS: dict[str, Callable[[], TrackerConfig]] = {"default": TrackerConfig, "paper": TrackerConfig.paper}
+
+
+def _sections() -> dict[str, Any]:
+    base = TrackerConfig()
+    return {f.name: getattr(base, f.name) for f in dataclasses.fields(TrackerConfig)}
+
+
+def _fields(section: Any) -> dict[str, Any]:
+    return {f.name: getattr(section, f.name) for f in dataclasses.fields(section)}
+
+
+def _coerce(value: Any, default: Any, name: str) -> Any:
+    """``value`` as the type of ``default`` (bool, int, float, str or a tuple of those), else ConfigError."""
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{name} must be true or false, got {value!r}")
+    if isinstance(default, int):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{name} must be an integer, got {value!r}")
+    if isinstance(default, float):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{name} must be a number, got {value!r}")
+    if isinstance(default, str):
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{name} must be text, got {value!r}")
+    if isinstance(default, tuple):
+        if not isinstance(value, (list, tuple)) or (len(default) and len(value) != len(default)):
+            size = f"{len(default)} values" if len(default) else "a list"
+            raise ConfigError(f"{name} must be {size} like {list(default)}, got {value!r}")
+        return tuple(_coerce(v, d, name) for v, d in zip(value, default)) if len(default) else tuple(value)
+    return value
+
+
+def apply_overrides(config: TrackerConfig, overrides: Any, where: str) -> TrackerConfig:
+    """``config`` with ``{section: {field: value}}`` applied; errors name ``where`` (a file, a pair)."""
+    if not isinstance(overrides, dict):
+        raise ConfigError(f"{where}: expected a JSON object {{section: {{field: value}}}}, got {type(overrides).__name__}")
+    sections = _sections()
+    changes: dict[str, dict[str, Any]] = {}
+    for section, values in overrides.items():
+        if section not in sections:
+            raise ConfigError(f"{where}: unknown tracker section {section!r} (known: {', '.join(sections)})")
+        if not isinstance(values, dict):
+            raise ConfigError(f"{where}: tracker section {section!r} must be an object of fields, got {values!r}")
+        known = _fields(sections[section])
+        for name, value in values.items():
+            if name not in known:
+                raise ConfigError(f"{where}: unknown field {name!r} in tracker section {section!r} "
+                                  f"(known: {', '.join(known)})")
+            try:
+                changes.setdefault(section, {})[name] = _coerce(value, known[name], f"{section}.{name}")
+            except ConfigError as exc:
+                raise ConfigError(f"{where}: {exc.message}") from None
+    try:
+        return config.with_(**changes)
+    except ConfigError as exc:  # the config's own range checks (TrackerConfig.__post_init__)
+        raise ConfigError(f"{where}: {exc.message}") from None
+
+
+def parse_assignment(text: str) -> dict[str, dict[str, Any]]:
+    """``"section.field=value"`` (or ``"field=value"``, field unique over the sections) ->
+    ``{section: {field: value}}``; the value is JSON when it parses as JSON, else text."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError(f"--tracker-set {text!r}: expected section.field=value, e.g. fill.enabled=true")
+    try:
+        value: Any = json.loads(raw)
+    except ValueError:
+        value = raw
+    sections = _sections()
+    if "." in key:
+        section, _, name = key.partition(".")
+        return {section: {name: value}}
+    owners = [s for s, obj in sections.items() if key in _fields(obj)]
+    if len(owners) != 1:
+        why = "is in no tracker section" if not owners else f"is in several sections ({', '.join(owners)}): say which"
+        raise ConfigError(f"--tracker-set {text!r}: {key!r} {why}")
+    return {owners[0]: {key: value}}
+
+
+def tracker_config(preset: str = "default", file: Optional[str | os.PathLike[str]] = None,
+                   assignments: Sequence[str] = ()) -> TrackerConfig:
+    """The tracker a run uses: ``preset``, then ``file``'s overrides, then each assignment in order."""
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown tracker preset {preset!r} ({' | '.join(PRESETS)})")
+    config = PRESETS[preset]()
+    if file is not None:
+        data = read_json(file)
+        if isinstance(data, dict) and isinstance(data.get("settings"), dict) and "tracker" in data["settings"]:
+            data = data["settings"]["tracker"]  # a clip JSON of an earlier run: its tracker
+        config = apply_overrides(config, data, os.fspath(file))
+    for text in assignments:
+        config = apply_overrides(config, parse_assignment(text), f"--tracker-set {text!r}")
+    return config
