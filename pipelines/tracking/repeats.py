@@ -24,9 +24,9 @@ absolute difference ``d`` (one value per grid pixel) satisfies all three (:func:
   over its steps: in a clip where little moves at all, nothing is called a repeat unless it is
   far below the clip's own steps (the detector stays off where still and repeated are hard to tell).
 
-Measured on the real dev clips (``docs/tracker_robustness.md``): re-encoded repeats
-(JPEG 90/75, 50/35, 30/15) give peak / noise ratios of 2.4 to 8.1 at 96 px, a still diver
-moved 0.5 px under sensor noise (sigma 2) 12 to 58.
+A picture shown twice under fresh sensor noise only is "identical up to noise" and counts as a
+repeat (its peak / noise ratio is that of a re-encoded repeat). The thresholds' measurements:
+``docs/tracker_robustness.md`` (``benchmarks/repeat_stats.py``).
 """
 
 from __future__ import annotations
