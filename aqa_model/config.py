@@ -46,7 +46,7 @@ Presets (built in :mod:`fdpose.aqa_model.presets`):
   "contrastive": "stagewise", "segmentation_dropout": 0.0, "segmentation_transition_weights": [],
   "stage_cut": "inclusive", "decoder_qkv_bias": true, "static_lr_factor": 1.0,
   "static_frozen_bn": false, "lr_schedule": "cosine", "code_lr": null, "frame_resize": [],
-  "frame_resize_filter": "area"}``.
+  "frame_resize_filter": "area", "pair_encoding": "separate"}``.
 
 A config FILE (JSON or YAML) may name a ``preset`` and override any field; fields it does not
 name keep the preset's values (:func:`fdpose.aqa_model.presets.load_config`). ``"input_layout": "mtl_aqa"`` in a file
@@ -105,6 +105,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "reducer_hidden": ("double_out", "in_plus_128"),
     "score_target": ("final", "dd"),
     "frame_resize_filter": ("area", "nearest"),
+    "pair_encoding": ("separate", "joint"),
 }
 
 
@@ -247,6 +248,10 @@ class AQAConfig:
     lr_schedule: LRSchedule = "cosine"
     lr_cycle_epochs: int = 20
     code_lr: float | None = None
+    # A training pair through the encoders: "separate" (the query batch, then the exemplar batch) or "joint"
+    # (both codes: torch.cat((video_1, video_2)) before every encoder), which matters for BatchNorm in
+    # training mode: joint normalises over the 2B videos and updates the running statistics once per step.
+    pair_encoding: str = "separate"
     # ===== end of C2 block =====
     # ===== C1 block: HP-MCoRe's official code (method.md 3.8), the ``hpmcore`` preset =====
     # Defaults keep the paper-text model (``paper``); each field is one code/paper difference.

@@ -48,7 +48,7 @@ def preset(name: str) -> AQAConfig:
             stage_len=5, segmentation_hidden=368, contrastive="token", temperature=0.5, lambda_contrastive=10.0,
             segmentation_dropout=0.5, segmentation_transition_weights=(1.0, 2.0), stage_cut="half_open",
             static_lr_factor=0.1, static_frozen_bn=True, lr_schedule="constant", code_lr=1e-3,
-            frame_resize=(200, 112), frame_resize_filter="nearest",
+            frame_resize=(200, 112), frame_resize_filter="nearest", pair_encoding="joint",
         ).validate()
     if name == "hpmcore":
         return AQAConfig(name="hpmcore", **HPMCORE_FIELDS).validate()
@@ -86,6 +86,8 @@ HPMCORE_FIELDS: dict[str, Any] = {
     # training: Adam lr 1e-3 (config/FineDiving_HP.yaml at 6bce799), the RegNet at 0.1 x lr with its BatchNorms
     # in eval mode (lr_factor, fix_bn), CosineAnnealingLR(T_max=20) stepped per epoch (cycles every 40 epochs)
     "static_lr_factor": 0.1, "static_frozen_bn": True, "code_lr": 1e-3, "lr_schedule": "cyclic",  # lr_cycle_epochs 20
+    # query and exemplar through every encoder as one batch (I3D and HD-GCN BatchNorms see the 2B videos)
+    "pair_encoding": "joint",
 }
 
 

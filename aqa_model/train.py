@@ -135,8 +135,14 @@ class PairObjective(nn.Module):
     def forward(self, query: dict[str, torch.Tensor], exemplar: dict[str, torch.Tensor]
                 ) -> tuple[torch.Tensor, torch.Tensor]:
         """-> (total loss, (4,) detached parts: total, mse, ce, contrastive)."""
-        q = self.model.encode(query.get("video"), query.get("pose"), query["transitions"])
-        e = self.model.encode(exemplar.get("video"), exemplar.get("pose"), exemplar["transitions"])
+        if self.model.config.pair_encoding == "joint":  # the codes: one batch of 2B videos per encoder
+            both = {k: torch.cat([query[k], exemplar[k]]) for k in ("video", "pose", "transitions") if k in query}
+            enc = self.model.encode(both.get("video"), both.get("pose"), both["transitions"])
+            b = query["transitions"].shape[0]
+            q, e = enc.select(slice(0, b)), enc.select(slice(b, 2 * b))
+        else:
+            q = self.model.encode(query.get("video"), query.get("pose"), query["transitions"])
+            e = self.model.encode(exemplar.get("video"), exemplar.get("pose"), exemplar["transitions"])
         mode = self.model.config.score_target  # "dd": the regressor learns score / difficulty (Table II)
         total, parts = self.model.losses(q, e, regression_target(query["score"], query["difficulty"], mode),
                                          regression_target(exemplar["score"], exemplar["difficulty"], mode))
