@@ -173,8 +173,11 @@ def cut_stages(features: torch.Tensor, transitions: torch.Tensor, stage_len: int
         start, end = bounds[:, k:k + 1], bounds[:, k + 1:k + 2]
         if half_open and k < last:
             end = torch.maximum(end - 1, start)
-        if last_lead and k == last:
-            start = (start - last_lead).clamp_min(0)
+        if last_lead and k == last and transitions.shape[1] > 0:
+            # from the transition itself, not its clamped bound: the code's x[:, :, t2 - 1:] on 9 clip vectors
+            # with t2 = 9 (an entry predicted in the last clip, // 10) keeps the last vector alone
+            raw = transitions.to(device=features.device, dtype=torch.float32).max(dim=1, keepdim=True).values
+            start = (raw - last_lead).clamp(0, t - 1)
         pos = start + (end - start) * frac  # (B, L) fractional frame positions
         lo = pos.floor().long().clamp(0, t - 1)
         hi = (lo + 1).clamp(max=t - 1)

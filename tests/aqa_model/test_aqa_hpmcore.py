@@ -175,9 +175,11 @@ def test_contrastive_is_the_codes_stage_mean_loss() -> None:
     assert loss(q, e).item() == pytest.approx(ref.item(), rel=1e-5)
 
 
-def test_last_lead_cut_is_the_codes_seg_pool_1d() -> None:
-    feats = torch.randn(1, 20, 3)
-    t1, t2, size = 6, 13, 10
+@pytest.mark.parametrize("length, t1, t2", [(20, 6, 13), (20, 0, 19), (9, 2, 8),
+                                            (9, 2, 9)])  # 9 clip vectors, an entry at frame >= 90: 90 // 10 = 9
+def test_last_lead_cut_is_the_codes_seg_pool_1d(length: int, t1: int, t2: int) -> None:
+    feats = torch.randn(1, length, 3)
+    size = 10
     x = feats.transpose(1, 2)
     ref = [F.interpolate(x[:, :, :t1 + 1], size=size, mode="linear", align_corners=True),
            F.interpolate(x[:, :, t1:t2 + 1], size=size, mode="linear", align_corners=True),
