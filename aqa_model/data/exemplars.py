@@ -6,8 +6,10 @@
 * Test / validation: 10 exemplars per query from the training clips of the same dive number
   (or any, without dive number), chosen with a generator seeded by (seed, query key): the
   same exemplars on every run and in every process (the public code reshuffles them each
-  epoch). With fewer than 10 candidates the list is repeated cyclically to 10, as the public
-  code pads with the first.
+  epoch). With fewer than 10 candidates the list is repeated cyclically to 10; the public code
+  instead pads with copies of the first exemplar (HP-MCoRe's ``tools/runner.py``
+  ``data_process_replace``), which gives that one exemplar the weight of the missing votes
+  (docs/aqa.md, "Judgement calls").
 * Validation split: a seeded share of the training keys, held out for model selection (the
   test split is only for the final report).
 
