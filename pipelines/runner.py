@@ -85,6 +85,8 @@ class RunConfig:
     # automatically, fdpose.runtime); the CLI passes its choice.
     threads: Optional[int] = None
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    #: fields of the pose backend's config changed for this run (``--pose-set``; mediapipe only)
+    pose_options: dict[str, Any] = field(default_factory=dict)
     interpolation: InterpolationConfig = field(default_factory=InterpolationConfig)
 
     def __post_init__(self) -> None:
@@ -97,9 +99,12 @@ class RunConfig:
 
     def settings(self) -> dict[str, Any]:
         """The ``settings`` object of the per-clip JSON (what shaped the result)."""
-        return {"frames": self.frames, "init_box": list(self.init_box) if self.init_box else None,
-                "flip_test": self.flip_test, "tracker": self.tracker.to_dict(),
-                "interpolation": asdict(self.interpolation)}
+        out = {"frames": self.frames, "init_box": list(self.init_box) if self.init_box else None,
+               "flip_test": self.flip_test, "tracker": self.tracker.to_dict(),
+               "interpolation": asdict(self.interpolation)}
+        if self.pose_options:
+            out["pose_options"] = dict(self.pose_options)
+        return out
 
 
 @dataclass
@@ -248,7 +253,7 @@ def process_clip(source: ClipSource, cfg: RunConfig, detector_factory: Callable[
     # (local re-detection re-decodes only the frames it searches; never with the file detector)
     clip_track = track_clip(cands, cfg.tracker, frames=None if cfg.detector == "file" else (
         lambda idx: frames_at(source, idx)), detector=detector, sources=sources, image_size=(width, height),
-        camera=camera, init_box=cfg.init_box)
+        camera=camera, init_box=cfg.init_box, fps=source.probe().fps)
     track = clip_track.track
     timer.add("track", start)
     if not track.found:

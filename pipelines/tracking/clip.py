@@ -9,6 +9,7 @@ distinct frames, and the track spread back to every frame.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
@@ -21,7 +22,9 @@ from fdpose.pipelines.tracking.repeats import RepeatFinder, distinct_camera, exp
 from fdpose.pipelines.tracking.tracker import TrackResult, synchronised_partner
 from fdpose.records import Boxes
 
-__all__ = ["ClipPixels", "ClipTrack", "track_clip"]
+__all__ = ["ClipPixels", "ClipTrack", "track_clip", "seed_rate_config"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -77,7 +80,7 @@ class ClipPixels:
 def track_clip(cands: Sequence[Boxes | np.ndarray], config: TrackerConfig, *, frames: Optional[FrameGetter] = None,
                detector: Any = None, sources: Optional[np.ndarray] = None,
                image_size: Optional[tuple[int, int]] = None, camera: Optional[CameraMotion] = None,
-               init_box: Optional[Sequence[float]] = None) -> ClipTrack:
+               init_box: Optional[Sequence[float]] = None, fps: Optional[float] = None) -> ClipTrack:
     """Track the diver through a clip.
 
     cands: T frames' whole-frame detections (:class:`~fdpose.records.Boxes` or ``(K_t, 5)`` rows).
@@ -88,12 +91,16 @@ def track_clip(cands: Sequence[Boxes | np.ndarray], config: TrackerConfig, *, fr
     section off: every frame is distinct.
     camera: the clip's pixel camera over all T frames (None: the config's fallback).
     init_box: the user's ``[x1, y1, x2, y2]`` diver box at frame 0.
+    fps: the clip's frame rate when the source gives it (a video; frame folders carry none): the
+    seed's minimum tracklet length is counted at its rate of distinct frames (:func:`seed_rate_config`).
     """
     n = len(cands)
     src = np.arange(n) if sources is None or not config.repeats.enabled else np.asarray(sources, dtype=np.int64)
     if len(src) != n or (n and ((src > np.arange(n)).any() or (src[src] != src).any())):
         raise ValueError(f"repeat sources must point each of the {n} frames to itself or an earlier distinct frame")
     keep = np.flatnonzero(src == np.arange(n))
+    if fps is not None and n:
+        config = seed_rate_config(config, fps * len(keep) / n)
     if len(keep) == n:  # (no repeat: exactly the tracker on the clip)
         track, rows, stats = track_with_redetect(cands, config, frames, detector, image_size=image_size,
                                                  camera=camera, init_box=init_box)
@@ -112,3 +119,19 @@ def track_clip(cands: Sequence[Boxes | np.ndarray], config: TrackerConfig, *, fr
     back = RedetectStats([int(keep[t]) for t in stats.searched], [int(keep[t]) for t in stats.added],
                          [int(keep[t]) for t in stats.refined], stats.rounds)
     return ClipTrack(expand_track(track, keep, src), [rows[int(i)] for i in pos], src, partner, back)
+
+
+def seed_rate_config(config: TrackerConfig, fps: float) -> TrackerConfig:
+    """``config`` with the seed's ``init_min_frames`` counted at ``fps`` distinct frames a second
+    instead of ``init_rate_fps``: proportionally fewer frames (at least 2) at a lower rate, unchanged
+    at the same or a higher one. At 5 fps the real armstand's diver is boxed in 2-3 consecutive
+    frames and cannot seed with 5, so a seated official's tracklet does (docs/tracker_robustness.md)."""
+    s = config.seed
+    if not s.enabled or s.init_rate_fps <= 0 or not 0 < fps < s.init_rate_fps:
+        return config
+    frames = max(2, int(round(s.init_min_frames * fps / s.init_rate_fps)))
+    if frames >= s.init_min_frames:
+        return config
+    log.info("seed: %.3g distinct frames/s, tracklets of %d frames may seed (%d at %g fps)", fps, frames,
+             s.init_min_frames, s.init_rate_fps)
+    return config.with_(seed={"init_min_frames": frames})

@@ -10,7 +10,7 @@ tracker is then Eq. 25 alone (:mod:`fdpose.pipelines.tracking.core`).
 
 Distances are in diagonals of the previous diver box, so every rule is resolution-free. Each
 field's comment says what raising it does. The refinement engine reads a flat view
-(:class:`Params`, :meth:`TrackerConfig.flat`) in which a disabled section takes its "off"
+(:class:`~fdpose.pipelines.tracking.params.Params`, :meth:`TrackerConfig.flat`) in which a disabled section takes its "off"
 values.
 """
 
@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from fdpose.errors import ConfigError
+from fdpose.pipelines.tracking.params import Params
 
 __all__ = ["TrackerConfig", "Params", "CoreConfig", "CameraConfig", "VelocityConfig", "GateConfig",
            "LinkingConfig", "PeopleConfig", "StillConfig", "FallConfig", "SeedConfig", "RecoveryConfig",
@@ -169,6 +170,10 @@ class SeedConfig:
     seed_still_hypothesis: bool = True  #: the best static tracklet also seeds a hypothesis
     still_max_travel: float = 1.0  #: raising it lets static tracklets that travel further (diagonals) seed it
     seed_keep: float = 1.25  #: raising it keeps the ranking's first choice against others
+    #: the frame rate init_min_frames counts at: a clip whose known rate of distinct frames is lower needs
+    #: proportionally fewer frames (at least 2; only when the source gives its fps, e.g. a video; 0: never
+    #: scale); raising it scales at more clips (docs/tracker_robustness.md, stride2)
+    init_rate_fps: float = 25.0
 
 
 @dataclass(frozen=True)
@@ -303,83 +308,6 @@ REFINEMENTS: tuple[str, ...] = ("camera", "velocity", "gates", "linking", "peopl
                                 "recovery", "entry", "reacquire", "fill", "redetect", "repeats")
 
 
-@dataclass(frozen=True)
-class Params:
-    """Flat view of a :class:`TrackerConfig` read by the refinement engine (one name per knob)."""
-
-    conf_weight: float
-    size_weight: float
-    min_conf: float
-    max_jump: float
-    jump_growth: float
-    max_jump_cap: float
-    confirm_frames: int
-    confirm_gap: int
-    entry_size_ratio: float
-    max_size_ratio: float
-    cut_size_ratio: float
-    size_ratio_growth: float
-    use_velocity: bool
-    velocity_smoothing: float
-    velocity_horizon: int
-    static_window: int
-    static_motion: float
-    static_min_frames: int
-    static_gate: float
-    static_speed: float
-    lost_speed_decay: float
-    static_penalty: float
-    continuity_bonus: float
-    link_dist: float
-    link_dist_still: float
-    link_max_gap: int
-    link_shape_weight: float
-    link_swap_margin: float
-    init_min_frames: int
-    aspect_weight: float
-    board_weight: float
-    seed_isolation: float
-    seed_end_margin: int
-    init_iou: float
-    init_presence: float
-    seed_hypotheses: int
-    seed_still_hypothesis: bool
-    still_max_travel: float
-    seed_keep: float
-    camera_source: str
-    cam_tol: float
-    cam_min_inliers: int
-    cam_size_ratio: float
-    cam_fill_gap: int
-    exclude_after: int
-    flight_motion: float
-    still_after_frames: int
-    resume: bool
-    resume_other_tracklets: bool
-    still_short_static: bool
-    fall_link_dist: float
-    fall_cos: float
-    split_still_after_flight: bool
-    head_leave_gate: float
-    inside_share: float
-    entry_end: bool
-    entry_min_drop: float
-    entry_lost_frames: int
-    entry_live_first: bool
-    entry_live_min_share: float
-    reacquire_reach: float
-    reacquire_max_gap: int
-    sync_share: float
-    sync_distance: float
-    sync_size_ratio: float
-    sync_offset_tolerance: float
-    sync_min_travel: float
-
-    def size_gate(self, gap: int) -> float:
-        """Largest diagonal ratio between boxes ``gap`` frames apart (pass 2, fall chains)."""
-        return self.max_size_ratio * (1 + self.size_ratio_growth * (gap - 1))
-
-
 _SECTIONS: dict[str, type] = {
     "core": CoreConfig, "camera": CameraConfig, "velocity": VelocityConfig, "gates": GateConfig,
     "linking": LinkingConfig, "people": PeopleConfig, "stills": StillConfig, "fall": FallConfig,
@@ -510,7 +438,8 @@ class TrackerConfig:
         if not st.enabled:  # no still tail or head ever qualifies
             kw.update(still_after_frames=10 ** 9)
         kw.update(fall_link_dist=fa.fall_link_dist if fa.enabled else 0.0, fall_cos=fa.fall_cos)
-        kw.update({f.name: getattr(s, f.name) for f in dataclasses.fields(s) if f.name != "enabled"})
+        # (init_rate_fps is read by the clip entry, tracking.clip, not by the engine)
+        kw.update({f.name: getattr(s, f.name) for f in dataclasses.fields(s) if f.name not in ("enabled", "init_rate_fps")})
         if not s.enabled:  # one hypothesis: the best-ranked tracklet (see tracker.track_diver)
             kw.update(seed_hypotheses=1, seed_still_hypothesis=False, seed_keep=1.0)
         kw.update(resume=r.enabled, resume_other_tracklets=r.resume_other_tracklets and r.enabled)
