@@ -161,3 +161,19 @@ def test_code_presets_resize_frames_as_the_codes_do(tmp_path: Path) -> None:
                            None)[0]
     assert np.abs(area[0] - expected).mean() > 0.3  # averaged pixels: not the codes' input
 
+
+
+def test_real_broadcast_frames_match_the_codes_input(shared_data: Path) -> None:
+    """On real FineDiving frames (JPEG, 455x256) the hpmcore input equals PIL's decode -> nearest resize to
+    112 x 200 -> centre crop -> ImageNet normalisation, the codes' test-time transform."""
+    from fdpose.aqa_model.presets import preset
+
+    image = pytest.importorskip("PIL.Image")
+    files = sorted((shared_data / "real" / "finediving_10m_clipA").glob("*.jpg"))
+    assert len(files) == 34
+    positions = np.linspace(0, 33, 8).astype(int)
+    video = load_clip_video(files, positions, preset("hpmcore"), None)[0]
+    for i, pos in enumerate(positions):
+        pil = np.asarray(image.open(files[pos]).convert("RGB").resize((112, 200), image.NEAREST), np.float32)
+        expected = ((pil[44:156] / 255.0 - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1)
+        np.testing.assert_allclose(video[i], expected, atol=1e-6)
