@@ -39,7 +39,7 @@ def file_sha256(path: Optional[str | os.PathLike[str]]) -> Optional[str]:
 def resume_record(cfg: Any) -> dict[str, Any]:
     """The settings that shape a clip's outputs (``RunConfig`` duck-typed), as plain JSON values."""
     detections = getattr(cfg, "detections", None)
-    record = {
+    record: dict[str, Any] = {
         "frames": cfg.frames,
         "init_box": list(cfg.init_box) if cfg.init_box else None,
         "flip_test": bool(cfg.flip_test),
@@ -57,6 +57,9 @@ def resume_record(cfg: Any) -> dict[str, Any]:
             "checkpoint_sha256": file_sha256(cfg.pose_checkpoint) if cfg.pose == "hrnet" else None,
         },
     }
+    options = getattr(cfg, "pose_options", None)
+    if options:  # (absent when none: the records of runs made before --pose-set stay equal)
+        record["pose"]["options"] = dict(options)
     return json.loads(dumps_json(record))  # the form it has after a JSON round trip (lists, floats)
 
 

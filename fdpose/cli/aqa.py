@@ -13,8 +13,8 @@ from typing import Any, Optional
 import click
 
 from fdpose.cli.common import emit_json, json_option
-from fdpose.cli.options import (SEED, finite, parse_box, pick_backends, set_threads, threads_option,
-                                tracker_from_options, tracker_options)
+from fdpose.cli.options import (SEED, finite, parse_box, pick_backends, pose_options_from, pose_set_option,
+                                set_threads, threads_option, tracker_from_options, tracker_options)
 
 _DIR = click.Path(file_okay=False, path_type=Path)
 _EXISTING_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -313,6 +313,7 @@ def eval_aqa(checkpoint: Path, frames_root: Optional[Path], annotations: Optiona
 @click.option("--pose-config", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="--pose-backend hrnet.")
 @click.option("--pose-checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="--pose-backend hrnet: the fine-tuned HRNet (fdpose finetune-hrnet).")
+@pose_set_option
 @click.option("--init-box", help="x1,y1,x2,y2 of the diver in the first frame.")
 @tracker_options
 @click.option("--pose-out", type=_DIR, help="Keep the track-and-estimate output here  [a temporary folder]")
@@ -324,8 +325,8 @@ def score(clip: Path, checkpoint: Path, dive_number: Optional[str], no_dive_numb
           device: str, detector: Optional[str],
           detections: Optional[Path], det_config: Optional[Path], det_checkpoint: Optional[Path],
           pose_backend: Optional[str],
-          pose_config: Optional[Path], pose_checkpoint: Optional[Path], init_box: Optional[str],
-          tracker_preset: str, tracker_file: Optional[Path], tracker_set: tuple[str, ...],
+          pose_config: Optional[Path], pose_checkpoint: Optional[Path], pose_set: tuple[str, ...],
+          init_box: Optional[str], tracker_preset: str, tracker_file: Optional[Path], tracker_set: tuple[str, ...],
           pose_out: Optional[Path], threads: Optional[int], as_json: bool) -> None:
     """Score one new dive CLIP (a video file or a folder of frames) against exemplars.
 
@@ -349,7 +350,8 @@ def score(clip: Path, checkpoint: Path, dive_number: Optional[str], no_dive_numb
                                  det_config=det_config, det_checkpoint=det_checkpoint, pose=pose_backend,
                                  pose_config=pose_config, pose_checkpoint=pose_checkpoint,
                                  init_box=parse_box(init_box), device="cuda" if device.startswith("cuda") else "cpu",
-                                 tracker=tracker_from_options(tracker_preset, tracker_file, tracker_set))
+                                 tracker=tracker_from_options(tracker_preset, tracker_file, tracker_set),
+                                 pose_options=pose_options_from(pose_backend, pose_set))
         result = score_clip(ScoreRequest(
             clip=clip, checkpoint=checkpoint, annotations=annotations, dive_number=dive_number,
             use_dive_number=not no_dive_number, exemplar_root=exemplar_root, poses_root=poses_root,

@@ -91,3 +91,19 @@ def tracker_from_options(preset: str, file: Optional[Path], assignments: tuple[s
     from fdpose.pipelines.tracking.settings import tracker_config
 
     return tracker_config(preset, file, assignments)
+
+
+def pose_set_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--pose-set NAME=VALUE`` (repeatable): a field of the mediapipe pose backend's config for this run
+    (:mod:`fdpose.pipelines.pose.options`; read with :func:`pose_options_from`)."""
+    return click.option("--pose-set", "pose_set", multiple=True, metavar="NAME=VALUE",
+                        help="Change one setting of the mediapipe pose backend (repeatable), e.g. model_complexity=2 "
+                             "(BlazePose heavy) or consensus_angles=[120,240]; fields and measurements: "
+                             "docs/pose.md.")(func)
+
+
+def pose_options_from(backend: str, assignments: tuple[str, ...]) -> dict[str, Any]:
+    """The checked ``{field: value}`` of :func:`pose_set_option`'s pairs for ``backend``."""
+    from fdpose.pipelines.pose.options import parse_pose_options
+
+    return parse_pose_options(backend, assignments)

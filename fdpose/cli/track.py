@@ -8,7 +8,8 @@ from typing import Any, Optional
 import click
 
 from fdpose.cli.common import emit_json, json_option
-from fdpose.cli.options import parse_box, pick_backends, threads_option, tracker_from_options, tracker_options
+from fdpose.cli.options import (parse_box, pick_backends, pose_options_from, pose_set_option, threads_option,
+                                tracker_from_options, tracker_options)
 
 
 def _table(summary: dict[str, Any]) -> str:
@@ -50,6 +51,7 @@ def _table(summary: dict[str, Any]) -> str:
 @click.option("--pose-config", type=click.Path(dir_okay=False, path_type=Path),
               help="--pose hrnet: mmpose config (default: the one embedded in the checkpoint).")
 @click.option("--pose-checkpoint", type=click.Path(dir_okay=False, path_type=Path), help="--pose hrnet: weights.")
+@pose_set_option
 @click.option("--frames", default=96, show_default=True, type=click.IntRange(1, 1024),
               help="Sampled frames per clip (pred_comp; HP-MCoRe reads 96, MTL-AQA layouts 103; at most 1024: more "
                    "samples than a broadcast clip has frames only repeat frames).")
@@ -66,7 +68,8 @@ def _table(summary: dict[str, Any]) -> str:
 @json_option
 def track_and_estimate(inputs: tuple[Path, ...], out: Path, detector: Optional[str], detections: Optional[Path],
                        det_config: Optional[Path], det_checkpoint: Optional[Path], pose: Optional[str],
-                       pose_config: Optional[Path], pose_checkpoint: Optional[Path], frames: int,
+                       pose_config: Optional[Path], pose_checkpoint: Optional[Path], pose_set: tuple[str, ...],
+                       frames: int,
                        init_box: Optional[str], tracker_preset: str, tracker_file: Optional[Path],
                        tracker_set: tuple[str, ...], resume: bool, workers: int, device: str, batch_size: int,
                        threads: Optional[int], flip_test: bool, save_overlay: bool, no_progress: bool, as_json: bool) -> None:
@@ -87,6 +90,7 @@ def track_and_estimate(inputs: tuple[Path, ...], out: Path, detector: Optional[s
                     pose_checkpoint=pose_checkpoint, frames=frames, init_box=parse_box(init_box), resume=resume,
                     workers=workers, device=device, save_overlay=save_overlay, batch_size=batch_size,
                     flip_test=flip_test, tracker=tracker_from_options(tracker_preset, tracker_file, tracker_set),
+                    pose_options=pose_options_from(pose, pose_set),
                     threads=resolve_threads(threads, processes=max(workers, 1) * dist_env().local_world_size))
     summary = run_batch(list(inputs), cfg, progress=not no_progress).to_dict()
     if as_json:

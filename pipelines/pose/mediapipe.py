@@ -445,8 +445,10 @@ def box_overlap(landmarks: np.ndarray, box: np.ndarray, grow: float = 0.25) -> f
 
 
 def make_backend(cfg: Any) -> MediaPipePoseEstimator:
-    """The pipeline runner's factory (``RunConfig`` is duck-typed: this backend needs none of it)."""
-    return MediaPipePoseEstimator()
+    """The pipeline runner's factory (``RunConfig`` duck-typed: its ``pose_options``, ``--pose-set``)."""
+    from fdpose.pipelines.pose.options import mediapipe_config
+
+    return MediaPipePoseEstimator(mediapipe_config(dict(getattr(cfg, "pose_options", None) or {})))
 
 
 def estimate_sequence(estimator: MediaPipePoseEstimator, frames: list[np.ndarray],

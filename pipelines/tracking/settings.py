@@ -19,12 +19,12 @@ not a traceback deep inside the tracker.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from typing import Any, Callable, Optional, Sequence
 
 from fdpose.errors import ConfigError
 from fdpose.io import read_json
+from fdpose.overrides import any_length_fields, coerce, dataclass_defaults, split_assignment
 from fdpose.pipelines.tracking.config import TrackerConfig
 
 __all__ = ["PRESETS", "tracker_config", "apply_overrides", "parse_assignment"]
@@ -38,36 +38,6 @@ def _sections() -> dict[str, Any]:
     return {f.name: getattr(base, f.name) for f in dataclasses.fields(TrackerConfig)}
 
 
-def _fields(section: Any) -> dict[str, Any]:
-    return {f.name: getattr(section, f.name) for f in dataclasses.fields(section)}
-
-
-def _coerce(value: Any, default: Any, name: str) -> Any:
-    """``value`` as the type of ``default`` (bool, int, float, str or a tuple of those), else ConfigError."""
-    if isinstance(default, bool):
-        if isinstance(value, bool):
-            return value
-        raise ConfigError(f"{name} must be true or false, got {value!r}")
-    if isinstance(default, int):
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        raise ConfigError(f"{name} must be an integer, got {value!r}")
-    if isinstance(default, float):
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        raise ConfigError(f"{name} must be a number, got {value!r}")
-    if isinstance(default, str):
-        if isinstance(value, str):
-            return value
-        raise ConfigError(f"{name} must be text, got {value!r}")
-    if isinstance(default, tuple):
-        if not isinstance(value, (list, tuple)) or (len(default) and len(value) != len(default)):
-            size = f"{len(default)} values" if len(default) else "a list"
-            raise ConfigError(f"{name} must be {size} like {list(default)}, got {value!r}")
-        return tuple(_coerce(v, d, name) for v, d in zip(value, default)) if len(default) else tuple(value)
-    return value
-
-
 def apply_overrides(config: TrackerConfig, overrides: Any, where: str) -> TrackerConfig:
     """``config`` with ``{section: {field: value}}`` applied; errors name ``where`` (a file, a pair)."""
     if not isinstance(overrides, dict):
@@ -79,13 +49,14 @@ def apply_overrides(config: TrackerConfig, overrides: Any, where: str) -> Tracke
             raise ConfigError(f"{where}: unknown tracker section {section!r} (known: {', '.join(sections)})")
         if not isinstance(values, dict):
             raise ConfigError(f"{where}: tracker section {section!r} must be an object of fields, got {values!r}")
-        known = _fields(sections[section])
+        known = dataclass_defaults(sections[section])
         for name, value in values.items():
             if name not in known:
                 raise ConfigError(f"{where}: unknown field {name!r} in tracker section {section!r} "
                                   f"(known: {', '.join(known)})")
             try:
-                changes.setdefault(section, {})[name] = _coerce(value, known[name], f"{section}.{name}")
+                changes.setdefault(section, {})[name] = coerce(value, known[name], f"{section}.{name}",
+                                                               name in any_length_fields(type(sections[section])))
             except ConfigError as exc:
                 raise ConfigError(f"{where}: {exc.message}") from None
     try:
@@ -97,19 +68,14 @@ def apply_overrides(config: TrackerConfig, overrides: Any, where: str) -> Tracke
 def parse_assignment(text: str) -> dict[str, dict[str, Any]]:
     """``"section.field=value"`` (or ``"field=value"``, field unique over the sections) ->
     ``{section: {field: value}}``; the value is JSON when it parses as JSON, else text."""
-    key, sep, raw = text.partition("=")
-    key = key.strip()
-    if not sep or not key:
+    if "=" not in text or not text.partition("=")[0].strip():
         raise ConfigError(f"--tracker-set {text!r}: expected section.field=value, e.g. fill.enabled=true")
-    try:
-        value: Any = json.loads(raw)
-    except ValueError:
-        value = raw
+    key, value = split_assignment(text, "--tracker-set")
     sections = _sections()
     if "." in key:
         section, _, name = key.partition(".")
         return {section: {name: value}}
-    owners = [s for s, obj in sections.items() if key in _fields(obj)]
+    owners = [s for s, obj in sections.items() if key in dataclass_defaults(obj)]
     if len(owners) != 1:
         why = "is in no tracker section" if not owners else f"is in several sections ({', '.join(owners)}): say which"
         raise ConfigError(f"--tracker-set {text!r}: {key!r} {why}")
