@@ -25,7 +25,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +92,12 @@ VARIANTS: dict[str, tuple[str, MediaPipePoseConfig]] = {
     # the whole runner (track-and-estimate), scored on what it writes (its own interpolation included)
     "pipeline ssd (no-flag default)": ("pipeline:ssd", MediaPipePoseConfig()),
     "pipeline mediapipe detector": ("pipeline:mediapipe", MediaPipePoseConfig()),
+    # the same runs with --pose-set (the config's fields that differ from the default are passed)
+    "pipeline ssd --pose-set consensus 120/240": (
+        "pipeline:ssd", replace(MediaPipePoseConfig(), consensus_angles=(120.0, 240.0))),
+    "pipeline ssd --pose-set consensus 135/225 no-orient": (
+        "pipeline:ssd", replace(MediaPipePoseConfig(), orient=False, consensus_angles=(135.0, 225.0))),
+    "pipeline ssd --pose-set heavy": ("pipeline:ssd", replace(MediaPipePoseConfig(), model_complexity=2)),
 }
 
 
@@ -143,7 +149,8 @@ def ssd_tracked_boxes(frames: list[np.ndarray]) -> np.ndarray:
     return np.asarray(boxes, dtype=np.float64)[:, :4]
 
 
-def pipeline_poses(folder: Path, detector: str) -> tuple[np.ndarray, float]:
+def pipeline_poses(folder: Path, detector: str, pose_options: dict[str, Any] | None = None
+                   ) -> tuple[np.ndarray, float]:
     """(T, 16, 3) keypoints written by ``track-and-estimate --detector DETECTOR --pose mediapipe`` (the runner
     itself: its tracker with the pixel camera, its pose stage and interpolation) on the clip, and ms per frame."""
     import tempfile
@@ -157,7 +164,8 @@ def pipeline_poses(folder: Path, detector: str) -> tuple[np.ndarray, float]:
             (tree / f"{i:05d}.jpg").symlink_to(path.resolve())
         t0 = time.perf_counter()
         summary = run_batch([Path(tmp) / "frames"], RunConfig(out=Path(tmp) / "out", detector=detector,
-                                                              pose="mediapipe"), progress=False)
+                                                              pose="mediapipe", pose_options=pose_options or {}),
+                            progress=False)
         seconds = time.perf_counter() - t0
         assert summary.outcomes[0].status == "done", summary.outcomes[0].reason
         record = json.loads(next((Path(tmp) / "out").glob("*.json")).read_text())
@@ -215,7 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         kind, cfg = VARIANTS[name]
         if kind.startswith("pipeline:"):
-            pred, ms = pipeline_poses(shared_dir(args.shared) / "data" / "real" / CLIP, kind.split(":")[1])
+            changed = {f.name: getattr(cfg, f.name) for f in fields(cfg)
+                       if getattr(cfg, f.name) != getattr(MediaPipePoseConfig(), f.name)}
+            pred, ms = pipeline_poses(shared_dir(args.shared) / "data" / "real" / CLIP, kind.split(":")[1], changed)
             row = {"variant": name, "boxes": kind, **score(pred, gt, vis), "ms_per_frame": ms}
             rows.append(row)
             if not args.json:
