@@ -20,8 +20,9 @@ have 2-4 transits (twisting dives split the flight into somersault and twist): K
 first and the last (the middle groups merge into one flight stage); K = 2 the first
 (``stage_split="takeoff"``) or the last (``"entry"``, the paper's 2*); K = 1 none. Not from
 ``steps_transit_frames``: on the real annotations that gives the same targets for 2991 of 3000
-records, and for the other 9 it holds a -1 (4 records: the take-off would be learnt at sample 0)
-or disagrees with the labels by 1-18 samples (docs/aqa.md, "Ground-truth transitions").
+records; of the other 9, 4 hold a -1 (the take-off would be learnt at sample 0; 3 of them also put
+the entry 14-20 samples early) and 5 disagree with the labels by 1-3 samples (docs/aqa.md,
+"Ground-truth transitions").
 :func:`select_transitions` is the same choice on a list of transit frames.
 
 Frames become ``frame_size`` squares in one of two ways (``AQAConfig.video_crop``):
