@@ -4,7 +4,9 @@
 :func:`track_clip` = repeated frames left out (:mod:`fdpose.pipelines.tracking.repeats`), local
 re-detection where it can run (:func:`~fdpose.pipelines.tracking.redetect.track_with_redetect`,
 else :func:`~fdpose.pipelines.tracking.track_diver`), the synchronised-dive check on the
-distinct frames, and the track spread back to every frame.
+distinct frames, and the track spread back to every frame; where the source gives its frame
+rate, the seed's minimum tracklet length is counted at the rate of distinct frames
+(:func:`seed_rate_config`).
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ def track_clip(cands: Sequence[Boxes | np.ndarray], config: TrackerConfig, *, fr
     """
     n = len(cands)
     src = np.arange(n) if sources is None or not config.repeats.enabled else np.asarray(sources, dtype=np.int64)
-    if len(src) != n or (n and ((src > np.arange(n)).any() or (src[src] != src).any())):
+    if len(src) != n or (n and ((src < 0).any() or (src > np.arange(n)).any() or (src[src] != src).any())):
         raise ValueError(f"repeat sources must point each of the {n} frames to itself or an earlier distinct frame")
     keep = np.flatnonzero(src == np.arange(n))
     if fps is not None and n:
