@@ -37,7 +37,9 @@ Presets (built in :mod:`fdpose.aqa_model.presets`):
   contrastive loss (``contrastive="token"``, tau 0.5, weight 10); no pose, no fusion; Adam at lr
   1e-3 without schedule (``code_lr``, ``lr_schedule="constant"``), the RegNet at 0.1 x lr with its
   BatchNorms in eval mode (``static_lr_factor``, ``static_frozen_bn``); frames resized to 200x112
-  before the 112 crop (``frame_resize``; PIL's nearest pixels, ``frame_resize_filter``). The former
+  before the 112 crop (``frame_resize``; PIL's nearest pixels, ``frame_resize_filter``); query and
+  exemplar as one batch (``pair_encoding``); ``--protocol official`` tests after every epoch
+  (``code_test_every``). The former
   ``mcore`` (a gate-less shift backbone as the
   motion stream, 256-d reducers, per-stage 2-layer decoders, stage length 10, stage-mean contrastive
   loss) is ``{"preset": "mcore", "use_dve": true, "backbone": "frame2d", "use_sve": false,
@@ -46,7 +48,7 @@ Presets (built in :mod:`fdpose.aqa_model.presets`):
   "contrastive": "stagewise", "segmentation_dropout": 0.0, "segmentation_transition_weights": [],
   "stage_cut": "inclusive", "decoder_qkv_bias": true, "static_lr_factor": 1.0,
   "static_frozen_bn": false, "lr_schedule": "cosine", "code_lr": null, "frame_resize": [],
-  "frame_resize_filter": "area", "pair_encoding": "separate"}``.
+  "frame_resize_filter": "area", "pair_encoding": "separate", "code_test_every": null}``.
 
 A config FILE (JSON or YAML) may name a ``preset`` and override any field; fields it does not
 name keep the preset's values (:func:`fdpose.aqa_model.presets.load_config`). ``"input_layout": "mtl_aqa"`` in a file
@@ -248,6 +250,11 @@ class AQAConfig:
     lr_schedule: LRSchedule = "cosine"
     lr_cycle_epochs: int = 20
     code_lr: float | None = None
+    # The run a preset's code makes, used when train-aqa is not told: code_epochs (None: 200) epochs, and
+    # for --protocol official code_test_every (None: 0 = HP-MCoRe's schedule, official_test_due; MCoRe's
+    # code tests after every epoch: 1).
+    code_epochs: int | None = None
+    code_test_every: int | None = None
     # A training pair through the encoders: "separate" (the query batch, then the exemplar batch) or "joint"
     # (both codes: torch.cat((video_1, video_2)) before every encoder), which matters for BatchNorm in
     # training mode: joint normalises over the 2B videos and updates the running statistics once per step.
@@ -334,6 +341,10 @@ class AQAConfig:
             raise ConfigError(f"diver_crop_scale must be > 0, got {self.diver_crop_scale}")
         if self.lr_cycle_epochs < 1:
             raise ConfigError(f"lr_cycle_epochs must be >= 1, got {self.lr_cycle_epochs}")
+        if (self.code_epochs is not None and self.code_epochs < 1) or (self.code_test_every is not None
+                                                                     and self.code_test_every < 0):
+            raise ConfigError(f"code_epochs must be >= 1 and code_test_every >= 0, got {self.code_epochs}, "
+                              f"{self.code_test_every}")
         if not self.static_lr_factor > 0 or (self.code_lr is not None and not self.code_lr > 0):
             raise ConfigError(f"static_lr_factor and code_lr must be > 0, got {self.static_lr_factor}, {self.code_lr}")
         if self.stage_split != "takeoff" and self.num_stages != 2:

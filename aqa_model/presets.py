@@ -49,6 +49,7 @@ def preset(name: str) -> AQAConfig:
             segmentation_dropout=0.5, segmentation_transition_weights=(1.0, 2.0), stage_cut="half_open",
             static_lr_factor=0.1, static_frozen_bn=True, lr_schedule="constant", code_lr=1e-3,
             frame_resize=(200, 112), frame_resize_filter="nearest", pair_encoding="joint",
+            code_test_every=1,  # MCoRe's runner tests after every one of its 200 epochs
         ).validate()
     if name == "hpmcore":
         return AQAConfig(name="hpmcore", **HPMCORE_FIELDS).validate()
@@ -86,6 +87,8 @@ HPMCORE_FIELDS: dict[str, Any] = {
     # training: Adam lr 1e-3 (config/FineDiving_HP.yaml at 6bce799), the RegNet at 0.1 x lr with its BatchNorms
     # in eval mode (lr_factor, fix_bn), CosineAnnealingLR(T_max=20) stepped per epoch (cycles every 40 epochs)
     "static_lr_factor": 0.1, "static_frozen_bn": True, "code_lr": 1e-3, "lr_schedule": "cyclic",  # lr_cycle_epochs 20
+    # 201 epochs (max_epoch), tested on the code's schedule (code_test_every None: official_test_due's 0)
+    "code_epochs": 201,
     # query and exemplar through every encoder as one batch (I3D and HD-GCN BatchNorms see the 2B videos)
     "pair_encoding": "joint",
 }

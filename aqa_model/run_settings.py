@@ -128,6 +128,10 @@ def resolve_settings(opts: TrainOptions, stored: dict[str, Any] | None, world_si
             raise ConfigError("--annotations is needed for a new run")
         if given["lr"] is None and opts.config.code_lr is not None:
             given["lr"] = opts.config.code_lr  # the lr of the code the preset reproduces
+        if given["epochs"] is None and opts.config.code_epochs is not None:
+            given["epochs"] = opts.config.code_epochs  # and its run length, and its test schedule
+        if given["test_every"] is None and opts.config.code_test_every is not None:
+            given["test_every"] = opts.config.code_test_every
         if opts.protocol == "official":
             if opts.val_share not in (None, 0.0):
                 raise ConfigError("--protocol official trains on the whole training split: --val-share must be 0")

@@ -48,7 +48,7 @@ def _parse_key(text: str) -> tuple[str, int]:
 @click.option("-o", "--out", "out_dir", type=_DIR, required=True, help="Run directory (checkpoints, logs).")
 @click.option("--config", "config_spec", help="Model: hpmcore (the official code) | paper (alias full) | tiny | mcore | a JSON/YAML file  "
                    "[new runs: hpmcore]")
-@click.option("--epochs", type=click.IntRange(min=1), help="Training epochs  [200]")
+@click.option("--epochs", type=click.IntRange(min=1), help="Training epochs  [the config's code_epochs (hpmcore 201), else 200]")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Pairs per step per process  [8]")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), callback=finite, help="Adam learning rate (schedule and static-encoder factor from the config)  [the config's code_lr (mcore 1e-3), else 5e-4]")
 @click.option("--weight-decay", type=click.FloatRange(min=0), callback=finite, help="Adam weight decay  [0]")
@@ -65,8 +65,8 @@ def _parse_key(text: str) -> tuple[str, int]:
                    "official code's protocol (whole training split; the test split scored every --test-every "
                    "epochs with new exemplars; best-of figures labelled 'selected on test')  [heldout]")
 @click.option("--test-every", type=click.IntRange(min=1),
-              help="--protocol official: epochs between test evaluations  [HP-MCoRe's code's schedule: after "
-                   "epochs 1, 3, ..., 139, then after every epoch]")
+              help="--protocol official: epochs between test evaluations  [the config's code_test_every (mcore 1), "
+                   "else HP-MCoRe's code's schedule: after epochs 1, 3, ..., 139, then after every epoch]")
 @click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda | cuda:N")
 @click.option("--amp", is_flag=True, help="Mixed precision (float16 autocast; CUDA only).")
 @click.option("--resume", is_flag=True, help="Continue the run in RUN_DIR exactly where last.pt left it.")

@@ -168,7 +168,8 @@ def test_former_mcore_is_a_config_file(tmp_path: Path) -> None:
                                 "segmentation_transition_weights": [], "stage_cut": "inclusive",
                                 "decoder_qkv_bias": True, "static_lr_factor": 1.0, "static_frozen_bn": False,
                                 "lr_schedule": "cosine", "code_lr": None, "frame_resize": [],
-                                "frame_resize_filter": "area", "pair_encoding": "separate"}))
+                                "frame_resize_filter": "area", "pair_encoding": "separate",
+                                "code_test_every": None}))
     old, new = model_cost(former), model_cost(load_config(path))
     assert old.params_by_component == new.params_by_component and old.flops_encode == new.flops_encode
     assert dataclasses.replace(load_config(path), static_encoder="resnet") == former

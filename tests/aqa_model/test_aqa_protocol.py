@@ -93,3 +93,22 @@ def test_best_of_is_labelled_selected_on_test_in_the_cli(world: Path, tmp_path: 
 
 def test_official_summary_without_evaluations_is_none() -> None:
     assert official_summary([{"epoch": 1}]) is None
+
+
+def test_code_presets_default_to_their_codes_run(tmp_path: Path) -> None:
+    """hpmcore: HP-MCoRe's 201 epochs (config/FineDiving_HP.yaml max_epoch) on its test schedule; mcore: MCoRe's
+    200 epochs, tested after every one (its runner); explicit options win; tiny keeps 200 and the schedule."""
+    from fdpose.aqa_model.run_settings import resolve_settings
+
+    def settings(config: str, **kw: object) -> tuple[int, int, float]:
+        opts = TrainOptions(out_dir=tmp_path, annotations=tmp_path, config=load_config(config), protocol="official",
+                            **kw)  # type: ignore[arg-type]
+        s = resolve_settings(opts, None, 1)
+        return s.epochs, s.test_every, s.lr
+
+    assert settings("hpmcore") == (201, 0, 1e-3)
+    assert sum(official_test_due(e, 0) for e in range(201)) == 131  # the readings of the default hpmcore run
+    assert settings("mcore") == (200, 1, 1e-3)
+    assert settings("tiny") == (200, 0, 5e-4)
+    assert settings("hpmcore", epochs=20, test_every=5) == (20, 5, 1e-3)
+    assert settings("mcore", test_every=3)[1] == 3
