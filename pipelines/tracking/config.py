@@ -174,6 +174,9 @@ class SeedConfig:
     #: proportionally fewer frames (at least 2; only when the source gives its fps, e.g. a video; 0: never
     #: scale); raising it scales at more clips (docs/tracker_robustness.md, stride2)
     init_rate_fps: float = 25.0
+    #: when no tracklet reaches init_min_frames (a short or low-rate clip), tracklets of at least this many
+    #: frames may seed (the ranking decides, not the length); raising it to init_min_frames: only the longest
+    init_short_min_frames: int = 2
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ class Params:
     link_shape_weight: float
     link_swap_margin: float
     init_min_frames: int
+    init_short_min_frames: int
     aspect_weight: float
     board_weight: float
     seed_isolation: float

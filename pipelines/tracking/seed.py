@@ -33,7 +33,10 @@ def choose_seeds(cands: Sequence[np.ndarray], p1: Pass1, cfg: "Params",
     """
     if not p1.tracklets:
         return []
-    need = min(cfg.init_min_frames, max(len(tr.members) for tr in p1.tracklets))
+    longest = max(len(tr.members) for tr in p1.tracklets)
+    # (nobody in view for init_min_frames in a row: a short clip or a low frame rate, where the
+    # length says little - the diver's tracklets at 5 fps are 2-3 frames long)
+    need = cfg.init_min_frames if longest >= cfg.init_min_frames else min(longest, cfg.init_short_min_frames)
     eligible = [tr for tr in p1.tracklets if len(tr.members) >= need]
     whole = [tr for tr in eligible if tr.cut_share <= 0.5] or eligible
     pool = [tr for tr in whole if not tr.static] or whole

@@ -39,8 +39,10 @@ def test_the_rate_counts_distinct_frames(caplog: pytest.LogCaptureFixture) -> No
 
 def test_armstand_at_half_its_rate(shared_data: Path, benchmark_module: Callable[[str], ModuleType]) -> None:
     """At 5 fps (every second frame of the 10 fps armstand) the diver's boxes last 2-3 frames, too
-    short to seed with 5: the seated official's tracklet seeds and the track is wrong on frames 0-3
-    (3/11 right). Given the rate, tracklets of 2 frames may seed: 6/11 (docs/tracker_robustness.md)."""
+    short to seed with 5, and with only the longest tracklets eligible (4 frames: the seated
+    official's) the track is wrong on frames 0-3 (3/11 right). Either rule fixes it: given the
+    rate, tracklets of 2 frames may seed; without it, since no tracklet reaches 5 frames
+    (``init_short_min_frames``): 6/11 (docs/tracker_robustness.md)."""
     from fdpose.errors import DependencyError
 
     mod = benchmark_module("real_robustness")
@@ -50,7 +52,9 @@ def test_armstand_at_half_its_rate(shared_data: Path, benchmark_module: Callable
     except DependencyError as err:
         pytest.skip(f"ssd model not installed: {err}")
     half = mod.TRANSFORMS["stride2"](clip)
-    without = mod.score(half, *mod.track_default(half, det))
-    given = mod.score(half, *mod.track_default(half, det, fps=5.0))
-    assert (without["right"], without["fails"]["wrong"]) == (3, [0, 1, 2, 3])
-    assert given["right"] == 6 and given["fails"]["wrong"] == []
+    longest = TrackerConfig().with_(init_short_min_frames=10 ** 6)  # (the rule before: only the longest)
+    before = mod.score(half, *mod.track_default(half, det, longest))
+    given = mod.score(half, *mod.track_default(half, det, longest, fps=5.0))
+    default = mod.score(half, *mod.track_default(half, det))
+    assert (before["right"], before["fails"]["wrong"]) == (3, [0, 1, 2, 3])
+    assert given["right"] == default["right"] == 6 and given["fails"]["wrong"] == default["fails"]["wrong"] == []
