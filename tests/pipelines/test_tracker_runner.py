@@ -54,3 +54,34 @@ def test_runner_measures_the_pixel_camera(world: Path, tmp_path: Path) -> None:
     # the file detector never decodes: no camera either (the tracker falls back to the vote)
     cfg = RunConfig(out=tmp_path, detector="file", detections=world / "detections")
     assert _detect(clip, cfg, FileDetector(world / "detections").for_clip(clip.clip_id), StageTimer())[4:] == (None, None)
+
+
+class _Nobody:
+    """A frame-decoding detector that finds nobody (the pixel measurements need no boxes)."""
+
+    info = BackendInfo("nobody", None, None)
+
+    def detect(self, frames: list[np.ndarray], indices: list[int]) -> list[np.ndarray]:
+        assert all(f.ndim == 3 for f in frames)
+        return [np.zeros((0, 5)) for _ in indices]
+
+
+def test_runner_finds_repeated_frames(world: Path, tmp_path: Path) -> None:
+    """A frame folder whose every picture is stored twice (a 50 fps export of 25 fps pictures): the
+    runner's decode pass calls every second frame a repeat of the one before; switched off, none."""
+    import shutil
+
+    clip = discover_clips([world / "frames"])[0]
+    files = clip.files()[:8]
+    doubled = tmp_path / "doubled" / "m" / "0"
+    doubled.mkdir(parents=True)
+    for i, f in enumerate(files):
+        for k in range(2):
+            shutil.copy(f, doubled / f"{2 * i + k:05d}{f.suffix}")
+    source = discover_clips([tmp_path / "doubled"])[0]
+    cfg = RunConfig(out=tmp_path / "out", detector="nobody", batch_size=5)
+    _, n, _, _, camera, sources = _detect(source, cfg, _Nobody(), StageTimer())
+    assert n == 16 and sources is not None and sources.tolist() == [t - t % 2 for t in range(16)]
+    assert camera is not None and camera.known.all()  # (a repeat is a measured still step)
+    off = RunConfig(out=tmp_path / "out", detector="nobody", tracker=TrackerConfig().without("repeats"))
+    assert _detect(source, off, _Nobody(), StageTimer())[5] is None
