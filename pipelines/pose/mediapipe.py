@@ -444,11 +444,19 @@ def box_overlap(landmarks: np.ndarray, box: np.ndarray, grow: float = 0.25) -> f
     return float(inside.mean())
 
 
+def config_from_options(options: dict[str, Any]) -> MediaPipePoseConfig:
+    """:class:`MediaPipePoseConfig` with ``options`` (fields checked by :mod:`.options`); lists from a JSON
+    round trip (a stored run's options) become the tuples the config holds."""
+    fixed = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
+    try:
+        return MediaPipePoseConfig(**fixed)
+    except TypeError as exc:
+        raise ConfigError(f"mediapipe pose settings: {exc}") from None
+
+
 def make_backend(cfg: Any) -> MediaPipePoseEstimator:
     """The pipeline runner's factory (``RunConfig`` duck-typed: its ``pose_options``, ``--pose-set``)."""
-    from fdpose.pipelines.pose.options import mediapipe_config
-
-    return MediaPipePoseEstimator(mediapipe_config(dict(getattr(cfg, "pose_options", None) or {})))
+    return MediaPipePoseEstimator(config_from_options(dict(getattr(cfg, "pose_options", None) or {})))
 
 
 def estimate_sequence(estimator: MediaPipePoseEstimator, frames: list[np.ndarray],

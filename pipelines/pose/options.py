@@ -47,11 +47,6 @@ def parse_pose_options(backend: str, assignments: Sequence[str]) -> dict[str, An
 
 def mediapipe_config(options: dict[str, Any]) -> Any:
     """The :class:`~fdpose.pipelines.pose.mediapipe.MediaPipePoseConfig` with ``options`` (checked fields)."""
-    from fdpose.pipelines.pose.mediapipe import MediaPipePoseConfig
+    from fdpose.pipelines.pose.mediapipe import config_from_options
 
-    # lists from a JSON round trip (a stored run's options) become the tuples the config holds
-    fixed = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
-    try:
-        return MediaPipePoseConfig(**fixed)
-    except TypeError as exc:
-        raise ConfigError(f"mediapipe pose settings: {exc}") from None
+    return config_from_options(options)
