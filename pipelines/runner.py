@@ -214,17 +214,24 @@ def _detect(source: ClipSource, cfg: RunConfig, detector: Any, timer: StageTimer
 
 
 def _estimate_poses(source: ClipSource, cfg: RunConfig, pose: PoseBackend, track: TrackResult, n: int,
-                    timer: StageTimer) -> tuple[np.ndarray, float]:
-    """(T, 16, 3) keypoints (NaN where no box) and the seconds spent inside the pose model."""
+                    timer: StageTimer, sources: Optional[np.ndarray] = None) -> tuple[np.ndarray, float]:
+    """(T, 16, 3) keypoints (NaN where no box) and the seconds spent inside the pose model.
+
+    sources: (T,) the distinct frame each frame shows (:class:`~fdpose.pipelines.tracking.clip.ClipTrack`);
+    a repeated frame takes its source frame's keypoints instead of a second model run: the same picture
+    and box must give the same pose (a stateful backend such as mediapipe's orientation prior would
+    answer differently on the second run), and the run is cheaper.
+    """
     kps = np.full((n, NUM_JOINTS, 3), np.nan)
     kps[..., 2] = 0.0
     model_seconds = 0.0
     if not np.isfinite(track.boxes[:, 0]).any():
         return kps, model_seconds
+    distinct = np.ones(n, dtype=bool) if sources is None else np.asarray(sources)[:n] == np.arange(n)
     for frames in timed_batches(source, cfg.batch_size, timer):
         start = time.perf_counter()
         items = [(f.frame_index, f.image, track.boxes[f.frame_index, :4]) for f in frames
-                 if f.frame_index < n and np.isfinite(track.boxes[f.frame_index, 0])]
+                 if f.frame_index < n and distinct[f.frame_index] and np.isfinite(track.boxes[f.frame_index, 0])]
         if items:
             m0 = time.perf_counter()
             out = pose.estimate_many([(img, box) for _, img, box in items])
@@ -232,6 +239,9 @@ def _estimate_poses(source: ClipSource, cfg: RunConfig, pose: PoseBackend, track
             for (t, _, _), joints in zip(items, out):
                 kps[t] = joints
         timer.add("pose", start)
+    if sources is not None:
+        for t in np.flatnonzero(~distinct):  # (ascending: a source always precedes its repeats)
+            kps[t] = kps[int(sources[t])]
     return kps, model_seconds
 
 
@@ -261,7 +271,7 @@ def process_clip(source: ClipSource, cfg: RunConfig, detector_factory: Callable[
     if clip_track.partner is not None:
         raise ClipSkipped(f"synchronised dive: a second diver beside the tracked one in {clip_track.partner} frames",
                           source.path)
-    kps, model_seconds = _estimate_poses(source, cfg, pose, track, n, timer)
+    kps, model_seconds = _estimate_poses(source, cfg, pose, track, n, timer, clip_track.sources)
     start = time.perf_counter()
     src = np.full((n, NUM_JOINTS), JointSource.ESTIMATED.value, dtype=object)
     src[~np.isfinite(kps[..., 0])] = JointSource.MISSING.value

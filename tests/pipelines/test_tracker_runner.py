@@ -85,3 +85,53 @@ def test_runner_finds_repeated_frames(world: Path, tmp_path: Path) -> None:
     assert camera is not None and camera.known.all()  # (a repeat is a measured still step)
     off = RunConfig(out=tmp_path / "out", detector="nobody", tracker=TrackerConfig().without("repeats"))
     assert _detect(source, off, _Nobody(), StageTimer())[5] is None
+
+
+class _CountingPose:
+    """A pose backend whose answer changes with every call (as a stateful backend's may): joints at the
+    box centre plus the call number."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def estimate_many(self, crops: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        out = np.zeros((len(crops), 16, 3))
+        for i, (_, box) in enumerate(crops):
+            self.calls += 1
+            out[i, :, 0] = (box[0] + box[2]) / 2 + self.calls
+            out[i, :, 1] = (box[1] + box[3]) / 2
+            out[i, :, 2] = 0.9
+        return out
+
+
+def test_repeated_frames_take_their_source_frames_pose(world: Path, tmp_path: Path) -> None:
+    """The pose model runs on distinct frames only; a repeat gets its source frame's keypoints (before:
+    a second run, whose answer could differ on the same picture and box)."""
+    import shutil
+
+    from fdpose.pipelines.runner import _estimate_poses
+    from fdpose.pipelines.tracking.tracker import TrackResult
+
+    clip = discover_clips([world / "frames"])[0]
+    doubled = tmp_path / "doubled" / "m" / "0"
+    doubled.mkdir(parents=True)
+    for i, f in enumerate(clip.files()[:5]):
+        for k in range(2):
+            shutil.copy(f, doubled / f"{2 * i + k:05d}{f.suffix}")
+    source = discover_clips([tmp_path / "doubled"])[0]
+    boxes = np.tile(np.array([[10.0, 20.0, 50.0, 100.0, 0.9]]), (10, 1))
+    boxes[4] = np.nan  # (frame 4 without a box: its repeat, frame 5, has none either)
+    boxes[5] = np.nan
+    track = TrackResult(boxes=boxes, decisions=[], candidate_index=np.full(10, -1), seed_frame=0)
+    sources = np.array([t - t % 2 for t in range(10)])
+    pose = _CountingPose()
+    cfg = RunConfig(out=tmp_path / "out", detector="nobody", batch_size=3)
+    kps, _ = _estimate_poses(source, cfg, pose, track, 10, StageTimer(), sources)
+    assert pose.calls == 4  # frames 0, 2, 6, 8
+    for t in (1, 3, 7, 9):
+        np.testing.assert_array_equal(kps[t], kps[t - 1])
+    assert np.isnan(kps[4:6, :, 0]).all()
+    assert len({float(kps[t, 0, 0]) for t in (0, 2, 6, 8)}) == 4  # (distinct frames: one call each)
+    pose = _CountingPose()
+    kps, _ = _estimate_poses(source, cfg, pose, track, 10, StageTimer())  # no sources: every boxed frame
+    assert pose.calls == 8 and kps[1, 0, 0] != kps[0, 0, 0]
