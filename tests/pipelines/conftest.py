@@ -16,3 +16,16 @@ def ssd():  # type: ignore[no-untyped-def]
         return make_detector(RunConfig(out=Path("."), detector="ssd"))("real")
     except Exception as exc:  # (module, runtime or model file absent: install.sh not run)
         pytest.skip(f"ssd detector not available: {exc}")
+
+
+@pytest.fixture
+def robustness_bench(benchmark_module):  # type: ignore[no-untyped-def]
+    """``benchmarks/real_robustness.py`` and its cached ``ssd`` detector: (module, detector); skipped
+    without the installed model."""
+    from fdpose.errors import DependencyError
+
+    mod = benchmark_module("real_robustness")
+    try:
+        return mod, mod.CachedDetector(mod.make_detector("ssd"))
+    except DependencyError as err:
+        pytest.skip(f"ssd model not installed: {err}")

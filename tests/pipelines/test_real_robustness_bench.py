@@ -75,39 +75,28 @@ def test_zoom_drops_a_box_that_leaves_the_crop(benchmark_module: Callable[[str],
     assert out.gt[0] is None and out.gt[1] is not None
 
 
-def test_mirrored_clip_a(shared_data: Path, benchmark_module: Callable[[str], ModuleType]) -> None:
+def test_mirrored_clip_a(shared_data: Path, robustness_bench: tuple[ModuleType, object]) -> None:
     """Not mirror-invariant: the SSD finds the diver in 30 of the 34 mirrored frames (34 of 34
     unmirrored) and the default tracker gets 29 frames right (32 unmirrored; measured with
     benchmarks/real_robustness.py, docs/tracker_robustness.md)."""
-    from fdpose.errors import DependencyError
-
-    mod = benchmark_module("real_robustness")
+    mod, det = robustness_bench
     clips = mod.load_clips(shared_data)
-    try:
-        det = mod.CachedDetector(mod.make_detector("ssd"))
-    except DependencyError as err:
-        pytest.skip(f"ssd model not installed: {err}")
     res = mod.run({"finediving_10m_clipA": clips["finediving_10m_clipA"]}, ["none", "flip"], det)
     plain, mirrored = res["none"]["finediving_10m_clipA"], res["flip"]["finediving_10m_clipA"]
     assert (plain["right"], plain["detected"]) == (32, 34)
     assert (mirrored["right"], mirrored["detected"]) == (29, 30)
 
 
-def test_clip_a_small_and_in_bars(shared_data: Path, benchmark_module: Callable[[str], ModuleType]) -> None:
+def test_clip_a_small_and_in_bars(shared_data: Path, robustness_bench: tuple[ModuleType, object]) -> None:
     """Clip A resized x0.6 and inside black bars, default pipeline (docs/tracker_robustness.md).
     x0.6: the SSD adds an upper-body box of the diver inside his box on frames 21 and 23; counted
     as a person beside him (PeopleConfig.inside_share above 1) its tracklet, which the diver's own
     boxes join from frame 27, was excluded: 26/34; now 33/34. Bars: 25/34 and 27/34 before the
     ssd detected inside them; now the untransformed 32/34."""
-    from fdpose.errors import DependencyError
     from fdpose.pipelines.tracking import TrackerConfig
 
-    mod = benchmark_module("real_robustness")
+    mod, det = robustness_bench
     clips = {"finediving_10m_clipA": mod.load_clips(shared_data)["finediving_10m_clipA"]}
-    try:
-        det = mod.CachedDetector(mod.make_detector("ssd"))
-    except DependencyError as err:
-        pytest.skip(f"ssd model not installed: {err}")
     res = mod.run(clips, ["x0.6", "letterbox", "pillarbox"], det)
     assert [res[n]["finediving_10m_clipA"]["right"] for n in ("x0.6", "letterbox", "pillarbox")] == [33, 32, 32]
     old = mod.run(clips, ["x0.6"], det, TrackerConfig().with_(people={"inside_share": 2.0}))

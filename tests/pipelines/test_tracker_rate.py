@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import ModuleType
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -37,20 +36,14 @@ def test_the_rate_counts_distinct_frames(caplog: pytest.LogCaptureFixture) -> No
     assert "10 distinct frames/s, tracklets of 2 frames may seed" in caplog.text
 
 
-def test_armstand_at_half_its_rate(shared_data: Path, benchmark_module: Callable[[str], ModuleType]) -> None:
+def test_armstand_at_half_its_rate(shared_data: Path, robustness_bench: tuple[ModuleType, object]) -> None:
     """At 5 fps (every second frame of the 10 fps armstand) the diver's boxes last 2-3 frames, too
     short to seed with 5, and with only the longest tracklets eligible (4 frames: the seated
     official's) the track is wrong on frames 0-3 (3/11 right). Either rule fixes it: given the
     rate, tracklets of 2 frames may seed; without it, since no tracklet reaches 5 frames
     (``init_short_min_frames``): 6/11 (docs/tracker_robustness.md)."""
-    from fdpose.errors import DependencyError
-
-    mod = benchmark_module("real_robustness")
+    mod, det = robustness_bench
     clip = mod.load_clips(shared_data)["mtlaqa_10m_armstand"]
-    try:
-        det = mod.CachedDetector(mod.make_detector("ssd"))
-    except DependencyError as err:
-        pytest.skip(f"ssd model not installed: {err}")
     half = mod.TRANSFORMS["stride2"](clip)
     longest = TrackerConfig().with_(init_short_min_frames=10 ** 6)  # (the rule before: only the longest)
     before = mod.score(half, *mod.track_default(half, det, longest))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import ModuleType
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -160,18 +159,12 @@ def test_track_clip_tracks_the_distinct_frames_and_copies_the_repeats() -> None:
 
 
 def test_clip_a_shown_twice_keeps_the_original_boxes(shared_data: Path,
-                                                     benchmark_module: Callable[[str], ModuleType]) -> None:
+                                                     robustness_bench: tuple[ModuleType, object]) -> None:
     """Real clip A with every frame twice (``dup2``): the default pipeline
     (benchmarks/real_robustness.py::track_default, the runner's entry) finds the 34 repeats and
     gives every frame, repeated or not, the box of the untransformed run."""
-    from fdpose.errors import DependencyError
-
-    mod = benchmark_module("real_robustness")
+    mod, det = robustness_bench
     clip = mod.load_clips(shared_data)["finediving_10m_clipA"]
-    try:
-        det = mod.CachedDetector(mod.make_detector("ssd"))
-    except DependencyError as err:
-        pytest.skip(f"ssd model not installed: {err}")
     doubled = mod.TRANSFORMS["dup2"](clip)
     assert find_repeats(doubled.images, CFG).tolist() == [t - t % 2 for t in range(68)]
     plain, _, _ = mod.track_default(clip, det)
