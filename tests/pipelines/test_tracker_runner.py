@@ -46,7 +46,7 @@ def test_runner_measures_the_pixel_camera(world: Path, tmp_path: Path) -> None:
     cfg = RunConfig(out=tmp_path, detector="replay", batch_size=5)
     cands, n, w, h, camera, sources = _detect(clip, cfg, det, StageTimer())
     assert isinstance(camera, CameraMotion) and len(camera) == n == len(cands)
-    assert sources is not None and sources.tolist() == list(range(n))  # (a synth render never repeats a frame)
+    assert sources is not None and sources.tolist() == list(range(n))  # (this clip has no repeat; 6 of a 4-clip world's 1922 renders do, after an entry)
     assert camera.known[1:].mean() > 0.3  # the synth world's stands give corners to track
     # the box vote asked for: no pixel work
     cfg = RunConfig(out=tmp_path, detector="replay", tracker=TrackerConfig().with_(source="boxes"))
