@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from typing import Any
 
 from fdpose.errors import ConfigError
@@ -20,7 +21,7 @@ __all__ = ["coerce", "split_assignment", "dataclass_defaults", "any_length_field
 def coerce(value: Any, default: Any, name: str, any_length: bool = False) -> Any:
     """``value`` as the type of ``default`` (bool, int, float, str, or a tuple of those), else ConfigError.
 
-    An int is accepted for a float field; a bool never stands for a number. A tuple field takes a
+    An int is accepted for a float field; a bool never stands for a number, nor NaN or an infinity for one. A tuple field takes a
     list of numbers: of the default's length (``(1.5, 2.25)``: two), or of any length with
     ``any_length`` (a ``tuple[float, ...]`` field, :func:`any_length_fields`).
     """
@@ -33,9 +34,9 @@ def coerce(value: Any, default: Any, name: str, any_length: bool = False) -> Any
             return value
         raise ConfigError(f"{name} must be an integer, got {value!r}")
     if isinstance(default, float):
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
             return float(value)
-        raise ConfigError(f"{name} must be a number, got {value!r}")
+        raise ConfigError(f"{name} must be a finite number, got {value!r}")
     if isinstance(default, str):
         if isinstance(value, str):
             return value
@@ -43,7 +44,7 @@ def coerce(value: Any, default: Any, name: str, any_length: bool = False) -> Any
     if isinstance(default, tuple):
         fixed = not any_length and len(default) > 0
         if not isinstance(value, (list, tuple)) or (fixed and len(value) != len(default)):
-            want = f"{len(default)} values like {list(default)}" if fixed else "a list of numbers like [90, 180]"
+            want = f"{len(default)} values like {list(default)}" if fixed else "a list of numbers"
             raise ConfigError(f"{name} must be {want}, got {value!r}")
         return tuple(coerce(v, 0.0, name) for v in value)
     return value
@@ -61,9 +62,19 @@ def split_assignment(text: str, option: str) -> tuple[str, Any]:
     if not sep or not key:
         raise ConfigError(f"{option} {text!r}: expected NAME=VALUE")
     try:
-        return key, json.loads(raw)
+        return key, json.loads(raw, parse_constant=_reject_constant)
+    except _NonFinite as exc:
+        raise ConfigError(f"{option} {text!r}: {exc.args[0]} is not a finite number") from None
     except ValueError:
         return key, raw
+
+
+class _NonFinite(Exception):
+    """NaN / Infinity in a value: not JSON, and no setting takes them."""
+
+
+def _reject_constant(name: str) -> float:
+    raise _NonFinite(name)
 
 
 def dataclass_defaults(cls_or_obj: Any) -> dict[str, Any]:

@@ -339,9 +339,13 @@ def score(clip: Path, checkpoint: Path, dive_number: Optional[str], no_dive_numb
 
     from fdpose.aqa_model.score import ScoreRequest, score_clip
     from fdpose.cli.score_pose import pose_estimator, read_clip_pose
+    from fdpose.errors import ConfigError
     from fdpose.pipelines.runner import RunConfig
 
     set_threads(threads)
+    if pose_file is not None and (tracker_preset != "default" or tracker_file is not None or tracker_set or pose_set):
+        raise ConfigError("--tracker, --tracker-config, --tracker-set and --pose-set choose how CLIP's pose is "
+                          "estimated here: they do not apply with --pose FILE")
     with tempfile.TemporaryDirectory(prefix="fdpose_score_pose_") as tmp:
         pipeline = None
         if pose_file is None:

@@ -256,7 +256,8 @@ class RedetectConfig:
     """
 
     enabled: bool = True
-    contexts: tuple[float, float] = (1.5, 2.25)  #: crop long side / box long side, the two runs that must agree
+    #: crop long side / box long side: two runs that must agree (one value: a single run, no agreement)
+    contexts: tuple[float, ...] = (1.5, 2.25)
     agree_iou: float = 0.6  #: raising it keeps fewer boxes (both contexts must find the same box more exactly)
     min_aspect: float = 0.5  #: raising it makes crops of thin boxes narrower (the box squarer in the input)
     rotate: bool = True  #: also search the crop rotated 180 degrees (inverted divers); off halves the cost

@@ -7,7 +7,8 @@ What ``track-and-estimate`` and ``score`` build from ``--tracker``, ``--tracker-
   refinement off: Eq. 25 alone, :meth:`~.config.TrackerConfig.paper`);
 - **file**: a JSON object ``{section: {field: value}}`` naming only what changes, e.g.
   ``{"fill": {"enabled": true}, "gates": {"max_jump": 2.0}}``; a whole ``settings.tracker``
-  object, or a clip JSON a run wrote (its ``settings.tracker`` is taken), gives back that run's tracker;
+  object, or a clip JSON a run wrote (its ``settings.tracker`` is taken), gives back that run's tracker
+  (settings added since that run take today's values, with a warning naming them);
 - **pairs**: ``section.field=value`` (or ``field=value`` when the field name is unique over
   the sections), the value read as JSON (``true``, ``2.5``, ``[1.5, 2.25]``), else as text.
 
@@ -19,6 +20,7 @@ not a traceback deep inside the tracker.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from typing import Any, Callable, Optional, Sequence
 
@@ -28,6 +30,8 @@ from fdpose.overrides import any_length_fields, coerce, dataclass_defaults, spli
 from fdpose.pipelines.tracking.config import TrackerConfig
 
 __all__ = ["PRESETS", "tracker_config", "apply_overrides", "parse_assignment"]
+
+log = logging.getLogger(__name__)
 
 #: ``--tracker`` presets.
 PRESETS: dict[str, Callable[[], TrackerConfig]] = {"default": TrackerConfig, "paper": TrackerConfig.paper}
@@ -82,6 +86,19 @@ def parse_assignment(text: str) -> dict[str, dict[str, Any]]:
     return {owners[0]: {key: value}}
 
 
+def _absent(stored: Any) -> list[str]:
+    """Sections and ``section.field`` names of today's tracker that a stored tracker lacks."""
+    if not isinstance(stored, dict):
+        return []
+    out: list[str] = []
+    for name, section in _sections().items():
+        if name not in stored:
+            out.append(name)
+        elif isinstance(stored[name], dict):
+            out += [f"{name}.{f}" for f in dataclass_defaults(section) if f not in stored[name]]
+    return out
+
+
 def tracker_config(preset: str = "default", file: Optional[str | os.PathLike[str]] = None,
                    assignments: Sequence[str] = ()) -> TrackerConfig:
     """The tracker a run uses: ``preset``, then ``file``'s overrides, then each assignment in order."""
@@ -92,6 +109,10 @@ def tracker_config(preset: str = "default", file: Optional[str | os.PathLike[str
         data = read_json(file)
         if isinstance(data, dict) and isinstance(data.get("settings"), dict) and "tracker" in data["settings"]:
             data = data["settings"]["tracker"]  # a clip JSON of an earlier run: its tracker
+            absent = _absent(data)
+            if absent:  # (settings added after that run take today's values: not exactly its tracker)
+                log.warning("%s: the stored tracker has no %s (added since): today's values used",
+                            os.fspath(file), ", ".join(absent))
         config = apply_overrides(config, data, os.fspath(file))
     for text in assignments:
         config = apply_overrides(config, parse_assignment(text), f"--tracker-set {text!r}")

@@ -87,6 +87,14 @@ def test_pose_configs_require_a_pose_and_unknown_dives_are_named(world: Path, tm
                                            str(world / "poses" / "m4" / "pred_comp_1.npz")])
     assert res.exit_code == 2 and "no training clip with dive number '6243d'" in res.output
     assert "107b, 405c" in res.output
+    # the pipeline's settings with a pose file: refused in one line rather than silently ignored
+    for extra in (["--tracker-set", "gates.max_jump=2"], ["--pose-set", "flip_test=true"], ["--tracker", "paper"]):
+        res = CliRunner().invoke(aqa_group(), ["score", clip, "--dive-number", "107b", "--checkpoint", str(ckpt),
+                                               *_exemplar_args(world), "--pose",
+                                               str(world / "poses" / "m4" / "pred_comp_1.npz"), *extra])
+        assert res.exit_code == 2 and res.output.strip().splitlines() == [
+            "error: --tracker, --tracker-config, --tracker-set and --pose-set choose how CLIP's pose is estimated "
+            "here: they do not apply with --pose FILE"], (extra, res.output)
 
 
 def test_pose_free_config_scores_a_video_file(world: Path, tmp_path: Path) -> None:

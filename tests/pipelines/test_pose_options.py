@@ -31,9 +31,11 @@ def test_pairs_become_checked_fields_later_ones_win() -> None:
     ("mediapipe", "model_complexity=3", "--pose-set: mediapipe pose: model_complexity must be 1 (full) or 2 (heavy)"),
     ("mediapipe", "model_complexity=2.0", "model_complexity must be an integer, got 2.0"),
     ("mediapipe", "orient=yes", "orient must be true or false, got 'yes'"),
-    ("mediapipe", "consensus_angles=90", "consensus_angles must be a list of numbers like [90, 180], got 90"),
-    ("mediapipe", "consensus_angles=[90, true]", "consensus_angles must be a number, got True"),
+    ("mediapipe", "consensus_angles=90", "consensus_angles must be a list of numbers, got 90"),
+    ("mediapipe", "consensus_angles=[90, true]", "consensus_angles must be a finite number, got True"),
     ("mediapipe", "context", "--pose-set 'context': expected NAME=VALUE"),
+    ("mediapipe", "consensus_angles=[NaN, 90]", "--pose-set 'consensus_angles=[NaN, 90]': NaN is not a finite number"),
+    ("mediapipe", "max_frame_share=Infinity", "Infinity is not a finite number"),
     ("hrnet", "flip_test=true", "--pose-set applies to --pose mediapipe, not hrnet"),
 ])
 def test_bad_pairs_are_one_line_errors(backend: str, pair: str, message: str) -> None:
@@ -45,8 +47,10 @@ def test_bad_pairs_are_one_line_errors(backend: str, pair: str, message: str) ->
 def test_coerce_keeps_types_and_never_takes_a_bool_for_a_number() -> None:
     assert coerce(2, 1.0, "x") == 2.0 and isinstance(coerce(2, 1.0, "x"), float)
     assert coerce([1, 2.5], (), "x") == (1.0, 2.5)
-    with pytest.raises(ConfigError, match="x must be a number, got True"):
+    with pytest.raises(ConfigError, match="x must be a finite number, got True"):
         coerce(True, 1.0, "x")
+    with pytest.raises(ConfigError, match="x must be a finite number, got nan"):
+        coerce(float("nan"), 1.0, "x")
     with pytest.raises(ConfigError, match="x must be text"):
         coerce(3, "pixels", "x")
 

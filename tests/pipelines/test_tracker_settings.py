@@ -25,6 +25,7 @@ def test_presets_file_and_pairs_apply_in_order(tmp_path: Path) -> None:
     assert cfg.fill.enabled is True and cfg.fill.fill_max_gap == 5 and cfg.fill.fill_space == "image"
     assert cfg.gates.max_jump == 2.5 and isinstance(cfg.gates.max_jump, float)  # the later pair wins over the file
     assert cfg.redetect.contexts == (1.5, 2.0)
+    assert tracker_config("default", None, ["redetect.contexts=[1.8]"]).redetect.contexts == (1.8,)  # one run
     # everything not named keeps the preset's value
     assert cfg.with_(fill=TrackerConfig().fill, gates={"max_jump": TrackerConfig().gates.max_jump},
                      redetect={"contexts": TrackerConfig().redetect.contexts}) == TrackerConfig()
@@ -40,8 +41,20 @@ def test_a_runs_stored_tracker_gives_the_same_config_back(tmp_path: Path) -> Non
     assert tracker_config("default", clip) == cfg  # a clip JSON: its settings.tracker
 
 
+def test_an_older_runs_tracker_names_what_it_lacks(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    stored = TrackerConfig().to_dict()
+    del stored["repeats"]
+    del stored["seed"]["init_short_min_frames"]
+    clip = tmp_path / "old.json"
+    clip.write_text(json.dumps({"settings": {"tracker": stored}}))
+    with caplog.at_level("WARNING", logger="fdpose.pipelines.tracking.settings"):
+        cfg = tracker_config("default", clip)
+    assert cfg == TrackerConfig()  # (the stored sections were the defaults; the absent ones take today's)
+    assert "the stored tracker has no seed.init_short_min_frames, repeats (added since)" in caplog.text
+
+
 @pytest.mark.parametrize("pair,message", [
-    ("max_jump=big", "--tracker-set 'max_jump=big': gates.max_jump must be a number, got 'big'"),
+    ("max_jump=big", "--tracker-set 'max_jump=big': gates.max_jump must be a finite number, got 'big'"),
     ("fill.enabled=1", "fill.enabled must be true or false, got 1"),
     ("gates.confirm_frames=2.5", "gates.confirm_frames must be an integer, got 2.5"),
     ("nosuch=1", "'nosuch' is in no tracker section"),
@@ -49,8 +62,13 @@ def test_a_runs_stored_tracker_gives_the_same_config_back(tmp_path: Path) -> Non
     ("gates.nosuch=1", "unknown field 'nosuch' in tracker section 'gates' (known: enabled, min_conf"),
     ("nosection.x=1", "unknown tracker section 'nosection' (known: core, camera"),
     ("gates.max_jump=-1", "--tracker-set 'gates.max_jump=-1': tracker max_jump must be > 0, got -1.0"),
-    ("redetect.contexts=[1]", "redetect.contexts must be 2 values like [1.5, 2.25], got [1]"),
+    ("redetect.contexts=[1]", "--tracker-set 'redetect.contexts=[1]': tracker redetect contexts must be one or two "
+                              "values > 1, got (1.0,)"),
+    ("redetect.contexts=2", "redetect.contexts must be a list of numbers, got 2"),
     ("fill.enabled", "expected section.field=value"),
+    ("gates.max_jump=NaN", "--tracker-set 'gates.max_jump=NaN': NaN is not a finite number"),
+    ("gates.max_size_ratio=Infinity", "Infinity is not a finite number"),
+    ("redetect.contexts=[1.5, -Infinity]", "-Infinity is not a finite number"),
 ])
 def test_bad_pairs_are_one_line_config_errors(pair: str, message: str) -> None:
     with pytest.raises(ConfigError) as err:
@@ -116,4 +134,4 @@ def test_track_and_estimate_runs_the_chosen_tracker_and_resume_honours_it(tmp_pa
     assert json.loads(clip_json.read_text())["settings"]["tracker"] == TrackerConfig().to_dict()
     res = CliRunner().invoke(cli, [*base, "--tracker-set", "gates.max_jump=big"])
     assert res.exit_code == 2 and res.output.strip().splitlines() == [
-        "error: --tracker-set 'gates.max_jump=big': gates.max_jump must be a number, got 'big'"]
+        "error: --tracker-set 'gates.max_jump=big': gates.max_jump must be a finite number, got 'big'"]
