@@ -106,11 +106,8 @@ def label_transitions(sampled_labels: Sequence[int] | np.ndarray, num_stages: in
     first = np.sort(first)  # where each distinct label first appears, in order of appearance
     if len(first) < 2:
         raise ValueError("the sampled frames show a single step label: no transition")
-    if num_stages == 2:
-        chosen = [first[-1]] if split == "entry" else [first[1]]
-    else:
-        chosen = [first[1], first[-1]]
-    return np.asarray(chosen, np.int64)
+    # the positions where a new label starts play the transit list's part: the same choice of them
+    return select_transitions(first[1:], num_stages, split)
 
 
 def frame_files(frames_root: str | os.PathLike[str], key: Key) -> list[Path]:

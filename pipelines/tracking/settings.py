@@ -19,7 +19,6 @@ not a traceback deep inside the tracker.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 from typing import Any, Callable, Optional, Sequence
@@ -38,8 +37,8 @@ PRESETS: dict[str, Callable[[], TrackerConfig]] = {"default": TrackerConfig, "pa
 
 
 def _sections() -> dict[str, Any]:
-    base = TrackerConfig()
-    return {f.name: getattr(base, f.name) for f in dataclasses.fields(TrackerConfig)}
+    """Section name -> the default section object."""
+    return dataclass_defaults(TrackerConfig)
 
 
 def apply_overrides(config: TrackerConfig, overrides: Any, where: str) -> TrackerConfig:
@@ -54,13 +53,14 @@ def apply_overrides(config: TrackerConfig, overrides: Any, where: str) -> Tracke
         if not isinstance(values, dict):
             raise ConfigError(f"{where}: tracker section {section!r} must be an object of fields, got {values!r}")
         known = dataclass_defaults(sections[section])
+        free = any_length_fields(type(sections[section]))
         for name, value in values.items():
             if name not in known:
                 raise ConfigError(f"{where}: unknown field {name!r} in tracker section {section!r} "
                                   f"(known: {', '.join(known)})")
             try:
                 changes.setdefault(section, {})[name] = coerce(value, known[name], f"{section}.{name}",
-                                                               name in any_length_fields(type(sections[section])))
+                                                               name in free)
             except ConfigError as exc:
                 raise ConfigError(f"{where}: {exc.message}") from None
     try:
