@@ -41,6 +41,19 @@ BASE = MediaPipePoseConfig(context=2.5, max_frame_share=0.0, model_complexity=1,
                            flip_test=False, whole_frame=False)
 ORIENT4 = (90.0, 180.0, -90.0)
 
+#: roi_source="box" variants (name -> config fields changed from the defaults), each run on the oracle and the
+#: ssd-tracked boxes. Defaults of the box path: first ROI 1.5 x the box, 8 angles, 2 refinement runs, heatmap choice.
+BOX_VARIANTS: dict[str, dict[str, Any]] = {
+    "(s1.5 q8 r2 heatmap)": {},
+    "q4": {"roi_angles": (0.0, 90.0, 180.0, -90.0)},
+    "q1 (prior angle only)": {"roi_angles": (0.0,)},
+    "r0": {"roi_refine": 0}, "r1": {"roi_refine": 1}, "r3": {"roi_refine": 3},
+    "s1.25": {"roi_scale": 1.25}, "s2.0": {"roi_scale": 2.0},
+    "presence": {"roi_choice": "presence"}, "medoid": {"roi_choice": "medoid"},
+    "no-orient": {"orient": False},
+    "heavy": {"model_complexity": 2},
+}
+
 #: name -> (boxes, config); "whole" ignores the config's crop settings.
 VARIANTS: dict[str, tuple[str, MediaPipePoseConfig]] = {
     "whole full": ("whole", BASE),
@@ -89,6 +102,9 @@ VARIANTS: dict[str, tuple[str, MediaPipePoseConfig]] = {
                                                       consensus_angles=(135.0, 225.0))),
     "consensus 135/225 no-orient ssd-tracked": ("ssd-tracked", replace(MediaPipePoseConfig(), orient=False,
                                                                        consensus_angles=(135.0, 225.0))),
+    # session 10: the landmark model alone on a ROI of the tracked box (roi_source="box", no BlazePose detector)
+    **{f"box {label}{suffix}": (kind, replace(MediaPipePoseConfig(), roi_source="box", **opts))
+       for label, opts in BOX_VARIANTS.items() for suffix, kind in (("", "oracle"), (" ssd-tracked", "ssd-tracked"))},
     # the whole runner (track-and-estimate), scored on what it writes (its own interpolation included)
     "pipeline ssd (no-flag default)": ("pipeline:ssd", MediaPipePoseConfig()),
     "pipeline mediapipe detector": ("pipeline:mediapipe", MediaPipePoseConfig()),

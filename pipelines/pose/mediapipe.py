@@ -17,14 +17,11 @@ side is at most ``max_frame_share`` (1.0) times the frame's longer side (the con
 never below the box): without that limit the crop of a large diver in a small frame is mostly
 black padding, which costs accuracy (docs/pose.md).
 
-**Options measured and left off by default** (docs/pose.md, ``benchmarks/pose_real.py``):
-``candidate_angles`` (also run the crop turned by e.g. 90/180/270 degrees and keep the most
-confident result: BlazePose's visibility does not pick the right one on divers),
-``consensus_angles`` (the same extra rotations, the result the others agree with kept:
-:mod:`.consensus`), ``flip_test`` (mirror test-time augmentation, :func:`merge_flip`), ``whole_frame`` (BlazePose
-on the whole frame as one more candidate when its person lies in the tracked box) and
-``model_complexity=2``: none beat the default on the dev clip by more than its noise, and
-each costs several times the time (figures in docs/pose.md).
+**Options measured and left off by default** (figures in docs/pose.md): ``candidate_angles``
+(extra crop rotations, the most confident kept), ``consensus_angles`` (the same, the answer the
+others agree with kept: :mod:`.consensus`), ``flip_test`` (mirror TTA, :func:`merge_flip`),
+``whole_frame`` (BlazePose on the whole frame as one more candidate), ``model_complexity=2``, and
+``roi_source="box"`` (the landmark model alone on the tracked box's ROI: :mod:`.landmark_roi`).
 
 **Interpolation.** BlazePose's visibility is low on divers whose joints it places right, so
 the pipeline interpolates only joints this backend did not place (``interpolate_below`` 0,
@@ -79,6 +76,9 @@ from fdpose.pipelines.detectors.base import BackendInfo
 from fdpose.pipelines.pose.base import as_pose_boxes, check_image, missing_poses
 from fdpose.pipelines.pose.consensus import consensus_candidate
 from fdpose.pipelines.pose.crop import box_crop, upright_angle, wrap_angle
+from fdpose.pipelines.pose.flip import FLIP_PAIRS, merge_flip, unflip_landmarks
+from fdpose.pipelines.pose.landmark_roi import CHOICES as ROI_CHOICES
+from fdpose.pipelines.pose.landmark_roi import BoxRoiPose
 from fdpose.skeleton import JOINT_INDEX, NUM_JOINTS
 
 log = logging.getLogger(__name__)
@@ -117,6 +117,10 @@ def _check_heavy_model(mp: ModuleType) -> None:
     if not path.is_file():
         raise DependencyError(f"{path}: BlazePose heavy is not installed (install.sh copies it from the npm "
                               f"package @mediapipe/pose); use model_complexity=1")
+
+
+def mediapipe_version() -> str:
+    return str(getattr(import_mediapipe(), "__version__", "unknown"))
 
 
 def import_mediapipe() -> ModuleType:
@@ -242,6 +246,16 @@ class MediaPipePoseConfig:
     #: BlazePose did not place are filled; its visibility is low on divers whose joints it still
     #: places right, so a higher cut (0.3) removes good joints (its cost on the real dev clip: docs/pose.md)
     interpolate_below: float = 0.0
+    #: where BlazePose's landmark model looks. "detector": mediapipe's Pose solution on the context crop, its own
+    #: person detector choosing the region inside it; "box": the landmark model alone on a square of roi_scale x the
+    #: tracked box's longer side, no second detector (:mod:`.landmark_roi`; context/fallbacks/candidates unused)
+    roi_source: str = "detector"
+    roi_scale: float = 1.5  #: "box": side of the first ROI / the box's longer side
+    #: "box": ROI rotations tried (relative to the orientation prior), each refined, one kept by roi_choice
+    roi_angles: tuple[float, ...] = (0.0, 45.0, 90.0, 135.0, 180.0, -135.0, -90.0, -45.0)
+    roi_choice: str = "heatmap"  #: "box": heatmap | presence | medoid (landmark_roi.choose_candidate)
+    roi_refine: int = 2  #: "box": runs per angle on the ROI the model's own last landmarks give
+    roi_min_presence: float = 0.0  #: "box": pose-presence flag below which the box gets no joints
 
     def __post_init__(self) -> None:
         if not self.context > 0 or self.crop_size < 32:
@@ -255,6 +269,13 @@ class MediaPipePoseConfig:
         if self.model_complexity not in (1, 2):
             raise ConfigError(f"mediapipe pose: model_complexity must be 1 (full) or 2 (heavy), "
                               f"got {self.model_complexity}")
+        if self.roi_source not in ("detector", "box") or self.roi_choice not in ROI_CHOICES:
+            raise ConfigError(f"mediapipe pose: roi_source must be detector or box and roi_choice one of "
+                              f"{', '.join(ROI_CHOICES)}, got {self.roi_source!r} and {self.roi_choice!r}")
+        if not self.roi_scale > 0 or self.roi_refine < 0 or not 0 <= self.roi_min_presence <= 1 \
+                or not self.roi_angles:
+            raise ConfigError("mediapipe pose: roi_scale must be > 0, roi_refine >= 0, roi_min_presence in "
+                              "[0, 1] and roi_angles not empty")
 
 
 @dataclass
@@ -300,7 +321,10 @@ class MediaPipePoseEstimator:
 
     def __init__(self, config: MediaPipePoseConfig | None = None) -> None:
         self.config = config or MediaPipePoseConfig()
-        self._model = BlazePose(self.config.min_detection_confidence, self.config.model_complexity)
+        box_roi = self.config.roi_source == "box"
+        self._model = BlazePose(self.config.min_detection_confidence, self.config.model_complexity) \
+            if not box_roi or self.config.whole_frame else None
+        self._roi = BoxRoiPose(self.config, blazepose_to_mpii) if box_roi else None
         self._orientation: dict[int, _Orientation] = {}
         self.last_trace: list[PoseTrace] = []
 
@@ -312,14 +336,18 @@ class MediaPipePoseEstimator:
     @property
     def info(self) -> BackendInfo:
         name = HEAVY_MODEL_NAME if self.config.model_complexity == 2 else MODEL_NAME
-        return BackendInfo(name="mediapipe", version=self._model.version, checkpoint=name)
+        if self._roi is not None:
+            name += f", landmark model on the tracked box ({self._roi.model.path.name})"
+        return BackendInfo(name="mediapipe", version=mediapipe_version(), checkpoint=name)
 
     def reset(self) -> None:
         """Forget the orientation priors: call between clips."""
         self._orientation.clear()
 
     def close(self) -> None:
-        self._model.close()
+        for part in (self._model, self._roi):
+            if part is not None:
+                part.close()
 
     def __enter__(self) -> "MediaPipePoseEstimator":
         return self
@@ -351,6 +379,11 @@ class MediaPipePoseEstimator:
                 limit = self.config.max_frame_share * max(image.shape[:2])
                 context = min(context, max(limit / max(box[2] - box[0], box[3] - box[1], 1.0), 1.0))
             tries = 0
+            if self._roi is not None:  # the landmark model on the box's ROI (fallbacks: the rotations tried)
+                lm, roi_trace = self._roi.landmarks(image, box, base)
+                cands += [blazepose_to_mpii(lm[:NUM_LANDMARKS, [0, 1, 3]])] if lm is not None else []
+                angles += [roi_trace.angle] if lm is not None else []
+                first, fallback, tries = [], [], roi_trace.tries
             for group in (first, fallback):
                 for angle in group:
                     tries += 1
@@ -376,6 +409,7 @@ class MediaPipePoseEstimator:
 
     def _landmarks_tta(self, image: np.ndarray) -> Optional[np.ndarray]:
         """BlazePose landmarks of ``image``, merged with those of its mirror image when ``flip_test``."""
+        assert self._model is not None, "BlazePose's Pose solution is built unless roi_source=box"
         lm = self._model.landmarks(image)
         if not self.config.flip_test:
             return lm
@@ -391,39 +425,6 @@ class MediaPipePoseEstimator:
         if not crops:
             return np.zeros((0, NUM_JOINTS, 3))
         return np.stack([self.estimate(image, np.asarray(box, dtype=np.float64)[None, :4])[0] for image, box in crops])
-
-
-#: BlazePose left/right landmark pairs (eyes, ear, mouth, shoulders ... feet), swapped by a mirror.
-FLIP_PAIRS: tuple[tuple[int, int], ...] = tuple((i, i + 3) for i in (1, 2, 3)) + tuple(
-    (i, i + 1) for i in range(7, 33, 2))
-
-
-def unflip_landmarks(landmarks: np.ndarray, width: int) -> np.ndarray:
-    """Landmarks ``(33, 3)`` found on a horizontally mirrored image, in the unmirrored image.
-
-    x -> width - 1 - x (pixel centres at integers) and left/right landmarks swapped, so index
-    ``LEFT_*`` is the person's left again.
-    """
-    lm = np.array(landmarks, dtype=np.float64)
-    lm[:, 0] = width - 1 - lm[:, 0]
-    for a, b in FLIP_PAIRS:
-        lm[[a, b]] = lm[[b, a]]
-    return lm
-
-
-def merge_flip(direct: Optional[np.ndarray], flipped: Optional[np.ndarray]) -> Optional[np.ndarray]:
-    """Flip test-time augmentation: the mean of two ``(33, 3)`` landmark sets (position and visibility).
-
-    When one side found nobody the other is returned unchanged (its visibility halved: one
-    vote of two), None when neither found anybody.
-    """
-    if direct is None and flipped is None:
-        return None
-    if direct is None or flipped is None:
-        one = np.array(direct if direct is not None else flipped, dtype=np.float64)
-        one[:, 2] *= 0.5
-        return one
-    return (np.asarray(direct, dtype=np.float64) + np.asarray(flipped, dtype=np.float64)) / 2.0
 
 
 def select_candidate(poses: np.ndarray) -> int:
@@ -468,6 +469,6 @@ def estimate_sequence(estimator: MediaPipePoseEstimator, frames: list[np.ndarray
         else np.zeros((0, NUM_JOINTS, 3))
 
 
-__all__ = ["BLAZEPOSE", "DIRECT_JOINTS", "HEAD_TOP_FACTOR", "UPPER_NECK_FRACTION", "BlazePose",
+__all__ = ["BLAZEPOSE", "DIRECT_JOINTS", "FLIP_PAIRS", "merge_flip", "unflip_landmarks", "HEAD_TOP_FACTOR", "UPPER_NECK_FRACTION", "BlazePose",
            "MediaPipePoseConfig", "MediaPipePoseEstimator", "PoseTrace", "blazepose_to_mpii",
            "estimate_sequence", "import_mediapipe", "make_backend"]
