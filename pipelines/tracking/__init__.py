@@ -9,7 +9,7 @@ rules), one module per refinement naming its real-world assumption - ``camera`` 
 from the pixels, or a box vote), ``tracklets`` (linking), ``seed``, ``gates``, ``people``,
 ``still`` + ``runon`` (still phases), ``fall``, ``entry``, ``reacquire`` (in the image after an
 unmeasured tilt), ``fill`` (short gaps interpolated), ``redetect`` (local re-detection),
-``repeats`` (repeated frames) - and ``pass2`` (the nearest-neighbour pass with the velocity
+``verify`` (a crop check of the kept box where several candidates lie on the diver), ``repeats`` (repeated frames) - and ``pass2`` (the nearest-neighbour pass with the velocity
 prediction and the lone-false-detection recovery). The runner's entry for a whole clip:
 ``clip.track_clip``. Measurements: ``docs/tracker.md`` (``benchmarks/tracker_ablation.py``),
 ``docs/tracker_robustness.md`` (``benchmarks/real_robustness.py``).

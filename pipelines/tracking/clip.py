@@ -119,7 +119,7 @@ def track_clip(cands: Sequence[Boxes | np.ndarray], config: TrackerConfig, *, fr
     partner = synchronised_partner(rows, track, config)
     pos = np.searchsorted(keep, src)
     back = RedetectStats([int(keep[t]) for t in stats.searched], [int(keep[t]) for t in stats.added],
-                         [int(keep[t]) for t in stats.refined], stats.rounds)
+                         [int(keep[t]) for t in stats.refined], stats.rounds, [int(keep[t]) for t in stats.verified])
     return ClipTrack(expand_track(track, keep, src), [rows[int(i)] for i in pos], src, partner, back)
 
 

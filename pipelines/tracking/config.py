@@ -2,7 +2,7 @@
 
 :class:`TrackerConfig` nests one frozen dataclass per refinement (``camera``, ``velocity``,
 ``gates``, ``linking``, ``people``, ``stills``, ``fall``, ``seed``, ``recovery``, ``entry``,
-``reacquire``, ``fill``, ``redetect``, ``repeats``)
+``reacquire``, ``fill``, ``redetect``, ``verify``, ``repeats``)
 beside ``core`` (Eq. 25 itself) and ``sync`` (the synchronised-dive check). Every section has
 ``enabled``; the refinement's module (named in the section's docstring) states the real-world
 assumption it relies on. :meth:`TrackerConfig.paper` switches every refinement off: the
@@ -27,7 +27,7 @@ from fdpose.pipelines.tracking.params import Params
 
 __all__ = ["TrackerConfig", "Params", "CoreConfig", "CameraConfig", "VelocityConfig", "GateConfig",
            "LinkingConfig", "PeopleConfig", "StillConfig", "FallConfig", "SeedConfig", "RecoveryConfig",
-           "EntryConfig", "ReacquireConfig", "FillConfig", "SyncConfig", "RedetectConfig", "RepeatsConfig",
+           "EntryConfig", "ReacquireConfig", "FillConfig", "SyncConfig", "RedetectConfig", "VerifyConfig", "RepeatsConfig",
            "REFINEMENTS"]
 
 OFF = math.inf
@@ -290,6 +290,28 @@ class RedetectConfig:
 
 
 @dataclass(frozen=True)
+class VerifyConfig:
+    """Crop check of the kept box where several candidates lie on the diver
+    (:mod:`fdpose.pipelines.tracking.verify`): two whole-frame boxes one inside the other are one
+    person, boxed loosely for want of pixels; a crop shows him larger. Needs the clip's frames and a
+    one-image detector (the search settings are the ``redetect`` section's); idle otherwise."""
+
+    enabled: bool = True
+    #: a candidate overlapping the kept box by at least this IoU is a second box of the diver (a check is
+    #: made; the SSD's NMS keeps two boxes up to IoU 0.5), and a verified crop box must overlap the kept box
+    #: as much to replace it; raising it checks fewer frames and accepts fewer crop boxes
+    same_iou: float = 0.4
+    #: also check a kept box alone when it is at least this tall for its width in the detector's
+    #: stretched square input (SSD's anchors stop at 3:1); lowering it checks more boxes (0: never)
+    thin_aspect: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.same_iou <= 1 or self.thin_aspect < 0:
+            raise ConfigError(f"tracker verify: same_iou must be in (0, 1] and thin_aspect >= 0, got "
+                              f"{self.same_iou}, {self.thin_aspect}")
+
+
+@dataclass(frozen=True)
 class RepeatsConfig:
     """Repeated frames (:mod:`fdpose.pipelines.tracking.repeats`): a frame that repeats the previous
     picture up to codec noise carries no new information; the tracker runs on the distinct frames and
@@ -309,14 +331,15 @@ class RepeatsConfig:
 
 #: The switchable refinements, in the order the ablation benchmark reports them.
 REFINEMENTS: tuple[str, ...] = ("camera", "velocity", "gates", "linking", "people", "stills", "fall", "seed",
-                                "recovery", "entry", "reacquire", "fill", "redetect", "repeats")
+                                "recovery", "entry", "reacquire", "fill", "redetect", "verify", "repeats")
 
 
 _SECTIONS: dict[str, type] = {
     "core": CoreConfig, "camera": CameraConfig, "velocity": VelocityConfig, "gates": GateConfig,
     "linking": LinkingConfig, "people": PeopleConfig, "stills": StillConfig, "fall": FallConfig,
     "seed": SeedConfig, "recovery": RecoveryConfig, "entry": EntryConfig, "reacquire": ReacquireConfig,
-    "fill": FillConfig, "sync": SyncConfig, "redetect": RedetectConfig, "repeats": RepeatsConfig,
+    "fill": FillConfig, "sync": SyncConfig, "redetect": RedetectConfig, "verify": VerifyConfig,
+    "repeats": RepeatsConfig,
 }
 
 
@@ -339,6 +362,7 @@ class TrackerConfig:
     fill: FillConfig = field(default_factory=FillConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
     redetect: RedetectConfig = field(default_factory=RedetectConfig)
+    verify: VerifyConfig = field(default_factory=VerifyConfig)
     repeats: RepeatsConfig = field(default_factory=RepeatsConfig)
 
     def __post_init__(self) -> None:

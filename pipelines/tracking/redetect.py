@@ -42,6 +42,7 @@ from fdpose.metrics.boxes import iou
 from fdpose.pipelines.tracking.camera import CameraMotion
 from fdpose.pipelines.tracking.config import RedetectConfig, TrackerConfig
 from fdpose.pipelines.tracking.tracker import TrackResult, track_diver
+from fdpose.pipelines.tracking.verify import verify_kept
 from fdpose.records import Boxes
 
 log = logging.getLogger(__name__)
@@ -299,6 +300,7 @@ class RedetectStats:
     added: list[int] = field(default_factory=list)  #: frames that gained a candidate
     refined: list[int] = field(default_factory=list)  #: frames where a thin box was replaced (:func:`refine_thin`)
     rounds: int = 0
+    verified: list[int] = field(default_factory=list)  #: frames whose kept box the crop check changed (:mod:`.verify`)
 
 
 def track_with_redetect(cands: Sequence[Boxes | np.ndarray], config: TrackerConfig, frames: Optional[FrameGetter],
@@ -312,7 +314,8 @@ def track_with_redetect(cands: Sequence[Boxes | np.ndarray], config: TrackerConf
     search works on the rows. Returns the final track, the (possibly grown) candidates
     ``T x (K_t, 5)`` rows and the stats.
     Without frames, a detector with ``detect_one`` or with the section disabled it is
-    :func:`track_diver` alone.
+    :func:`track_diver` alone; then, with frames and such a detector, the crop check of the kept
+    boxes (``verify`` section, :mod:`fdpose.pipelines.tracking.verify`) whether this section is on or not.
     """
     cfg = config.redetect
     rows = [Boxes.from_rows(c, f"candidates of frame {t}").rows() for t, c in enumerate(cands)]
@@ -325,7 +328,10 @@ def track_with_redetect(cands: Sequence[Boxes | np.ndarray], config: TrackerConf
         assert frames is not None
         rows = grow(rows, frames, detector, camera, cfg, stats)
     track = track_diver(rows, config, image_size=image_size, camera=camera, **kwargs)
-    if not active or frames is None:
+    if frames is None or not hasattr(detector, "detect_one"):
+        return track, rows, stats
+    if not active:
+        stats.verified = _verify(track, rows, frames, detector, config)
         return track, rows, stats
     tried: set[int] = set()
     for _ in range(cfg.rounds):
@@ -348,4 +354,13 @@ def track_with_redetect(cands: Sequence[Boxes | np.ndarray], config: TrackerConf
             break
         track = track_diver(rows, config, image_size=image_size, camera=camera, **kwargs)
     log.info("re-detection: %d frames searched, %d gained a box", len(stats.searched), len(stats.added))
+    stats.verified = _verify(track, rows, frames, detector, config)
     return track, rows, stats
+
+
+def _verify(track: TrackResult, rows: list[np.ndarray], frames: FrameGetter, detector: Any,
+            config: TrackerConfig) -> list[int]:
+    """The crop check of the kept boxes (:mod:`fdpose.pipelines.tracking.verify`, with this
+    module's search); the frames whose box it changed."""
+    return verify_kept(track, rows, frames, lambda image, box: local_boxes(detector, image, box, config.redetect),
+                       config.verify).changed
