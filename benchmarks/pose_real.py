@@ -42,16 +42,25 @@ BASE = MediaPipePoseConfig(context=2.5, max_frame_share=0.0, model_complexity=1,
 ORIENT4 = (90.0, 180.0, -90.0)
 
 #: roi_source="box" variants (name -> config fields changed from the defaults), each run on the oracle and the
-#: ssd-tracked boxes. Defaults of the box path: first ROI 1.5 x the box, 8 angles, 2 refinement runs, heatmap choice.
+#: ssd-tracked boxes. Defaults of the box path: first ROI 1.5 x the box turned by the orientation prior, 2
+#: refinement runs on the model's own ROI; with several angles the heatmap score chooses.
+Q8 = (0.0, 45.0, 90.0, 135.0, 180.0, -135.0, -90.0, -45.0)
 BOX_VARIANTS: dict[str, dict[str, Any]] = {
-    "(s1.5 q8 r2 heatmap)": {},
+    "q1 (prior angle only)": {},
+    "(s1.5 q8 r2 heatmap)": {"roi_angles": Q8},
     "q4": {"roi_angles": (0.0, 90.0, 180.0, -90.0)},
-    "q1 (prior angle only)": {"roi_angles": (0.0,)},
-    "r0": {"roi_refine": 0}, "r1": {"roi_refine": 1}, "r3": {"roi_refine": 3},
-    "s1.25": {"roi_scale": 1.25}, "s2.0": {"roi_scale": 2.0},
-    "presence": {"roi_choice": "presence"}, "medoid": {"roi_choice": "medoid"},
-    "no-orient": {"orient": False},
-    "heavy": {"model_complexity": 2},
+    "r0": {"roi_refine": 0, "roi_angles": Q8}, "r1": {"roi_refine": 1, "roi_angles": Q8},
+    "r3": {"roi_refine": 3, "roi_angles": Q8},
+    "s1.25": {"roi_scale": 1.25, "roi_angles": Q8}, "s2.0": {"roi_scale": 2.0, "roi_angles": Q8},
+    "presence": {"roi_choice": "presence", "roi_angles": Q8}, "medoid": {"roi_choice": "medoid", "roi_angles": Q8},
+    "no-orient": {"orient": False, "roi_angles": Q8},
+    "heavy": {"model_complexity": 2, "roi_angles": Q8},
+    # one ROI per frame, turned by the orientation prior (the previous frame's body axis), refined
+    "q1 r1": {"roi_angles": (0.0,), "roi_refine": 1}, "q1 r3": {"roi_angles": (0.0,), "roi_refine": 3},
+    "q1 s1.25": {"roi_angles": (0.0,), "roi_scale": 1.25}, "q1 s2.0": {"roi_angles": (0.0,), "roi_scale": 2.0},
+    "q1 heavy": {"roi_angles": (0.0,), "model_complexity": 2},
+    "q2 (prior +180)": {"roi_angles": (0.0, 180.0)},
+    "q3 (prior +-90)": {"roi_angles": (0.0, 90.0, -90.0)},
 }
 
 #: name -> (boxes, config); "whole" ignores the config's crop settings.
@@ -114,6 +123,10 @@ VARIANTS: dict[str, tuple[str, MediaPipePoseConfig]] = {
     "pipeline ssd --pose-set consensus 135/225 no-orient": (
         "pipeline:ssd", replace(MediaPipePoseConfig(), orient=False, consensus_angles=(135.0, 225.0))),
     "pipeline ssd --pose-set heavy": ("pipeline:ssd", replace(MediaPipePoseConfig(), model_complexity=2)),
+    "pipeline ssd --pose-set roi_source=box": ("pipeline:ssd", replace(MediaPipePoseConfig(), roi_source="box")),
+    "pipeline mediapipe detector --pose-set roi_source=box": (
+        "pipeline:mediapipe", replace(MediaPipePoseConfig(), roi_source="box")),
+    "box q1 (prior angle only) tracked": ("tracked", replace(MediaPipePoseConfig(), roi_source="box")),
 }
 
 

@@ -73,8 +73,8 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 def pick_outputs(details: Sequence[dict[str, Any]]) -> dict[str, int]:
     """Tensor index of each named output (``landmarks``, ``presence``, ``segmentation``, ``heatmap``,
-    ``world``) from the interpreter's output details, told apart by shape; InputError-free ValueError
-    naming what is missing or doubled when the model is not BlazePose's landmark model."""
+    ``world``) from the interpreter's output details, told apart by shape; ValueError naming what is
+    missing or doubled when the model is not BlazePose's landmark model."""
     want = {"landmarks": (1, MODEL_LANDMARKS * 5), "presence": (1, 1),
             "segmentation": (1, INPUT_SIZE, INPUT_SIZE, 1), "heatmap": (1, 64, 64, MODEL_LANDMARKS),
             "world": (1, MODEL_LANDMARKS * 3)}
@@ -99,8 +99,9 @@ def refine_from_heatmap(xy_norm: np.ndarray, heatmap: np.ndarray, kernel: int = 
 
     ``heatmap`` ``(h, w, L)`` logits. For each landmark inside the map, the sigmoid-weighted mean of
     the cell indices in a ``kernel`` x ``kernel`` window at the landmark's cell, divided by the map's
-    side (mediapipe's convention: cell ``c`` stands for ``c / w``), replaces x, y where the window's
-    largest sigmoid reaches ``min_confidence``.
+    side (mediapipe's convention: cell ``c`` stands for ``c / w``, not its centre ``(c + 0.5) / w``;
+    on the real dev clip mediapipe's convention scored best, docs/pose.md), replaces x, y where the
+    window's largest sigmoid reaches ``min_confidence``.
     """
     hm_h, hm_w, n = heatmap.shape
     out = np.array(xy_norm, dtype=np.float64)
@@ -214,7 +215,7 @@ class LandmarkModel:
         return LandmarkResult(decode_landmarks(raw, heat if self.heatmap_refine else None), presence, score)
 
     def close(self) -> None:
-        self._net = None  # type: ignore[assignment]
+        self._net = None
 
 
 def roi_from_landmarks(landmarks: np.ndarray, scale: float = ROI_FROM_LANDMARKS_SCALE,

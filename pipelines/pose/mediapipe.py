@@ -252,7 +252,7 @@ class MediaPipePoseConfig:
     roi_source: str = "detector"
     roi_scale: float = 1.5  #: "box": side of the first ROI / the box's longer side
     #: "box": ROI rotations tried (relative to the orientation prior), each refined, one kept by roi_choice
-    roi_angles: tuple[float, ...] = (0.0, 45.0, 90.0, 135.0, 180.0, -135.0, -90.0, -45.0)
+    roi_angles: tuple[float, ...] = (0.0,)
     roi_choice: str = "heatmap"  #: "box": heatmap | presence | medoid (landmark_roi.choose_candidate)
     roi_refine: int = 2  #: "box": runs per angle on the ROI the model's own last landmarks give
     roi_min_presence: float = 0.0  #: "box": pose-presence flag below which the box gets no joints
