@@ -4,18 +4,17 @@ Real-world assumptions (each switchable in :class:`~fdpose.pipelines.tracking.co
 
 - *Two whole-frame boxes that overlap nearly as much as the detector's non-maximum suppression
   allows are one person.* The SSD's NMS drops a box overlapping a better one by IoU > 0.5, so a
-  loose and a tight box of one person survive together at IoU just under 0.5 (real clip A,
-  frames 23 and 32: 0.46, the smaller one entirely inside the larger). A candidate overlapping
-  the kept box by IoU >= ``same_iou`` is taken as such a second box. Another person seen inside
-  the diver's box is behind him, farther from the camera and smaller: his box covers a small part
-  of the diver's (IoU 0.28-0.32 on the synth renders, where spectators in the stand show through
-  the diver's box, against 0.46-0.50 for the pairs on the diver in clip A).
+  loose and a tight box of one person survive together just under it (real clip A, frames 23
+  and 32: the smaller box entirely inside the larger). A candidate overlapping the kept box by
+  IoU >= ``same_iou`` is taken as such a second box. Another person seen inside the diver's box is
+  behind him, farther from the camera and smaller, so his box covers a small part of the diver's
+  (spectators in the stand show through the diver's box on the synth renders; the figures are in
+  docs/tracker.md).
 - *Those boxes disagree because the whole frame gives the detector few pixels of the diver; a crop
   gives it more.* A 455x256 frame stretched into the SSD's 300x300 input leaves a 60x80 px diver
   about 40x95 input pixels, in a shape (often beyond the anchors' 3:1) the network boxes loosely.
   Eq. 25 then picks among the two by centre distance, confidence and size, none of which says
-  which box fits the body (clip A: the kept box has IoU 0.45 / 0.47 with the diver, the other one
-  0.73 / 0.68). So where two boxes lie on the diver, the detector is asked again on crops around
+  which box fits the body. So where two boxes lie on the diver, the detector is asked again on crops around
   each of them (:func:`~fdpose.pipelines.tracking.redetect.local_boxes`: the crop shaped to the
   anchors' range, two contexts that must agree, so a box that scales with the crop is refused),
   and the kept box becomes the mean of the verified boxes that lie on the same person (IoU >=

@@ -128,6 +128,19 @@ def test_a_lone_thin_box_is_checked_only_past_thin_aspect() -> None:
     np.testing.assert_allclose(box[:4], [217.0, 24, 247, 208])
 
 
+def test_a_lone_thin_box_is_not_replaced_by_a_wider_one() -> None:
+    """The thin-box assumption is that the whole-frame box is too wide: a verified box wider than
+    the kept one (here the figure is 75 px wide, the kept box 62) is no correction of it."""
+    image = _painted(281, 500, (195, 30, 270, 209))
+    cands = [np.array([[201.0, 30, 263, 209, 0.37]])]
+    track = TrackResult(cands[0].copy(), [TrackDecision.MATCHED], np.array([0]), 0)
+    stats = verify_kept(track, cands, lambda idx: [image for _ in idx],
+                        lambda img, box: local_boxes(ThresholdDetector(), img, box, RedetectConfig()),
+                        VerifyConfig(thin_aspect=3.0))
+    assert stats.checked == [0] and stats.changed == []
+    np.testing.assert_array_equal(track.boxes[0], [201.0, 30, 263, 209, 0.37])
+
+
 def test_filled_boxes_and_frames_without_a_box_are_left_alone() -> None:
     image = _painted(240, 320, (100, 40, 124, 160))
     cands = [np.array([[96.0, 30, 128, 215, 0.6], [101.0, 41, 123, 161, 0.3]])] * 2
