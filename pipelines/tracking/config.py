@@ -304,11 +304,14 @@ class VerifyConfig:
     #: also check a kept box alone when it is at least this tall for its width in the detector's
     #: stretched square input (SSD's anchors stop at 3:1); lowering it checks more boxes (0: never)
     thin_aspect: float = 0.0
+    #: a lone thin box is replaced only by a narrower verified box overlapping it by at least this IoU (a
+    #: narrower box that keeps less of it is a part of the body); raising it replaces fewer thin boxes
+    thin_iou: float = 0.5
 
     def __post_init__(self) -> None:
-        if not 0 < self.same_iou <= 1 or self.thin_aspect < 0:
-            raise ConfigError(f"tracker verify: same_iou must be in (0, 1] and thin_aspect >= 0, got "
-                              f"{self.same_iou}, {self.thin_aspect}")
+        if not 0 < self.same_iou <= 1 or not 0 < self.thin_iou <= 1 or self.thin_aspect < 0:
+            raise ConfigError(f"tracker verify: same_iou and thin_iou must be in (0, 1] and thin_aspect >= 0, got "
+                              f"{self.same_iou}, {self.thin_iou}, {self.thin_aspect}")
 
 
 @dataclass(frozen=True)

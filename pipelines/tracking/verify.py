@@ -23,7 +23,7 @@ Real-world assumptions (each switchable in :class:`~fdpose.pipelines.tracking.co
 - *A box thinner than the anchors is too wide* (``thin_aspect``; 0, the default: off): a handstand is
   about 10:1 in the stretched input while the anchors stop at 3:1 (real armstand, frame 1:
   61 px wide for a 30 px diver). Such a kept box is checked the same way even when it is alone,
-  and replaced only by a narrower verified box.
+  and replaced only by a narrower verified box that keeps most of it (IoU >= ``thin_iou``).
 
 Only the kept boxes are checked, after the track is final: the choice of the person is the
 tracker's (the check cannot move the track to someone else, nor change how pass 1 links), only
@@ -113,8 +113,9 @@ def verify_kept(track: TrackResult, cands: list[np.ndarray], frames: Frames, sea
             got = search(image, box)
             if len(got):
                 on = same_person(kept, got, cfg.same_iou)
-                if thin:  # (the assumption: the whole-frame box is too wide; a wider crop box is no correction)
-                    on &= got[:, 2] - got[:, 0] < kept[2] - kept[0]
+                if thin:  # (the assumption: the whole-frame box is too wide; a wider crop box is no correction,
+                    # nor one that keeps little of it: a part of the body)
+                    on &= (got[:, 2] - got[:, 0] < kept[2] - kept[0]) & same_person(kept, got, cfg.thin_iou)
                 on = got[on]
                 if len(on):
                     found.append(on[0])  # (the best-scored verified box of this search)

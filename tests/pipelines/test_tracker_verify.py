@@ -106,9 +106,11 @@ def test_a_crop_box_beside_the_kept_person_is_not_taken() -> None:
 
 
 def test_a_lone_thin_box_is_checked_only_past_thin_aspect() -> None:
-    """A lone box 61 px wide around a 30 px wide standing figure (the armstand's frame 1 in a
-    500x281 frame: 5.2 times taller than wide in the stretched square input)."""
-    image = _painted(281, 500, (217, 24, 247, 208))
+    """A lone box 62 px wide where the figure is 49 px wide (the armstand's frame 1 in a 500x281
+    frame, the figure painted where the SSD's crop boxes the handstand diver: the kept box is 5.2
+    times taller than wide in the stretched square input)."""
+    figure = (210, 14, 259, 207)
+    image = _painted(281, 500, figure)
     loose = np.array([201.0, 30, 263, 209, 0.37])
 
     def check(cfg: VerifyConfig) -> tuple[np.ndarray, list[int]]:
@@ -120,25 +122,34 @@ def test_a_lone_thin_box_is_checked_only_past_thin_aspect() -> None:
         return track.boxes[0], stats.changed
 
     box, changed = check(VerifyConfig())  # (the default: lone boxes are never checked)
-    assert changed == [] and float(iou(np.array([217.0, 24, 247, 208]), box[None, :4])[0]) < 0.5
+    assert changed == [] and box.tolist() == loose.tolist()
     box, changed = check(VerifyConfig(thin_aspect=6.0))
     assert changed == []
     box, changed = check(VerifyConfig(thin_aspect=3.0))
     assert changed == [0]
-    np.testing.assert_allclose(box[:4], [217.0, 24, 247, 208])
+    np.testing.assert_allclose(box[:4], figure)
 
 
-def test_a_lone_thin_box_is_not_replaced_by_a_wider_one() -> None:
-    """The thin-box assumption is that the whole-frame box is too wide: a verified box wider than
-    the kept one (here the figure is 75 px wide, the kept box 62) is no correction of it."""
-    image = _painted(281, 500, (195, 30, 270, 209))
+@pytest.mark.parametrize("figure, thin_iou, changed", [
+    ((195, 30, 270, 209), 0.5, False),  # wider than the kept box (75 against 62 px): no correction of it
+    ((212, 75, 250, 209), 0.5, False),  # narrower, but keeps little of it (IoU 0.46: a part of the body)
+    ((212, 75, 250, 209), 0.45, True),
+    ((210, 60, 250, 209), 0.5, True),  # narrower, IoU 0.54
+])
+def test_a_lone_thin_box_is_replaced_only_by_a_narrower_box_on_most_of_it(
+        figure: tuple[int, int, int, int], thin_iou: float, changed: bool) -> None:
+    """The thin-box assumption is that the whole-frame box is too wide."""
+    image = _painted(281, 500, figure)
     cands = [np.array([[201.0, 30, 263, 209, 0.37]])]
     track = TrackResult(cands[0].copy(), [TrackDecision.MATCHED], np.array([0]), 0)
     stats = verify_kept(track, cands, lambda idx: [image for _ in idx],
                         lambda img, box: local_boxes(ThresholdDetector(), img, box, RedetectConfig()),
-                        VerifyConfig(thin_aspect=3.0))
-    assert stats.checked == [0] and stats.changed == []
-    np.testing.assert_array_equal(track.boxes[0], [201.0, 30, 263, 209, 0.37])
+                        VerifyConfig(thin_aspect=3.0, thin_iou=thin_iou))
+    assert stats.checked == [0] and stats.changed == ([0] if changed else [])
+    if changed:
+        np.testing.assert_allclose(track.boxes[0, :4], figure)
+    else:
+        np.testing.assert_array_equal(track.boxes[0], [201.0, 30, 263, 209, 0.37])
 
 
 def test_filled_boxes_and_frames_without_a_box_are_left_alone() -> None:
