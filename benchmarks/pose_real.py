@@ -14,8 +14,11 @@ scored against the human labels (``labels_mpii.json``) with :func:`fdpose.metric
 Boxes: ``whole`` runs BlazePose on the whole frame (the model alone, no box); ``oracle`` gives
 the crop path the label's joint extent + 10% per side (what the ``mediapipe`` detector's
 landmark box looks like); ``tracked`` gives it the boxes of the ``mediapipe`` detector +
-tracker (the pipeline as run by ``track-and-estimate --detector mediapipe``). ms/frame is the
-pose stage alone (noisy when the machine is shared).
+tracker (the pipeline as run by ``track-and-estimate --detector mediapipe``); ``ssd-tracked`` the
+boxes of the no-flag default's tracking. Variants named ``box ...`` run the default path (since
+session 10: BlazePose's landmark model on the box's ROI, ``roi_source="box"``); the others the
+detector path (``roi_source="detector"``, the default before). ms/frame is the pose stage alone
+(noisy when the machine is shared).
 """
 
 from __future__ import annotations
@@ -37,7 +40,10 @@ from fdpose.pipelines.pose.mediapipe import MediaPipePoseConfig, MediaPipePoseEs
 
 CLIP = "finediving_10m_clipA"
 #: The backend as it was before docs/pose.md (context 2.5); variants change one or two fields.
-BASE = MediaPipePoseConfig(context=2.5, max_frame_share=0.0, model_complexity=1, orient=True, candidate_angles=(),
+#: The detector path (mediapipe's Pose solution on a context crop), the default before session 10: the rows
+#: measured before then use it.
+DETECTOR = MediaPipePoseConfig(roi_source="detector")
+BASE = MediaPipePoseConfig(roi_source="detector", context=2.5, max_frame_share=0.0, model_complexity=1, orient=True, candidate_angles=(),
                            flip_test=False, whole_frame=False)
 ORIENT4 = (90.0, 180.0, -90.0)
 
@@ -59,6 +65,7 @@ BOX_VARIANTS: dict[str, dict[str, Any]] = {
     "q1 r1": {"roi_angles": (0.0,), "roi_refine": 1}, "q1 r3": {"roi_angles": (0.0,), "roi_refine": 3},
     "q1 s1.25": {"roi_angles": (0.0,), "roi_scale": 1.25}, "q1 s2.0": {"roi_angles": (0.0,), "roi_scale": 2.0},
     "q1 heavy": {"roi_angles": (0.0,), "model_complexity": 2},
+    "q1 min-presence 0": {"roi_min_presence": 0.0},
     "q2 (prior +180)": {"roi_angles": (0.0, 180.0)},
     "q3 (prior +-90)": {"roi_angles": (0.0, 90.0, -90.0)},
 }
@@ -97,35 +104,34 @@ VARIANTS: dict[str, tuple[str, MediaPipePoseConfig]] = {
     "crop full ctx 3.0 share 0.8": ("oracle", replace(BASE, context=3.0, max_frame_share=0.8)),
     "crop full ctx 3.0 share 1.2": ("oracle", replace(BASE, context=3.0, max_frame_share=1.2)),
     "crop full ctx 3.5 share 1.0": ("oracle", replace(BASE, context=3.5, max_frame_share=1.0)),
-    "default (ctx 3.0 share 1.0)": ("oracle", MediaPipePoseConfig()),
-    "default tracked": ("tracked", MediaPipePoseConfig()),
+    "default (ctx 3.0 share 1.0)": ("oracle", DETECTOR),
+    "default tracked": ("tracked", DETECTOR),
     "old default tracked": ("tracked", BASE),
     # rotation consensus (session 9): every crop also turned by these angles, the pose the others agree with kept;
     # "ssd-tracked": the boxes of the no-flag default (ssd + pixel camera + tracker with re-detection)
-    "default ssd-tracked": ("ssd-tracked", MediaPipePoseConfig()),
-    "consensus 120/240": ("oracle", replace(MediaPipePoseConfig(), consensus_angles=(120.0, 240.0))),
-    "consensus 120/240 ssd-tracked": ("ssd-tracked", replace(MediaPipePoseConfig(), consensus_angles=(120.0, 240.0))),
-    "consensus 90/180/270": ("oracle", replace(MediaPipePoseConfig(), consensus_angles=ORIENT4)),
-    "consensus 90/180/270 ssd-tracked": ("ssd-tracked", replace(MediaPipePoseConfig(), consensus_angles=ORIENT4)),
-    "consensus 135/225 no-orient": ("oracle", replace(MediaPipePoseConfig(), orient=False,
+    "default ssd-tracked": ("ssd-tracked", DETECTOR),
+    "consensus 120/240": ("oracle", replace(DETECTOR, consensus_angles=(120.0, 240.0))),
+    "consensus 120/240 ssd-tracked": ("ssd-tracked", replace(DETECTOR, consensus_angles=(120.0, 240.0))),
+    "consensus 90/180/270": ("oracle", replace(DETECTOR, consensus_angles=ORIENT4)),
+    "consensus 90/180/270 ssd-tracked": ("ssd-tracked", replace(DETECTOR, consensus_angles=ORIENT4)),
+    "consensus 135/225 no-orient": ("oracle", replace(DETECTOR, orient=False,
                                                       consensus_angles=(135.0, 225.0))),
-    "consensus 135/225 no-orient ssd-tracked": ("ssd-tracked", replace(MediaPipePoseConfig(), orient=False,
+    "consensus 135/225 no-orient ssd-tracked": ("ssd-tracked", replace(DETECTOR, orient=False,
                                                                        consensus_angles=(135.0, 225.0))),
     # session 10: the landmark model alone on a ROI of the tracked box (roi_source="box", no BlazePose detector)
-    **{f"box {label}{suffix}": (kind, replace(MediaPipePoseConfig(), roi_source="box", **opts))
+    **{f"box {label}{suffix}": (kind, replace(DETECTOR, roi_source="box", **opts))
        for label, opts in BOX_VARIANTS.items() for suffix, kind in (("", "oracle"), (" ssd-tracked", "ssd-tracked"))},
     # the whole runner (track-and-estimate), scored on what it writes (its own interpolation included)
     "pipeline ssd (no-flag default)": ("pipeline:ssd", MediaPipePoseConfig()),
     "pipeline mediapipe detector": ("pipeline:mediapipe", MediaPipePoseConfig()),
     # the same runs with --pose-set (the config's fields that differ from the default are passed)
     "pipeline ssd --pose-set consensus 120/240": (
-        "pipeline:ssd", replace(MediaPipePoseConfig(), consensus_angles=(120.0, 240.0))),
+        "pipeline:ssd", replace(DETECTOR, consensus_angles=(120.0, 240.0))),
     "pipeline ssd --pose-set consensus 135/225 no-orient": (
-        "pipeline:ssd", replace(MediaPipePoseConfig(), orient=False, consensus_angles=(135.0, 225.0))),
-    "pipeline ssd --pose-set heavy": ("pipeline:ssd", replace(MediaPipePoseConfig(), model_complexity=2)),
-    "pipeline ssd --pose-set roi_source=box": ("pipeline:ssd", replace(MediaPipePoseConfig(), roi_source="box")),
-    "pipeline mediapipe detector --pose-set roi_source=box": (
-        "pipeline:mediapipe", replace(MediaPipePoseConfig(), roi_source="box")),
+        "pipeline:ssd", replace(DETECTOR, orient=False, consensus_angles=(135.0, 225.0))),
+    "pipeline ssd --pose-set heavy": ("pipeline:ssd", replace(DETECTOR, model_complexity=2)),
+    "pipeline ssd --pose-set roi_source=detector": ("pipeline:ssd", DETECTOR),
+    "pipeline mediapipe detector --pose-set roi_source=detector": ("pipeline:mediapipe", DETECTOR),
     "box q1 (prior angle only) tracked": ("tracked", replace(MediaPipePoseConfig(), roi_source="box")),
 }
 

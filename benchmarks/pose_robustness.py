@@ -1,7 +1,7 @@
 """PCKh@0.5 of the no-flag ``track-and-estimate`` on the transformed labelled real dev clip.
 
     OMP_NUM_THREADS=1 python benchmarks/pose_robustness.py [--shared ../shared/data] [--only NAME,...]
-        [--json] [--write-doc docs/pose.md]
+        [--json] [--pose-set NAME=VALUE ...] [--write-doc docs/pose.md]
 
 The pose counterpart of ``benchmarks/real_robustness.py`` (tracking): the same transforms
 (``real_robustness.TRANSFORMS``: mirror, sizes, frame rates, repeated frames, JPEG, bars, zoom)
@@ -80,7 +80,7 @@ def _frame_selection_only(name: str) -> bool:
     return name in ("stride2", "dup2", "pulldown", "dup2+jpeg", "pulldown+jpeg")
 
 
-def run(shared: Path, names: list[str]) -> dict[str, dict[str, Any]]:
+def run(shared: Path, names: list[str], pose_options: Optional[dict[str, Any]] = None) -> dict[str, dict[str, Any]]:
     import cv2
 
     frames, gt, vis = pose_real.load_clip(shared / "real" / pose_real.CLIP)
@@ -92,7 +92,7 @@ def run(shared: Path, names: list[str]) -> dict[str, dict[str, Any]]:
             folder.mkdir()
             for t, im in enumerate(images):
                 cv2.imwrite(str(folder / f"{t:05d}.jpg"), im, [cv2.IMWRITE_JPEG_QUALITY, 100])
-            pred, _ = pose_real.pipeline_poses(folder, "ssd")
+            pred, _ = pose_real.pipeline_poses(folder, "ssd", pose_options)
         out[name] = {"frames": len(images), "width": int(images[0].shape[1]), "height": int(images[0].shape[0]),
                      "pckh": float(pckh(pred[..., :2], joints, v).mean),
                      "placed": float(np.isfinite(pred[..., 0]).mean())}
@@ -115,6 +115,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--shared", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--only", default=",".join(real_robustness.TRANSFORMS), help="comma-separated transforms")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--pose-set", action="append", default=[], metavar="NAME=VALUE",
+                    help="a mediapipe pose setting, as track-and-estimate --pose-set (repeatable)")
     ap.add_argument("--write-doc", type=Path, default=None,
                     help="replace the table between '<!-- pose-robustness -->' markers of this markdown file")
     args = ap.parse_args(argv)
@@ -124,10 +126,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         raise SystemExit(f"error: unknown transform(s) {', '.join(unknown)}")
     if not (args.shared / "real" / pose_real.CLIP).is_dir():
         raise SystemExit(f"error: no labelled dev clip under {args.shared / 'real'}")
-    res = run(args.shared, names)
+    from fdpose.pipelines.pose.options import parse_pose_options
+
+    res = run(args.shared, names, parse_pose_options("mediapipe", args.pose_set))
     if args.json:
         print(json.dumps(res, indent=1))
-    table = render(res, "OMP_NUM_THREADS=1 python benchmarks/pose_robustness.py --write-doc docs/pose.md")
+    sets = "".join(f" --pose-set {a}" for a in args.pose_set)
+    table = render(res, f"OMP_NUM_THREADS=1 python benchmarks/pose_robustness.py{sets} --write-doc docs/pose.md")
     if args.write_doc:
         text = args.write_doc.read_text()
         start, end = "<!-- pose-robustness -->", "<!-- /pose-robustness -->"

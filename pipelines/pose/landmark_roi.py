@@ -1,10 +1,10 @@
 """BlazePose's landmark model run directly on a region of interest built from the tracked box.
 
-The ``mediapipe`` backend's default path (``roi_source="detector"``) hands a 3x context crop to
-mediapipe's legacy Pose solution, which first runs BlazePose's own person detector (face-anchored,
-trained on upright people) inside the crop and only then the landmark model on the region that
-detector proposes. The tracker already has the diver's box, so ``roi_source="box"`` skips that
-second detector: this module runs the landmark model file itself (``pose_landmark_full.tflite``
+The ``mediapipe`` backend's detector path (``roi_source="detector"``, its default before session 10)
+hands a 3x context crop to mediapipe's legacy Pose solution, which first runs BlazePose's own person
+detector (face-anchored, trained on upright people) inside the crop and only then the landmark model
+on the region that detector proposes. The tracker already has the diver's box, so ``roi_source="box"``
+(the default) skips that second detector: this module runs the landmark model file itself (``pose_landmark_full.tflite``
 from the mediapipe wheel, or heavy from install.sh) with ``ai_edge_litert`` on
 
 - a square centred on the box, side ``roi_scale`` x the box's longer side, turned by each of the
@@ -241,8 +241,7 @@ class RoiTrace:
 
 class BoxRoiPose:
     """The ``roi_source="box"`` path of :class:`~.mediapipe.MediaPipePoseEstimator` (config duck-typed:
-    ``roi_scale``, ``roi_angles``, ``roi_choice``, ``roi_refine``, ``roi_min_presence``,
-    ``border_value``, ``model_complexity``)."""
+    ``roi_scale``, ``roi_angles``, ``roi_choice``, ``roi_refine``, ``border_value``, ``model_complexity``)."""
 
     def __init__(self, config: Any, to_mpii: Any, model: Optional[LandmarkModel] = None) -> None:
         self.config = config
@@ -255,9 +254,10 @@ class BoxRoiPose:
         lm[:, :2] = crop.to_image(lm[:, :2])
         return LandmarkResult(lm, res.presence, res.heatmap)
 
-    def landmarks(self, image: np.ndarray, box: np.ndarray, base_angle: float) -> tuple[Optional[np.ndarray], RoiTrace]:
-        """Image-pixel landmarks ``(39, 5)`` of the person in ``box`` (xyxy) or None (presence below
-        ``roi_min_presence``), and the trace. ``base_angle``: the orientation prior (degrees)."""
+    def landmarks(self, image: np.ndarray, box: np.ndarray, base_angle: float) -> tuple[np.ndarray, RoiTrace]:
+        """Image-pixel landmarks ``(39, 5)`` of the person in ``box`` (xyxy) and the trace (its presence flag
+        decides whether the pose is output: the caller's ``roi_min_presence``). ``base_angle``: the
+        orientation prior (degrees)."""
         cfg = self.config
         angles = [wrap_angle(base_angle + a) for a in cfg.roi_angles] or [wrap_angle(base_angle)]
         results, tries = [], 0
@@ -275,7 +275,7 @@ class BoxRoiPose:
                              self.to_mpii)
         best = results[k]
         trace = RoiTrace(angle=angles[k], tries=tries, presence=best.presence)
-        return (best.landmarks if best.presence >= cfg.roi_min_presence else None), trace
+        return best.landmarks, trace
 
     def close(self) -> None:
         self.model.close()

@@ -1,27 +1,21 @@
-"""The ``mediapipe`` pose backend: BlazePose (33 landmarks) on an oriented crop, mapped to MPII-16.
+"""The ``mediapipe`` pose backend: BlazePose (33 landmarks) on an oriented region, mapped to MPII-16.
 
-**Model.** The legacy ``mp.solutions.pose`` of mediapipe 0.10.21: pose detector +
-``pose_landmark_full`` (``model_complexity=1``, inside the wheel) by default, or
-``pose_landmark_heavy`` (``model_complexity=2``), which the wheel lacks: install.sh copies it
-from the npm package ``@mediapipe/pose``; without it this backend refuses complexity 2 rather
-than let mediapipe download it. ``static_image_mode=True``: every call runs the detector,
-because consecutive crops are rotated differently and BlazePose's own tracking would carry a
-stale region of interest.
+**Default: the landmark model on the tracked box** (``roi_source="box"``, :mod:`.landmark_roi`).
+BlazePose's landmark model (``pose_landmark_full`` in the wheel, or ``pose_landmark_heavy`` with
+``model_complexity=2``, which install.sh copies from the npm package ``@mediapipe/pose``) runs
+alone, with ai-edge-litert, on a square of ``roi_scale`` (1.5) x the box's longer side turned by
+the orientation prior, then ``roi_refine`` (2) more times on the region its own landmarks give
+(as mediapipe's tracking does); no second person detector inside the box. It beat the detector
+path on every real box set and transform and on synth (docs/pose.md section 6).
 
-**Crop.** A square of ``context`` (3.0) times the longer side of the tracked box, centred on
-it, resampled to ``crop_size`` (256) pixels: BlazePose's person detector needs the context
-(it fails on tight crops of divers; the context sweep on the real dev clip is in docs/pose.md).
-
-A large person (the take-off, a close-up) needs no more context than the frame holds: the crop
-side is at most ``max_frame_share`` (1.0) times the frame's longer side (the context shrinks,
-never below the box): without that limit the crop of a large diver in a small frame is mostly
-black padding, which costs accuracy (docs/pose.md).
-
-**Options measured and left off by default** (figures in docs/pose.md): ``candidate_angles``
-(extra crop rotations, the most confident kept), ``consensus_angles`` (the same, the answer the
-others agree with kept: :mod:`.consensus`), ``flip_test`` (mirror TTA, :func:`merge_flip`),
-``whole_frame`` (BlazePose on the whole frame as one more candidate), ``model_complexity=2``, and
-``roi_source="box"`` (the landmark model alone on the tracked box's ROI: :mod:`.landmark_roi`).
+**``roi_source="detector"``** (the default before session 10): the legacy ``mp.solutions.pose``
+of mediapipe 0.10.21 (its pose detector, then the landmark model) on a crop of ``context`` (3.0)
+x the box's longer side (``static_image_mode``: consecutive crops turn differently, mediapipe's
+own tracking would carry a stale region), at most ``max_frame_share`` (1.0) x the frame's longer
+side (a large diver's crop would be mostly padding). Its detector needs that context and misses
+or mislocates inverted, tucked divers; heavy is refused rather than downloaded when absent.
+Options of that path, measured and left off (docs/pose.md): ``candidate_angles``,
+``consensus_angles`` (:mod:`.consensus`), ``flip_test`` (:func:`merge_flip`), ``whole_frame``.
 
 **Interpolation.** BlazePose's visibility is low on divers whose joints it places right, so
 the pipeline interpolates only joints this backend did not place (``interpolate_below`` 0,
@@ -246,16 +240,18 @@ class MediaPipePoseConfig:
     #: BlazePose did not place are filled; its visibility is low on divers whose joints it still
     #: places right, so a higher cut (0.3) removes good joints (its cost on the real dev clip: docs/pose.md)
     interpolate_below: float = 0.0
-    #: where BlazePose's landmark model looks. "detector": mediapipe's Pose solution on the context crop, its own
-    #: person detector choosing the region inside it; "box": the landmark model alone on a square of roi_scale x the
-    #: tracked box's longer side, no second detector (:mod:`.landmark_roi`; context/fallbacks/candidates unused)
-    roi_source: str = "detector"
+    #: where BlazePose's landmark model looks. "box": the landmark model alone on a square of roi_scale x the tracked
+    #: box's longer side, no second detector (:mod:`.landmark_roi`; the crop options below the roi_* ones unused);
+    #: "detector": mediapipe's Pose solution on the context crop, its own person detector choosing the region
+    roi_source: str = "box"
     roi_scale: float = 1.5  #: "box": side of the first ROI / the box's longer side
     #: "box": ROI rotations tried (relative to the orientation prior), each refined, one kept by roi_choice
     roi_angles: tuple[float, ...] = (0.0,)
     roi_choice: str = "heatmap"  #: "box": heatmap | presence | medoid (landmark_roi.choose_candidate)
     roi_refine: int = 2  #: "box": runs per angle on the ROI the model's own last landmarks give
-    roi_min_presence: float = 0.0  #: "box": pose-presence flag below which the box gets no joints
+    #: "box": pose-presence flag below which the box gets no joints (mediapipe's own threshold; >= 0.62 on every
+    #: diver frame of the real dev clip, ~0 on an empty picture)
+    roi_min_presence: float = 0.5
 
     def __post_init__(self) -> None:
         if not self.context > 0 or self.crop_size < 32:
@@ -379,10 +375,12 @@ class MediaPipePoseEstimator:
                 limit = self.config.max_frame_share * max(image.shape[:2])
                 context = min(context, max(limit / max(box[2] - box[0], box[3] - box[1], 1.0), 1.0))
             tries = 0
+            axis_pose = None
             if self._roi is not None:  # the landmark model on the box's ROI (fallbacks: the rotations tried)
                 lm, roi_trace = self._roi.landmarks(image, box, base)
-                cands += [blazepose_to_mpii(lm[:NUM_LANDMARKS, [0, 1, 3]])] if lm is not None else []
-                angles += [roi_trace.angle] if lm is not None else []
+                axis_pose = blazepose_to_mpii(lm[:NUM_LANDMARKS, [0, 1, 3]])
+                if roi_trace.presence >= self.config.roi_min_presence:
+                    cands, angles = cands + [axis_pose], angles + [roi_trace.angle]
                 first, fallback, tries = [], [], roi_trace.tries
             for group in (first, fallback):
                 for angle in group:
@@ -403,7 +401,9 @@ class MediaPipePoseEstimator:
                     k = select_candidate(np.stack(cands))
                 out[i], used = cands[k], angles[k]
             if self.config.orient:
-                state.update(out[i], self.config)
+                # a pose below roi_min_presence is not output but still orients the next ROI: without it one
+                # doubtful frame would drop the prior and the inverted diver's next ROI would be upright
+                state.update(out[i] if axis_pose is None else axis_pose, self.config)
             self.last_trace.append(PoseTrace(angle=used, tries=tries, found=bool(cands)))
         return out
 

@@ -40,11 +40,12 @@ def astronaut() -> np.ndarray:
     return np.ascontiguousarray(cv2.cvtColor(skimage_data.astronaut(), cv2.COLOR_RGB2BGR))
 
 
-#: The photo tests use the crop these figures were measured with (context 2.5, no frame limit): the
+#: The photo tests run the detector path (roi_source="detector", the default before session 10; the box path
+#: is tested in test_pose_landmark_roi.py) with the crop these figures were measured with (context 2.5, no frame limit): the
 #: box spans the whole photo, so the default's frame limit would cut the rotated crop's corners, and
 #: at context 3.0 the astronaut is too small for BlazePose's detector once the crop is rotated (the
 #: defaults are tuned on real diving boxes, docs/pose.md).
-PHOTO = MediaPipePoseConfig(context=2.5, max_frame_share=0.0)
+PHOTO = MediaPipePoseConfig(roi_source="detector", context=2.5, max_frame_share=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,8 @@ def estimator() -> MediaPipePoseEstimator:
 
 @pytest.fixture(scope="module")
 def plain_estimator() -> MediaPipePoseEstimator:
-    est = MediaPipePoseEstimator(MediaPipePoseConfig(context=2.5, max_frame_share=0.0, orient=False))
+    est = MediaPipePoseEstimator(MediaPipePoseConfig(roi_source="detector", context=2.5, max_frame_share=0.0,
+                                                     orient=False))
     yield est
     est.close()
 
@@ -238,8 +240,8 @@ def test_rotation_consensus_is_rotation_equivariant(plain_estimator: MediaPipePo
     size = astronaut.shape[0]
     upright_plain = plain_estimator.estimate(astronaut, BOX)[0]
     head = float(np.linalg.norm(upright_plain[J["head_top"], :2] - upright_plain[J["upper_neck"], :2]))
-    est = MediaPipePoseEstimator(MediaPipePoseConfig(context=2.5, max_frame_share=0.0, orient=False,
-                                                     consensus_angles=(90.0, 180.0, 270.0)))
+    est = MediaPipePoseEstimator(MediaPipePoseConfig(roi_source="detector", context=2.5, max_frame_share=0.0,
+                                                     orient=False, consensus_angles=(90.0, 180.0, 270.0)))
     try:
         upright = est.estimate(astronaut, BOX)[0]
         assert est.last_trace[0].tries == 4
