@@ -56,7 +56,7 @@ def variants() -> dict[str, TrackerConfig]:
     out["defaults + fill in scene coordinates"] = base.with_(fill={"enabled": True, "fill_space": "scene"})
     out["defaults + thin-box refinement (redetect)"] = base.with_(refine_thin=True)
     out["defaults + thin-box refinement at aspect 5"] = base.with_(refine_thin=True, refine_aspect=5.0)
-    out["defaults + kept-box check of thin boxes (verify, aspect 3)"] = base.with_(thin_aspect=3.0)
+    out["all on, kept-box check of lone thin boxes off (verify.thin_aspect 0)"] = base.with_(thin_aspect=0.0)
     out["all on, camera by the box vote"] = base.with_(source="boxes")
     out["all on (default)"] = base
     return out

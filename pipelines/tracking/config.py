@@ -302,8 +302,9 @@ class VerifyConfig:
     #: as much to replace it; raising it checks fewer frames and accepts fewer crop boxes
     same_iou: float = 0.4
     #: also check a kept box alone when it is at least this tall for its width in the detector's
-    #: stretched square input (SSD's anchors stop at 3:1); lowering it checks more boxes (0: never)
-    thin_aspect: float = 0.0
+    #: stretched square input (SSD's anchors stop at 3:1: taller boxes are drawn too wide); raising it checks
+    #: fewer boxes (0: never)
+    thin_aspect: float = 3.0
     #: a lone thin box is replaced only by a narrower verified box overlapping it by at least this IoU (a
     #: narrower box that keeps less of it is a part of the body); raising it replaces fewer thin boxes
     thin_iou: float = 0.5

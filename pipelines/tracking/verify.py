@@ -20,7 +20,7 @@ Real-world assumptions (each switchable in :class:`~fdpose.pipelines.tracking.co
   and the kept box becomes the mean of the verified boxes that lie on the same person (IoU >=
   ``same_iou`` with the kept box; searching around each box and averaging takes out the pull of
   the crop's own placement).
-- *A box thinner than the anchors is too wide* (``thin_aspect``; 0, the default: off): a handstand is
+- *A box thinner than the anchors is too wide* (``thin_aspect``: the anchors' 3:1; 0: off): a handstand is
   about 10:1 in the stretched input while the anchors stop at 3:1 (real armstand, frame 1:
   61 px wide for a 30 px diver). Such a kept box is checked the same way even when it is alone,
   and replaced only by a narrower verified box that keeps most of it (IoU >= ``thin_iou``).

@@ -257,10 +257,11 @@ def test_refine_thin_replaces_a_too_wide_box_of_a_thin_figure() -> None:
 
 def test_ssd_armstand_thin_box_refinement_boxes_the_handstand(armstand) -> None:  # type: ignore[no-untyped-def]
     """Frame 1: the whole-frame SSD box is 61 px wide for the 30 px handstand diver (IoU 0.48);
-    refined by the crop search it is right (measured: 14 of 21 frames against 13)."""
+    refined by the crop search it is right (measured: 14 of 21 frames against 13). (The defaults'
+    kept-box check narrows it too: tests/pipelines/test_tracker_verify.py; here it is off.)"""
     run, gt, entry = armstand
-    assert 1 not in _on_diver(run(TrackerConfig()), gt)
-    res = run(TrackerConfig().with_(refine_thin=True))
+    assert 1 not in _on_diver(run(TrackerConfig().with_(thin_aspect=0.0)), gt)
+    res = run(TrackerConfig().with_(refine_thin=True, thin_aspect=0.0))
     assert {0, 1, 2, 3, 4, 5, 6, 14, 15} <= _on_diver(res, gt)
     assert all(res.box(t) is None for t in range(entry, len(gt)))
 
