@@ -216,6 +216,20 @@ def test_box_roi_is_rotation_invariant_on_a_photo() -> None:
             assert abs((est.last_trace[0].angle + 90 * k + 180) % 360 - 180) < 1e-6, est.last_trace[0]
 
 
+def test_default_box_path_gives_no_joints_on_an_empty_box() -> None:
+    """roi_source=box is the default; on a grey picture the pose flag is below roi_min_presence (0.5): no joints,
+    the trace says nothing was found after the 3 runs (one region, two refinements)."""
+    _model_or_skip()
+    from fdpose.pipelines.pose.mediapipe import MediaPipePoseEstimator
+
+    with MediaPipePoseEstimator() as est:
+        assert est.config.roi_source == "box" and est.config.roi_min_presence == 0.5
+        blank = np.full((200, 300, 3), 128, np.uint8)
+        p = est.estimate(blank, np.array([[100.0, 50.0, 140.0, 150.0]]))
+        assert p.shape == (1, 16, 3) and np.isnan(p[..., :2]).all() and (p[..., 2] == 0).all()
+        assert not est.last_trace[0].found and est.last_trace[0].tries == 3
+
+
 def test_box_roi_on_the_real_dev_clip(shared_data: Path) -> None:
     """The default box path (one ROI turned by the prior, 2 refinements) with the label boxes."""
     _model_or_skip()
