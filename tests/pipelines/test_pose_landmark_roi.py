@@ -252,3 +252,31 @@ def test_box_roi_on_the_real_dev_clip(shared_data: Path) -> None:
     assert np.isfinite(pred[..., 0]).all()
     score = pckh(pred[..., :2], gt, vis).mean
     assert score >= 0.79, score  # measured 0.814 (the detector path: 0.809)
+
+
+def test_a_gated_pose_still_orients_the_next_region(shared_data: Path) -> None:
+    """roi_min_presence only decides what is output: with every pose gated (1.0) the regions turn exactly as with
+    none gated (0.0), frame after frame, so one doubtful frame cannot reset the inverted diver's prior."""
+    _model_or_skip()
+    import cv2
+
+    from fdpose.pipelines.pose.mediapipe import MediaPipePoseConfig, MediaPipePoseEstimator
+
+    folder = shared_data / "real" / "finediving_10m_clipA"
+    labels = json.loads((folder / "labels_mpii.json").read_text())[:12]
+    frames = [cv2.imread(str(folder / r["image"])) for r in labels]
+    gt = np.array([r["joints"] for r in labels], float)
+    boxes = np.concatenate([gt.min(axis=1) - 5, gt.max(axis=1) + 5], axis=1)
+    angles = {}
+    for gate in (0.0, 1.0):
+        with MediaPipePoseEstimator(MediaPipePoseConfig(roi_min_presence=gate)) as est:
+            est.reset()
+            out, seen = [], []
+            for f, b in zip(frames, boxes):
+                out.append(est.estimate(f, b[None])[0])
+                seen.append(est.last_trace[0].angle)
+        angles[gate] = np.array(seen)
+        placed = np.isfinite(np.array(out)[..., 0]).mean()
+        assert placed == (1.0 if gate == 0.0 else 0.0)
+    np.testing.assert_allclose(angles[1.0], angles[0.0])
+    assert np.abs(angles[0.0]).max() > 90  # the diver turns over within these frames: the prior follows him
