@@ -66,6 +66,7 @@ BOX_VARIANTS: dict[str, dict[str, Any]] = {
     "q1 s1.25": {"roi_angles": (0.0,), "roi_scale": 1.25}, "q1 s2.0": {"roi_angles": (0.0,), "roi_scale": 2.0},
     "q1 heavy": {"roi_angles": (0.0,), "model_complexity": 2},
     "q1 min-presence 0": {"roi_min_presence": 0.0},
+    "q1 fallback 180/90/-90": {"roi_fallback_angles": (180.0, 90.0, -90.0)},
     "q2 (prior +180)": {"roi_angles": (0.0, 180.0)},
     "q3 (prior +-90)": {"roi_angles": (0.0, 90.0, -90.0)},
 }
@@ -133,6 +134,8 @@ VARIANTS: dict[str, tuple[str, MediaPipePoseConfig]] = {
     "pipeline ssd --pose-set roi_source=detector": ("pipeline:ssd", DETECTOR),
     "pipeline mediapipe detector --pose-set roi_source=detector": ("pipeline:mediapipe", DETECTOR),
     "box q1 (prior angle only) tracked": ("tracked", replace(MediaPipePoseConfig(), roi_source="box")),
+    "box q1 fallback 180/90/-90 tracked": ("tracked", replace(MediaPipePoseConfig(),
+                                                               roi_fallback_angles=(180.0, 90.0, -90.0))),
 }
 
 

@@ -241,7 +241,8 @@ class RoiTrace:
 
 class BoxRoiPose:
     """The ``roi_source="box"`` path of :class:`~.mediapipe.MediaPipePoseEstimator` (config duck-typed:
-    ``roi_scale``, ``roi_angles``, ``roi_choice``, ``roi_refine``, ``border_value``, ``model_complexity``)."""
+    ``roi_scale``, ``roi_angles``, ``roi_choice``, ``roi_refine``, ``roi_min_presence``, ``roi_fallback_angles``,
+    ``border_value``, ``model_complexity``)."""
 
     def __init__(self, config: Any, to_mpii: Any, model: Optional[LandmarkModel] = None) -> None:
         self.config = config
@@ -254,28 +255,39 @@ class BoxRoiPose:
         lm[:, :2] = crop.to_image(lm[:, :2])
         return LandmarkResult(lm, res.presence, res.heatmap)
 
+    def _refined(self, image: np.ndarray, box: np.ndarray, angle: float) -> tuple[LandmarkResult, int]:
+        """The result on the box's region turned by ``angle`` after ``roi_refine`` runs on the model's own
+        region (re-centred, re-turned, re-scaled on its body circle), and the runs made."""
+        res, tries = self._run(image, box_crop(box, self.config.roi_scale, angle, INPUT_SIZE)), 1
+        for _ in range(int(self.config.roi_refine)):
+            roi = roi_from_landmarks(res.landmarks)
+            if roi is None:
+                break
+            res, tries = self._run(image, roi), tries + 1
+        return res, tries
+
     def landmarks(self, image: np.ndarray, box: np.ndarray, base_angle: float) -> tuple[np.ndarray, RoiTrace]:
         """Image-pixel landmarks ``(39, 5)`` of the person in ``box`` (xyxy) and the trace (its presence flag
         decides whether the pose is output: the caller's ``roi_min_presence``). ``base_angle``: the
-        orientation prior (degrees)."""
+        orientation prior (degrees). When the kept candidate's flag is below ``roi_min_presence`` (a stale or
+        missing prior, e.g. the first frame after a gap with the diver horizontal), the ``roi_fallback_angles``
+        (relative to the prior) are run too and the choice is made again among all candidates."""
         cfg = self.config
+        scale = max(math.hypot(box[2] - box[0], box[3] - box[1]), 1.0)
         angles = [wrap_angle(base_angle + a) for a in cfg.roi_angles] or [wrap_angle(base_angle)]
         results, tries = [], 0
-        for angle in angles:
-            res = self._run(image, box_crop(box, cfg.roi_scale, angle, INPUT_SIZE))
-            tries += 1
-            for _ in range(int(cfg.roi_refine)):  # re-centre, re-turn, re-scale on the model's own body circle
-                roi = roi_from_landmarks(res.landmarks)
-                if roi is None:
-                    break
-                res = self._run(image, roi)
-                tries += 1
-            results.append(res)
-        k = choose_candidate(results, cfg.roi_choice, max(math.hypot(box[2] - box[0], box[3] - box[1]), 1.0),
-                             self.to_mpii)
-        best = results[k]
-        trace = RoiTrace(angle=angles[k], tries=tries, presence=best.presence)
-        return best.landmarks, trace
+        for group in (angles, [wrap_angle(base_angle + a) for a in cfg.roi_fallback_angles]):
+            if group is not angles:
+                angles = angles + group
+            for angle in group:
+                res, runs = self._refined(image, box, angle)
+                results.append(res)
+                tries += runs
+            k = choose_candidate(results, cfg.roi_choice, scale, self.to_mpii)
+            if results[k].presence >= cfg.roi_min_presence:
+                break
+        trace = RoiTrace(angle=angles[k], tries=tries, presence=results[k].presence)
+        return results[k].landmarks, trace
 
     def close(self) -> None:
         self.model.close()

@@ -249,6 +249,8 @@ class MediaPipePoseConfig:
     roi_angles: tuple[float, ...] = (0.0,)
     roi_choice: str = "heatmap"  #: "box": heatmap | presence | medoid (landmark_roi.choose_candidate)
     roi_refine: int = 2  #: "box": runs per angle on the ROI the model's own last landmarks give
+    #: "box": rotations (relative to the prior) also run when the kept pose's flag is below roi_min_presence
+    roi_fallback_angles: tuple[float, ...] = ()
     #: "box": pose-presence flag below which the box gets no joints (mediapipe's own threshold; >= 0.62 on every
     #: diver frame of the real dev clip, ~0 on an empty picture)
     roi_min_presence: float = 0.5

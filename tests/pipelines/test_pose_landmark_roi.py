@@ -280,3 +280,25 @@ def test_a_gated_pose_still_orients_the_next_region(shared_data: Path) -> None:
         assert placed == (1.0 if gate == 0.0 else 0.0)
     np.testing.assert_allclose(angles[1.0], angles[0.0])
     assert np.abs(angles[0.0]).max() > 90  # the diver turns over within these frames: the prior follows him
+
+
+def test_fallback_rotations_when_the_prior_angle_finds_nobody(shared_data: Path) -> None:
+    """Frame 15 of the armstand clip (the diver horizontal, head to the right, no prior: the tracker lost him for
+    7 frames): the upright region's flag stays under 0.5 after its refinements, so the default outputs nothing;
+    with roi_fallback_angles the 3 extra rotations run (12 runs) and the kept one (+90 degrees) puts the head right
+    of the pelvis. Off by default: on the dev clip's tracked boxes it cost 0.847 -> 0.778 (docs/pose.md)."""
+    _model_or_skip()
+    import cv2
+
+    from fdpose.pipelines.pose.mediapipe import MediaPipePoseConfig, MediaPipePoseEstimator
+
+    image = cv2.imread(str(shared_data / "real" / "mtlaqa_10m_armstand" / "00015.jpg"))
+    box = np.array([[184.6, 113.4, 334.1, 193.0]])  # the no-flag run's box on that frame (session 10)
+    with MediaPipePoseEstimator() as est:
+        p = est.estimate(image, box)[0]
+        assert np.isnan(p[:, 0]).all() and est.last_trace[0].tries == 3 and not est.last_trace[0].found
+    with MediaPipePoseEstimator(MediaPipePoseConfig(roi_fallback_angles=(180.0, 90.0, -90.0))) as est:
+        p = est.estimate(image, box)[0]
+        assert est.last_trace[0].tries == 12 and est.last_trace[0].found and est.last_trace[0].angle == 90.0
+    assert np.isfinite(p[:, :2]).all()
+    assert p[J["head_top"], 0] > p[J["thorax"], 0] > p[J["pelvis"], 0] + 40  # measured 332 > 285 > 206
