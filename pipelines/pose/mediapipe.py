@@ -28,9 +28,9 @@ that axis points up; the joints are mapped back through the exact inverse affine
 (:mod:`.crop`). With ``predict_rotation`` the last angular step (clamped to
 ``max_angular_step`` degrees per frame) is added, since somersaults turn the body by up to
 ~35 degrees per frame at 25 fps. Without a prior (first frame, after ``reset()``, or after
-``forget_after`` frames without a confident axis) the crop is upright. When BlazePose finds
-nobody in the oriented crop, the ``fallback_angles`` (relative to the tried angle) are tried
-in order.
+``forget_after`` frames without a confident axis) the crop is upright. Detector path: when
+BlazePose finds nobody in the oriented crop, the ``fallback_angles`` (relative to the tried
+angle) are tried in order (box path: ``roi_fallback_angles``, off).
 
 **MPII-16 from BlazePose 33** (:func:`blazepose_to_mpii`): ankles, knees, hips, wrists,
 elbows and shoulders are copied (BlazePose's LEFT_* is the person's left, as MPII's ``l_*``);
