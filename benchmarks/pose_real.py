@@ -67,6 +67,8 @@ BOX_VARIANTS: dict[str, dict[str, Any]] = {
     "q1 heavy": {"roi_angles": (0.0,), "model_complexity": 2},
     "q1 min-presence 0": {"roi_min_presence": 0.0},
     "q1 fallback 180/90/-90": {"roi_fallback_angles": (180.0, 90.0, -90.0)},
+    "q1 + whole": {"whole_frame": True},
+    "q1 heavy r3": {"model_complexity": 2, "roi_refine": 3},
     "q2 (prior +180)": {"roi_angles": (0.0, 180.0)},
     "q3 (prior +-90)": {"roi_angles": (0.0, 90.0, -90.0)},
 }
