@@ -331,7 +331,7 @@ def track_with_redetect(cands: Sequence[Boxes | np.ndarray], config: TrackerConf
     if frames is None or not hasattr(detector, "detect_one"):
         return track, rows, stats
     if not active:
-        stats.verified = _verify(track, rows, frames, detector, config)
+        stats.verified = _verify(track, rows, frames, detector, config, image_size)
         return track, rows, stats
     tried: set[int] = set()
     for _ in range(cfg.rounds):
@@ -354,13 +354,13 @@ def track_with_redetect(cands: Sequence[Boxes | np.ndarray], config: TrackerConf
             break
         track = track_diver(rows, config, image_size=image_size, camera=camera, **kwargs)
     log.info("re-detection: %d frames searched, %d gained a box", len(stats.searched), len(stats.added))
-    stats.verified = _verify(track, rows, frames, detector, config)
+    stats.verified = _verify(track, rows, frames, detector, config, image_size)
     return track, rows, stats
 
 
 def _verify(track: TrackResult, rows: list[np.ndarray], frames: FrameGetter, detector: Any,
-            config: TrackerConfig) -> list[int]:
+            config: TrackerConfig, image_size: Optional[tuple[int, int]]) -> list[int]:
     """The crop check of the kept boxes (:mod:`fdpose.pipelines.tracking.verify`, with this
     module's search); the frames whose box it changed."""
     return verify_kept(track, rows, frames, lambda image, box: local_boxes(detector, image, box, config.redetect),
-                       config.verify).changed
+                       config.verify, image_size).changed

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -79,10 +79,11 @@ def _thin(box: np.ndarray, size: tuple[int, int]) -> float:
 
 
 def verify_kept(track: TrackResult, cands: list[np.ndarray], frames: Frames, search: Search,
-                cfg: VerifyConfig) -> VerifyStats:
+                cfg: VerifyConfig, image_size: Optional[tuple[int, int]] = None) -> VerifyStats:
     """Check the track's kept boxes where several candidates lie on the diver (module docstring);
     ``track.boxes`` and the kept rows of ``cands`` (T ``(K_t, 5)`` rows) are changed in place.
-    Filled boxes (no detection) are left alone."""
+    Filled boxes (no detection) are left alone. image_size: the frames' ``(width, height)``, so
+    that only the frames with a thin kept box are fetched (None: read off each fetched frame)."""
     stats = VerifyStats()
     if not cfg.enabled:
         return stats
@@ -96,8 +97,8 @@ def verify_kept(track: TrackResult, cands: list[np.ndarray], frames: Frames, sea
         mask[row] = False
         if mask.any():
             todo[t] = [kept[:4]] + [b[:4] for b in c[mask]]
-        elif cfg.thin_aspect > 0:
-            todo[t] = [kept[:4]]  # (frame size comes with the image, below)
+        elif cfg.thin_aspect > 0 and (image_size is None or _thin(kept, image_size) >= cfg.thin_aspect):
+            todo[t] = [kept[:4]]  # (without the frame size: checked on the image, below)
     if not todo:
         return stats
     order = sorted(todo)

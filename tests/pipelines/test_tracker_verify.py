@@ -230,3 +230,29 @@ def test_ssd_armstand_handstand_box_is_narrowed(shared_data: Path, ssd) -> None:
     on, off = on_diver(TrackerConfig()), on_diver(TrackerConfig().with_(thin_aspect=0.0))
     assert 1 in on and 1 not in off
     assert on - {1} == off
+
+
+def test_only_frames_with_a_thin_or_second_box_are_fetched_when_the_size_is_known() -> None:
+    """The runner re-decodes the frames the check asks for: with the frame size given, a frame whose
+    kept box is neither thin nor shares the diver with a second box is never fetched."""
+    image = _painted(281, 500, (210, 14, 259, 207))
+    cands = [np.array([[201.0, 30, 263, 209, 0.37]]),  # thin: 5.2 in the stretched input
+             np.array([[150.0, 60, 300, 200, 0.5]]),  # squat
+             np.array([[150.0, 60, 300, 200, 0.5]])]
+    asked: list[int] = []
+
+    def frames(idx: list[int]) -> list[np.ndarray]:
+        asked.extend(idx)
+        return [image for _ in idx]
+
+    def run(size: tuple[int, int] | None) -> list[int]:
+        asked.clear()
+        track = TrackResult(np.array([c[0] for c in cands]), [TrackDecision.MATCHED] * 3, np.zeros(3, dtype=int), 0)
+        stats = verify_kept(track, [c.copy() for c in cands], frames,
+                            lambda img, box: local_boxes(ThresholdDetector(), img, box, RedetectConfig()),
+                            VerifyConfig(), size)
+        assert stats.checked == [0] and stats.changed == [0]
+        return list(asked)
+
+    assert run((500, 281)) == [0]
+    assert run(None) == [0, 1, 2]
