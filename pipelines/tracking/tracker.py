@@ -187,6 +187,12 @@ frames between two boxes of the chosen track at most ``fill_max_gap`` apart get 
 interpolated in the scene where the camera was measured over the gap, in the image where not
 (decision ``filled``, candidate row -1).
 
+**Kept-box check** (:mod:`fdpose.pipelines.tracking.verify`, run by
+:func:`~fdpose.pipelines.tracking.redetect.track_with_redetect` where frames and a one-image detector
+exist): after the track is final, a kept box with a second candidate on the same person (IoU >=
+``same_iou``), or alone and thinner than the detector's anchors (``thin_aspect``), is replaced by
+the detector's crop-verified box; who is tracked never changes, only his box.
+
 The tuning history of these rules (what each changed, measured on synth worlds) is in
 ``docs/tracker.md``; the ablation there measures each refinement switched off.
 """
