@@ -49,9 +49,9 @@ def test_no_flag_run_on_real_frames(shared_data: Path, tmp_path: Path) -> None:
 
 def test_no_flag_run_on_a_real_video_file(shared_data: Path, tmp_path: Path) -> None:
     """Users bring video files: real clip A encoded as an mp4 (25 fps, OpenCV's mp4v) goes through the no-flag
-    run like its frames do. Measured: the diver boxed in 34/34 frames, PCKh@0.5 0.829 against the labels since
-    the pose default became the landmark model on the box's ROI (session 10; 0.761 with --pose-set
-    roi_source=detector in the same tree, 0.783 before the tracker changes of session 10)."""
+    run like its frames do. Measured: the diver boxed in 34/34 frames, PCKh@0.5 0.847 against the labels since
+    the pose default became the landmark model on the box's ROI (session 10, tree b61fc0a; 0.761 with
+    --pose-set roi_source=detector in the same tree, 0.783 before the tracker changes of session 10)."""
     pytest.importorskip("mediapipe")
     cv2 = pytest.importorskip("cv2")
     from fdpose.model_files import SSD_OIDV4, model_file
