@@ -3,7 +3,8 @@
 Every clip JSON records, in ``settings.resume_record`` (:func:`resume_record`), what made it: the
 sampled frame count, ``--init-box``, flip test, the tracker and (configured) interpolation
 parameters, the detector (name, detections folder, config/checkpoint content hashes) and the pose
-backend (name, config/checkpoint content hashes). On resume a clip is kept only when its JSON is
+backend (name, config/checkpoint content hashes; for ``mediapipe`` every setting in effect, the
+defaults included). On resume a clip is kept only when its JSON is
 valid, its ``pred_comp`` npz loads with the right shape, and its record equals the current run's
 (:func:`stale_reason`); otherwise it is redone and the reason logged. Checkpoints are compared by
 SHA-256 of their content, not by path: a moved file is the same model, a file replaced in place
@@ -58,8 +59,14 @@ def resume_record(cfg: Any) -> dict[str, Any]:
         },
     }
     options = getattr(cfg, "pose_options", None)
-    if options:  # (absent when none: the records of runs made before --pose-set stay equal)
+    if options:  # what the run set itself
         record["pose"]["options"] = dict(options)
+    if cfg.pose == "mediapipe":
+        # every setting in effect, defaults included: a clip made under an earlier default (the pose
+        # region from BlazePose's own detector before session 10) is redone, not kept as today's output
+        from fdpose.pipelines.pose.options import mediapipe_config
+
+        record["pose"]["settings"] = asdict(mediapipe_config(dict(options or {})))
     return json.loads(dumps_json(record))  # the form it has after a JSON round trip (lists, floats)
 
 

@@ -105,3 +105,23 @@ def test_track_and_estimate_records_pose_options_and_resume_honours_them(tmp_pat
     assert res.exit_code == 0 and json.loads(res.output)["clips"]["done"] == 1
     doc = json.loads((out / "m__1.json").read_text())
     assert "pose_options" not in doc["settings"] and "options" not in doc["settings"]["resume_record"]["pose"]
+    assert doc["settings"]["resume_record"]["pose"]["settings"]["roi_source"] == "box"
+
+
+def test_resume_record_holds_the_mediapipe_settings_in_effect_so_a_changed_default_redoes() -> None:
+    """A clip made under another default (the detector path, the default before session 10) is stale even
+    when the run set no option; the HRNet backend records no mediapipe settings."""
+    from dataclasses import replace
+
+    from fdpose.pipelines.resume import _differences, resume_record
+    from fdpose.pipelines.runner import RunConfig
+
+    cfg = RunConfig(out=Path("out"), frames=96, pose="mediapipe", detector="ssd")
+    record = resume_record(cfg)
+    assert record["pose"]["settings"]["roi_source"] == "box" and "options" not in record["pose"]
+    old = json.loads(json.dumps(record))
+    old["pose"]["settings"]["roi_source"] = "detector"
+    assert _differences(old, record) == ["pose.settings.roi_source"]
+    chosen = resume_record(replace(cfg, pose_options={"context": 2.5}))
+    assert chosen["pose"]["settings"]["context"] == 2.5 and chosen["pose"]["options"] == {"context": 2.5}
+    assert "settings" not in resume_record(replace(cfg, pose="hrnet"))["pose"]
