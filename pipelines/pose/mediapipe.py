@@ -58,7 +58,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from types import ModuleType
 from typing import Any, Optional, Sequence
 
@@ -213,7 +213,9 @@ class MediaPipePoseConfig:
     #: crop side / longer side of the box: 3.0, the best of 1.5-4.0 on the real dev clip (docs/pose.md)
     context: float = 3.0
     crop_size: int = 256  #: crop side in pixels (BlazePose's landmark input is 256)
-    orient: bool = True  #: orientation normalisation from the previous frame's body axis
+    #: orientation normalisation from the previous frame's body axis; the box path relies on it (off: every region
+    #: upright, an inverted diver is read upside down; docs/pose.md)
+    orient: bool = True
     predict_rotation: bool = True  #: add the last angular step to the previous angle
     max_angular_step: float = 60.0  #: clamp of that step, degrees per frame
     min_axis_confidence: float = 0.5  #: pelvis and thorax confidence needed to update the axis
@@ -274,6 +276,23 @@ class MediaPipePoseConfig:
                 or not self.roi_angles:
             raise ConfigError("mediapipe pose: roi_scale must be > 0, roi_refine >= 0, roi_min_presence in "
                               "[0, 1] and roi_angles not empty")
+        if self.roi_source == "box":
+            # settings of the detector path only: accepted silently they would be recorded as in effect
+            ignored = [name for name in DETECTOR_PATH_FIELDS if getattr(self, name) != _DEFAULTS[name]]
+            if not self.whole_frame:  # the whole-frame candidate still runs BlazePose's own detector
+                ignored += [name for name in WHOLE_FRAME_FIELDS if getattr(self, name) != _DEFAULTS[name]]
+            if ignored:
+                raise ConfigError(f"mediapipe pose: {', '.join(ignored)} take effect only with roi_source=detector "
+                                  "(flip_test, min_detection_confidence: or whole_frame); add roi_source=detector "
+                                  "(the box path turns its region by roi_angles / roi_fallback_angles)")
+
+
+#: fields only the detector path (``roi_source="detector"``) reads
+DETECTOR_PATH_FIELDS = ("context", "crop_size", "max_frame_share", "candidate_angles", "consensus_angles",
+                        "fallback_angles")
+#: fields the box path reads only for the whole-frame candidate (``whole_frame``)
+WHOLE_FRAME_FIELDS = ("flip_test", "min_detection_confidence")
+_DEFAULTS = {f.name: f.default for f in fields(MediaPipePoseConfig)}
 
 
 @dataclass

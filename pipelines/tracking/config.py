@@ -292,8 +292,9 @@ class RedetectConfig:
 @dataclass(frozen=True)
 class VerifyConfig:
     """Crop check of the kept box where several candidates lie on the diver
-    (:mod:`fdpose.pipelines.tracking.verify`): two whole-frame boxes one inside the other are one
-    person, boxed loosely for want of pixels; a crop shows him larger. Needs the clip's frames and a
+    (:mod:`fdpose.pipelines.tracking.verify`): a whole-frame candidate overlapping the kept box by IoU >=
+    ``same_iou`` is a second box of the same person, boxed loosely for want of pixels; a crop shows him
+    larger (and a lone box thinner than the anchors, ``thin_aspect``, is checked too). Needs the clip's frames and a
     one-image detector (the search settings are the ``redetect`` section's); idle otherwise."""
 
     enabled: bool = True

@@ -16,9 +16,9 @@ from fdpose.pipelines.pose.options import mediapipe_config, parse_pose_options
 
 
 def test_pairs_become_checked_fields_later_ones_win() -> None:
-    opts = parse_pose_options("mediapipe", ["consensus_angles=[120, 240]", "context=2", "flip_test=true",
-                                            "context=2.5"])
-    assert opts == {"consensus_angles": (120.0, 240.0), "context": 2.5, "flip_test": True}
+    opts = parse_pose_options("mediapipe", ["roi_source=detector", "consensus_angles=[120, 240]", "context=2",
+                                            "flip_test=true", "context=2.5"])
+    assert opts == {"roi_source": "detector", "consensus_angles": (120.0, 240.0), "context": 2.5, "flip_test": True}
     cfg = mediapipe_config(opts)
     assert cfg.consensus_angles == (120.0, 240.0) and cfg.context == 2.5 and cfg.flip_test is True
     assert parse_pose_options("hrnet", []) == {}
@@ -37,11 +37,22 @@ def test_pairs_become_checked_fields_later_ones_win() -> None:
     ("mediapipe", "consensus_angles=[NaN, 90]", "--pose-set 'consensus_angles=[NaN, 90]': NaN is not a finite number"),
     ("mediapipe", "max_frame_share=Infinity", "Infinity is not a finite number"),
     ("hrnet", "flip_test=true", "--pose-set applies to --pose mediapipe, not hrnet"),
+    # settings of the detector path are refused on the box path (the default) instead of being recorded unused
+    ("mediapipe", "consensus_angles=[120, 240]", "consensus_angles take effect only with roi_source=detector"),
+    ("mediapipe", "context=2.5", "context take effect only with roi_source=detector"),
+    ("mediapipe", "flip_test=true", "flip_test take effect only with roi_source=detector"),
 ])
 def test_bad_pairs_are_one_line_errors(backend: str, pair: str, message: str) -> None:
     with pytest.raises(ConfigError) as err:
         parse_pose_options(backend, [pair])
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_detector_path_settings_pass_with_the_detector_path_and_flip_with_the_whole_frame() -> None:
+    assert parse_pose_options("mediapipe", ["roi_source=detector", "context=2.5"]) == {"roi_source": "detector",
+                                                                                       "context": 2.5}
+    assert parse_pose_options("mediapipe", ["whole_frame=true", "flip_test=true"]) == {"whole_frame": True,
+                                                                                       "flip_test": True}
 
 
 def test_coerce_keeps_types_and_never_takes_a_bool_for_a_number() -> None:
@@ -59,7 +70,8 @@ def test_runner_factory_builds_the_chosen_backend() -> None:
     pytest.importorskip("mediapipe")
     from fdpose.pipelines.pose.mediapipe import make_backend
 
-    est = make_backend(SimpleNamespace(pose_options={"consensus_angles": [120, 240], "context": 2.5}))
+    est = make_backend(SimpleNamespace(pose_options={"roi_source": "detector", "consensus_angles": [120, 240],
+                                                  "context": 2.5}))
     try:
         assert est.config.consensus_angles == (120.0, 240.0) and est.config.context == 2.5
     finally:
@@ -91,14 +103,14 @@ def test_track_and_estimate_records_pose_options_and_resume_honours_them(tmp_pat
     out = tmp_path / "out"
     base = ["-q", "track-and-estimate", str(tmp_path / "frames"), "-o", str(out), "--detections",
             str(tmp_path / "det"), "--pose", "mediapipe", "--no-progress", "--json"]
-    res = CliRunner().invoke(cli, [*base, "--pose-set", "fallback_angles=[]", "--pose-set", "context=2.5"])
+    res = CliRunner().invoke(cli, [*base, "--pose-set", "roi_refine=1", "--pose-set", "roi_scale=2.0"])
     assert res.exit_code == 0, res.output
     doc = json.loads((out / "m__1.json").read_text())
-    want = {"fallback_angles": [], "context": 2.5}
+    want = {"roi_refine": 1, "roi_scale": 2.0}
     assert doc["settings"]["pose_options"] == want
     assert doc["settings"]["resume_record"]["pose"]["options"] == want
     before = (out / "m__1.json").read_bytes()
-    res = CliRunner().invoke(cli, [*base, "--resume", "--pose-set", "fallback_angles=[]", "--pose-set", "context=2.5"])
+    res = CliRunner().invoke(cli, [*base, "--resume", "--pose-set", "roi_refine=1", "--pose-set", "roi_scale=2.0"])
     assert res.exit_code == 0 and json.loads(res.output)["clips"]["skipped"] == 1
     assert (out / "m__1.json").read_bytes() == before
     res = CliRunner().invoke(cli, [*base, "--resume"])
@@ -122,6 +134,6 @@ def test_resume_record_holds_the_mediapipe_settings_in_effect_so_a_changed_defau
     old = json.loads(json.dumps(record))
     old["pose"]["settings"]["roi_source"] = "detector"
     assert _differences(old, record) == ["pose.settings.roi_source"]
-    chosen = resume_record(replace(cfg, pose_options={"context": 2.5}))
-    assert chosen["pose"]["settings"]["context"] == 2.5 and chosen["pose"]["options"] == {"context": 2.5}
+    chosen = resume_record(replace(cfg, pose_options={"roi_scale": 2.0}))
+    assert chosen["pose"]["settings"]["roi_scale"] == 2.0 and chosen["pose"]["options"] == {"roi_scale": 2.0}
     assert "settings" not in resume_record(replace(cfg, pose="hrnet"))["pose"]
