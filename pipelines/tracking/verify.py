@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 import numpy as np
 
@@ -78,6 +78,17 @@ def _thin(box: np.ndarray, size: tuple[int, int]) -> float:
     return float(((box[3] - box[1]) / h) / max((box[2] - box[0]) / w, 1e-9))
 
 
+#: frames fetched at a time: a long clip's checked frames are never all in memory at once
+FETCH_CHUNK = 32
+
+
+def _fetched(order: list[int], frames: Frames) -> Iterator[tuple[int, np.ndarray]]:
+    """``(t, image)`` for the frames ``order``, fetched ``FETCH_CHUNK`` at a time."""
+    for start in range(0, len(order), FETCH_CHUNK):
+        part = order[start:start + FETCH_CHUNK]
+        yield from zip(part, frames(part))
+
+
 def verify_kept(track: TrackResult, cands: list[np.ndarray], frames: Frames, search: Search,
                 cfg: VerifyConfig, image_size: Optional[tuple[int, int]] = None) -> VerifyStats:
     """Check the track's kept boxes where several candidates lie on the diver (module docstring);
@@ -102,7 +113,7 @@ def verify_kept(track: TrackResult, cands: list[np.ndarray], frames: Frames, sea
     if not todo:
         return stats
     order = sorted(todo)
-    for t, image in zip(order, frames(order)):
+    for t, image in _fetched(order, frames):
         row = int(track.candidate_index[t])
         kept = cands[t][row]
         thin = len(todo[t]) == 1

@@ -256,3 +256,24 @@ def test_only_frames_with_a_thin_or_second_box_are_fetched_when_the_size_is_know
 
     assert run((500, 281)) == [0]
     assert run(None) == [0, 1, 2]
+
+
+def test_frames_are_fetched_a_chunk_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long clip's checked frames are never asked for all at once (memory stays bounded by the chunk)."""
+    import fdpose.pipelines.tracking.verify as verify
+
+    monkeypatch.setattr(verify, "FETCH_CHUNK", 2)
+    image = _painted(281, 500, (210, 14, 259, 207))
+    cands = [np.array([[201.0, 30, 263, 209, 0.37]]) for _ in range(5)]  # thin: every frame is checked
+    calls: list[list[int]] = []
+
+    def frames(idx: list[int]) -> list[np.ndarray]:
+        calls.append(list(idx))
+        return [image for _ in idx]
+
+    track = TrackResult(np.array([c[0] for c in cands]), [TrackDecision.MATCHED] * 5, np.zeros(5, dtype=int), 0)
+    stats = verify_kept(track, [c.copy() for c in cands], frames,
+                        lambda img, box: local_boxes(ThresholdDetector(), img, box, RedetectConfig()),
+                        VerifyConfig(), None)
+    assert calls == [[0, 1], [2, 3], [4]]
+    assert stats.checked == [0, 1, 2, 3, 4] and stats.changed == [0, 1, 2, 3, 4]
