@@ -219,15 +219,15 @@ class LandmarkModel:
 
 
 def roi_from_landmarks(landmarks: np.ndarray, scale: float = ROI_FROM_LANDMARKS_SCALE,
-                       size: int = INPUT_SIZE) -> Optional[CropTransform]:
+                       size: int = INPUT_SIZE, max_side: float = math.inf) -> Optional[CropTransform]:
     """mediapipe's next-frame ROI from image-pixel landmarks ``(39, >=2)``: centred on the hip centre,
-    turned so the body-circle point is straight up, side ``scale`` x the circle's diameter; None when
-    the two auxiliary landmarks coincide or are not finite."""
+    turned so the body-circle point is straight up, side ``scale`` x the circle's diameter, at most
+    ``max_side`` pixels; None when the two auxiliary landmarks coincide or are not finite."""
     c, p = np.asarray(landmarks[AUX_CENTRE, :2], float), np.asarray(landmarks[AUX_CIRCLE, :2], float)
     radius = float(np.hypot(*(p - c)))
     if not (np.all(np.isfinite(c)) and math.isfinite(radius)) or radius < 1.0:
         return None
-    return crop_transform(c, 2.0 * radius * scale, upright_angle(p - c), size)
+    return crop_transform(c, min(2.0 * radius * scale, max_side), upright_angle(p - c), size)
 
 
 @dataclass
@@ -241,7 +241,8 @@ class RoiTrace:
 
 class BoxRoiPose:
     """The ``roi_source="box"`` path of :class:`~.mediapipe.MediaPipePoseEstimator` (config duck-typed:
-    ``roi_scale``, ``roi_angles``, ``roi_choice``, ``roi_refine``, ``roi_min_presence``, ``roi_fallback_angles``,
+    ``roi_scale``, ``roi_angles``, ``roi_choice``, ``roi_refine``, ``roi_max_growth``, ``roi_min_presence``,
+    ``roi_fallback_angles``,
     ``border_value``, ``model_complexity``)."""
 
     def __init__(self, config: Any, to_mpii: Any, model: Optional[LandmarkModel] = None) -> None:
@@ -259,8 +260,11 @@ class BoxRoiPose:
         """The result on the box's region turned by ``angle`` after ``roi_refine`` runs on the model's own
         region (re-centred, re-turned, re-scaled on its body circle), and the runs made."""
         res, tries = self._run(image, box_crop(box, self.config.roi_scale, angle, INPUT_SIZE)), 1
+        # a body cut off by the frame edge puts the body-circle point ever further out: each run would widen the
+        # region again (mediapipe smooths these two landmarks over time instead); the box bounds it
+        max_side = self.config.roi_max_growth * max(box[2] - box[0], box[3] - box[1], 1.0)
         for _ in range(int(self.config.roi_refine)):
-            roi = roi_from_landmarks(res.landmarks)
+            roi = roi_from_landmarks(res.landmarks, max_side=max_side)
             if roi is None:
                 break
             res, tries = self._run(image, roi), tries + 1

@@ -251,6 +251,9 @@ class MediaPipePoseConfig:
     roi_angles: tuple[float, ...] = (0.0,)
     roi_choice: str = "heatmap"  #: "box": heatmap | presence | medoid (landmark_roi.choose_candidate)
     roi_refine: int = 2  #: "box": runs per angle on the ROI the model's own last landmarks give
+    #: "box": a refined ROI's side at most this times the box's longer side (lower: a tighter bound on a region that
+    #: grows run after run on a body cut off by the frame edge; the dev clip's refined regions stay under 2.7)
+    roi_max_growth: float = 4.0
     #: "box": rotations (relative to the prior) also run when the kept pose's flag is below roi_min_presence
     roi_fallback_angles: tuple[float, ...] = ()
     #: "box": pose-presence flag below which the box gets no joints (mediapipe's own threshold; >= 0.62 on every
@@ -273,9 +276,9 @@ class MediaPipePoseConfig:
             raise ConfigError(f"mediapipe pose: roi_source must be detector or box and roi_choice one of "
                               f"{', '.join(ROI_CHOICES)}, got {self.roi_source!r} and {self.roi_choice!r}")
         if not self.roi_scale > 0 or self.roi_refine < 0 or not 0 <= self.roi_min_presence <= 1 \
-                or not self.roi_angles:
-            raise ConfigError("mediapipe pose: roi_scale must be > 0, roi_refine >= 0, roi_min_presence in "
-                              "[0, 1] and roi_angles not empty")
+                or not self.roi_angles or not self.roi_max_growth > 0:
+            raise ConfigError("mediapipe pose: roi_scale and roi_max_growth must be > 0, roi_refine >= 0, "
+                              "roi_min_presence in [0, 1] and roi_angles not empty")
         if self.roi_source == "box":
             # settings of the detector path only: accepted silently they would be recorded as in effect
             ignored = [name for name in DETECTOR_PATH_FIELDS if getattr(self, name) != _DEFAULTS[name]]

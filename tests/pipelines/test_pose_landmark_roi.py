@@ -128,6 +128,11 @@ def test_roi_from_landmarks_puts_the_hips_in_the_centre_and_the_body_circle_up()
     np.testing.assert_allclose(roi.to_crop(lm[AUX_CENTRE, :2]), [127.5, 127.5], atol=1e-9)
     radius_in_crop = INPUT_SIZE / (2 * ROI_FROM_LANDMARKS_SCALE)
     np.testing.assert_allclose(roi.to_crop(lm[AUX_CIRCLE, :2]), [127.5, 127.5 - radius_in_crop], atol=1e-9)
+    # the side is bounded: the region keeps its centre and turn, only its scale is capped
+    capped = roi_from_landmarks(lm, max_side=100.0)
+    assert capped is not None and capped.scale == pytest.approx(INPUT_SIZE / 100.0)
+    np.testing.assert_allclose(capped.to_crop(lm[AUX_CENTRE, :2]), [127.5, 127.5], atol=1e-9)
+    assert capped.to_crop(lm[AUX_CIRCLE, :2])[1] < 127.5  # still turned with the body circle up
     lm[AUX_CIRCLE, :2] = lm[AUX_CENTRE, :2]
     assert roi_from_landmarks(lm) is None
     lm[AUX_CIRCLE, 0] = np.nan
@@ -162,7 +167,8 @@ def test_config_validation_and_pose_set() -> None:
 
     for bad, match in [({"roi_source": "crop"}, "roi_source must be detector or box"),
                        ({"roi_choice": "best"}, "roi_choice one of heatmap, presence, medoid"),
-                       ({"roi_scale": 0.0}, "roi_scale must be > 0"), ({"roi_refine": -1}, "roi_refine >= 0"),
+                       ({"roi_scale": 0.0}, "roi_scale and roi_max_growth must be > 0"),
+                       ({"roi_max_growth": 0.0}, "roi_max_growth must be > 0"), ({"roi_refine": -1}, "roi_refine >= 0"),
                        ({"roi_min_presence": 1.5}, "roi_min_presence in"), ({"roi_angles": ()}, "roi_angles not empty")]:
         with pytest.raises(ConfigError, match=match):
             MediaPipePoseConfig(**bad)  # type: ignore[arg-type]
