@@ -13,6 +13,9 @@ orientation prior comes from the previous frame as in a clip:
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -30,6 +33,9 @@ from fdpose.pipelines.pose.mediapipe import (BLAZEPOSE, HEAD_TOP_FACTOR, NUM_LAN
                                              blazepose_to_mpii)
 from fdpose.pipelines.pose.crop import upright_angle  # noqa: E402
 from fdpose.skeleton import JOINT_INDEX as J  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+from rotation_helpers import rot_box, rot_points_back  # noqa: E402
 
 BOX = np.array([[40.0, 0.0, 360.0, 511.0]])
 HEAD_JOINTS = [J[n] for n in ("head_top", "upper_neck", "thorax", "r_shoulder", "l_shoulder")]
@@ -63,19 +69,8 @@ def plain_estimator() -> MediaPipePoseEstimator:
     est.close()
 
 
-def _rot_points_back(p: np.ndarray, k: int, size: int) -> np.ndarray:
-    """Undo np.rot90(img, k) on (N, 2) points: rot90 maps (x, y) -> (y, size-1-x) per quarter turn."""
-    x, y = p[:, 0].copy(), p[:, 1].copy()
-    for _ in range(k % 4):
-        x, y = size - 1 - y, x
-    return np.stack([x, y], axis=1)
 
 
-def _rot_box(box: np.ndarray, k: int, size: int) -> np.ndarray:
-    pts = box.reshape(2, 2)
-    for _ in range(k % 4):
-        pts = np.stack([pts[:, 1], size - 1 - pts[:, 0]], axis=1)
-    return np.concatenate([pts.min(0), pts.max(0)])[None]
 
 
 def _second_frame(est: MediaPipePoseEstimator, image: np.ndarray, box: np.ndarray) -> np.ndarray:
@@ -141,13 +136,13 @@ def test_rotated_photo_maps_back_with_orientation_normalisation(
     errors, errors_plain = [], []
     for k in (2, 1, 3):  # 180, 90, 270 degrees
         rot = np.ascontiguousarray(np.rot90(astronaut, k))
-        rbox = _rot_box(BOX[0], k, size)
+        rbox = rot_box(BOX[0], k, size)
         p = _second_frame(estimator, rot, rbox)
         # the prior from frame 1 turned the crop back by about the photo's rotation
         assert abs(((estimator.last_trace[0].angle + 90 * k) + 180) % 360 - 180) < 20
-        err = np.linalg.norm(_rot_points_back(p[:, :2], k, size) - upright[:, :2], axis=1)[HEAD_JOINTS]
+        err = np.linalg.norm(rot_points_back(p[:, :2], k, size) - upright[:, :2], axis=1)[HEAD_JOINTS]
         q = _second_frame(plain_estimator, rot, rbox)
-        err_plain = np.linalg.norm(_rot_points_back(q[:, :2], k, size) - upright_plain[:, :2], axis=1)[HEAD_JOINTS]
+        err_plain = np.linalg.norm(rot_points_back(q[:, :2], k, size) - upright_plain[:, :2], axis=1)[HEAD_JOINTS]
         assert err.max() < 0.15 * head, (k, err)  # measured max 12.7 px = 0.11 head
         errors.append(err.mean())
         errors_plain.append(err_plain.mean())
@@ -247,12 +242,12 @@ def test_rotation_consensus_is_rotation_equivariant(plain_estimator: MediaPipePo
         assert est.last_trace[0].tries == 4
         for k in (1, 2, 3):
             rot = np.ascontiguousarray(np.rot90(astronaut, k))
-            rbox = _rot_box(BOX[0], k, size)
+            rbox = rot_box(BOX[0], k, size)
             p = est.estimate(rot, rbox)[0]
-            err = np.linalg.norm(_rot_points_back(p[:, :2], k, size) - upright[:, :2], axis=1)
+            err = np.linalg.norm(rot_points_back(p[:, :2], k, size) - upright[:, :2], axis=1)
             assert err.max() < 1.0, (k, err)
             q = plain_estimator.estimate(rot, rbox)[0]
-            err_plain = np.linalg.norm(_rot_points_back(q[:, :2], k, size) - upright_plain[:, :2], axis=1)
+            err_plain = np.linalg.norm(rot_points_back(q[:, :2], k, size) - upright_plain[:, :2], axis=1)
             assert err_plain[HEAD_JOINTS].mean() > 0.1 * head, (k, err_plain)
     finally:
         est.close()

@@ -11,6 +11,7 @@ real dev clip with label boxes the default box path scores PCKh@0.5 0.814.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,9 @@ from fdpose.pipelines.pose.landmark_roi import (AUX_CENTRE, AUX_CIRCLE, INPUT_SI
                                                 decode_landmarks, pick_outputs, refine_from_heatmap,
                                                 roi_from_landmarks)
 from fdpose.skeleton import JOINT_INDEX as J
+
+sys.path.insert(0, str(Path(__file__).parent))
+from rotation_helpers import rot_box, rot_points_back  # noqa: E402
 
 HEAD_JOINTS = [J[n] for n in ("head_top", "upper_neck", "thorax", "r_shoulder", "l_shoulder")]
 BOX = np.array([[40.0, 0.0, 360.0, 511.0]])
@@ -183,18 +187,8 @@ def test_config_validation_and_pose_set() -> None:
 # ---------------------------------------------------------------- the backend on real pictures
 
 
-def _rot_points_back(p: np.ndarray, k: int, size: int) -> np.ndarray:
-    x, y = p[:, 0].copy(), p[:, 1].copy()
-    for _ in range(k % 4):
-        x, y = size - 1 - y, x
-    return np.stack([x, y], axis=1)
 
 
-def _rot_box(box: np.ndarray, k: int, size: int) -> np.ndarray:
-    pts = box.reshape(2, 2)
-    for _ in range(k % 4):
-        pts = np.stack([pts[:, 1], size - 1 - pts[:, 0]], axis=1)
-    return np.concatenate([pts.min(0), pts.max(0)])[None]
 
 
 def test_box_roi_is_rotation_invariant_on_a_photo() -> None:
@@ -215,8 +209,8 @@ def test_box_roi_is_rotation_invariant_on_a_photo() -> None:
         assert 80 < head < 160 and (upright[HEAD_JOINTS, 2] > 0.9).all()  # measured 135 px (detector path ~100)
         for k in (1, 2, 3):
             rot = np.ascontiguousarray(np.rot90(image, k))
-            p = est.estimate(rot, _rot_box(BOX[0], k, size))[0]
-            err = np.linalg.norm(_rot_points_back(p[:, :2], k, size) - upright[:, :2], axis=1)[HEAD_JOINTS]
+            p = est.estimate(rot, rot_box(BOX[0], k, size))[0]
+            err = np.linalg.norm(rot_points_back(p[:, :2], k, size) - upright[:, :2], axis=1)[HEAD_JOINTS]
             assert err.max() < 12.0, (k, err)  # measured max 5.7 / 5.2 / 7.5 px
             # the kept ROI is the one that turns the photo back upright
             assert abs((est.last_trace[0].angle + 90 * k + 180) % 360 - 180) < 1e-6, est.last_trace[0]
