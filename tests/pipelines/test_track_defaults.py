@@ -85,5 +85,5 @@ def test_no_flag_run_on_a_real_video_file(shared_data: Path, tmp_path: Path) -> 
     kps = np.array([[[np.nan if v is None else v for v in j] for j in f["keypoints"]] for f in record["frames"]])
     gt = np.array([r["joints"] for r in labels], dtype=float)
     vis = np.array([r["joints_vis"] for r in labels], dtype=bool)
-    assert pckh(kps[..., :2], gt, vis).mean >= 0.75
+    assert pckh(kps[..., :2], gt, vis).mean >= 0.82  # measured 0.847 (the detector path: 0.761)
     assert (out / "pose" / "clipA" / "pred_comp_clipA.npz").is_file()
