@@ -25,12 +25,12 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from fdpose.errors import ConfigError, DependencyError, InputError
-from fdpose.logs import native_stderr_to_debug
+from fdpose.errors import ConfigError, InputError
 from fdpose.io import cached_file_sha256
 from fdpose.model_files import SSD_OIDV4, SSD_OIDV4_LABELS, model_file
 from fdpose.pipelines.detectors.bars import picture_area
 from fdpose.pipelines.detectors.base import BackendInfo
+from fdpose.pipelines.tflite import TFLiteNet, sigmoid
 from fdpose.records import Boxes
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,7 @@ def boxes_from_outputs(encodings: np.ndarray, person_logits: np.ndarray, anchors
     scale / offset ``(4,)`` map input units to pixels (``SSDDetector._prepare``); image_hw clips
     the boxes. Sigmoid, score threshold, decode, clip, NMS, ``max_boxes``.
     """
-    scores = 1.0 / (1.0 + np.exp(-np.asarray(person_logits, dtype=np.float64)))
+    scores = sigmoid(person_logits)
     keep = scores >= config.score_threshold
     if not keep.any():
         return Boxes.empty()
@@ -176,17 +176,8 @@ class SSDDetector:
         self.model_path = model_file(SSD_OIDV4) if model_path is None else model_path
         labels = model_file(SSD_OIDV4_LABELS) if labels_path is None else labels_path
         self.person_index = person_class_index(labels)
-        try:
-            from ai_edge_litert.interpreter import Interpreter
-        except ImportError as err:  # pragma: no cover - install.sh installs it
-            raise DependencyError(f"the ssd detector needs ai-edge-litert (make install): {err}") from err
-        try:
-            # the runtime prints its delegate notice on fd 2: DEBUG unless the user asks (-v)
-            with native_stderr_to_debug(__name__):
-                self._net = Interpreter(model_path=str(self.model_path), num_threads=self.config.num_threads)
-                self._net.allocate_tensors()
-        except (ValueError, RuntimeError) as err:
-            raise InputError(f"not a TFLite model: {err}", self.model_path) from err
+        self._tflite = TFLiteNet(self.model_path, self.config.num_threads, "the ssd detector", __name__)
+        self._net = self._tflite.net
         self._input = self._net.get_input_details()[0]["index"]
         outs = {tuple(d["shape"][-1:]): d["index"] for d in self._net.get_output_details()}
         self._anchors = ssd_anchors()
@@ -194,7 +185,6 @@ class SSDDetector:
             raise InputError("expected two outputs (box encodings, class logits)", self.model_path)
         self._boxes_out = outs.pop((4,))
         self._scores_out = next(iter(outs.values()))
-        self._runs = 0  # inferences so far (the first one runs with native stderr captured)
 
     @property
     def info(self) -> BackendInfo:
@@ -227,12 +217,7 @@ class SSDDetector:
         """The network's ``(1917, 4)`` box encodings and ``(1917, C)`` class logits for one frame."""
         x, _, _ = self._prepare(image_bgr)
         self._net.set_tensor(self._input, x)
-        if self._runs == 0:  # one-time native notices of the first inference go to DEBUG too
-            with native_stderr_to_debug(__name__):
-                self._net.invoke()
-        else:
-            self._net.invoke()
-        self._runs += 1
+        self._tflite.invoke()
         return self._net.get_tensor(self._boxes_out)[0].copy(), self._net.get_tensor(self._scores_out)[0].copy()
 
     def detect_one(self, image_bgr: np.ndarray) -> Boxes:

@@ -44,9 +44,9 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from fdpose.errors import DependencyError, InputError
-from fdpose.logs import native_stderr_to_debug
 from fdpose.pipelines.pose.consensus import consensus_candidate
 from fdpose.pipelines.pose.crop import CropTransform, box_crop, crop_transform, upright_angle, wrap_angle
+from fdpose.pipelines.tflite import TFLiteNet, sigmoid
 from fdpose.skeleton import NUM_JOINTS
 
 log = logging.getLogger(__name__)
@@ -65,10 +65,6 @@ HEATMAP_KERNEL, HEATMAP_MIN_CONFIDENCE = 7, 0.5
 CHOICES = ("heatmap", "presence", "medoid")
 #: Model files in the mediapipe wheel's ``modules/pose_landmark`` folder.
 FULL_FILE = "pose_landmark_full.tflite"
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=np.float64)))
 
 
 def pick_outputs(details: Sequence[dict[str, Any]]) -> dict[str, int]:
@@ -173,16 +169,8 @@ class LandmarkModel:
                  heatmap_refine: bool = True) -> None:
         self.path = Path(path) if path is not None else landmark_model_path(model_complexity)
         self.heatmap_refine = heatmap_refine
-        try:
-            from ai_edge_litert.interpreter import Interpreter
-        except ImportError as err:  # pragma: no cover - install.sh installs it
-            raise DependencyError(f"roi_source=box needs ai-edge-litert (make install): {err}") from err
-        try:
-            with native_stderr_to_debug(__name__):  # the runtime's delegate notice on fd 2
-                self._net = Interpreter(model_path=str(self.path), num_threads=num_threads)
-                self._net.allocate_tensors()
-        except (ValueError, RuntimeError) as err:
-            raise InputError(f"not a TFLite model: {err}", self.path) from err
+        self._tflite = TFLiteNet(self.path, num_threads, "roi_source=box", __name__)
+        self._net = self._tflite.net
         inp = self._net.get_input_details()
         if len(inp) != 1 or tuple(inp[0]["shape"]) != (1, INPUT_SIZE, INPUT_SIZE, 3) \
                 or inp[0]["dtype"] != np.float32:
@@ -193,7 +181,6 @@ class LandmarkModel:
             self.outputs = pick_outputs(self._net.get_output_details())
         except ValueError as err:
             raise InputError(str(err), self.path) from None
-        self._runs = 0
 
     def run(self, crop_bgr: np.ndarray) -> LandmarkResult:
         """Landmarks of a ``(256, 256, 3)`` uint8 BGR crop (RGB in [0, 1] for the model)."""
@@ -202,12 +189,7 @@ class LandmarkModel:
                              f"{crop_bgr.dtype}")
         x = np.ascontiguousarray(crop_bgr[..., ::-1], dtype=np.float32) / 255.0
         self._net.set_tensor(self._input, x[None])
-        if self._runs == 0:  # one-time native notices of the first inference
-            with native_stderr_to_debug(__name__):
-                self._net.invoke()
-        else:
-            self._net.invoke()
-        self._runs += 1
+        self._tflite.invoke()
         raw = self._net.get_tensor(self.outputs["landmarks"])[0]
         heat = self._net.get_tensor(self.outputs["heatmap"])[0]
         presence = float(self._net.get_tensor(self.outputs["presence"]).reshape(-1)[0])
@@ -216,6 +198,7 @@ class LandmarkModel:
 
     def close(self) -> None:
         self._net = None
+        self._tflite = None
 
 
 def roi_from_landmarks(landmarks: np.ndarray, scale: float = ROI_FROM_LANDMARKS_SCALE,
