@@ -42,7 +42,7 @@ from fdpose.metrics.boxes import iou
 from fdpose.pipelines.tracking.camera import CameraMotion
 from fdpose.pipelines.tracking.config import RedetectConfig, TrackerConfig
 from fdpose.pipelines.tracking.tracker import TrackResult, track_diver
-from fdpose.pipelines.tracking.verify import verify_kept
+from fdpose.pipelines.tracking.verify import stretched_aspect, verify_kept
 from fdpose.records import Boxes
 
 log = logging.getLogger(__name__)
@@ -274,11 +274,10 @@ def refine_thin(cands: list[np.ndarray], frames: FrameGetter, detector: Any, cfg
         return cands
     order = sorted(todo)
     for t, img in zip(order, frames(order)):
-        h, w = img.shape[:2]
+        size = (img.shape[1], img.shape[0])
         for j in todo[t]:
             box = cands[t][j]
-            aspect = ((box[3] - box[1]) / h) / ((box[2] - box[0]) / w)  # (in the stretched square input)
-            if aspect < cfg.refine_aspect:
+            if stretched_aspect(box, size) < cfg.refine_aspect:
                 continue
             stats.searched.append(t)
             got = local_boxes(detector, img, box[:4], cfg)

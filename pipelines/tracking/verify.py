@@ -47,7 +47,7 @@ from fdpose.pipelines.tracking.config import VerifyConfig
 from fdpose.pipelines.tracking.pass2 import TrackDecision
 from fdpose.pipelines.tracking.tracker import TrackResult
 
-__all__ = ["VerifyStats", "same_person", "verify_kept"]
+__all__ = ["VerifyStats", "same_person", "stretched_aspect", "verify_kept"]
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def same_person(box: np.ndarray, others: np.ndarray, min_iou: float) -> np.ndarr
     return iou(box[:4], others[:, :4]) >= min_iou
 
 
-def _thin(box: np.ndarray, size: tuple[int, int]) -> float:
+def stretched_aspect(box: np.ndarray, size: tuple[int, int]) -> float:
     """Height / width of ``box`` in the detector's square input (the frame ``size`` = (w, h) stretched)."""
     w, h = size
     return float(((box[3] - box[1]) / h) / max((box[2] - box[0]) / w, 1e-9))
@@ -108,7 +108,7 @@ def verify_kept(track: TrackResult, cands: list[np.ndarray], frames: Frames, sea
         mask[row] = False
         if mask.any():
             todo[t] = [kept[:4]] + [b[:4] for b in c[mask]]
-        elif cfg.thin_aspect > 0 and (image_size is None or _thin(kept, image_size) >= cfg.thin_aspect):
+        elif cfg.thin_aspect > 0 and (image_size is None or stretched_aspect(kept, image_size) >= cfg.thin_aspect):
             todo[t] = [kept[:4]]  # (without the frame size: checked on the image, below)
     if not todo:
         return stats
@@ -117,7 +117,7 @@ def verify_kept(track: TrackResult, cands: list[np.ndarray], frames: Frames, sea
         row = int(track.candidate_index[t])
         kept = cands[t][row]
         thin = len(todo[t]) == 1
-        if thin and _thin(kept, (image.shape[1], image.shape[0])) < cfg.thin_aspect:
+        if thin and stretched_aspect(kept, (image.shape[1], image.shape[0])) < cfg.thin_aspect:
             continue
         stats.checked.append(t)
         found = []
