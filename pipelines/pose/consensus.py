@@ -18,7 +18,7 @@ import numpy as np
 
 from fdpose.skeleton import NUM_JOINTS
 
-__all__ = ["pose_distances", "consensus_candidate"]
+__all__ = ["pose_distances", "consensus_candidate", "select_candidate"]
 
 
 def pose_distances(poses: np.ndarray, scale: float) -> np.ndarray:
@@ -39,15 +39,25 @@ def pose_distances(poses: np.ndarray, scale: float) -> np.ndarray:
     return np.where(n > 0, mean / scale, np.inf)
 
 
+def _confidence(poses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(K >= 1, 16, 3)`` poses as float64 (checked) and their ``(K,)`` mean joint confidences (NaN: 0)."""
+    p = np.asarray(poses, dtype=np.float64)
+    if p.ndim != 3 or p.shape[1:] != (NUM_JOINTS, 3) or len(p) == 0:
+        raise ValueError(f"expected (K >= 1, {NUM_JOINTS}, 3) candidate poses, got {p.shape}")
+    return p, np.nan_to_num(p[..., 2], nan=0.0).mean(axis=1)
+
+
+def select_candidate(poses: np.ndarray) -> int:
+    """Index of the most confident of ``(K, 16, 3)`` candidate poses (mean joint confidence; first on ties)."""
+    return int(np.argmax(_confidence(poses)[1]))
+
+
 def consensus_candidate(poses: np.ndarray, scale: float) -> int:
     """Index of the medoid of ``(K >= 1, 16, 3)`` candidate poses (ties: the more confident, then the first).
 
-    With K < 3 there is no majority to agree with: the most confident (mean joint confidence).
+    With K < 3 there is no majority to agree with: the most confident (:func:`select_candidate`).
     """
-    p = np.asarray(poses, dtype=np.float64)
-    if p.ndim != 3 or len(p) == 0:
-        raise ValueError(f"expected (K >= 1, {NUM_JOINTS}, 3) candidate poses, got {p.shape}")
-    conf = np.nan_to_num(p[..., 2], nan=0.0).mean(axis=1)
+    p, conf = _confidence(poses)
     if len(p) < 3:
         return int(np.argmax(conf))
     d = pose_distances(p, scale)

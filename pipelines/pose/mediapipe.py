@@ -68,7 +68,7 @@ from fdpose.errors import ConfigError, DependencyError
 from fdpose.logs import native_stderr_to_debug
 from fdpose.pipelines.detectors.base import BackendInfo
 from fdpose.pipelines.pose.base import as_pose_boxes, check_image, missing_poses
-from fdpose.pipelines.pose.consensus import consensus_candidate
+from fdpose.pipelines.pose.consensus import consensus_candidate, select_candidate
 from fdpose.pipelines.pose.crop import box_crop, upright_angle, wrap_angle
 from fdpose.pipelines.pose.flip import FLIP_PAIRS, merge_flip, unflip_landmarks
 from fdpose.pipelines.pose.landmark_roi import CHOICES as ROI_CHOICES
@@ -385,38 +385,20 @@ class MediaPipePoseEstimator:
         for i, box in enumerate(bx):
             state = self._orientation.setdefault(i, _Orientation())
             base = state.guess(self.config) if self.config.orient else 0.0
-            extra = self.config.consensus_angles or self.config.candidate_angles
-            first = [base] + [wrap_angle(base + a) for a in extra]
-            fallback = [wrap_angle(base + a) for a in self.config.fallback_angles]
             cands: list[np.ndarray] = []
             angles: list[float] = []
             if whole is not None and box_overlap(whole, box) >= self.config.min_box_overlap:
                 cands.append(blazepose_to_mpii(whole))
                 angles.append(float("nan"))
-            context = self.config.context
-            if self.config.max_frame_share > 0:
-                # a large person (take-off) needs no more context than the frame itself holds
-                limit = self.config.max_frame_share * max(image.shape[:2])
-                context = min(context, max(limit / max(box[2] - box[0], box[3] - box[1], 1.0), 1.0))
-            tries = 0
             axis_pose = None
             if self._roi is not None:  # the landmark model on the box's ROI (fallbacks: the rotations tried)
                 lm, roi_trace = self._roi.landmarks(image, box, base)
                 axis_pose = blazepose_to_mpii(lm[:NUM_LANDMARKS, [0, 1, 3]])
                 if roi_trace.presence >= self.config.roi_min_presence:
                     cands, angles = cands + [axis_pose], angles + [roi_trace.angle]
-                first, fallback, tries = [], [], roi_trace.tries
-            for group in (first, fallback):
-                for angle in group:
-                    tries += 1
-                    crop = box_crop(box, context, angle, self.config.crop_size)
-                    lm = self._landmarks_tta(crop.warp(image, self.config.border_value))
-                    if lm is not None:
-                        lm[:, :2] = crop.to_image(lm[:, :2])
-                        cands.append(blazepose_to_mpii(lm))
-                        angles.append(angle)
-                if cands:
-                    break  # fallbacks only when nothing was found
+                tries = roi_trace.tries
+            else:
+                tries = self._detector_crops(image, box, base, cands, angles)
             used = base
             if cands:
                 if self.config.consensus_angles:
@@ -430,6 +412,30 @@ class MediaPipePoseEstimator:
                 state.update(out[i] if axis_pose is None else axis_pose, self.config)
             self.last_trace.append(PoseTrace(angle=used, tries=tries, found=bool(cands)))
         return out
+
+    def _detector_crops(self, image: np.ndarray, box: np.ndarray, base: float, cands: list[np.ndarray],
+                        angles: list[float]) -> int:
+        """Detector path: the Pose solution on context crops turned by ``base`` (+ the candidate or consensus angles),
+        the fallback angles only when nothing was found yet; appends to ``cands`` / ``angles``, returns the runs."""
+        cfg = self.config
+        first = [base] + [wrap_angle(base + a) for a in cfg.consensus_angles or cfg.candidate_angles]
+        context = cfg.context
+        if cfg.max_frame_share > 0:  # a large person (take-off) needs no more context than the frame itself holds
+            limit = cfg.max_frame_share * max(image.shape[:2])
+            context = min(context, max(limit / max(box[2] - box[0], box[3] - box[1], 1.0), 1.0))
+        tries = 0
+        for group in (first, [wrap_angle(base + a) for a in cfg.fallback_angles]):
+            for angle in group:
+                tries += 1
+                crop = box_crop(box, context, angle, cfg.crop_size)
+                lm = self._landmarks_tta(crop.warp(image, cfg.border_value))
+                if lm is not None:
+                    lm[:, :2] = crop.to_image(lm[:, :2])
+                    cands.append(blazepose_to_mpii(lm))
+                    angles.append(angle)
+            if cands:
+                break  # fallbacks only when nothing was found
+        return tries
 
     def _landmarks_tta(self, image: np.ndarray) -> Optional[np.ndarray]:
         """BlazePose landmarks of ``image``, merged with those of its mirror image when ``flip_test``."""
@@ -449,15 +455,6 @@ class MediaPipePoseEstimator:
         if not crops:
             return np.zeros((0, NUM_JOINTS, 3))
         return np.stack([self.estimate(image, np.asarray(box, dtype=np.float64)[None, :4])[0] for image, box in crops])
-
-
-def select_candidate(poses: np.ndarray) -> int:
-    """Index of the most confident of ``(K, 16, 3)`` candidate poses (mean joint confidence; first on ties)."""
-    p = np.asarray(poses, dtype=np.float64)
-    if p.ndim != 3 or p.shape[1:] != (NUM_JOINTS, 3) or len(p) == 0:
-        raise ValueError(f"expected (K >= 1, {NUM_JOINTS}, 3) candidate poses, got {p.shape}")
-    score = np.nan_to_num(p[..., 2], nan=0.0).mean(axis=1)
-    return int(np.argmax(score))
 
 
 def box_overlap(landmarks: np.ndarray, box: np.ndarray, grow: float = 0.25) -> float:
